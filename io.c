@@ -1,0 +1,271 @@
+/*
+ * io.c: the only code that reads from or writes to the client.  Trusts no
+ * byte it reads: lines are bounded by POP3D_LINE_MAX before anyone sees
+ * them.  Every wait has a deadline.  Knows nothing about POP3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "io.h"
+#include "params.h"
+
+struct io {
+	int	rfd;
+	int	wfd;
+	int	timeout_ms;
+	size_t	in_off;		/* start of unread input */
+	size_t	in_len;		/* end of buffered input */
+	size_t	last_off;	/* the line last returned, for io_wipe_line */
+	size_t	last_len;
+	size_t	out_len;
+	char	in[POP3D_INBUF];
+	char	out[POP3D_OUTBUF];
+};
+
+static int
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (fl & O_NONBLOCK)
+		return 0;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+struct io *
+io_new(int rfd, int wfd, int timeout_sec)
+{
+	struct io *io;
+
+	if (set_nonblock(rfd) == -1 || set_nonblock(wfd) == -1)
+		return NULL;
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		return NULL;
+	io->rfd = rfd;
+	io->wfd = wfd;
+	io->timeout_ms = timeout_sec * 1000;
+	return io;
+}
+
+void
+io_free(struct io *io)
+{
+	if (io == NULL)
+		return;
+	sodium_memzero(io->in, sizeof(io->in));
+	free(io);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be ready for events; 0, or -1 with errno ETIMEDOUT. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd;
+	long long left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * Moves unread input to the front of the buffer and wipes what it leaves
+ * behind, so a secret's bytes never outlive the line that held them.
+ */
+static void
+compact(struct io *io)
+{
+	size_t n = io->in_len - io->in_off;
+
+	if (io->in_off == 0)
+		return;
+	memmove(io->in, io->in + io->in_off, n);
+	sodium_memzero(io->in + n, io->in_len - n);
+	io->in_off = 0;
+	io->in_len = n;
+}
+
+/* Reads more input; 1 on data, 0 on EOF, -1 with errno. */
+static int
+fill(struct io *io, long long deadline)
+{
+	ssize_t n;
+
+	if (io_flush(io) == -1)
+		return -1;
+	compact(io);
+	for (;;) {
+		n = read(io->rfd, io->in + io->in_len,
+		    sizeof(io->in) - io->in_len);
+		if (n > 0) {
+			io->in_len += (size_t)n;
+			return 1;
+		}
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (wait_fd(io->rfd, POLLIN, deadline) == -1)
+			return -1;
+	}
+}
+
+static enum io_res
+fill_res(int r)
+{
+	if (r == 0)
+		return IO_EOF;
+	return errno == ETIMEDOUT ? IO_TIMEOUT : IO_ERR;
+}
+
+/* Drops input through the next newline, after an over-long line. */
+static enum io_res
+skip_line(struct io *io, long long deadline)
+{
+	char *nl;
+	int r;
+
+	for (;;) {
+		nl = memchr(io->in + io->in_off, '\n', io->in_len - io->in_off);
+		if (nl != NULL) {
+			io->in_off = (size_t)(nl - io->in) + 1;
+			return IO_LONG;
+		}
+		io->in_off = io->in_len;
+		if ((r = fill(io, deadline)) != 1)
+			return fill_res(r);
+	}
+}
+
+enum io_res
+io_getline(struct io *io, char **line, size_t *len, bool *has_nul)
+{
+	long long deadline = now_ms() + io->timeout_ms;
+	char *start, *nl;
+	size_t n;
+	int r;
+
+	io->last_len = 0;
+	for (;;) {
+		start = io->in + io->in_off;
+		n = io->in_len - io->in_off;
+		nl = memchr(start, '\n', n);
+		if (nl != NULL) {
+			n = (size_t)(nl - start);
+			io->in_off += n + 1;
+			if (n + 1 > POP3D_LINE_MAX)
+				return IO_LONG;
+			if (n > 0 && start[n - 1] == '\r')
+				n--;
+			start[n] = '\0';
+			*line = start;
+			*len = n;
+			*has_nul = memchr(start, '\0', n) != NULL;
+			io->last_off = (size_t)(start - io->in);
+			io->last_len = n;
+			return IO_OK;
+		}
+		if (n >= POP3D_LINE_MAX)
+			return skip_line(io, deadline);
+		if ((r = fill(io, deadline)) != 1)
+			return fill_res(r);
+	}
+}
+
+void
+io_wipe_line(struct io *io)
+{
+	sodium_memzero(io->in + io->last_off, io->last_len);
+	io->last_len = 0;
+}
+
+int
+io_flush(struct io *io)
+{
+	long long deadline = now_ms() + io->timeout_ms;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < io->out_len) {
+		n = write(io->wfd, io->out + done, io->out_len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			deadline = now_ms() + io->timeout_ms;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			goto fail;
+		if (wait_fd(io->wfd, POLLOUT, deadline) == -1)
+			goto fail;
+	}
+	io->out_len = 0;
+	return 0;
+fail:
+	memmove(io->out, io->out + done, io->out_len - done);
+	io->out_len -= done;
+	return -1;
+}
+
+int
+io_write(struct io *io, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t room;
+
+	while (len > 0) {
+		room = sizeof(io->out) - io->out_len;
+		if (room == 0) {
+			if (io_flush(io) == -1)
+				return -1;
+			continue;
+		}
+		if (room > len)
+			room = len;
+		memcpy(io->out + io->out_len, p, room);
+		io->out_len += room;
+		p += room;
+		len -= room;
+	}
+	return 0;
+}
+
+int
+io_puts(struct io *io, const char *s)
+{
+	return io_write(io, s, strlen(s));
+}

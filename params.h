@@ -1,0 +1,103 @@
+/*
+ * params.h: every limit and protocol constant pop3d uses, each with the
+ * reason it has the value it has.  Code only; no logic lives here.
+ */
+#ifndef POP3D_PARAMS_H
+#define POP3D_PARAMS_H
+
+/* RFC 2449 s.4: command lines may be 255 octets including CRLF. */
+#define POP3D_LINE_MAX		255
+
+/* RFC 2449 s.4: the first line of a response stays within 512 octets. */
+#define POP3D_REPLY_MAX		512
+
+/*
+ * Input buffer: one full command line plus room for pipelined ones, so a
+ * client that sends many commands in one write costs few read(2) calls.
+ */
+#define POP3D_INBUF		4096
+
+/* Output buffer: large enough that RETR writes in big, cheap chunks. */
+#define POP3D_OUTBUF		65536
+
+/* Read size when streaming or measuring a message file. */
+#define POP3D_READBUF		65536
+
+/* RFC 1939 s.3: an autologout timer, if any, is at least 10 minutes. */
+#define POP3D_IDLE_TIMEOUT	600
+#define POP3D_IDLE_TIMEOUT_MIN	1
+#define POP3D_IDLE_TIMEOUT_MAX	86400
+
+/*
+ * Budgets (popa3d, Dovecot): bad commands before and after login, and
+ * failed logins before the connection is closed.
+ */
+#define POP3D_BAD_CMDS_AUTH	3
+#define POP3D_BAD_CMDS_TRANS	20
+#define POP3D_AUTH_FAILS	3
+
+/*
+ * A failed login is answered no sooner than this after PASS arrived, so
+ * the reply's timing says nothing about why it failed (OpenSSH's
+ * ensure_minimum_time_since).
+ */
+#define POP3D_FAIL_DELAY_MS	1000
+
+/*
+ * User names: NAME_MAX, so that every name that is a usable path
+ * component can be its own mailbox folder.
+ */
+#define POP3D_NAME_MAX		255
+
+/* RFC 1939 s.3 lets passwords be any length; keep them within one line. */
+#define POP3D_PASS_MAX		(POP3D_LINE_MAX - 7)
+
+/*
+ * A users-file line: a name and a folder, each %XX-escaped at worst
+ * (3 octets a byte), and the hash string.
+ */
+#define POP3D_USERS_LINE_MAX	16384
+
+/* RFC 1939 s.7: unique ids are 1 to 70 octets in 0x21..0x7E. */
+#define POP3D_UID_MAX		70
+
+/*
+ * A mailbox listing holds at most this many messages.  Real mailboxes
+ * hold hundreds of thousands; past this the listing is refused rather
+ * than served in part.
+ */
+#define POP3D_MSGS_MAX		2000000
+
+/*
+ * argon2id costs that pop3d-passwd hashes with (libsodium's
+ * "interactive" limits: 2 passes over 64 MiB).
+ */
+#define POP3D_PWHASH_OPS	2ULL
+#define POP3D_PWHASH_MEM	(64ULL * 1024 * 1024)
+
+/*
+ * An unknown user is verified against this hash, made with the limits
+ * above, so it costs what a real user's verification costs.  Nobody
+ * knows its password (32 random bytes, thrown away).  check_users.c
+ * checks that it matches POP3D_PWHASH_OPS and POP3D_PWHASH_MEM.
+ */
+#define POP3D_DUMMY_HASH \
+	"$argon2id$v=19$m=65536,t=2,p=1$1usnyoWq9VSQrLFIiXX7bg$" \
+	"EdNqfUX4+PQGkk1wBPfWkI4cGKJdHmhelJtLCt+pp78"
+
+/* Files pop3d keeps in a mailbox; hidden, so never taken for mail. */
+#define POP3D_LOCK_NAME		".pop3d.lock"
+
+/* DESIGN.md: the defaults of the command line. */
+#define POP3D_USERS_PATH	"/etc/pop3d/users"
+#define POP3D_MAIL_ROOT		"/var/mail/pop3d"
+
+#define POP3D_VERSION		"0.1.0"
+
+/* Exit codes (the checkpassword/skarnet convention). */
+#define POP3D_EXIT_QUIT		0
+#define POP3D_EXIT_ABORT	1
+#define POP3D_EXIT_USAGE	100
+#define POP3D_EXIT_TEMP		111
+
+#endif

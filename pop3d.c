@@ -1,0 +1,132 @@
+/*
+ * pop3d.c: main.  Reads the options, makes fds 0-2 safe, opens the log,
+ * initialises libsodium and runs one session on stdin/stdout.  Holds no
+ * protocol or file-format logic.  Never writes to stdout or stderr once
+ * the session may be on them, except --help and --version.
+ */
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "io.h"
+#include "log.h"
+#include "params.h"
+#include "session.h"
+
+static void
+usage(int code)
+{
+	/* Only for a person at a terminal: under inetd fd 2 is the client. */
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "usage: pop3d [--users FILE] [--mail-root DIR] "
+		    "[--idle-timeout SECONDS]\n");
+	log_msg(LOG_ERR, "startup result=usage");
+	exit(code);
+}
+
+/* Opens /dev/null on any of fds 0-2 that is closed. */
+static void
+sane_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (open("/dev/null", O_RDWR) != fd)
+			exit(POP3D_EXIT_TEMP);
+	}
+}
+
+static int
+parse_seconds(const char *s, int min, int max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	return (int)v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "users",		required_argument, NULL, 'u' },
+		{ "mail-root",		required_argument, NULL, 'm' },
+		{ "idle-timeout",	required_argument, NULL, 't' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ "version",		no_argument,	   NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct session_cfg cfg = {
+		.users = POP3D_USERS_PATH,
+		.mail_root = POP3D_MAIL_ROOT,
+		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
+	};
+	int timeout = POP3D_IDLE_TIMEOUT, c;
+	struct io *io;
+	enum session_end end;
+
+	sane_fds();
+	/* No core dumps and no ptrace from other sessions of the same uid. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	log_open("pop3d");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			cfg.users = optarg;
+			break;
+		case 'm':
+			cfg.mail_root = optarg;
+			break;
+		case 't':
+			timeout = parse_seconds(optarg, POP3D_IDLE_TIMEOUT_MIN,
+			    POP3D_IDLE_TIMEOUT_MAX);
+			if (timeout == -1)
+				usage(POP3D_EXIT_USAGE);
+			break;
+		case 'h':
+			printf("usage: pop3d [--users FILE] "
+			    "[--mail-root DIR] [--idle-timeout SECONDS]\n"
+			    "Serves POP3 on stdin/stdout for one client.\n");
+			exit(0);
+		case 'V':
+			printf("pop3d %s\n", POP3D_VERSION);
+			exit(0);
+		default:
+			usage(POP3D_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(POP3D_EXIT_USAGE);
+	if (sodium_init() < 0)
+		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
+	/* A vanished client is a failed write, not a killed process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
+		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
+		    strerror(errno));
+	end = session_run(io, &cfg);
+	io_free(io);
+	switch (end) {
+	case SESSION_QUIT:
+		return POP3D_EXIT_QUIT;
+	case SESSION_TEMPFAIL:
+		return POP3D_EXIT_TEMP;
+	default:
+		return POP3D_EXIT_ABORT;
+	}
+}

@@ -1,0 +1,778 @@
+/*
+ * session.c: the POP3 state machine (AUTHORIZATION, TRANSACTION, UPDATE),
+ * command parsing, replies, budgets and dot-stuffing.  Trusts no byte
+ * from the client: lines arrive bounded from io, verbs match exactly,
+ * numbers are parsed strictly and only index the listing, and no reply
+ * echoes what the client sent.  Never touches the file system itself:
+ * the users module and the store do.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "params.h"
+#include "session.h"
+#include "store.h"
+#include "users.h"
+
+enum state { ST_AUTH, ST_TRANS, ST_END };
+
+enum cmd_res {
+	CMD_OK,		/* the dispatcher writes "+OK <reply>" */
+	CMD_ERR,	/* "-ERR <reply>" */
+	CMD_BAD,	/* "-ERR <reply>", and it counts as a bad command */
+	CMD_SENT,	/* the handler wrote a whole reply */
+	CMD_QUIT,	/* the handler wrote its reply; the session ends */
+	CMD_ABORT	/* end now, without a reply */
+};
+
+struct session {
+	struct io			*io;
+	const struct session_cfg	*cfg;
+	enum state			 state;
+	enum session_end		 end;
+	const char			*end_why;
+	struct store			*store;
+	const char			*reply;
+	unsigned			 bad;
+	unsigned			 fails;
+	bool				 have_user;
+	bool				 bol;	/* dot-stuffing: at a line start */
+	size_t				 userlen;
+	char				 user[POP3D_NAME_MAX + 1];
+	char				 text[POP3D_REPLY_MAX];
+	/* for the log */
+	unsigned long			 nretr, ntop, ndele;
+	uint64_t			 octets;
+};
+
+struct cmd {
+	const char	*verb;
+	enum cmd_res	(*fn)(struct session *, char *arg, size_t len);
+};
+
+/* Formats a reply text from trusted values only (numbers, ids). */
+static const char *
+text(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+text(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->text, sizeof(s->text), fmt, ap);
+	va_end(ap);
+	return s->text;
+}
+
+static int
+line(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes one CRLF-ended line from a trusted format and values. */
+static int
+line(struct session *s, const char *fmt, ...)
+{
+	char buf[POP3D_REPLY_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	return io_write(s->io, buf, (size_t)n);
+}
+
+/*
+ * The one conversion from a message number on the wire to an index into
+ * the listing.  Digits only, at most 10, within 1..count; deleted
+ * messages are refused, and with want_present so are ones found gone.
+ */
+static enum cmd_res
+get_msgnum(struct session *s, const char *arg, size_t len, bool want_present,
+    size_t *idx)
+{
+	struct store_info info;
+	uint64_t msn = 0;
+	size_t i;
+
+	if (len == 0 || len > 10) {
+		s->reply = "invalid message number";
+		return CMD_BAD;
+	}
+	for (i = 0; i < len; i++) {
+		if (arg[i] < '0' || arg[i] > '9') {
+			s->reply = "invalid message number";
+			return CMD_BAD;
+		}
+		msn = msn * 10 + (uint64_t)(arg[i] - '0');
+	}
+	if (msn == 0 || msn > store_count(s->store)) {
+		s->reply = "no such message";
+		return CMD_ERR;
+	}
+	*idx = (size_t)msn - 1;
+	store_info(s->store, *idx, &info);
+	if (info.deleted) {
+		s->reply = "message is deleted";
+		return CMD_ERR;
+	}
+	if (want_present && info.gone) {
+		/* Asked again for a message known gone: no loops (Dovecot). */
+		s->reply = "message is no longer available";
+		return CMD_BAD;
+	}
+	return CMD_OK;
+}
+
+/* Splits "a b" at its single space; -1 when it is not exactly two words. */
+static int
+split2(char *arg, size_t len, size_t *len1, char **arg2, size_t *len2)
+{
+	char *sp;
+
+	if (arg == NULL || (sp = memchr(arg, ' ', len)) == NULL)
+		return -1;
+	*len1 = (size_t)(sp - arg);
+	*arg2 = sp + 1;
+	*len2 = len - *len1 - 1;
+	if (*len1 == 0 || *len2 == 0 || memchr(*arg2, ' ', *len2) != NULL)
+		return -1;
+	return 0;
+}
+
+static void
+totals(struct session *s, size_t *n, uint64_t *octets)
+{
+	struct store_info info;
+
+	*n = 0;
+	*octets = 0;
+	for (size_t i = 0; i < store_count(s->store); i++) {
+		store_info(s->store, i, &info);
+		if (info.deleted)
+			continue;
+		(*n)++;
+		*octets += info.size;
+	}
+}
+
+/* store_send's sink: dot-stuffs every line that starts with '.'. */
+static int
+put_stuffed(void *arg, const char *p, size_t len)
+{
+	struct session *s = arg;
+	const char *nl;
+	size_t n;
+
+	while (len > 0) {
+		if (s->bol && p[0] == '.' && io_write(s->io, ".", 1) == -1)
+			return -1;
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		if (io_write(s->io, p, n) == -1)
+			return -1;
+		s->bol = nl != NULL;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static enum cmd_res
+send_msg(struct session *s, size_t idx, long body_lines)
+{
+	struct store_info info;
+	uint64_t sent;
+
+	switch (store_open_msg(s->store, idx)) {
+	case STORE_OK:
+		break;
+	case STORE_GONE:
+		log_msg(LOG_NOTICE, "retr msg=%zu result=gone", idx + 1);
+		s->reply = "message is no longer available";
+		return CMD_ERR;
+	default:
+		log_msg(LOG_ERR, "retr msg=%zu result=fail error=\"%s\"",
+		    idx + 1, strerror(errno));
+		s->reply = "[SYS/TEMP] cannot read message, try again later";
+		return CMD_ERR;
+	}
+	store_info(s->store, idx, &info);
+	if ((body_lines < 0 ? line(s, "+OK %" PRIu64 " octets", info.size) :
+	    line(s, "+OK top of message follows")) == -1)
+		return CMD_ABORT;
+	s->bol = true;
+	if (store_send(s->store, body_lines, put_stuffed, s, &sent) !=
+	    STORE_OK) {
+		/* The client must see a cut, never a short message. */
+		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
+		    " error=\"%s\"", idx + 1, sent, strerror(errno));
+		return CMD_ABORT;
+	}
+	s->octets += sent;
+	if (io_puts(s->io, ".\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_SENT;
+}
+
+static enum cmd_res
+cmd_capa(struct session *s, char *arg, size_t len)
+{
+	(void)len;
+	if (arg != NULL) {
+		s->reply = "CAPA takes no argument";
+		return CMD_BAD;
+	}
+	if (io_puts(s->io, "+OK capability list follows\r\n"
+	    "TOP\r\n"
+	    "UIDL\r\n"
+	    "USER\r\n"
+	    "RESP-CODES\r\n"
+	    "AUTH-RESP-CODE\r\n"
+	    "PIPELINING\r\n"
+	    "IMPLEMENTATION pop3d\r\n"
+	    ".\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_SENT;
+}
+
+static enum cmd_res
+cmd_noarg(struct session *s, char *arg)
+{
+	if (arg != NULL) {
+		s->reply = "no argument expected";
+		return CMD_BAD;
+	}
+	return CMD_OK;
+}
+
+static enum cmd_res
+cmd_quit_auth(struct session *s, char *arg, size_t len)
+{
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	s->end = SESSION_QUIT;
+	s->end_why = "quit";
+	if (io_puts(s->io, "+OK bye\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_QUIT;
+}
+
+static enum cmd_res
+cmd_user(struct session *s, char *arg, size_t len)
+{
+	s->have_user = false;
+	if (arg == NULL || len == 0) {
+		s->reply = "USER needs a name";
+		return CMD_BAD;
+	}
+	if (len > POP3D_NAME_MAX) {
+		s->reply = "name too long";
+		return CMD_BAD;
+	}
+	memcpy(s->user, arg, len);
+	s->user[len] = '\0';
+	s->userlen = len;
+	s->have_user = true;
+	/* The same answer for every name: USER tells nothing (RFC 1939 s.13). */
+	s->reply = "send PASS";
+	return CMD_OK;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_until_ms(long long when)
+{
+	struct timespec ts;
+
+	ts.tv_sec = when / 1000;
+	ts.tv_nsec = (when % 1000) * 1000000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
+static enum cmd_res
+login(struct session *s, char *pass, size_t passlen)
+{
+	char mailbox[PATH_MAX], esc[POP3D_NAME_MAX * 3 + 4];
+	long long started = now_ms();
+	unsigned long bad_line = 0;
+	enum users_res ur;
+	enum store_res sr;
+	uint64_t octets;
+	size_t n;
+
+	log_esc(esc, sizeof(esc), s->user, s->userlen);
+	s->have_user = false;
+	ur = users_check(s->cfg->users, s->cfg->mail_root, s->user,
+	    s->userlen, pass, passlen, mailbox, sizeof(mailbox), &bad_line);
+	if (bad_line != 0)
+		log_msg(LOG_WARNING, "users file=\"%s\" line=%lu malformed",
+		    s->cfg->users, bad_line);
+	if (ur != USERS_OK) {
+		if (ur == USERS_TEMPFAIL)
+			log_msg(LOG_ERR, "login user=%s result=tempfail "
+			    "error=\"%s\"", esc, strerror(errno));
+		else
+			log_msg(LOG_NOTICE, "login user=%s result=deny", esc);
+		s->fails++;
+		sleep_until_ms(started + s->cfg->fail_delay_ms);
+		s->reply = ur == USERS_TEMPFAIL ?
+		    "[SYS/TEMP] try again later" :
+		    "[AUTH] authentication failed";
+		return CMD_ERR;
+	}
+	sr = store_open(&s->store, mailbox);
+	if (sr == STORE_BUSY) {
+		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);
+		s->reply = "[IN-USE] mailbox in use by another session";
+		return CMD_ERR;
+	}
+	if (sr != STORE_OK) {
+		log_msg(LOG_ERR, "login user=%s result=tempfail "
+		    "mailbox=\"%s\" error=\"%s\"", esc, mailbox,
+		    strerror(errno));
+		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
+		return CMD_ERR;
+	}
+	totals(s, &n, &octets);
+	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64,
+	    esc, n, octets);
+	s->state = ST_TRANS;
+	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
+	    n, octets);
+	return CMD_OK;
+}
+
+static enum cmd_res
+cmd_pass(struct session *s, char *arg, size_t len)
+{
+	if (!s->have_user) {
+		s->reply = "USER first";
+		return CMD_BAD;
+	}
+	if (arg == NULL) {
+		s->have_user = false;
+		s->reply = "PASS needs a password";
+		return CMD_BAD;
+	}
+	/* The password is the rest of the line, spaces and all. */
+	return login(s, arg, len);
+}
+
+static enum cmd_res
+cmd_unsupported(struct session *s, char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	s->reply = "not supported";
+	return CMD_ERR;
+}
+
+static enum cmd_res
+cmd_stat(struct session *s, char *arg, size_t len)
+{
+	uint64_t octets;
+	size_t n;
+
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	totals(s, &n, &octets);
+	s->reply = text(s, "%zu %" PRIu64, n, octets);
+	return CMD_OK;
+}
+
+static enum cmd_res
+cmd_list(struct session *s, char *arg, size_t len)
+{
+	struct store_info info;
+	enum cmd_res r;
+	uint64_t octets;
+	size_t idx, n;
+
+	if (arg != NULL) {
+		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
+			return r;
+		store_info(s->store, idx, &info);
+		s->reply = text(s, "%zu %" PRIu64, idx + 1, info.size);
+		return CMD_OK;
+	}
+	totals(s, &n, &octets);
+	if (line(s, "+OK %zu messages (%" PRIu64 " octets)", n, octets) == -1)
+		return CMD_ABORT;
+	for (idx = 0; idx < store_count(s->store); idx++) {
+		store_info(s->store, idx, &info);
+		if (!info.deleted &&
+		    line(s, "%zu %" PRIu64, idx + 1, info.size) == -1)
+			return CMD_ABORT;
+	}
+	if (io_puts(s->io, ".\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_SENT;
+}
+
+static enum cmd_res
+cmd_uidl(struct session *s, char *arg, size_t len)
+{
+	struct store_info info;
+	enum cmd_res r;
+	size_t idx;
+
+	if (arg != NULL) {
+		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
+			return r;
+		store_info(s->store, idx, &info);
+		s->reply = text(s, "%zu %s", idx + 1, info.uid);
+		return CMD_OK;
+	}
+	if (io_puts(s->io, "+OK unique-id listing follows\r\n") == -1)
+		return CMD_ABORT;
+	for (idx = 0; idx < store_count(s->store); idx++) {
+		store_info(s->store, idx, &info);
+		if (!info.deleted && line(s, "%zu %s", idx + 1, info.uid) == -1)
+			return CMD_ABORT;
+	}
+	if (io_puts(s->io, ".\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_SENT;
+}
+
+static enum cmd_res
+cmd_retr(struct session *s, char *arg, size_t len)
+{
+	enum cmd_res r;
+	size_t idx;
+
+	if (arg == NULL) {
+		s->reply = "RETR needs a message number";
+		return CMD_BAD;
+	}
+	if ((r = get_msgnum(s, arg, len, true, &idx)) != CMD_OK)
+		return r;
+	if ((r = send_msg(s, idx, -1)) == CMD_SENT)
+		s->nretr++;
+	return r;
+}
+
+static enum cmd_res
+cmd_top(struct session *s, char *arg, size_t len)
+{
+	char *arg2;
+	size_t len1, len2, idx, i;
+	uint64_t n = 0;
+	enum cmd_res r;
+
+	if (split2(arg, len, &len1, &arg2, &len2) == -1) {
+		s->reply = "TOP needs a message number and a line count";
+		return CMD_BAD;
+	}
+	if ((r = get_msgnum(s, arg, len1, true, &idx)) != CMD_OK)
+		return r;
+	if (len2 > 10) {
+		s->reply = "invalid line count";
+		return CMD_BAD;
+	}
+	for (i = 0; i < len2; i++) {
+		if (arg2[i] < '0' || arg2[i] > '9') {
+			s->reply = "invalid line count";
+			return CMD_BAD;
+		}
+		n = n * 10 + (uint64_t)(arg2[i] - '0');
+	}
+	if (n > LONG_MAX)
+		n = LONG_MAX;
+	if ((r = send_msg(s, idx, (long)n)) == CMD_SENT)
+		s->ntop++;
+	return r;
+}
+
+static enum cmd_res
+cmd_dele(struct session *s, char *arg, size_t len)
+{
+	enum cmd_res r;
+	size_t idx;
+
+	if (arg == NULL) {
+		s->reply = "DELE needs a message number";
+		return CMD_BAD;
+	}
+	if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
+		return r;
+	store_mark(s->store, idx, true);
+	s->reply = "message deleted";
+	return CMD_OK;
+}
+
+static enum cmd_res
+cmd_noop(struct session *s, char *arg, size_t len)
+{
+	(void)len;
+	return cmd_noarg(s, arg);
+}
+
+static enum cmd_res
+cmd_rset(struct session *s, char *arg, size_t len)
+{
+	uint64_t octets;
+	size_t n;
+
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	for (size_t i = 0; i < store_count(s->store); i++)
+		store_mark(s->store, i, false);
+	totals(s, &n, &octets);
+	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
+	    n, octets);
+	return CMD_OK;
+}
+
+/* QUIT in TRANSACTION: the UPDATE state (RFC 1939 s.6). */
+static enum cmd_res
+cmd_quit_trans(struct session *s, char *arg, size_t len)
+{
+	struct store_info info;
+	size_t removed, marked = 0;
+	enum store_res r;
+
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	for (size_t i = 0; i < store_count(s->store); i++) {
+		store_info(s->store, i, &info);
+		marked += info.deleted;
+	}
+	s->ndele = marked;
+	r = store_commit(s->store, &removed);
+	if (r != STORE_OK) {
+		log_msg(LOG_ERR, "update marked=%zu removed=%zu result=fail "
+		    "error=\"%s\"", marked, removed, strerror(errno));
+		s->end = SESSION_TEMPFAIL;
+		s->end_why = "quit-failed";
+		if (io_puts(s->io, "-ERR [SYS/TEMP] could not remove every "
+		    "deleted message\r\n") == -1)
+			return CMD_ABORT;
+		return CMD_QUIT;
+	}
+	s->end = SESSION_QUIT;
+	s->end_why = "quit";
+	if (line(s, "+OK bye, %zu messages deleted", marked) == -1)
+		return CMD_ABORT;
+	return CMD_QUIT;
+}
+
+static const struct cmd auth_cmds[] = {
+	{ "USER", cmd_user },
+	{ "PASS", cmd_pass },
+	{ "QUIT", cmd_quit_auth },
+	{ "CAPA", cmd_capa },
+	{ "APOP", cmd_unsupported },
+	{ "AUTH", cmd_unsupported },
+	{ "STLS", cmd_unsupported },
+	{ NULL, NULL }
+};
+
+static const struct cmd trans_cmds[] = {
+	{ "STAT", cmd_stat },
+	{ "LIST", cmd_list },
+	{ "RETR", cmd_retr },
+	{ "DELE", cmd_dele },
+	{ "NOOP", cmd_noop },
+	{ "RSET", cmd_rset },
+	{ "TOP", cmd_top },
+	{ "UIDL", cmd_uidl },
+	{ "QUIT", cmd_quit_trans },
+	{ "CAPA", cmd_capa },
+	{ NULL, NULL }
+};
+
+static const struct cmd *
+find_cmd(const struct cmd *table, const char *verb, size_t len)
+{
+	for (; table->verb != NULL; table++)
+		if (strlen(table->verb) == len &&
+		    strncasecmp(table->verb, verb, len) == 0)
+			return table;
+	return NULL;
+}
+
+/* Runs one command line; writes its reply unless the handler did. */
+static enum cmd_res
+dispatch(struct session *s, char *ln, size_t len)
+{
+	const struct cmd *tbl = s->state == ST_AUTH ? auth_cmds : trans_cmds;
+	const struct cmd *other = s->state == ST_AUTH ? trans_cmds : auth_cmds;
+	const struct cmd *c;
+	char *sp, *arg = NULL;
+	size_t vlen = len, alen = 0;
+	enum cmd_res r;
+
+	if ((sp = memchr(ln, ' ', len)) != NULL) {
+		vlen = (size_t)(sp - ln);
+		arg = sp + 1;
+		alen = len - vlen - 1;
+	}
+	s->reply = NULL;
+	if ((c = find_cmd(tbl, ln, vlen)) != NULL)
+		r = c->fn(s, arg, alen);
+	else if (find_cmd(other, ln, vlen) != NULL) {
+		s->reply = "command not valid in this state";
+		r = CMD_BAD;
+	} else {
+		s->reply = "unknown command";
+		r = CMD_BAD;
+	}
+	return r;
+}
+
+static int
+reply(struct session *s, enum cmd_res r)
+{
+	const char *status = r == CMD_OK ? "+OK" : "-ERR";
+
+	if (s->reply == NULL)
+		return line(s, "%s", status);
+	return line(s, "%s %s", status, s->reply);
+}
+
+/* Counts a bad command; true when the budget is spent. */
+static bool
+budget_spent(struct session *s)
+{
+	unsigned budget = s->state == ST_AUTH ? POP3D_BAD_CMDS_AUTH :
+	    POP3D_BAD_CMDS_TRANS;
+
+	return ++s->bad >= budget;
+}
+
+static void
+finish(struct session *s, enum session_end end, const char *why)
+{
+	s->state = ST_END;
+	s->end = end;
+	s->end_why = why;
+}
+
+static void
+step(struct session *s)
+{
+	enum cmd_res r;
+	enum io_res ir;
+	size_t len;
+	bool nul;
+	char *ln;
+
+	ir = io_getline(s->io, &ln, &len, &nul);
+	switch (ir) {
+	case IO_OK:
+		break;
+	case IO_LONG:
+		s->reply = "line too long";
+		r = CMD_BAD;
+		goto answer;
+	case IO_EOF:
+		finish(s, SESSION_ABORT, "eof");
+		return;
+	case IO_TIMEOUT:
+		/* RFC 1939 s.3: close without a reply, no UPDATE. */
+		finish(s, SESSION_ABORT, "timeout");
+		return;
+	default:
+		finish(s, SESSION_ABORT, "read-error");
+		return;
+	}
+	if (nul) {
+		s->reply = "invalid character in command";
+		r = CMD_BAD;
+	} else
+		r = dispatch(s, ln, len);
+	/* The line may have held a password: wipe it whatever it was. */
+	io_wipe_line(s->io);
+answer:
+	switch (r) {
+	case CMD_BAD:
+		if (budget_spent(s)) {
+			s->reply = "too many bad commands, closing";
+			finish(s, SESSION_ABORT, "bad-commands");
+		}
+		/* FALLTHROUGH */
+	case CMD_OK:
+	case CMD_ERR:
+		if (reply(s, r) == -1) {
+			finish(s, SESSION_ABORT, "write-error");
+			return;
+		}
+		break;
+	case CMD_SENT:
+		break;
+	case CMD_QUIT:
+		s->state = ST_END;
+		return;
+	case CMD_ABORT:
+		finish(s, SESSION_ABORT, "write-error");
+		return;
+	}
+	if (s->state == ST_AUTH && s->fails >= POP3D_AUTH_FAILS)
+		finish(s, SESSION_ABORT, "auth-failures");
+}
+
+enum session_end
+session_run(struct io *io, const struct session_cfg *cfg)
+{
+	struct session *s;
+	enum session_end end;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_msg(LOG_ERR, "session result=fail error=\"%s\"",
+		    strerror(errno));
+		return SESSION_ABORT;
+	}
+	s->io = io;
+	s->cfg = cfg;
+	s->state = ST_AUTH;
+	/* No timestamp: APOP is not offered (an argon2id store can't). */
+	if (io_puts(io, "+OK pop3d ready\r\n") == -1)
+		finish(s, SESSION_ABORT, "write-error");
+	while (s->state != ST_END)
+		step(s);
+	if (io_flush(io) == -1 && s->end == SESSION_QUIT)
+		s->end_why = "quit-unflushed";
+	log_msg(LOG_INFO, "end reason=%s retr=%lu top=%lu dele=%lu "
+	    "octets=%" PRIu64, s->end_why, s->nretr, s->ntop, s->ndele,
+	    s->octets);
+	end = s->end;
+	store_close(s->store);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+	return end;
+}

@@ -1,0 +1,574 @@
+/*
+ * store.c: one user's mailbox.  Owns the folder's file descriptors, the
+ * session lock, the listing (names, CRLF sizes, unique ids), streaming a
+ * message in its CRLF form, marks and the removal of marked files.
+ * Trusts nothing in the folder: only regular, non-hidden files are
+ * messages, every open is relative to the folder and never follows a
+ * symlink, and a file that changed since the listing is gone.
+ * Knows nothing about POP3, users or passwords.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "params.h"
+#include "store.h"
+
+enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
+
+struct msg {
+	char		*name;		/* the file's name in its folder */
+	int		 sub;		/* which folder: SUB_* */
+	bool		 deleted;
+	bool		 gone;		/* found changed or missing */
+	uint64_t	 size;
+	dev_t		 dev;		/* identity at listing time */
+	ino_t		 ino;
+	off_t		 fsize;
+	struct timespec	 mtime;
+	size_t		 baselen;	/* Maildir: the name before ':' */
+	char		 uid[POP3D_UID_MAX + 1];
+};
+
+struct store {
+	int		 dirfd;
+	int		 subfd[SUB_COUNT];	/* -1 where absent */
+	int		 lockfd;
+	int		 msgfd;		/* from store_open_msg */
+	size_t		 msgidx;
+	struct msg	*msgs;
+	size_t		 count;
+	size_t		 cap;
+	char		 buf[POP3D_READBUF];
+};
+
+/*
+ * The CRLF form of a file: each line, ended by LF or CRLF in the file,
+ * is sent with CRLF; a last line without an ending gets one (a CR that
+ * ends the file is taken as its ending).  Every other byte, a lone CR
+ * and NUL included, passes through.  The same code measures (put counts)
+ * and sends, so a size can never disagree with the bytes sent.
+ */
+struct crlf {
+	int		(*put)(void *, const char *, size_t);
+	void		*arg;
+	uint64_t	 sent;
+	long		 body_left;	/* < 0: no limit */
+	bool		 in_body;
+	bool		 line_data;	/* the current line has content */
+	bool		 pending_cr;	/* a CR held back: maybe a CRLF */
+	bool		 done;
+};
+
+static int
+crlf_put(struct crlf *c, const char *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	c->sent += len;
+	return c->put == NULL ? 0 : c->put(c->arg, p, len);
+}
+
+static int
+crlf_flush_cr(struct crlf *c)
+{
+	if (!c->pending_cr)
+		return 0;
+	c->pending_cr = false;
+	c->line_data = true;
+	return crlf_put(c, "\r", 1);
+}
+
+/* Ends the current line; decides whether TOP has sent enough. */
+static int
+crlf_eol(struct crlf *c)
+{
+	bool empty = !c->line_data;
+
+	c->pending_cr = false;	/* a CR right before LF is the ending */
+	c->line_data = false;
+	if (crlf_put(c, "\r\n", 2) == -1)
+		return -1;
+	if (!c->in_body) {
+		if (empty) {
+			c->in_body = true;
+			if (c->body_left == 0)
+				c->done = true;
+		}
+	} else if (c->body_left > 0 && --c->body_left == 0)
+		c->done = true;
+	return 0;
+}
+
+static int
+crlf_feed(struct crlf *c, const char *p, size_t len)
+{
+	const char *nl;
+	size_t n;
+
+	while (len > 0 && !c->done) {
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) : len;
+		if (n > 0) {
+			/* Bytes follow a held CR on its line: it was content. */
+			if (crlf_flush_cr(c) == -1)
+				return -1;
+			if (p[n - 1] == '\r') {
+				if (n > 1)
+					c->line_data = true;
+				c->pending_cr = true;
+				n--;
+			} else
+				c->line_data = true;
+			if (crlf_put(c, p, n) == -1)
+				return -1;
+		}
+		if (nl == NULL)
+			break;
+		if (crlf_eol(c) == -1)
+			return -1;
+		len -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int
+crlf_end(struct crlf *c)
+{
+	if (c->done || (!c->line_data && !c->pending_cr))
+		return 0;
+	return crlf_eol(c);
+}
+
+/*
+ * Runs fd through the CRLF form.  Returns 0, -1 on a read error (errno),
+ * -2 when put failed.
+ */
+static int
+crlf_file(struct store *st, int fd, struct crlf *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, st->buf, sizeof(st->buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		if (crlf_feed(c, st->buf, (size_t)n) == -1)
+			return -2;
+		if (c->done)
+			return 0;
+	}
+	return crlf_end(c) == -1 ? -2 : 0;
+}
+
+static bool
+same_file(const struct msg *m, const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && sb->st_dev == m->dev &&
+	    sb->st_ino == m->ino && sb->st_size == m->fsize &&
+	    sb->st_mtim.tv_sec == m->mtime.tv_sec &&
+	    sb->st_mtim.tv_nsec == m->mtime.tv_nsec;
+}
+
+/* Opens a message file by its listed name, never following a symlink. */
+static int
+open_msg(const struct store *st, const char *name, int sub)
+{
+	return openat(st->subfd[sub], name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+/*
+ * The unique id: the name (for a Maildir, its part before ':') when it is
+ * 1..70 octets in 0x21..0x7E and does not start with '='; otherwise '='
+ * and a digest of it.  The two forms never meet.  salt tells apart
+ * messages whose names would give the same id.
+ */
+static void
+make_uid(struct msg *m, bool maildir, const char *salt)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[16];
+	crypto_generichash_state h;
+	const char *base = m->name;
+	size_t len = strlen(base), i;
+	bool ok;
+
+	if (maildir && strchr(base, ':') != NULL)
+		len = (size_t)(strchr(base, ':') - base);
+	m->baselen = len;
+	ok = len >= 1 && len <= POP3D_UID_MAX && base[0] != '=' &&
+	    salt == NULL;
+	for (i = 0; ok && i < len; i++)
+		if ((unsigned char)base[i] < 0x21 || (unsigned char)base[i] > 0x7e)
+			ok = false;
+	if (ok) {
+		memcpy(m->uid, base, len);
+		m->uid[len] = '\0';
+		return;
+	}
+	crypto_generichash_init(&h, NULL, 0, sizeof(d));
+	if (salt != NULL)
+		crypto_generichash_update(&h, (const unsigned char *)salt,
+		    strlen(salt) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)base, len);
+	crypto_generichash_final(&h, d, sizeof(d));
+	m->uid[0] = '=';
+	for (i = 0; i < sizeof(d); i++) {
+		m->uid[1 + 2 * i] = hex[d[i] >> 4];
+		m->uid[2 + 2 * i] = hex[d[i] & 0xf];
+	}
+	m->uid[1 + 2 * sizeof(d)] = '\0';
+}
+
+/*
+ * Listing order: by base name in version order (so "2.eml" comes before
+ * "10.eml", and Maildir's time-stamped names in delivery order), then by
+ * folder, then by full name.  Equal base names end up side by side.
+ */
+static int
+msg_cmp(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+	char xb[NAME_MAX + 1], yb[NAME_MAX + 1];
+	int r;
+
+	memcpy(xb, x->name, x->baselen);
+	xb[x->baselen] = '\0';
+	memcpy(yb, y->name, y->baselen);
+	yb[y->baselen] = '\0';
+	if ((r = strverscmp(xb, yb)) != 0)
+		return r;
+	if (x->sub != y->sub)
+		return x->sub < y->sub ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Measures one directory entry; 1 listed, 0 not a message, -1 error. */
+static int
+list_one(struct store *st, int sub, const char *name)
+{
+	struct crlf c = { .body_left = -1 };
+	struct msg *m;
+	struct stat sb;
+	int fd, r;
+
+	if ((fd = open_msg(st, name, sub)) == -1) {
+		/* Gone, a symlink, or unreadable: not a message of ours. */
+		if (errno == ENOENT || errno == ELOOP || errno == EACCES ||
+		    errno == ENXIO || errno == EWOULDBLOCK)
+			return 0;
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	if (st->count == POP3D_MSGS_MAX) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	if (st->count == st->cap) {
+		size_t ncap = st->cap ? st->cap * 2 : 64;
+		struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
+
+		if (n == NULL) {
+			close(fd);
+			return -1;
+		}
+		st->msgs = n;
+		st->cap = ncap;
+	}
+	r = crlf_file(st, fd, &c);
+	close(fd);
+	if (r != 0)
+		return -1;
+	m = &st->msgs[st->count];
+	memset(m, 0, sizeof(*m));
+	if ((m->name = strdup(name)) == NULL)
+		return -1;
+	m->sub = sub;
+	m->size = c.sent;
+	m->dev = sb.st_dev;
+	m->ino = sb.st_ino;
+	m->fsize = sb.st_size;
+	m->mtime = sb.st_mtim;
+	st->count++;
+	return 1;
+}
+
+static int
+list_dir(struct store *st, int sub)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, saved;
+
+	if ((fd = openat(st->subfd[sub], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (list_one(st, sub, de->d_name) == -1)
+			break;
+	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return saved == 0 ? 0 : -1;
+}
+
+static int
+list(struct store *st)
+{
+	const char *prev = NULL;
+	bool maildir = st->subfd[SUB_ROOT] == -1;
+	char salt[8];
+	size_t i;
+
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		if (st->subfd[sub] != -1 && list_dir(st, sub) == -1)
+			return -1;
+	for (i = 0; i < st->count; i++)
+		make_uid(&st->msgs[i], maildir, NULL);
+	qsort(st->msgs, st->count, sizeof(*st->msgs), msg_cmp);
+	/*
+	 * Maildir can hold the same base name in new/ and cur/: the later
+	 * ones get a digest of their folder and full name instead.  Equal
+	 * ids can only come from equal base names, which sort side by side.
+	 */
+	for (i = 0; i < st->count; i++) {
+		struct msg *m = &st->msgs[i];
+
+		if (prev != NULL && strcmp(prev, m->uid) == 0) {
+			salt[0] = (char)('0' + m->sub);
+			salt[1] = '\0';
+			make_uid(m, false, salt);
+			continue;
+		}
+		prev = m->uid;
+	}
+	return 0;
+}
+
+static enum store_res
+lock(struct store *st)
+{
+	st->lockfd = openat(st->dirfd, POP3D_LOCK_NAME,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (st->lockfd == -1)
+		return STORE_FAIL;
+	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return errno == EWOULDBLOCK ? STORE_BUSY : STORE_FAIL;
+	return STORE_OK;
+}
+
+static void
+close_fds(struct store *st)
+{
+	int saved = errno;
+
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd)
+			close(st->subfd[sub]);
+	if (st->dirfd != -1)
+		close(st->dirfd);
+	if (st->msgfd != -1)
+		close(st->msgfd);
+	if (st->lockfd != -1)
+		close(st->lockfd);	/* releases the flock */
+	errno = saved;
+}
+
+enum store_res
+store_open(struct store **stp, const char *dir)
+{
+	static const char *const maildir_sub[] = { NULL, "new", "cur" };
+	struct store *st;
+	enum store_res res = STORE_FAIL;
+
+	*stp = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return STORE_FAIL;
+	st->lockfd = -1;
+	st->msgfd = -1;
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		st->subfd[sub] = -1;
+	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->dirfd == -1) {
+		if (errno != ENOENT)
+			goto fail;
+		*stp = st;	/* nothing delivered yet: an empty mailbox */
+		return STORE_OK;
+	}
+	if ((res = lock(st)) != STORE_OK)
+		goto fail;
+	res = STORE_FAIL;
+	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
+		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (st->subfd[sub] == -1 && errno != ENOENT && errno != ENOTDIR)
+			goto fail;
+	}
+	if (st->subfd[SUB_NEW] == -1 || st->subfd[SUB_CUR] == -1) {
+		/* Not a Maildir: a plain folder of message files. */
+		for (int sub = SUB_NEW; sub <= SUB_CUR; sub++)
+			if (st->subfd[sub] != -1) {
+				close(st->subfd[sub]);
+				st->subfd[sub] = -1;
+			}
+		st->subfd[SUB_ROOT] = st->dirfd;
+	}
+	if (list(st) == -1)
+		goto fail;
+	*stp = st;
+	return STORE_OK;
+fail:
+	store_close(st);
+	return res;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	close_fds(st);
+	for (size_t i = 0; i < st->count; i++)
+		free(st->msgs[i].name);
+	free(st->msgs);
+	free(st);
+}
+
+size_t
+store_count(const struct store *st)
+{
+	return st->count;
+}
+
+void
+store_info(const struct store *st, size_t idx, struct store_info *info)
+{
+	const struct msg *m = &st->msgs[idx];
+
+	info->size = m->size;
+	info->uid = m->uid;
+	info->deleted = m->deleted;
+	info->gone = m->gone;
+}
+
+void
+store_mark(struct store *st, size_t idx, bool deleted)
+{
+	st->msgs[idx].deleted = deleted;
+}
+
+enum store_res
+store_open_msg(struct store *st, size_t idx)
+{
+	struct msg *m = &st->msgs[idx];
+	struct stat sb;
+
+	if (st->msgfd != -1) {
+		close(st->msgfd);
+		st->msgfd = -1;
+	}
+	if ((st->msgfd = open_msg(st, m->name, m->sub)) == -1) {
+		if (errno != ENOENT && errno != ELOOP)
+			return STORE_FAIL;
+		m->gone = true;
+		return STORE_GONE;
+	}
+	if (fstat(st->msgfd, &sb) == -1 || !same_file(m, &sb)) {
+		close(st->msgfd);
+		st->msgfd = -1;
+		m->gone = true;
+		return STORE_GONE;
+	}
+	st->msgidx = idx;
+	return STORE_OK;
+}
+
+enum store_res
+store_send(struct store *st, long body_lines,
+    int (*put)(void *, const char *, size_t), void *arg, uint64_t *sent)
+{
+	struct crlf c = { .put = put, .arg = arg, .body_left = body_lines };
+	int r, saved;
+
+	*sent = 0;
+	if (st->msgfd == -1) {
+		errno = EBADF;	/* NEVER: store_open_msg comes first */
+		return STORE_ABORT;
+	}
+	r = crlf_file(st, st->msgfd, &c);
+	saved = errno;
+	close(st->msgfd);
+	st->msgfd = -1;
+	*sent = c.sent;
+	if (r == 0 && body_lines < 0 && c.sent != st->msgs[st->msgidx].size) {
+		r = -1;		/* changed in place while being read */
+		saved = EIO;
+	}
+	errno = saved;
+	return r == 0 ? STORE_OK : STORE_ABORT;
+}
+
+enum store_res
+store_commit(struct store *st, size_t *removed)
+{
+	struct stat sb;
+	bool fail = false;
+
+	*removed = 0;
+	for (size_t i = 0; i < st->count; i++) {
+		struct msg *m = &st->msgs[i];
+
+		if (!m->deleted)
+			continue;
+		/* Never remove a file that replaced the one listed. */
+		if (fstatat(st->subfd[m->sub], m->name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT)
+				fail = true;
+			continue;
+		}
+		if (sb.st_dev != m->dev || sb.st_ino != m->ino)
+			continue;
+		if (unlinkat(st->subfd[m->sub], m->name, 0) == -1) {
+			if (errno != ENOENT)
+				fail = true;
+			continue;
+		}
+		(*removed)++;
+	}
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		if (st->subfd[sub] != -1 && fsync(st->subfd[sub]) == -1)
+			fail = true;
+	return fail ? STORE_FAIL : STORE_OK;
+}

@@ -1,0 +1,379 @@
+/*
+ * users.c: the users file and password checks.  Trusts nothing in the
+ * file: every line is bounded, parsed strictly, and a malformed one never
+ * matches.  Never logs and never keeps a password: it is wiped on every
+ * path before users_check returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "params.h"
+#include "users.h"
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Decodes a %XX-escaped field into out (terminated).  Raw bytes that the
+ * format escapes are refused, so each value has one spelling.  Returns
+ * the decoded length or -1.
+ */
+static int
+field_decode(const char *s, size_t len, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (o + 1 >= cap)
+			return -1;
+		if (p[i] < 0x21 || p[i] == 0x7f || p[i] == ':')
+			return -1;
+		if (p[i] != '%') {
+			out[o++] = (char)p[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			return -1;
+		if ((hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
+			return -1;
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int
+field_encode(const char *s, size_t len, bool is_name, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, o = 0;
+	bool esc;
+
+	for (i = 0; i < len; i++) {
+		esc = p[i] < 0x21 || p[i] == 0x7f || p[i] == '%' ||
+		    p[i] == ':' || (is_name && i == 0 && p[i] == '#');
+		if (o + (esc ? 3 : 1) >= cap)
+			return -1;
+		if (esc) {
+			out[o++] = '%';
+			out[o++] = hexdig[p[i] >> 4];
+			out[o++] = hexdig[p[i] & 0xf];
+		} else
+			out[o++] = (char)p[i];
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+static bool
+hash_ok(const char *h, size_t len)
+{
+	static const char prefix[] = "$argon2id$";
+
+	if (len < sizeof(prefix) - 1 || len >= crypto_pwhash_STRBYTES)
+		return false;
+	if (memcmp(h, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (h[i] < 0x21 || h[i] > 0x7e || h[i] == ':')
+			return false;
+	return true;
+}
+
+int
+users_parse_line(const char *line, size_t len, struct users_entry *e)
+{
+	const char *f[4];
+	size_t flen[4], nf = 0, start = 0, i;
+	int n;
+
+	if (len == 0 || line[0] == '#')
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && line[i] != ':')
+			continue;
+		if (nf == 4)
+			return -1;
+		f[nf] = line + start;
+		flen[nf++] = i - start;
+		start = i + 1;
+	}
+	if (nf < 2)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	n = field_decode(f[0], flen[0], e->name, sizeof(e->name));
+	if (n <= 0 || memchr(e->name, '\0', (size_t)n) != NULL)
+		return -1;
+	e->namelen = (size_t)n;
+	if (!hash_ok(f[1], flen[1]))
+		return -1;
+	memcpy(e->hash, f[1], flen[1]);
+	e->hash[flen[1]] = '\0';
+	if (nf > 2) {
+		n = field_decode(f[2], flen[2], e->folder, sizeof(e->folder));
+		if (n < 0 || strlen(e->folder) != (size_t)n)
+			return -1;
+	}
+	if (nf > 3 && flen[3] != 0)
+		return -1;	/* no flag is defined yet */
+	return 1;
+}
+
+int
+users_format_line(const struct users_entry *e, char *buf, size_t cap)
+{
+	size_t hl = strlen(e->hash), o;
+	int n;
+
+	if (cap > POP3D_USERS_LINE_MAX + 1)
+		cap = POP3D_USERS_LINE_MAX + 1;
+	if (e->namelen == 0 || e->namelen > POP3D_NAME_MAX ||
+	    memchr(e->name, '\0', e->namelen) != NULL || !hash_ok(e->hash, hl)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((n = field_encode(e->name, e->namelen, true, buf, cap)) < 0)
+		goto toolong;
+	o = (size_t)n;
+	if (o + 1 + hl + 2 > cap)
+		goto toolong;
+	buf[o++] = ':';
+	memcpy(buf + o, e->hash, hl);
+	o += hl;
+	if (e->folder[0] != '\0') {
+		buf[o++] = ':';
+		n = field_encode(e->folder, strlen(e->folder), false, buf + o,
+		    cap - o - 1);
+		if (n < 0)
+			goto toolong;
+		o += (size_t)n;
+	}
+	buf[o++] = '\n';
+	buf[o] = '\0';
+	return (int)o;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int
+users_folder_name(const char *name, size_t len, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t i, o = 0;
+	bool esc, plain;
+
+	if (len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cap > NAME_MAX + 1)
+		cap = NAME_MAX + 1;
+	plain = name[0] != '.' && memchr(name, '/', len) == NULL &&
+	    memchr(name, '\0', len) == NULL;
+	if (plain) {
+		if (len + 1 > cap)
+			goto toolong;
+		memcpy(out, name, len);
+		out[len] = '\0';
+		return (int)len;
+	}
+	out[o++] = '.';
+	for (i = 0; i < len; i++) {
+		esc = p[i] < 0x20 || p[i] == 0x7f || p[i] == '%' ||
+		    p[i] == '/' || (i == 0 && p[i] == '.');
+		if (o + (esc ? 3 : 1) + 1 > cap)
+			goto toolong;
+		if (esc) {
+			out[o++] = '%';
+			out[o++] = hexdig[p[i] >> 4];
+			out[o++] = hexdig[p[i] & 0xf];
+		} else
+			out[o++] = (char)p[i];
+	}
+	out[o] = '\0';
+	return (int)o;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int
+users_each_line(int fd, int (*fn)(void *, unsigned long, const char *,
+    size_t), void *arg)
+{
+	char buf[POP3D_USERS_LINE_MAX + 1];
+	unsigned long lineno = 0;
+	size_t len = 0;
+	bool skipping = false;
+	char c[4096], *nl;
+	ssize_t n;
+	size_t off, take;
+	int r;
+
+	for (;;) {
+		n = read(fd, c, sizeof(c));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		for (off = 0; off < (size_t)n; off += take) {
+			nl = memchr(c + off, '\n', (size_t)n - off);
+			take = nl ? (size_t)(nl - (c + off)) + 1 :
+			    (size_t)n - off;
+			if (!skipping && len + take - (nl ? 1 : 0) >
+			    POP3D_USERS_LINE_MAX) {
+				skipping = true;
+				sodium_memzero(buf, len);
+				len = 0;
+			}
+			if (!skipping) {
+				memcpy(buf + len, c + off, take - (nl ? 1 : 0));
+				len += take - (nl ? 1 : 0);
+			}
+			if (nl == NULL)
+				continue;
+			lineno++;
+			r = skipping ? fn(arg, lineno, NULL, 0) :
+			    fn(arg, lineno, buf, len);
+			sodium_memzero(buf, len);
+			len = 0;
+			skipping = false;
+			if (r != 0)
+				return r;
+		}
+	}
+	if (len > 0 || skipping) {
+		lineno++;
+		r = skipping ? fn(arg, lineno, NULL, 0) :
+		    fn(arg, lineno, buf, len);
+		sodium_memzero(buf, len);
+		return r;
+	}
+	return 0;
+}
+
+struct find {
+	const char		*name;
+	size_t			 namelen;
+	struct users_entry	*e;
+	unsigned long		*bad_line;
+	bool			 found;
+};
+
+static int
+find_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct find *f = arg;
+	struct users_entry e;
+	int r;
+
+	r = line == NULL ? -1 : users_parse_line(line, len, &e);
+	if (r == -1 && *f->bad_line == 0)
+		*f->bad_line = lineno;
+	if (r == 1 && !f->found && e.namelen == f->namelen &&
+	    memcmp(e.name, f->name, f->namelen) == 0) {
+		*f->e = e;
+		f->found = true;
+	}
+	sodium_memzero(&e, sizeof(e));
+	return 0;
+}
+
+int
+users_find(const char *path, const char *name, size_t namelen,
+    struct users_entry *e, unsigned long *bad_line)
+{
+	struct find f = { name, namelen, e, bad_line, false };
+	int fd, r, saved;
+
+	*bad_line = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	r = users_each_line(fd, find_line, &f);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (r == -1)
+		return -1;
+	return f.found ? 1 : 0;
+}
+
+static int
+mailbox_path(const char *mail_root, const struct users_entry *e, char *out,
+    size_t cap)
+{
+	char folder[NAME_MAX + 1];
+	int n;
+
+	if (e->folder[0] == '/')
+		n = snprintf(out, cap, "%s", e->folder);
+	else if (e->folder[0] != '\0')
+		n = snprintf(out, cap, "%s/%s", mail_root, e->folder);
+	else {
+		if (users_folder_name(e->name, e->namelen, folder,
+		    sizeof(folder)) == -1)
+			return -1;
+		n = snprintf(out, cap, "%s/%s", mail_root, folder);
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+enum users_res
+users_check(const char *path, const char *mail_root, const char *name,
+    size_t namelen, char *pass, size_t passlen, char *mailbox, size_t cap,
+    unsigned long *bad_line)
+{
+	struct users_entry e;
+	enum users_res res = USERS_DENY;
+	bool fail = false;
+	int found, saved;
+
+	memset(&e, 0, sizeof(e));
+	found = users_find(path, name, namelen, &e, bad_line);
+	saved = errno;
+	if (found != 1) {
+		res = found == -1 ? USERS_TEMPFAIL : USERS_DENY;
+		fail = true;
+		memcpy(e.hash, POP3D_DUMMY_HASH, sizeof(POP3D_DUMMY_HASH));
+	}
+	/* Always verify, so an unknown user costs what a known one does. */
+	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0)
+		fail = true;
+	sodium_memzero(pass, passlen);
+	if (!fail) {
+		if (mailbox_path(mail_root, &e, mailbox, cap) == -1)
+			res = USERS_TEMPFAIL;
+		else
+			res = USERS_OK;
+	}
+	sodium_memzero(&e, sizeof(e));
+	errno = saved;
+	return res;
+}

@@ -1,0 +1,95 @@
+/*
+ * users.h: the users file.  One user a line, fields separated by ':':
+ *
+ *	name:hash[:folder[:flags]]
+ *
+ * name and folder are stored with %XX escapes for '%', ':', bytes below
+ * 0x21 and 0x7F (and '#' as a name's first byte, since '#' starts a
+ * comment); every other byte, UTF-8 included, is itself.  hash is an
+ * argon2id string from crypto_pwhash_str.  folder, when given, is the
+ * user's mailbox: absolute, or relative to the mail root.  flags is a
+ * ','-separated list, reserved.  Empty lines and lines starting with '#'
+ * are ignored.
+ */
+#ifndef POP3D_USERS_H
+#define POP3D_USERS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sodium.h>
+
+#include "params.h"
+
+struct users_entry {
+	char	name[POP3D_NAME_MAX + 1];
+	size_t	namelen;
+	char	hash[crypto_pwhash_STRBYTES];
+	char	folder[PATH_MAX];	/* "" when the default applies */
+};
+
+enum users_res {
+	USERS_OK,	/* the password is right; mailbox is filled in */
+	USERS_DENY,	/* unknown user or wrong password, told apart nowhere */
+	USERS_TEMPFAIL	/* the users file could not be read */
+};
+
+/*
+ * Parses one line (without its newline).  Returns 1 for a user (filled
+ * into *e), 0 for a comment or an empty line, -1 for a malformed line.
+ */
+int	users_parse_line(const char *line, size_t len, struct users_entry *e)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Formats *e as a line with its newline into buf.  Returns the length,
+ * or -1 (errno ENAMETOOLONG) when it does not fit cap or
+ * POP3D_USERS_LINE_MAX, or EINVAL for an empty name or a bad hash.
+ */
+int	users_format_line(const struct users_entry *e, char *buf, size_t cap)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The mailbox folder name for a user name (DESIGN.md).  A name usable as
+ * one path component (not empty, no '/', no NUL, not starting with '.')
+ * is its own folder name.  Any other name is '.' followed by the name
+ * with '%', '/', NUL, bytes below 0x20, 0x7F and a leading '.' written as
+ * %XX; no usable name starts with '.', so the two never meet.  Returns
+ * the length, or -1 (EINVAL for the empty name, ENAMETOOLONG when the
+ * result would exceed NAME_MAX or cap).
+ */
+int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Checks name and password against the users file at path.  The password
+ * is wiped on every path.  An unknown user is verified against a dummy
+ * hash of the same cost.  On USERS_OK, mailbox holds the user's folder
+ * (the users file's, resolved against mail_root when relative, else
+ * mail_root/<users_folder_name>).  *bad_line is the number of the first
+ * malformed line seen, or 0; such a line never matches.
+ */
+enum users_res users_check(const char *path, const char *mail_root,
+	    const char *name, size_t namelen, char *pass, size_t passlen,
+	    char *mailbox, size_t cap, unsigned long *bad_line)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Looks a user up without a password.  Returns 1 found (into *e), 0 not
+ * found, -1 on a read error (errno kept).  *bad_line as above.
+ */
+int	users_find(const char *path, const char *name, size_t namelen,
+	    struct users_entry *e, unsigned long *bad_line)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Reads the users file line by line: calls fn for each line (without its
+ * newline; NULL with len 0 for a line longer than POP3D_USERS_LINE_MAX),
+ * with its number, until fn returns non-zero.  Returns fn's last
+ * return value, 0 at the end, -1 on a read error.
+ */
+int	users_each_line(int fd, int (*fn)(void *, unsigned long,
+	    const char *, size_t), void *arg);
+
+#endif
