@@ -1,0 +1,253 @@
+/* check_io.c: the bounded line reader and the buffered writer, through
+ * io.h, on real pipes and files. */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "io.h"
+#include "params.h"
+#include "testlib.h"
+
+static int in[2], out[2];
+
+/* A reader on a pipe holding data, with the writer closed (EOF after). */
+static struct io *
+reader(const void *data, size_t len, bool close_writer)
+{
+	struct io *io;
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(write(in[1], data, len), (ssize_t)len);
+	if (close_writer)
+		close(in[1]);
+	io = io_new(in[0], out[1], 1);
+	ck_assert_ptr_nonnull(io);
+	return io;
+}
+
+static void
+expect_line(struct io *io, const char *want)
+{
+	char *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_mem_eq(line, want, len);
+	ck_assert(!nul);
+}
+
+START_TEST(crlf_and_bare_lf)
+{
+	struct io *io = reader("USER a\r\nPASS b c\nNOOP\r\n", 24, true);
+	char *line;
+	size_t len;
+	bool nul;
+
+	expect_line(io, "USER a");
+	expect_line(io, "PASS b c");
+	expect_line(io, "NOOP");
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(partial_last_line_is_dropped)
+{
+	struct io *io = reader("NOOP\r\nQUIT", 10, true);
+	char *line;
+	size_t len;
+	bool nul;
+
+	expect_line(io, "NOOP");
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(longest_line_fits)
+{
+	char buf[POP3D_LINE_MAX + 1];
+	char *line;
+	size_t len;
+	bool nul;
+	struct io *io;
+
+	/* 253 octets and CRLF: exactly RFC 2449's 255. */
+	memset(buf, 'x', POP3D_LINE_MAX - 2);
+	memcpy(buf + POP3D_LINE_MAX - 2, "\r\n", 2);
+	io = reader(buf, POP3D_LINE_MAX, true);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_uint_eq(len, POP3D_LINE_MAX - 2);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(overlong_line_is_one_error_and_its_tail_is_dropped)
+{
+	char buf[5000];
+	struct io *io;
+	char *line;
+	size_t len;
+	bool nul;
+
+	/* 256 octets with CRLF, then a long line whose tail looks like QUIT */
+	memset(buf, 'x', 254);
+	memcpy(buf + 254, "\r\n", 2);
+	memset(buf + 256, 'y', 4000);
+	memcpy(buf + 4256, "QUIT\r\nNOOP\r\n", 12);
+	io = reader(buf, 4268, true);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_LONG);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_LONG);
+	expect_line(io, "NOOP");
+	io_free(io);
+}
+END_TEST
+
+START_TEST(huge_line_without_newline_then_eof)
+{
+	struct io *io;
+	char *line, *big;
+	size_t len;
+	bool nul;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	if ((pid = fork()) == 0) {
+		big = malloc(1 << 20);
+		memset(big, 'z', 1 << 20);
+		close(in[0]);
+		for (int i = 0; i < 16; i++)
+			if (write(in[1], big, 1 << 20) != 1 << 20)
+				_exit(1);
+		_exit(0);
+	}
+	close(in[1]);
+	io = io_new(in[0], out[1], 5);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	io_free(io);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
+START_TEST(nul_is_flagged)
+{
+	struct io *io = reader("NO\0OP\r\n", 7, true);
+	char *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_uint_eq(len, 5);
+	ck_assert(nul);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(idle_peer_times_out)
+{
+	struct io *io = reader("NOOP", 4, false);
+	struct timespec a, b;
+	char *line;
+	size_t len;
+	bool nul;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ck_assert_int_ge(b.tv_sec - a.tv_sec, 0);
+	ck_assert(b.tv_sec * 1000 + b.tv_nsec / 1000000 -
+	    (a.tv_sec * 1000 + a.tv_nsec / 1000000) >= 900);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(output_is_flushed_before_reading)
+{
+	struct io *io = reader("NOOP\r\n", 6, true);
+	char buf[64], *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_puts(io, "+OK hello\r\n"), 0);
+	ck_assert_int_ne(fcntl(out[0], F_SETFL, O_NONBLOCK), -1);
+	/* Nothing written yet: output waits for the next read. */
+	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), 11);
+	ck_assert_mem_eq(buf, "+OK hello\r\n", 11);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(stalled_reader_times_out)
+{
+	struct io *io = reader("", 0, true);
+	static char big[1 << 20];
+	int r;
+
+	/* Nobody reads out[0]: the pipe fills and the write must give up. */
+	r = io_write(io, big, sizeof(big));
+	if (r == 0)
+		r = io_flush(io);
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(wipe_clears_the_secret)
+{
+	struct io *io = reader("PASS hunter2\r\nNOOP\r\n", 20, true);
+	char *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	io_wipe_line(io);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_int_eq(line[i], 0);
+	expect_line(io, "NOOP");
+	io_free(io);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("io");
+	TCase *tc = tcase_create("io");
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, crlf_and_bare_lf);
+	tcase_add_test(tc, partial_last_line_is_dropped);
+	tcase_add_test(tc, longest_line_fits);
+	tcase_add_test(tc, overlong_line_is_one_error_and_its_tail_is_dropped);
+	tcase_add_test(tc, huge_line_without_newline_then_eof);
+	tcase_add_test(tc, nul_is_flagged);
+	tcase_add_test(tc, idle_peer_times_out);
+	tcase_add_test(tc, output_is_flushed_before_reading);
+	tcase_add_test(tc, stalled_reader_times_out);
+	tcase_add_test(tc, wipe_clears_the_secret);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,429 @@
+/* check_session.c: the POP3 state machine, through session.h, driven
+ * with client bytes against a real store and users file in a temporary
+ * folder; every assertion is on the bytes the server wrote or on the
+ * files left on disk. */
+#include <sys/file.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "params.h"
+#include "io.h"
+#include "session.h"
+#include "testlib.h"
+
+static char *dir, *users, *root, *box;
+
+#define LOGIN	"USER me\r\nPASS passw0rd\r\n"
+#define GREET	"+OK pop3d ready\r\n"
+#define LOGGED	GREET "+OK send PASS\r\n"
+
+static void
+setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tl_tmpdir();
+	users = tl_path(dir, "users");
+	root = tl_path(dir, "mail");
+	box = tl_path(root, "me");
+	tl_mkdir(dir, "mail");
+	tl_mkdir(root, "me");
+	tl_user(users, "me", "passw0rd", NULL);
+	tl_write(box, "1", "Subject: one\n\n.dot\nbody\n", 24);
+	tl_write(box, "2", "Subject: two\r\n\r\nx", 17);
+}
+
+static void
+teardown(void)
+{
+	tl_rmrf(dir);
+	free(box);
+	free(root);
+	free(users);
+	free(dir);
+}
+
+/* Runs a session on input; checks the whole output and how it ended. */
+static void
+expect(const char *input, const char *want, enum session_end want_end)
+{
+	enum session_end end;
+	size_t len;
+	char *out = tl_session(users, root, input, strlen(input), &len, &end);
+
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_int_eq(end, want_end);
+	free(out);
+}
+
+START_TEST(rfc1939_walkthrough)
+{
+	expect(LOGIN "STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 2 47\r\n"
+	    "+OK 2 messages (47 octets)\r\n1 28\r\n2 19\r\n.\r\n"
+	    "+OK 28 octets\r\nSubject: one\r\n\r\n..dot\r\nbody\r\n.\r\n"
+	    "+OK message deleted\r\n"
+	    "+OK bye, 1 messages deleted\r\n", SESSION_QUIT);
+	ck_assert(!tl_exists(box, "1"));
+	ck_assert(tl_exists(box, "2"));
+}
+END_TEST
+
+START_TEST(eof_deletes_nothing)
+{
+	expect(LOGIN "DELE 1\r\nDELE 2\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK message deleted\r\n+OK message deleted\r\n", SESSION_ABORT);
+	ck_assert(tl_exists(box, "1"));
+	ck_assert(tl_exists(box, "2"));
+}
+END_TEST
+
+START_TEST(rset_unmarks)
+{
+	expect(LOGIN "DELE 2\r\nSTAT\r\nLIST 2\r\nRSET\r\nSTAT\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK message deleted\r\n"
+	    "+OK 1 28\r\n"
+	    "-ERR message is deleted\r\n"
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 2 47\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+	ck_assert(tl_exists(box, "2"));
+}
+END_TEST
+
+START_TEST(message_without_final_newline_gets_one)
+{
+	expect(LOGIN "RETR 2\r\nTOP 2 0\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 19 octets\r\nSubject: two\r\n\r\nx\r\n.\r\n"
+	    "+OK top of message follows\r\nSubject: two\r\n\r\n.\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(uidl_and_capa)
+{
+	expect(LOGIN "UIDL\r\nUIDL 2\r\nCAPA\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK unique-id listing follows\r\n1 1\r\n2 2\r\n.\r\n"
+	    "+OK 2 2\r\n"
+	    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "IMPLEMENTATION pop3d\r\n.\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(strict_message_numbers)
+{
+	expect(LOGIN "RETR 0\r\nRETR 3\r\nRETR -1\r\nRETR +1\r\nRETR 1x\r\n"
+	    "RETR 99999999999999999999\r\nRETR 18446744073709551617\r\n"
+	    "RETR  1\r\nRETR 1 \r\nRETR\r\nTOP 1\r\nTOP 1 -1\r\nTOP 1 1 1\r\n"
+	    "DELE 1\r\nDELE 1\r\nRETR 1\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "-ERR no such message\r\n"
+	    "-ERR no such message\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR invalid message number\r\n"
+	    "-ERR RETR needs a message number\r\n"
+	    "-ERR TOP needs a message number and a line count\r\n"
+	    "-ERR invalid line count\r\n"
+	    "-ERR TOP needs a message number and a line count\r\n"
+	    "+OK message deleted\r\n"
+	    "-ERR message is deleted\r\n"
+	    "-ERR message is deleted\r\n"
+	    "+OK bye, 1 messages deleted\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(wrong_password_and_unknown_user_look_alike)
+{
+	expect("USER me\r\nPASS wrong\r\nUSER nobody\r\nPASS wrong\r\n"
+	    "USER me\r\nPASS passw0rd\r\nQUIT\r\n",
+	    GREET "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n"
+	    "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n"
+	    "+OK send PASS\r\n+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(three_failed_logins_end_the_session)
+{
+	expect("USER a\r\nPASS x\r\nUSER b\r\nPASS x\r\nUSER me\r\nPASS x\r\n"
+	    "USER me\r\nPASS passw0rd\r\n",
+	    GREET "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n"
+	    "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n"
+	    "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n",
+	    SESSION_ABORT);
+}
+END_TEST
+
+START_TEST(bad_command_budget_before_login)
+{
+	expect("FOO\r\nSTAT\r\nPASS x\r\nQUIT\r\n",
+	    GREET "-ERR unknown command\r\n"
+	    "-ERR command not valid in this state\r\n"
+	    "-ERR too many bad commands, closing\r\n", SESSION_ABORT);
+}
+END_TEST
+
+START_TEST(bad_command_budget_after_login)
+{
+	char in[2048] = LOGIN, want[4096] = LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n";
+
+	for (int i = 0; i < POP3D_BAD_CMDS_TRANS; i++) {
+		strcat(in, "XYZZY\r\n");
+		strcat(want, i + 1 < POP3D_BAD_CMDS_TRANS ?
+		    "-ERR unknown command\r\n" :
+		    "-ERR too many bad commands, closing\r\n");
+	}
+	strcat(in, "QUIT\r\n");
+	expect(in, want, SESSION_ABORT);
+}
+END_TEST
+
+START_TEST(verbs_ignore_case_arguments_do_not)
+{
+	expect("user me\r\npAsS passw0rd\r\nsTaT\r\nuser me\r\nquit\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 2 47\r\n-ERR command not valid in this state\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+	expect("USER ME\r\nPASS passw0rd\r\nQUIT\r\n",
+	    GREET "+OK send PASS\r\n-ERR [AUTH] authentication failed\r\n"
+	    "+OK bye\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(pass_takes_the_rest_of_the_line)
+{
+	tl_user(users, "sp", " a  b ", NULL);
+	expect("USER sp\r\nPASS  a  b \r\nQUIT\r\n",
+	    GREET "+OK send PASS\r\n+OK maildrop has 0 messages (0 octets)\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(overlong_line_and_nul)
+{
+	char in[1024];
+
+	memset(in, 'x', 600);
+	memcpy(in + 600, "QUIT\r\nNO\0OP\r\nQUIT\r\n", 19);
+	{
+		enum session_end end;
+		size_t len;
+		char *out = tl_session(users, root, in, 600 + 6 + 7 + 6, &len,
+		    &end);
+
+		ck_assert_str_eq(out, GREET "-ERR line too long\r\n"
+		    "-ERR invalid character in command\r\n+OK bye\r\n");
+		ck_assert_int_eq(end, SESSION_QUIT);
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(second_session_gets_in_use)
+{
+	char *lock = tl_path(box, POP3D_LOCK_NAME);
+	int fd = open(lock, O_RDWR | O_CREAT, 0600);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	expect(LOGIN "STAT\r\nQUIT\r\n",
+	    LOGGED "-ERR [IN-USE] mailbox in use by another session\r\n"
+	    "-ERR command not valid in this state\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	close(fd);
+	free(lock);
+}
+END_TEST
+
+START_TEST(unreadable_users_file_is_a_temporary_failure)
+{
+	unlink(users);
+	expect(LOGIN "QUIT\r\n",
+	    GREET "+OK send PASS\r\n-ERR [SYS/TEMP] try again later\r\n"
+	    "+OK bye\r\n", SESSION_QUIT);
+}
+END_TEST
+
+/* Reads the server's output until it ends with want (or EOF). */
+static void
+read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
+{
+	size_t wl = strlen(want);
+	ssize_t n;
+
+	while (*len < wl || memcmp(buf + *len - wl, want, wl) != 0) {
+		n = read(fd, buf + *len, cap - 1 - *len);
+		ck_assert_int_gt(n, 0);
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+}
+
+/*
+ * A session in a child process, driven step by step over pipes, so the
+ * test can change the mailbox between two commands.
+ */
+static pid_t
+spawn(int *to, int *from)
+{
+	struct session_cfg cfg = { users, root, 0 };
+	int in[2], out[2];
+	struct io *io;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	if ((pid = fork()) == 0) {
+		close(in[1]);
+		close(out[0]);
+		if ((io = io_new(in[0], out[1], 5)) == NULL)
+			_exit(2);
+		_exit(session_run(io, &cfg) == SESSION_QUIT ? 0 : 1);
+	}
+	close(in[0]);
+	close(out[1]);
+	*to = in[1];
+	*from = out[0];
+	return pid;
+}
+
+START_TEST(vanished_message)
+{
+	char out[4096], *p = tl_path(box, "1");
+	const char *cmds = "RETR 1\r\nLIST\r\nRETR 1\r\nRETR 2\r\nQUIT\r\n";
+	size_t len = 0;
+	int to, from, status;
+	pid_t pid = spawn(&to, &from);
+
+	ck_assert_int_eq(write(to, LOGIN, strlen(LOGIN)), strlen(LOGIN));
+	read_until(from, out, sizeof(out), &len, "(47 octets)\r\n");
+	/* Removed behind the session's back, after the listing. */
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(write(to, cmds, strlen(cmds)), strlen(cmds));
+	read_until(from, out, sizeof(out), &len, "deleted\r\n");
+	ck_assert_str_eq(out, LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "-ERR message is no longer available\r\n"
+	    "+OK 2 messages (47 octets)\r\n1 28\r\n2 19\r\n.\r\n"
+	    "-ERR message is no longer available\r\n"
+	    "+OK 19 octets\r\nSubject: two\r\n\r\nx\r\n.\r\n"
+	    "+OK bye, 0 messages deleted\r\n");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(to);
+	close(from);
+	free(p);
+}
+END_TEST
+
+START_TEST(mail_delivered_during_the_session_is_left_alone)
+{
+	char out[4096];
+	const char *cmds = "STAT\r\nDELE 1\r\nDELE 2\r\nQUIT\r\n";
+	size_t len = 0;
+	int to, from, status;
+	pid_t pid = spawn(&to, &from);
+
+	ck_assert_int_eq(write(to, LOGIN, strlen(LOGIN)), strlen(LOGIN));
+	read_until(from, out, sizeof(out), &len, "(47 octets)\r\n");
+	tl_write(box, "3", "Subject: new\n\nlate\n", 20);
+	ck_assert_int_eq(write(to, cmds, strlen(cmds)), strlen(cmds));
+	read_until(from, out, sizeof(out), &len, "deleted\r\n");
+	ck_assert_str_eq(out, LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 2 47\r\n+OK message deleted\r\n+OK message deleted\r\n"
+	    "+OK bye, 2 messages deleted\r\n");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(!tl_exists(box, "1"));
+	ck_assert(!tl_exists(box, "2"));
+	ck_assert(tl_exists(box, "3"));
+	close(to);
+	close(from);
+}
+END_TEST
+
+START_TEST(idle_timeout_ends_without_reply_or_deletes)
+{
+	struct session_cfg cfg = { users, root, 0 };
+	int in[2], out[2];
+	char buf[4096];
+	struct io *io;
+	ssize_t n;
+	size_t len = 0;
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(write(in[1], LOGIN "DELE 1\r\n", strlen(LOGIN) + 8),
+	    (ssize_t)strlen(LOGIN) + 8);
+	/* in[1] stays open: the client is idle, not gone. */
+	io = io_new(in[0], out[1], 1);
+	ck_assert_int_eq(session_run(io, &cfg), SESSION_ABORT);
+	io_free(io);
+	close(out[1]);
+	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	ck_assert_str_eq(buf, LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK message deleted\r\n");
+	ck_assert(tl_exists(box, "1"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("session");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, rfc1939_walkthrough);
+	tcase_add_test(tc, eof_deletes_nothing);
+	tcase_add_test(tc, rset_unmarks);
+	tcase_add_test(tc, message_without_final_newline_gets_one);
+	tcase_add_test(tc, uidl_and_capa);
+	tcase_add_test(tc, strict_message_numbers);
+	tcase_add_test(tc, wrong_password_and_unknown_user_look_alike);
+	tcase_add_test(tc, three_failed_logins_end_the_session);
+	tcase_add_test(tc, bad_command_budget_before_login);
+	tcase_add_test(tc, bad_command_budget_after_login);
+	tcase_add_test(tc, verbs_ignore_case_arguments_do_not);
+	tcase_add_test(tc, pass_takes_the_rest_of_the_line);
+	tcase_add_test(tc, overlong_line_and_nul);
+	tcase_add_test(tc, second_session_gets_in_use);
+	tcase_add_test(tc, unreadable_users_file_is_a_temporary_failure);
+	tcase_add_test(tc, vanished_message);
+	tcase_add_test(tc, mail_delivered_during_the_session_is_left_alone);
+	tcase_add_test(tc, idle_timeout_ends_without_reply_or_deletes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

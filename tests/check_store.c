@@ -1,0 +1,545 @@
+/* check_store.c: one mailbox, through store.h, on real folders: what is
+ * listed, sizes and bytes in CRLF form, unique ids, the lock, and
+ * removal of marked messages only. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "params.h"
+#include "store.h"
+#include "testlib.h"
+
+static char *dir;
+
+static void
+setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tl_tmpdir();
+}
+
+static void
+teardown(void)
+{
+	tl_rmrf(dir);
+	free(dir);
+}
+
+struct buf {
+	char	*p;
+	size_t	 len;
+};
+
+static int
+collect(void *arg, const char *p, size_t len)
+{
+	struct buf *b = arg;
+
+	b->p = realloc(b->p, b->len + len + 1);
+	ck_assert_ptr_nonnull(b->p);
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/*
+ * The reference CRLF form, written plainly and independently of the
+ * store: split at LF, drop one CR before it, end every line with CRLF;
+ * a last line without LF loses a final CR and gets CRLF.
+ */
+static struct buf
+reference(const char *p, size_t len)
+{
+	struct buf b = { NULL, 0 };
+	size_t start = 0, end;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '\n')
+			continue;
+		if (i == len && start == len)
+			break;
+		end = i;
+		if (end > start && p[end - 1] == '\r')
+			end--;
+		collect(&b, p + start, end - start);
+		collect(&b, "\r\n", 2);
+		start = i + 1;
+	}
+	if (b.p == NULL)
+		collect(&b, "", 0);
+	return b;
+}
+
+static struct store *
+open_ok(void)
+{
+	struct store *st;
+
+	ck_assert_int_eq(store_open(&st, dir), STORE_OK);
+	return st;
+}
+
+static struct buf
+send(struct store *st, size_t idx, long body_lines)
+{
+	struct buf b = { NULL, 0 };
+	uint64_t sent;
+
+	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
+	ck_assert_int_eq(store_send(st, body_lines, collect, &b, &sent),
+	    STORE_OK);
+	ck_assert_uint_eq(sent, b.len);
+	if (b.p == NULL)
+		collect(&b, "", 0);
+	return b;
+}
+
+static const char *
+uid(struct store *st, size_t idx)
+{
+	struct store_info info;
+
+	store_info(st, idx, &info);
+	return info.uid;
+}
+
+START_TEST(sizes_and_bytes_match_the_crlf_form)
+{
+	static const struct { const char *name, *data; size_t len; } m[] = {
+		{ "01", "Subject: a\n\nbody\n", 17 },
+		{ "02", "Subject: a\r\n\r\nbody\r\n", 20 },
+		{ "03", "", 0 },
+		{ "04", "no final newline", 16 },
+		{ "05", "mixed\r\nendings\nhere\r\n", 22 },
+		{ "06", "bare\rcr inside\n", 15 },
+		{ "07", "cr at end\r", 10 },
+		{ "08", "double\r\r\n", 9 },
+		{ "09", ".\n..\n.x\n", 8 },
+		{ "10", "\n\n\n", 3 },
+		{ "11", "8bit \xe9\xff\x80 and NUL \0 byte\n", 25 },
+		{ "12", "\r", 1 },
+		{ "13", "\r\n", 2 },
+	};
+	size_t n = sizeof(m) / sizeof(m[0]);
+	struct store_info info;
+	struct store *st;
+	struct buf got, want;
+
+	for (size_t i = 0; i < n; i++)
+		tl_write(dir, m[i].name, m[i].data, m[i].len);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), n);
+	for (size_t i = 0; i < n; i++) {
+		store_info(st, i, &info);
+		ck_assert_str_eq(info.uid, m[i].name);
+		want = reference(m[i].data, m[i].len);
+		got = send(st, i, -1);
+		ck_assert_msg(info.size == want.len, "%s: size %llu, want %zu",
+		    m[i].name, (unsigned long long)info.size, want.len);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+	}
+	store_close(st);
+}
+END_TEST
+
+START_TEST(large_message_with_long_lines)
+{
+	size_t len = 3 * POP3D_READBUF + 17, i;
+	char *data = malloc(len);
+	struct buf got, want;
+	struct store_info info;
+	struct store *st;
+
+	/* Lines of every length across read boundaries, CR before some LFs. */
+	for (i = 0; i < len; i++)
+		data[i] = (char)('a' + i % 26);
+	for (i = 100; i < len; i += 1 + i % 9973)
+		data[i] = '\n';
+	for (i = POP3D_READBUF - 1; i < len; i += POP3D_READBUF)
+		data[i] = '\r', data[i + 1] = '\n';
+	tl_write(dir, "big", data, len);
+	st = open_ok();
+	want = reference(data, len);
+	got = send(st, 0, -1);
+	store_info(st, 0, &info);
+	ck_assert_uint_eq(info.size, want.len);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.p, want.p, want.len);
+	free(got.p);
+	free(want.p);
+	free(data);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(top_sends_header_blank_line_and_n_lines)
+{
+	static const char msg[] = "A: 1\nB: 2\n\nl1\nl2\nl3\n";
+	struct store *st;
+	struct buf b;
+
+	tl_write(dir, "m", msg, sizeof(msg) - 1);
+	tl_write(dir, "n", "A: 1\r\nB: 2\r\n", 12);
+	st = open_ok();
+	b = send(st, 0, 0);
+	ck_assert_str_eq(b.p, "A: 1\r\nB: 2\r\n\r\n");
+	free(b.p);
+	b = send(st, 0, 2);
+	ck_assert_str_eq(b.p, "A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\n");
+	free(b.p);
+	b = send(st, 0, 1000);
+	ck_assert_str_eq(b.p, "A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\nl3\r\n");
+	free(b.p);
+	/* No blank line: the header is all there is. */
+	b = send(st, 1, 0);
+	ck_assert_str_eq(b.p, "A: 1\r\nB: 2\r\n");
+	free(b.p);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(only_regular_visible_files_are_messages)
+{
+	struct store *st;
+	char *p, *t;
+
+	tl_write(dir, "real", "x\n", 2);
+	tl_write(dir, ".hidden", "x\n", 2);
+	tl_mkdir(dir, "sub");
+	tl_write(dir, "sub/inner", "x\n", 2);
+	p = tl_path(dir, "link");
+	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	free(p);
+	p = tl_path(dir, "link2");
+	t = tl_path(dir, "real");
+	ck_assert_int_eq(symlink(t, p), 0);
+	free(p);
+	free(t);
+	p = tl_path(dir, "fifo");
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	free(p);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), "real");
+	store_close(st);
+	/* The lock file is hidden, so it never shows up as mail. */
+	ck_assert(tl_exists(dir, POP3D_LOCK_NAME));
+}
+END_TEST
+
+START_TEST(mailbox_that_is_a_symlink_is_refused)
+{
+	struct store *st;
+	char *real = tl_path(dir, "real"), *link = tl_path(dir, "link");
+
+	tl_mkdir(dir, "real");
+	tl_write(real, "m", "x\n", 2);
+	ck_assert_int_eq(symlink(real, link), 0);
+	ck_assert_int_eq(store_open(&st, link), STORE_FAIL);
+	free(real);
+	free(link);
+}
+END_TEST
+
+START_TEST(missing_folder_is_an_empty_mailbox)
+{
+	struct store *st;
+	char *p = tl_path(dir, "nobody");
+	size_t removed;
+
+	ck_assert_int_eq(store_open(&st, p), STORE_OK);
+	ck_assert_uint_eq(store_count(st), 0);
+	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+	store_close(st);
+	free(p);
+}
+END_TEST
+
+START_TEST(order_is_version_order_and_stable)
+{
+	static const char *names[] = { "10.eml", "2.eml", "1.eml", "b", "a" };
+	static const char *want[] = { "1.eml", "2.eml", "10.eml", "a", "b" };
+	struct store *st;
+
+	for (size_t i = 0; i < 5; i++)
+		tl_write(dir, names[i], "x\n", 2);
+	for (int round = 0; round < 2; round++) {
+		st = open_ok();
+		for (size_t i = 0; i < 5; i++)
+			ck_assert_str_eq(uid(st, i), want[i]);
+		store_close(st);
+	}
+}
+END_TEST
+
+static void
+assert_uid_shape(const char *u)
+{
+	size_t len = strlen(u);
+
+	ck_assert(len >= 1 && len <= POP3D_UID_MAX);
+	for (size_t i = 0; i < len; i++)
+		ck_assert(u[i] >= 0x21 && u[i] <= 0x7e);
+}
+
+START_TEST(ids_of_names_that_cannot_be_ids)
+{
+	char longname[100], first[POP3D_UID_MAX + 1];
+	struct store *st;
+
+	memset(longname, 'L', 71);
+	longname[71] = '\0';
+	tl_write(dir, "with space", "x\n", 2);
+	tl_write(dir, longname, "x\n", 2);
+	tl_write(dir, "=starts-with-equals", "x\n", 2);
+	tl_write(dir, "caf\xc3\xa9", "x\n", 2);
+	tl_write(dir, "plain", "x\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 5);
+	for (size_t i = 0; i < 5; i++) {
+		const char *u = uid(st, i);
+
+		assert_uid_shape(u);
+		if (strcmp(u, "plain") != 0) {
+			ck_assert_int_eq(u[0], '=');
+			ck_assert_uint_eq(strlen(u), 33);
+		}
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(u, uid(st, j));
+	}
+	strcpy(first, uid(st, 0));
+	store_close(st);
+	/* The same file always gets the same id. */
+	st = open_ok();
+	ck_assert_str_eq(uid(st, 0), first);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(maildir_lists_new_and_cur_by_base_name)
+{
+	struct store *st;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_mkdir(dir, "tmp");
+	tl_write(dir, "new/1700000002.M1P1.host", "b\n", 2);
+	tl_write(dir, "cur/1700000001.M1P1.host:2,S", "a\n", 2);
+	tl_write(dir, "tmp/1700000003.M1P1.host", "c\n", 2);
+	tl_write(dir, "stray-top-level-file", "d\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "1700000001.M1P1.host");
+	ck_assert_str_eq(uid(st, 1), "1700000002.M1P1.host");
+	store_close(st);
+	/* A flag change (a rename in cur/) keeps the id. */
+	{
+		char *a = tl_path(dir, "cur/1700000001.M1P1.host:2,S");
+		char *b = tl_path(dir, "cur/1700000001.M1P1.host:2,RS");
+
+		ck_assert_int_eq(rename(a, b), 0);
+		free(a);
+		free(b);
+	}
+	st = open_ok();
+	ck_assert_str_eq(uid(st, 0), "1700000001.M1P1.host");
+	store_close(st);
+}
+END_TEST
+
+START_TEST(maildir_duplicate_base_names_get_distinct_ids)
+{
+	struct store *st;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/same", "a\n", 2);
+	tl_write(dir, "cur/same:2,S", "b\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	assert_uid_shape(uid(st, 0));
+	assert_uid_shape(uid(st, 1));
+	ck_assert_str_ne(uid(st, 0), uid(st, 1));
+	store_close(st);
+}
+END_TEST
+
+START_TEST(second_session_is_busy_until_the_first_ends)
+{
+	struct store *a, *b;
+
+	tl_write(dir, "m", "x\n", 2);
+	a = open_ok();
+	ck_assert_int_eq(store_open(&b, dir), STORE_BUSY);
+	store_close(a);
+	b = open_ok();
+	store_close(b);
+}
+END_TEST
+
+START_TEST(a_killed_session_releases_the_lock)
+{
+	int ready[2];
+	struct store *st;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		if (store_open(&st, dir) != STORE_OK)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_eq(store_open(&st, dir), STORE_BUSY);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	st = open_ok();
+	store_close(st);
+}
+END_TEST
+
+START_TEST(commit_removes_exactly_the_marked)
+{
+	struct store *st;
+	size_t removed;
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	tl_write(dir, "3", "c\n", 2);
+	st = open_ok();
+	store_mark(st, 0, true);
+	store_mark(st, 2, true);
+	store_mark(st, 2, false);
+	store_mark(st, 1, true);
+	/* Mail delivered after the listing is not the session's to touch. */
+	tl_write(dir, "4", "d\n", 2);
+	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 2);
+	store_close(st);
+	ck_assert(!tl_exists(dir, "1"));
+	ck_assert(!tl_exists(dir, "2"));
+	ck_assert(tl_exists(dir, "3"));
+	ck_assert(tl_exists(dir, "4"));
+}
+END_TEST
+
+START_TEST(commit_spares_a_file_that_replaced_the_listed_one)
+{
+	struct store *st;
+	size_t removed;
+	char *p = tl_path(dir, "1"), *q = tl_path(dir, "new1");
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "gone", "b\n", 2);
+	st = open_ok();
+	store_mark(st, 0, true);
+	store_mark(st, 1, true);
+	/* Another file now has the listed name; the other one vanished. */
+	tl_write(dir, "new1", "never seen\n", 11);
+	ck_assert_int_eq(rename(q, p), 0);
+	free(q);
+	q = tl_path(dir, "gone");
+	ck_assert_int_eq(unlink(q), 0);
+	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 0);
+	store_close(st);
+	ck_assert(tl_exists(dir, "1"));
+	free(p);
+	free(q);
+}
+END_TEST
+
+START_TEST(vanished_or_changed_messages_are_gone)
+{
+	struct store_info info;
+	struct store *st;
+	char *p = tl_path(dir, "1");
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	st = open_ok();
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(store_open_msg(st, 0), STORE_GONE);
+	store_info(st, 0, &info);
+	ck_assert(info.gone);
+	ck_assert_uint_eq(info.size, 3);	/* the listing keeps its snapshot */
+	tl_write(dir, "2", "changed\n", 8);
+	ck_assert_int_eq(store_open_msg(st, 1), STORE_GONE);
+	store_close(st);
+	free(p);
+}
+END_TEST
+
+static int
+refuse(void *arg, const char *p, size_t len)
+{
+	(void)arg;
+	(void)p;
+	(void)len;
+	return -1;
+}
+
+START_TEST(a_put_failure_cuts_the_stream)
+{
+	struct store *st;
+	uint64_t sent;
+
+	tl_write(dir, "1", "a\nb\n", 4);
+	st = open_ok();
+	ck_assert_int_eq(store_open_msg(st, 0), STORE_OK);
+	ck_assert_int_eq(store_send(st, -1, refuse, NULL, &sent), STORE_ABORT);
+	ck_assert_uint_gt(sent, 0);
+	store_close(st);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, sizes_and_bytes_match_the_crlf_form);
+	tcase_add_test(tc, large_message_with_long_lines);
+	tcase_add_test(tc, top_sends_header_blank_line_and_n_lines);
+	tcase_add_test(tc, only_regular_visible_files_are_messages);
+	tcase_add_test(tc, mailbox_that_is_a_symlink_is_refused);
+	tcase_add_test(tc, missing_folder_is_an_empty_mailbox);
+	tcase_add_test(tc, order_is_version_order_and_stable);
+	tcase_add_test(tc, ids_of_names_that_cannot_be_ids);
+	tcase_add_test(tc, maildir_lists_new_and_cur_by_base_name);
+	tcase_add_test(tc, maildir_duplicate_base_names_get_distinct_ids);
+	tcase_add_test(tc, second_session_is_busy_until_the_first_ends);
+	tcase_add_test(tc, a_killed_session_releases_the_lock);
+	tcase_add_test(tc, commit_removes_exactly_the_marked);
+	tcase_add_test(tc, commit_spares_a_file_that_replaced_the_listed_one);
+	tcase_add_test(tc, vanished_or_changed_messages_are_gone);
+	tcase_add_test(tc, a_put_failure_cuts_the_stream);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,295 @@
+/* check_users.c: the users file, the name-to-folder rule and password
+ * checks, through users.h, against real files. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "params.h"
+#include "testlib.h"
+#include "users.h"
+
+static char *dir, *users;
+
+static void
+setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tl_tmpdir();
+	users = tl_path(dir, "users");
+}
+
+static void
+teardown(void)
+{
+	tl_rmrf(dir);
+	free(users);
+	free(dir);
+}
+
+START_TEST(dummy_hash_matches_the_tool_cost)
+{
+	char h[crypto_pwhash_STRBYTES] = POP3D_DUMMY_HASH;
+
+	ck_assert_int_eq(crypto_pwhash_str_needs_rehash(h, POP3D_PWHASH_OPS,
+	    POP3D_PWHASH_MEM), 0);
+}
+END_TEST
+
+static void
+roundtrip(const char *name, const char *folder)
+{
+	struct users_entry e, back;
+	char line[POP3D_USERS_LINE_MAX + 1];
+	int n;
+
+	memset(&e, 0, sizeof(e));
+	e.namelen = strlen(name);
+	memcpy(e.name, name, e.namelen);
+	snprintf(e.folder, sizeof(e.folder), "%s", folder);
+	strcpy(e.hash, POP3D_DUMMY_HASH);
+	n = users_format_line(&e, line, sizeof(line));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(line[n - 1], '\n');
+	ck_assert_ptr_null(memchr(line, '\n', (size_t)n - 1));
+	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back), 1);
+	ck_assert_uint_eq(back.namelen, e.namelen);
+	ck_assert_mem_eq(back.name, name, e.namelen);
+	ck_assert_str_eq(back.folder, folder);
+	ck_assert_str_eq(back.hash, POP3D_DUMMY_HASH);
+}
+
+START_TEST(names_round_trip)
+{
+	roundtrip("me", "");
+	roundtrip("o'brien", "");
+	roundtrip("jos\xc3\xa9", "");
+	roundtrip("alice+pop@example.org", "/srv/mail/alice");
+	roundtrip("john smith", "");
+	roundtrip("a:b%c", "rel/dir:with%odd chars");
+	roundtrip("#notacomment", "");
+	roundtrip("tab\there", "");
+	roundtrip("\xff\xfe invalid utf-8", "");
+}
+END_TEST
+
+START_TEST(readable_lines)
+{
+	struct users_entry e;
+	char line[POP3D_USERS_LINE_MAX + 1];
+	int n;
+
+	memset(&e, 0, sizeof(e));
+	strcpy(e.name, "jos\xc3\xa9");
+	e.namelen = strlen(e.name);
+	strcpy(e.hash, POP3D_DUMMY_HASH);
+	n = users_format_line(&e, line, sizeof(line));
+	ck_assert_int_gt(n, 0);
+	/* UTF-8 stays itself: the file reads like the name. */
+	ck_assert_str_eq(line, "jos\xc3\xa9:" POP3D_DUMMY_HASH "\n");
+}
+END_TEST
+
+START_TEST(malformed_lines)
+{
+	static const char *bad[] = {
+		"nohash",
+		"me:",
+		"me:$argon2i$v=19$m=8,t=1,p=1$abc$def",
+		"me:plaintext",
+		":" POP3D_DUMMY_HASH,
+		"m%zz:" POP3D_DUMMY_HASH,
+		"m%4:" POP3D_DUMMY_HASH,
+		"m%00e:" POP3D_DUMMY_HASH,
+		"me:" POP3D_DUMMY_HASH ":/a%00b",
+		"me:" POP3D_DUMMY_HASH ":/x:flag",
+		"me:" POP3D_DUMMY_HASH ":/x::",
+		"m e:" POP3D_DUMMY_HASH,
+	};
+	struct users_entry e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(users_parse_line(bad[i], strlen(bad[i]), &e) == -1,
+		    "accepted: %s", bad[i]);
+	ck_assert_int_eq(users_parse_line("", 0, &e), 0);
+	ck_assert_int_eq(users_parse_line("# a comment", 11, &e), 0);
+}
+END_TEST
+
+static void
+folder_is(const char *name, size_t len, const char *want)
+{
+	char out[NAME_MAX + 1];
+	int n = users_folder_name(name, len, out, sizeof(out));
+
+	ck_assert_int_eq(n, (int)strlen(want));
+	ck_assert_str_eq(out, want);
+}
+
+START_TEST(folder_names)
+{
+	char name[300], out[NAME_MAX + 1];
+
+	folder_is("me", 2, "me");
+	folder_is("o'brien", 7, "o'brien");
+	folder_is("alice+pop@example.org", 21, "alice+pop@example.org");
+	folder_is("jos\xc3\xa9", 5, "jos\xc3\xa9");
+	folder_is("john smith", 10, "john smith");
+	/* Names that are no usable path component: '.' and escapes. */
+	folder_is(".", 1, ".%2E");
+	folder_is("..", 2, ".%2E.");
+	folder_is(".hidden", 7, ".%2Ehidden");
+	folder_is("a/b", 3, ".a%2Fb");
+	folder_is("../../etc", 9, ".%2E.%2F..%2Fetc");
+	folder_is("/etc/passwd", 11, ".%2Fetc%2Fpasswd");
+	folder_is("a\0b", 3, ".a%00b");
+	folder_is("a/%b", 4, ".a%2F%25b");
+	/* No plain name starts with '.', so the two forms never meet. */
+	ck_assert_int_eq(users_folder_name("", 0, out, sizeof(out)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* 255 bytes is a usable name; its encoded twin would not fit. */
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	folder_is(name, 255, name);
+	name[0] = '.';
+	ck_assert_int_eq(users_folder_name(name, 255, out, sizeof(out)), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	memset(name, 'n', 256);
+	ck_assert_int_eq(users_folder_name(name, 256, out, sizeof(out)), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+}
+END_TEST
+
+static enum users_res
+check(const char *name, const char *pass, char *mailbox, unsigned long *bad)
+{
+	char pw[256];
+	size_t len = strlen(pass);
+
+	memcpy(pw, pass, len);
+	enum users_res r = users_check(users, "/mail", name, strlen(name), pw,
+	    len, mailbox, PATH_MAX, bad);
+	/* The password is wiped on every path. */
+	for (size_t i = 0; i < len; i++)
+		ck_assert_int_eq(pw[i], 0);
+	return r;
+}
+
+START_TEST(check_passwords)
+{
+	char mailbox[PATH_MAX];
+	unsigned long bad;
+
+	tl_user(users, "me", "passw0rd", NULL);
+	tl_user(users, "jos\xc3\xa9", "pass with spaces", NULL);
+	tl_user(users, "a/b", "x", NULL);
+	tl_user(users, "abs", "x", "/srv/abs");
+	tl_user(users, "rel", "x", "shared/rel");
+	ck_assert_int_eq(check("me", "passw0rd", mailbox, &bad), USERS_OK);
+	ck_assert_str_eq(mailbox, "/mail/me");
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_int_eq(check("me", "passw0rD", mailbox, &bad), USERS_DENY);
+	ck_assert_int_eq(check("me", "", mailbox, &bad), USERS_DENY);
+	ck_assert_int_eq(check("Me", "passw0rd", mailbox, &bad), USERS_DENY);
+	ck_assert_int_eq(check("me ", "passw0rd", mailbox, &bad), USERS_DENY);
+	ck_assert_int_eq(check("nobody", "passw0rd", mailbox, &bad),
+	    USERS_DENY);
+	ck_assert_int_eq(check("jos\xc3\xa9", "pass with spaces", mailbox,
+	    &bad), USERS_OK);
+	ck_assert_str_eq(mailbox, "/mail/jos\xc3\xa9");
+	ck_assert_int_eq(check("a/b", "x", mailbox, &bad), USERS_OK);
+	ck_assert_str_eq(mailbox, "/mail/.a%2Fb");
+	ck_assert_int_eq(check("abs", "x", mailbox, &bad), USERS_OK);
+	ck_assert_str_eq(mailbox, "/srv/abs");
+	ck_assert_int_eq(check("rel", "x", mailbox, &bad), USERS_OK);
+	ck_assert_str_eq(mailbox, "/mail/shared/rel");
+}
+END_TEST
+
+START_TEST(missing_file_is_tempfail)
+{
+	char mailbox[PATH_MAX];
+	unsigned long bad;
+
+	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_TEMPFAIL);
+}
+END_TEST
+
+START_TEST(malformed_line_is_reported_and_never_matches)
+{
+	char mailbox[PATH_MAX], big[POP3D_USERS_LINE_MAX + 100];
+	unsigned long bad;
+
+	tl_write(dir, "users", "# comment\n\nme:plaintext\n", 24);
+	tl_user(users, "ok", "x", NULL);
+	ck_assert_int_eq(check("me", "plaintext", mailbox, &bad), USERS_DENY);
+	ck_assert_uint_eq(bad, 3);
+	ck_assert_int_eq(check("ok", "x", mailbox, &bad), USERS_OK);
+	/* An over-long line is skipped whole, and the next one still works. */
+	memset(big, 'a', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	tl_write(dir, "users", big, sizeof(big));
+	tl_user(users, "ok", "x", NULL);
+	ck_assert_int_eq(check("ok", "x", mailbox, &bad), USERS_OK);
+	ck_assert_uint_eq(bad, 1);
+}
+END_TEST
+
+START_TEST(first_of_duplicate_names_wins)
+{
+	char mailbox[PATH_MAX];
+	unsigned long bad;
+
+	tl_user(users, "me", "first", NULL);
+	tl_user(users, "me", "second", NULL);
+	ck_assert_int_eq(check("me", "first", mailbox, &bad), USERS_OK);
+	ck_assert_int_eq(check("me", "second", mailbox, &bad), USERS_DENY);
+}
+END_TEST
+
+START_TEST(last_line_without_newline)
+{
+	char mailbox[PATH_MAX], *text;
+	unsigned long bad;
+	size_t len;
+
+	tl_user(users, "me", "x", NULL);
+	text = tl_read(users, &len);
+	tl_write(dir, "users", text, len - 1);
+	free(text);
+	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_OK);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("users");
+	TCase *tc = tcase_create("users");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, dummy_hash_matches_the_tool_cost);
+	tcase_add_test(tc, names_round_trip);
+	tcase_add_test(tc, readable_lines);
+	tcase_add_test(tc, malformed_lines);
+	tcase_add_test(tc, folder_names);
+	tcase_add_test(tc, check_passwords);
+	tcase_add_test(tc, missing_file_is_tempfail);
+	tcase_add_test(tc, malformed_line_is_reported_and_never_matches);
+	tcase_add_test(tc, first_of_duplicate_names_wins);
+	tcase_add_test(tc, last_line_without_newline);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

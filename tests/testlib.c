@@ -1,0 +1,153 @@
+/* testlib.c: fixtures for the Check suites; see testlib.h. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "io.h"
+#include "testlib.h"
+#include "users.h"
+
+char *
+tl_tmpdir(void)
+{
+	char *d = strdup("/tmp/pop3d-test.XXXXXX");
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void
+tl_rmrf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+tl_path(const char *dir, const char *name)
+{
+	char *p;
+
+	ck_assert_int_ne(asprintf(&p, "%s/%s", dir, name), -1);
+	return p;
+}
+
+void
+tl_write(const char *dir, const char *name, const void *data, size_t len)
+{
+	char *p = tl_path(dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_msg(fd != -1, "open %s: %s", p, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	free(p);
+}
+
+void
+tl_mkdir(const char *dir, const char *name)
+{
+	char *p = tl_path(dir, name);
+
+	ck_assert_msg(mkdir(p, 0700) == 0, "mkdir %s: %s", p, strerror(errno));
+	free(p);
+}
+
+char *
+tl_read(const char *path, size_t *len)
+{
+	struct stat sb;
+	char *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	buf = malloc((size_t)sb.st_size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(read(fd, buf, (size_t)sb.st_size), sb.st_size);
+	buf[sb.st_size] = '\0';
+	close(fd);
+	*len = (size_t)sb.st_size;
+	return buf;
+}
+
+int
+tl_exists(const char *dir, const char *name)
+{
+	char *p = tl_path(dir, name);
+	struct stat sb;
+	int r = lstat(p, &sb) == 0;
+
+	free(p);
+	return r;
+}
+
+void
+tl_user(const char *users, const char *name, const char *pass,
+    const char *folder)
+{
+	struct users_entry e;
+	char line[POP3D_USERS_LINE_MAX + 1];
+	int fd, n;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	memset(&e, 0, sizeof(e));
+	e.namelen = strlen(name);
+	memcpy(e.name, name, e.namelen);
+	if (folder != NULL)
+		snprintf(e.folder, sizeof(e.folder), "%s", folder);
+	ck_assert_int_eq(crypto_pwhash_str(e.hash, pass, strlen(pass),
+	    crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
+	n = users_format_line(&e, line, sizeof(line));
+	ck_assert_int_gt(n, 0);
+	fd = open(users, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, line, (size_t)n), n);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+char *
+tl_session(const char *users, const char *mail_root, const char *input,
+    size_t inlen, size_t *outlen, enum session_end *end)
+{
+	struct session_cfg cfg = { users, mail_root, 0 };
+	char in[] = "/tmp/pop3d-in.XXXXXX", out[] = "/tmp/pop3d-out.XXXXXX";
+	struct io *io;
+	char *buf;
+	int ifd, ofd;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	ifd = mkstemp(in);
+	ofd = mkstemp(out);
+	ck_assert(ifd != -1 && ofd != -1);
+	ck_assert_int_eq(write(ifd, input, inlen), (ssize_t)inlen);
+	ck_assert_int_eq(lseek(ifd, 0, SEEK_SET), 0);
+	io = io_new(ifd, ofd, 5);
+	ck_assert_ptr_nonnull(io);
+	*end = session_run(io, &cfg);
+	io_free(io);
+	close(ifd);
+	close(ofd);
+	buf = tl_read(out, outlen);
+	unlink(in);
+	unlink(out);
+	return buf;
+}

@@ -1,0 +1,33 @@
+/* testlib.h: fixtures shared by the Check suites: temporary folders,
+ * files, users files hashed at the cheapest argon2id cost, and a session
+ * run over files standing in for the client's socket. */
+#ifndef POP3D_TESTLIB_H
+#define POP3D_TESTLIB_H
+
+#include <stddef.h>
+
+#include "session.h"
+
+/* A new temporary folder (free() the path; tl_rmrf it). */
+char	*tl_tmpdir(void);
+void	 tl_rmrf(const char *path);
+char	*tl_path(const char *dir, const char *name);	/* free() it */
+void	 tl_write(const char *dir, const char *name, const void *data,
+	    size_t len);
+void	 tl_mkdir(const char *dir, const char *name);
+char	*tl_read(const char *path, size_t *len);	/* NULL if missing */
+int	 tl_exists(const char *dir, const char *name);
+
+/* Appends a users-file line for name/pass hashed at OPSLIMIT_MIN. */
+void	 tl_user(const char *users, const char *name, const char *pass,
+	    const char *folder);
+
+/*
+ * Runs session_run with input as the client's bytes and returns what
+ * the server wrote (NUL-terminated; free() it).
+ */
+char	*tl_session(const char *users, const char *mail_root,
+	    const char *input, size_t inlen, size_t *outlen,
+	    enum session_end *end);
+
+#endif
