@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pct.h"
 
 static char log_tag[64];
 
@@ -47,31 +48,27 @@ log_msg(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+static bool
+log_esc_byte(unsigned char b, size_t i)
+{
+	(void)i;
+	return b < 0x21 || b > 0x7e || b == '%' || b == '"';
+}
+
 const char *
 log_esc(char *buf, size_t cap, const void *data, size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = data;
-	size_t i, o = 0;
-	bool esc;
+	size_t o;
 
-	if (cap == 0)
+	if (cap < 4) {
+		if (cap > 0)
+			buf[0] = '\0';
 		return buf;
-	for (i = 0; i < len; i++) {
-		esc = p[i] < 0x21 || p[i] > 0x7e || p[i] == '%' || p[i] == '"';
-		if (o + (esc ? 3 : 1) + 4 > cap) {
-			if (o + 4 <= cap)
-				memcpy(buf + o, "...", 3), o += 3;
-			break;
-		}
-		if (esc) {
-			buf[o++] = '%';
-			buf[o++] = hex[p[i] >> 4];
-			buf[o++] = hex[p[i] & 0xf];
-		} else
-			buf[o++] = (char)p[i];
 	}
-	buf[o] = '\0';
+	if (pct_encode(buf, cap - 3, data, len, log_esc_byte) == -1) {
+		o = strlen(buf);
+		memcpy(buf + o, "...", 4);
+	}
 	return buf;
 }
 

@@ -14,75 +14,28 @@
 #include <sodium.h>
 
 #include "params.h"
+#include "pct.h"
 #include "users.h"
 
-static const char hexdig[] = "0123456789ABCDEF";
-
-static int
-hexval(int c)
+/* Field bytes the users file keeps raw; the rest are %XX. */
+static bool
+field_raw_ok(unsigned char b)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return b >= 0x21 && b != 0x7f && b != ':';
 }
 
-/*
- * Decodes a %XX-escaped field into out (terminated).  Raw bytes that the
- * format escapes are refused, so each value has one spelling.  Returns
- * the decoded length or -1.
- */
-static int
-field_decode(const char *s, size_t len, char *out, size_t cap)
+static bool
+folder_esc(unsigned char b, size_t i)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (o + 1 >= cap)
-			return -1;
-		if (p[i] < 0x21 || p[i] == 0x7f || p[i] == ':')
-			return -1;
-		if (p[i] != '%') {
-			out[o++] = (char)p[i];
-			continue;
-		}
-		if (i + 2 >= len)
-			return -1;
-		if ((hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
-			return -1;
-		out[o++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	out[o] = '\0';
-	return (int)o;
+	(void)i;
+	return !field_raw_ok(b) || b == '%';
 }
 
-static int
-field_encode(const char *s, size_t len, bool is_name, char *out, size_t cap)
+/* '#' first would make the line a comment. */
+static bool
+name_esc(unsigned char b, size_t i)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, o = 0;
-	bool esc;
-
-	for (i = 0; i < len; i++) {
-		esc = p[i] < 0x21 || p[i] == 0x7f || p[i] == '%' ||
-		    p[i] == ':' || (is_name && i == 0 && p[i] == '#');
-		if (o + (esc ? 3 : 1) >= cap)
-			return -1;
-		if (esc) {
-			out[o++] = '%';
-			out[o++] = hexdig[p[i] >> 4];
-			out[o++] = hexdig[p[i] & 0xf];
-		} else
-			out[o++] = (char)p[i];
-	}
-	out[o] = '\0';
-	return (int)o;
+	return folder_esc(b, i) || (i == 0 && b == '#');
 }
 
 static bool
@@ -121,7 +74,7 @@ users_parse_line(const char *line, size_t len, struct users_entry *e)
 	if (nf < 2)
 		return -1;
 	memset(e, 0, sizeof(*e));
-	n = field_decode(f[0], flen[0], e->name, sizeof(e->name));
+	n = pct_decode(e->name, sizeof(e->name), f[0], flen[0], field_raw_ok);
 	if (n <= 0 || memchr(e->name, '\0', (size_t)n) != NULL)
 		return -1;
 	e->namelen = (size_t)n;
@@ -130,7 +83,8 @@ users_parse_line(const char *line, size_t len, struct users_entry *e)
 	memcpy(e->hash, f[1], flen[1]);
 	e->hash[flen[1]] = '\0';
 	if (nf > 2) {
-		n = field_decode(f[2], flen[2], e->folder, sizeof(e->folder));
+		n = pct_decode(e->folder, sizeof(e->folder), f[2], flen[2],
+		    field_raw_ok);
 		if (n < 0 || strlen(e->folder) != (size_t)n)
 			return -1;
 	}
@@ -152,7 +106,7 @@ users_format_line(const struct users_entry *e, char *buf, size_t cap)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((n = field_encode(e->name, e->namelen, true, buf, cap)) < 0)
+	if ((n = pct_encode(buf, cap, e->name, e->namelen, name_esc)) < 0)
 		goto toolong;
 	o = (size_t)n;
 	if (o + 1 + hl + 2 > cap)
@@ -162,8 +116,8 @@ users_format_line(const struct users_entry *e, char *buf, size_t cap)
 	o += hl;
 	if (e->folder[0] != '\0') {
 		buf[o++] = ':';
-		n = field_encode(e->folder, strlen(e->folder), false, buf + o,
-		    cap - o - 1);
+		n = pct_encode(buf + o, cap - o - 1, e->folder,
+		    strlen(e->folder), folder_esc);
 		if (n < 0)
 			goto toolong;
 		o += (size_t)n;
@@ -176,12 +130,19 @@ toolong:
 	return -1;
 }
 
+/* In an encoded folder name: what could not stand in a path component. */
+static bool
+folder_name_esc(unsigned char b, size_t i)
+{
+	return b < 0x20 || b == 0x7f || b == '%' || b == '/' ||
+	    (i == 0 && b == '.');
+}
+
 int
 users_folder_name(const char *name, size_t len, char *out, size_t cap)
 {
-	const unsigned char *p = (const unsigned char *)name;
-	size_t i, o = 0;
-	bool esc, plain;
+	bool plain;
+	int n;
 
 	if (len == 0) {
 		errno = EINVAL;
@@ -189,6 +150,8 @@ users_folder_name(const char *name, size_t len, char *out, size_t cap)
 	}
 	if (cap > NAME_MAX + 1)
 		cap = NAME_MAX + 1;
+	if (cap < 2)
+		goto toolong;
 	plain = name[0] != '.' && memchr(name, '/', len) == NULL &&
 	    memchr(name, '\0', len) == NULL;
 	if (plain) {
@@ -198,21 +161,10 @@ users_folder_name(const char *name, size_t len, char *out, size_t cap)
 		out[len] = '\0';
 		return (int)len;
 	}
-	out[o++] = '.';
-	for (i = 0; i < len; i++) {
-		esc = p[i] < 0x20 || p[i] == 0x7f || p[i] == '%' ||
-		    p[i] == '/' || (i == 0 && p[i] == '.');
-		if (o + (esc ? 3 : 1) + 1 > cap)
-			goto toolong;
-		if (esc) {
-			out[o++] = '%';
-			out[o++] = hexdig[p[i] >> 4];
-			out[o++] = hexdig[p[i] & 0xf];
-		} else
-			out[o++] = (char)p[i];
-	}
-	out[o] = '\0';
-	return (int)o;
+	out[0] = '.';
+	if ((n = pct_encode(out + 1, cap - 1, name, len, folder_name_esc)) < 0)
+		goto toolong;
+	return n + 1;
 toolong:
 	errno = ENAMETOOLONG;
 	return -1;
