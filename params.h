@@ -85,8 +85,19 @@
 	"$argon2id$v=19$m=65536,t=2,p=1$1usnyoWq9VSQrLFIiXX7bg$" \
 	"EdNqfUX4+PQGkk1wBPfWkI4cGKJdHmhelJtLCt+pp78"
 
-/* Files pop3d keeps in a mailbox; hidden, so never taken for mail. */
+/*
+ * Files pop3d keeps in a mailbox: hidden, so never taken for mail, and
+ * never removed through a journal (whose names never start with '.').
+ */
 #define POP3D_LOCK_NAME		".pop3d.lock"
+#define POP3D_JOURNAL_NAME	".pop3d.journal"
+#define POP3D_JOURNAL_TMP	".pop3d.journal.tmp"
+
+/*
+ * A journal line: folder letter, inode number, and a name of NAME_MAX
+ * octets %XX-escaped at worst.
+ */
+#define POP3D_JOURNAL_LINE_MAX	1024
 
 /* DESIGN.md: the defaults of the command line. */
 #define POP3D_USERS_PATH	"/etc/pop3d/users"

@@ -364,6 +364,18 @@ login(struct session *s, char *pass, size_t passlen)
 		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
+	switch (store_journal(s->store, &n)) {
+	case STORE_JOURNAL_FINISHED:
+		log_msg(LOG_NOTICE, "journal user=%s result=finished "
+		    "removed=%zu", esc, n);
+		break;
+	case STORE_JOURNAL_DISCARDED:
+		log_msg(LOG_WARNING, "journal user=%s result=malformed "
+		    "removed=0", esc);
+		break;
+	case STORE_JOURNAL_NONE:
+		break;
+	}
 	totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64,
 	    esc, n, octets);

@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include <sodium.h>
 
 #include "params.h"
+#include "pct.h"
 #include "store.h"
 
 enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
@@ -45,6 +49,8 @@ struct store {
 	int		 lockfd;
 	int		 msgfd;		/* from store_open_msg */
 	size_t		 msgidx;
+	enum store_journal journal;	/* what store_open found */
+	size_t		 journal_removed;
 	struct msg	*msgs;
 	size_t		 count;
 	size_t		 cap;
@@ -376,6 +382,8 @@ list(struct store *st)
 	return 0;
 }
 
+static int	roll_forward(struct store *);
+
 static enum store_res
 lock(struct store *st)
 {
@@ -444,7 +452,7 @@ store_open(struct store **stp, const char *dir)
 			}
 		st->subfd[SUB_ROOT] = st->dirfd;
 	}
-	if (list(st) == -1)
+	if (roll_forward(st) == -1 || list(st) == -1)
 		goto fail;
 	*stp = st;
 	return STORE_OK;
@@ -463,6 +471,13 @@ store_close(struct store *st)
 		free(st->msgs[i].name);
 	free(st->msgs);
 	free(st);
+}
+
+enum store_journal
+store_journal(const struct store *st, size_t *removed)
+{
+	*removed = st->journal_removed;
+	return st->journal;
 }
 
 size_t
@@ -539,15 +554,294 @@ store_send(struct store *st, long body_lines,
 	return r == 0 ? STORE_OK : STORE_ABORT;
 }
 
+/*
+ * The journal: what a commit will remove, made durable before anything is
+ * removed, so a crash at any point ends with all of it gone or none.
+ *
+ *	pop3d journal 1
+ *	<folder> <inode> <name>		one line per marked message
+ *	end
+ *
+ * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); name has
+ * '%' and every byte outside 0x21..0x7E written as %XX.  A journal is
+ * read as untrusted data: one without its header and "end" is discarded
+ * whole, and a name is removed only when it is a plain, visible file
+ * name of that folder whose inode still matches.
+ */
+static const char journal_head[] = "pop3d journal 1\n";
+static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Journal names: '%' and bytes outside 0x21..0x7E are escaped. */
+static bool
+journal_raw_ok(unsigned char b)
+{
+	return b >= 0x21 && b <= 0x7e;
+}
+
+static bool
+journal_esc(unsigned char b, size_t i)
+{
+	(void)i;
+	return !journal_raw_ok(b) || b == '%';
+}
+
+/* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
+static size_t
+journal_line(char *buf, const struct msg *m)
+{
+	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju ",
+	    journal_sub[m->sub], (uintmax_t)m->ino);
+	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
+	    m->name, strlen(m->name), journal_esc);
+
+	if (e < 0)
+		return 0;	/* NEVER: a name is at most NAME_MAX octets */
+	buf[n + e] = '\n';
+	return (size_t)(n + e + 1);
+}
+
+/* Writes the journal under its temporary name; 0 or -1 (errno). */
+static int
+journal_write(struct store *st)
+{
+	char line[POP3D_JOURNAL_LINE_MAX];
+	int fd, saved;
+
+	fd = openat(st->dirfd, POP3D_JOURNAL_TMP, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, journal_head, sizeof(journal_head) - 1) == -1)
+		goto fail;
+	for (size_t i = 0; i < st->count; i++) {
+		if (!st->msgs[i].deleted)
+			continue;
+		size_t len = journal_line(line, &st->msgs[i]);
+
+		if (len == 0) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		if (write_all(fd, line, len) == -1)
+			goto fail;
+	}
+	if (write_all(fd, "end\n", 4) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(st->dirfd, POP3D_JOURNAL_TMP, 0);
+	errno = saved;
+	return -1;
+}
+
+struct jline {
+	int	sub;
+	ino_t	ino;
+	char	name[NAME_MAX + 1];
+};
+
+/* Parses one journal line (without its newline); 0 or -1 when malformed. */
+static int
+journal_parse(const char *s, size_t len, struct jline *j)
+{
+	const char *end = s + len, *p;
+	uintmax_t ino = 0;
+	int n;
+
+	if (len < 5 || s[1] != ' ')
+		return -1;
+	for (j->sub = 0; j->sub < SUB_COUNT; j->sub++)
+		if (journal_sub[j->sub] == s[0])
+			break;
+	if (j->sub == SUB_COUNT)
+		return -1;
+	for (p = s + 2; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (ino > (UINTMAX_MAX - 9) / 10)
+			return -1;
+		ino = ino * 10 + (uintmax_t)(*p - '0');
+	}
+	if (p == s + 2 || p == end || *p != ' ' || (ino_t)ino != ino)
+		return -1;
+	j->ino = (ino_t)ino;
+	p++;
+	n = pct_decode(j->name, sizeof(j->name), p, (size_t)(end - p),
+	    journal_raw_ok);
+	/* Only a plain, visible name of one folder: never a path. */
+	if (n <= 0 || strlen(j->name) != (size_t)n ||
+	    strchr(j->name, '/') != NULL || j->name[0] == '.')
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads the journal on fd line by line.  With apply false, checks that it
+ * is whole and well-formed (0, or 1 when it is not); with apply true,
+ * removes what it names (0, or -1 on a file-system error, errno kept).
+ */
+static int
+journal_pass(struct store *st, int fd, bool apply, size_t *removed)
+{
+	char line[POP3D_JOURNAL_LINE_MAX + 1];
+	size_t len = 0, lineno = 0;
+	bool ended = false, bad = false;
+	struct jline j;
+	struct stat sb;
+	ssize_t n;
+	char *nl;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return -1;
+	for (;;) {
+		nl = memchr(line, '\n', len);
+		if (nl == NULL) {
+			if (len == sizeof(line) - 1)
+				return apply ? 0 : 1;	/* over-long */
+			n = read(fd, line + len, sizeof(line) - 1 - len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				return -1;
+			if (n == 0)
+				break;
+			len += (size_t)n;
+			continue;
+		}
+		*nl = '\0';
+		if (lineno++ == 0) {
+			if (strcmp(line, "pop3d journal 1") != 0)
+				bad = true;
+		} else if (ended)
+			bad = true;
+		else if (strcmp(line, "end") == 0)
+			ended = true;
+		else if (journal_parse(line, (size_t)(nl - line), &j) == -1)
+			bad = true;
+		else if (apply && st->subfd[j.sub] != -1 &&
+		    fstatat(st->subfd[j.sub], j.name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_ino == j.ino) {
+			if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
+				(*removed)++;
+			else if (errno != ENOENT)
+				return -1;
+		}
+		if (bad)
+			return apply ? 0 : 1;
+		len -= (size_t)(nl + 1 - line);
+		memmove(line, nl + 1, len);
+	}
+	if (apply)
+		return 0;
+	return len == 0 && ended ? 0 : 1;
+}
+
+static int
+sync_folders(struct store *st)
+{
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd &&
+		    fsync(st->subfd[sub]) == -1)
+			return -1;
+	return fsync(st->dirfd);
+}
+
+/*
+ * Finishes what a journal found at login says (a commit that crashed
+ * after its commit point), or discards a temporary journal (a commit that
+ * never reached it).  Runs under the lock, before the listing.
+ */
+static int
+roll_forward(struct store *st)
+{
+	size_t removed = 0;
+	int fd, r;
+
+	if (unlinkat(st->dirfd, POP3D_JOURNAL_TMP, 0) == 0) {
+		if (fsync(st->dirfd) == -1)
+			return -1;
+	} else if (errno != ENOENT)
+		return -1;
+	fd = openat(st->dirfd, POP3D_JOURNAL_NAME,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if ((r = journal_pass(st, fd, false, &removed)) == 1)
+		st->journal = STORE_JOURNAL_DISCARDED;
+	else if (r == 0 && (r = journal_pass(st, fd, true, &removed)) == 0) {
+		st->journal = STORE_JOURNAL_FINISHED;
+		st->journal_removed = removed;
+	}
+	close(fd);
+	if (r == -1 || sync_folders(st) == -1)
+		return -1;
+	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
+	    fsync(st->dirfd) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * UPDATE (DESIGN.md): journal, then removals, then the journal's removal,
+ * each made durable before the next.  The rename of the journal is the
+ * commit point.  Catchable signals wait until it is over; SIGKILL and
+ * power loss are what the roll-forward is for.
+ */
 enum store_res
 store_commit(struct store *st, size_t *removed)
 {
-	struct stat sb;
-	bool fail = false;
+	sigset_t all, old;
+	size_t marked = 0;
+	int saved = 0;
 
 	*removed = 0;
+	for (size_t i = 0; i < st->count; i++)
+		marked += st->msgs[i].deleted;
+	if (marked == 0)
+		return STORE_OK;
+	if (st->dirfd == -1) {
+		errno = EBADF;	/* NEVER: nothing is listed without a folder */
+		return STORE_FAIL;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (journal_write(st) == -1)
+		goto fail;
+	if (renameat(st->dirfd, POP3D_JOURNAL_TMP, st->dirfd,
+	    POP3D_JOURNAL_NAME) == -1) {
+		saved = errno;
+		unlinkat(st->dirfd, POP3D_JOURNAL_TMP, 0);
+		errno = saved;
+		goto fail;
+	}
+	if (fsync(st->dirfd) == -1)
+		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
 		struct msg *m = &st->msgs[i];
+		struct stat sb;
 
 		if (!m->deleted)
 			continue;
@@ -555,20 +849,28 @@ store_commit(struct store *st, size_t *removed)
 		if (fstatat(st->subfd[m->sub], m->name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)
-				fail = true;
+				goto fail;
 			continue;
 		}
 		if (sb.st_dev != m->dev || sb.st_ino != m->ino)
 			continue;
 		if (unlinkat(st->subfd[m->sub], m->name, 0) == -1) {
 			if (errno != ENOENT)
-				fail = true;
+				goto fail;
 			continue;
 		}
 		(*removed)++;
 	}
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && fsync(st->subfd[sub]) == -1)
-			fail = true;
-	return fail ? STORE_FAIL : STORE_OK;
+	if (sync_folders(st) == -1)
+		goto fail;
+	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
+	    fsync(st->dirfd) == -1)
+		goto fail;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return STORE_OK;
+fail:
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return STORE_FAIL;
 }

@@ -20,6 +20,12 @@ enum store_res {
 	STORE_ABORT	/* failed after output began: the stream is cut */
 };
 
+enum store_journal {
+	STORE_JOURNAL_NONE,		/* the last commit had finished */
+	STORE_JOURNAL_FINISHED,		/* a crashed commit was rolled forward */
+	STORE_JOURNAL_DISCARDED		/* a malformed journal was dropped */
+};
+
 struct store_info {
 	uint64_t	 size;		/* octets as sent, CRLF, unstuffed */
 	const char	*uid;		/* 1..70 octets in 0x21..0x7E */
@@ -29,12 +35,19 @@ struct store_info {
 
 /*
  * Opens the mailbox folder dir (never following a symlink at its last
- * component), takes the exclusive session lock (STORE_BUSY when held)
- * and lists its messages once, in a stable order: by unique id, bytewise.
- * A folder that does not exist is an empty mailbox.
+ * component), takes the exclusive session lock (STORE_BUSY when held),
+ * finishes the journal of a commit that crashed, and lists the messages
+ * once, in a stable order (by name, in version order).  A folder that
+ * does not exist is an empty mailbox.
  */
 enum store_res	 store_open(struct store **, const char *dir)
 		    __attribute__((warn_unused_result));
+
+/*
+ * What store_open did with a journal it found, for the caller to log;
+ * *removed counts the messages it removed.
+ */
+enum store_journal store_journal(const struct store *, size_t *removed);
 
 /* Releases the lock and frees the listing; removes nothing. */
 void		 store_close(struct store *);
@@ -67,9 +80,12 @@ enum store_res	 store_send(struct store *, long body_lines,
 void		 store_mark(struct store *, size_t idx, bool deleted);
 
 /*
- * Removes every marked message, all or none as far as the file system
- * allows.  STORE_OK only once they are gone and the removal is durable.
- * *removed counts the messages removed.
+ * Removes every marked message, all or none: a journal naming them is
+ * made durable first, and a failure or crash after that point is
+ * finished by the next store_open.  STORE_OK only once they are gone and
+ * that is durable; STORE_FAIL (errno kept) otherwise.  Files that
+ * replaced a listed one, and mail delivered since the listing, are never
+ * removed.  *removed counts the files this call removed.
  */
 enum store_res	 store_commit(struct store *, size_t *removed)
 		    __attribute__((warn_unused_result));
