@@ -587,12 +587,17 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 	s->ndele = marked;
 	r = store_commit(s->store, &removed);
 	if (r != STORE_OK) {
-		log_msg(LOG_ERR, "update marked=%zu removed=%zu result=fail "
-		    "error=\"%s\"", marked, removed, strerror(errno));
+		log_msg(LOG_ERR, "update marked=%zu removed=%zu result=%s "
+		    "error=\"%s\"", marked, removed,
+		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
 		s->end = SESSION_TEMPFAIL;
 		s->end_why = "quit-failed";
-		if (io_puts(s->io, "-ERR [SYS/TEMP] could not remove every "
-		    "deleted message\r\n") == -1)
+		/* RFC 1939 s.6: say honestly what became of the deletes. */
+		if (io_puts(s->io, r == STORE_PENDING ?
+		    "-ERR [SYS/TEMP] deletes interrupted; the next login "
+		    "completes them\r\n" :
+		    "-ERR [SYS/TEMP] nothing deleted, try again later\r\n") ==
+		    -1)
 			return CMD_ABORT;
 		return CMD_QUIT;
 	}

@@ -813,6 +813,7 @@ roll_forward(struct store *st)
 enum store_res
 store_commit(struct store *st, size_t *removed)
 {
+	enum store_res res = STORE_FAIL;
 	sigset_t all, old;
 	size_t marked = 0;
 	int saved = 0;
@@ -837,6 +838,8 @@ store_commit(struct store *st, size_t *removed)
 		errno = saved;
 		goto fail;
 	}
+	/* The commit point: from here on, the next session finishes it. */
+	res = STORE_PENDING;
 	if (fsync(st->dirfd) == -1)
 		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
@@ -872,5 +875,5 @@ fail:
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
-	return STORE_FAIL;
+	return res;
 }

@@ -17,7 +17,9 @@ enum store_res {
 	STORE_BUSY,	/* another session holds the mailbox lock */
 	STORE_GONE,	/* the message left or changed since the listing */
 	STORE_FAIL,	/* a system error before anything was sent; errno */
-	STORE_ABORT	/* failed after output began: the stream is cut */
+	STORE_ABORT,	/* failed after output began: the stream is cut */
+	STORE_PENDING	/* a commit passed its commit point, then failed:
+			   the next store_open finishes it */
 };
 
 enum store_journal {
@@ -82,8 +84,10 @@ void		 store_mark(struct store *, size_t idx, bool deleted);
 /*
  * Removes every marked message, all or none: a journal naming them is
  * made durable first, and a failure or crash after that point is
- * finished by the next store_open.  STORE_OK only once they are gone and
- * that is durable; STORE_FAIL (errno kept) otherwise.  Files that
+ * finished by the next store_open.  STORE_OK once they are gone and that
+ * is durable; STORE_FAIL (errno kept) when nothing was removed and
+ * nothing will be; STORE_PENDING (errno kept) when the journal is in
+ * place but the removal failed: the next store_open finishes it.  Files that
  * replaced a listed one, and mail delivered since the listing, are never
  * removed.  *removed counts the files this call removed.
  */

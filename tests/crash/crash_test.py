@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Kills pop3d at every file-system step of QUIT, and fails each step.
+
+Usage: crash_test.py POP3D POP3D-PASSWD
+
+A dry run under strace finds the system calls the commit makes (from the
+creation of the temporary journal on).  Then, for each of them in turn:
+
+- crash: strace delivers SIGKILL on entering that call.  Every unmarked
+  message must be intact byte for byte; a removal cut half-way must have
+  left its journal in place; and after the next clean login the mailbox
+  must hold exactly the
+  unmarked ones if the kill came after the journal's rename (the commit
+  point), and all of them if it came before.
+- fault: strace fails that call with EIO, then ENOSPC.  QUIT must answer
+  -ERR (saying "nothing deleted" before the commit point), nothing
+  unmarked may be lost, and the next login must leave the mailbox in one
+  of the two states, exactly as above.
+
+Plain folders and Maildirs are both tried.  Prints "N passed, N failed".
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+POP3D, PASSWD = sys.argv[1], sys.argv[2]
+MARKED = {2, 4, 5}          # message numbers the client deletes
+COUNT = 6
+PASSWORD = "crash pw"
+SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
+           + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
+           + "QUIT\r\n").encode()
+LOGIN_ONLY = ("USER me\r\nPASS %s\r\nSTAT\r\nQUIT\r\n" % PASSWORD).encode()
+TRACED = "openat,write,fsync,close,rename,renameat,renameat2,unlinkat,newfstatat"
+
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what, flush=True)
+
+
+def message(i):
+    # Odd names and contents: a space, 8-bit bytes, a dot line, no final LF.
+    return ("m%02d file %s" % (i, "\u00e9" if i % 2 else "x"),
+            b"Subject: %d\n\n.\n..dots\nbody \xe9 %d" % (i, i))
+
+
+def make_box(top, maildir):
+    box = os.path.join(top, "mail", "me")
+    os.makedirs(box)
+    where = box
+    if maildir:
+        for sub in ("new", "cur", "tmp"):
+            os.mkdir(os.path.join(box, sub))
+    files = {}
+    for i in range(1, COUNT + 1):
+        name, data = message(i)
+        if maildir:
+            where = os.path.join(box, "cur" if i % 2 else "new")
+            name = "%d.M%dP1.host%s" % (1700000000 + i, i, ":2,S" if i % 2 else "")
+        with open(os.path.join(where, name), "wb") as f:
+            f.write(data)
+        files[i] = (os.path.join(where, name), data)
+    return box, files
+
+
+def state(files):
+    """Which messages are on disk; asserts the survivors are intact."""
+    left = set()
+    for i, (path, data) in files.items():
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                check(f.read() == data, "message %d changed" % i)
+            left.add(i)
+    return left
+
+
+def run(top, data, strace_args=None):
+    cmd = [POP3D, "--users", os.path.join(top, "users"),
+           "--mail-root", os.path.join(top, "mail"), "--idle-timeout", "10"]
+    if strace_args is not None:
+        cmd = ["strace", "-o", os.devnull] + strace_args + ["--"] + cmd
+    return subprocess.run(cmd, input=data, capture_output=True, timeout=60)
+
+
+def commit_calls(top):
+    """The (syscall, occurrence) pairs of the commit, from a dry run."""
+    log = os.path.join(top, "trace")
+    r = run(top, SESSION, ["-e", "trace=" + TRACED, "-o", log])
+    check(r.returncode == 0, "dry run exit %d" % r.returncode)
+    seen, calls, started = {}, [], False
+    rename_at = None
+    with open(log) as f:
+        for line in f:
+            m = re.match(r"(\w+)\(", line)
+            if not m:
+                continue
+            name = m.group(1)
+            seen[name] = seen.get(name, 0) + 1
+            if ".pop3d.journal.tmp" in line and name == "openat" and "O_CREAT" in line:
+                started = True
+            if started and name == "write" and line.startswith("write(1,"):
+                break       # the reply to QUIT: the commit is over
+            if started:
+                calls.append((name, seen[name]))
+                if name.startswith("rename"):
+                    rename_at = len(calls) - 1
+    check(rename_at is not None, "dry run found no rename")
+    return calls, rename_at
+
+
+def fresh(base, maildir):
+    top = tempfile.mkdtemp(dir=base)
+    shutil.copy(os.path.join(base, "users"), os.path.join(top, "users"))
+    box, files = make_box(top, maildir)
+    return top, box, files
+
+
+def main():
+    base = tempfile.mkdtemp(prefix="pop3d-crash.")
+    try:
+        r = subprocess.run([PASSWD, "add", "--users", os.path.join(base, "users"), "me"],
+                           input=(PASSWORD + "\n").encode(), capture_output=True)
+        check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
+        everything = set(range(1, COUNT + 1))
+        kept = everything - MARKED
+        for maildir in (False, True):
+            kind = "maildir" if maildir else "folder"
+            top, box, files = fresh(base, maildir)
+            calls, rename_at = commit_calls(top)
+            check(state(files) == kept, "%s: dry run left %r" % (kind, state(files)))
+            check(len(calls) >= 10, "%s: only %d commit calls" % (kind, len(calls)))
+            for step, (name, n) in enumerate(calls):
+                what = "%s: kill at %s #%d (step %d)" % (kind, name, n, step)
+                top, box, files = fresh(base, maildir)
+                r = run(top, SESSION, ["-e", "inject=%s:signal=KILL:when=%d" % (name, n)])
+                check(r.returncode == -9, what + ": not killed (%d)" % r.returncode)
+                left = state(files)
+                # Unmarked mail is never touched; a half-done removal
+                # must have its journal in place for the next login.
+                check(kept <= left, what + ": lost %r" % sorted(kept - left))
+                check(left in (everything, kept)
+                      or os.path.exists(os.path.join(box, ".pop3d.journal")),
+                      what + ": left %r without a journal" % sorted(left))
+                r = run(top, LOGIN_ONLY)
+                check(r.returncode == 0 and b"+OK maildrop" in r.stdout,
+                      what + ": next login failed: %r" % r.stdout)
+                left = state(files)
+                if step > rename_at:
+                    check(left == kept, what + ": after recovery %r" % sorted(left))
+                elif step < rename_at:
+                    check(left == everything, what + ": after recovery %r" % sorted(left))
+                else:
+                    check(left in (everything, kept), what + ": after recovery")
+                check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
+                      what + ": journal left behind")
+                shutil.rmtree(top)
+            # Failing calls: only those that can fail with EIO/ENOSPC.
+            for step, (name, n) in enumerate(calls):
+                if name not in ("write", "fsync", "renameat", "renameat2", "rename", "unlinkat"):
+                    continue
+                for err in ("EIO", "ENOSPC"):
+                    what = "%s: %s at %s #%d (step %d)" % (kind, err, name, n, step)
+                    top, box, files = fresh(base, maildir)
+                    r = run(top, SESSION, ["-e", "inject=%s:error=%s:when=%d" % (name, err, n)])
+                    last = r.stdout.rstrip(b"\r\n").split(b"\r\n")[-1]
+                    check(last.startswith(b"-ERR [SYS/TEMP]"), what + ": QUIT said %r" % last)
+                    check(r.returncode == 111, what + ": exit %d" % r.returncode)
+                    left = state(files)
+                    check(kept <= left, what + ": lost %r" % sorted(kept - left))
+                    check(left in (everything, kept)
+                          or os.path.exists(os.path.join(box, ".pop3d.journal")),
+                          what + ": left %r without a journal" % sorted(left))
+                    if step < rename_at:
+                        check(b"nothing deleted" in last and left == everything,
+                              what + ": claimed %r, left %r" % (last, sorted(left)))
+                    r = run(top, LOGIN_ONLY)
+                    check(r.returncode == 0, what + ": next login failed")
+                    left = state(files)
+                    check(left == (kept if step > rename_at else everything),
+                          what + ": after next login %r" % sorted(left))
+                    shutil.rmtree(top)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if shutil.which("strace") is None:
+        print("strace is missing")
+        sys.exit(1)
+    sys.exit(main())
