@@ -40,7 +40,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pop3d-passwd add [--folder DIR] --users FILE NAME\n"
+	    "usage: pop3d-passwd add [--folder DIR] [--read-only] --users FILE "
+	    "NAME\n"
 	    "       pop3d-passwd passwd|del|check --users FILE NAME\n"
 	    "The password is read from the terminal without echo, or as one\n"
 	    "line from standard input when it is not a terminal.\n");
@@ -262,15 +263,18 @@ main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "users",	required_argument, NULL, 'u' },
 		{ "folder",	required_argument, NULL, 'f' },
+		{ "read-only",	no_argument,	   NULL, 'r' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lines l = { .match = -1 };
+	struct users_login login;
 	struct users_entry e;
 	const char *users = NULL, *folder = NULL, *name;
 	char pw[POP3D_PASS_MAX + 2], lockpath[PATH_MAX], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	unsigned long bad_line;
+	bool read_only = false;
 	size_t pwlen = 0;
 	enum op op;
 	int c, fd, lockfd;
@@ -296,11 +300,15 @@ main(int argc, char *argv[])
 		case 'f':
 			folder = optarg;
 			break;
+		case 'r':
+			read_only = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (users == NULL || optind != argc - 1 || (folder && op != OP_ADD))
+	if (users == NULL || optind != argc - 1 ||
+	    ((folder != NULL || read_only) && op != OP_ADD))
 		usage();
 	name = argv[optind];
 	if (sodium_init() < 0)
@@ -311,6 +319,7 @@ main(int argc, char *argv[])
 	if (e.namelen == 0 || e.namelen > POP3D_NAME_MAX)
 		die(POP3D_EXIT_USAGE, "a name is 1 to 255 bytes");
 	memcpy(e.name, name, e.namelen);
+	e.read_only = read_only;
 	if (folder != NULL && snprintf(e.folder, sizeof(e.folder), "%s",
 	    folder) >= (int)sizeof(e.folder))
 		die(POP3D_EXIT_USAGE, "folder path too long");
@@ -322,7 +331,7 @@ main(int argc, char *argv[])
 	if (op == OP_CHECK) {
 		get_password(false, pw, sizeof(pw), &pwlen);
 		switch (users_check(users, "/", e.name, e.namelen, pw, pwlen,
-		    mailbox, sizeof(mailbox), &bad_line)) {
+		    &login, &bad_line)) {
 		case USERS_OK:
 			puts("password ok");
 			return 0;
@@ -368,11 +377,13 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (op == OP_PASSWD) {
-		/* Keep the folder the line named. */
+		/* Keep the folder and flags the line had. */
 		struct users_entry old;
 
-		if (users_parse_line(l.line[l.match], l.len[l.match], &old) == 1)
+		if (users_parse_line(l.line[l.match], l.len[l.match], &old) == 1) {
 			memcpy(e.folder, old.folder, sizeof(e.folder));
+			e.read_only = old.read_only;
+		}
 	}
 	get_password(true, pw, sizeof(pw), &pwlen);
 	if (crypto_pwhash_str(e.hash, pw, pwlen, POP3D_PWHASH_OPS,

@@ -323,7 +323,8 @@ sleep_until_ms(long long when)
 static enum cmd_res
 login(struct session *s, char *pass, size_t passlen)
 {
-	char mailbox[PATH_MAX], esc[POP3D_NAME_MAX * 3 + 4];
+	char esc[POP3D_NAME_MAX * 3 + 4];
+	struct users_login li;
 	long long started = now_ms();
 	unsigned long bad_line = 0;
 	enum users_res ur;
@@ -334,7 +335,7 @@ login(struct session *s, char *pass, size_t passlen)
 	log_esc(esc, sizeof(esc), s->user, s->userlen);
 	s->have_user = false;
 	ur = users_check(s->cfg->users, s->cfg->mail_root, s->user,
-	    s->userlen, pass, passlen, mailbox, sizeof(mailbox), &bad_line);
+	    s->userlen, pass, passlen, &li, &bad_line);
 	if (bad_line != 0)
 		log_msg(LOG_WARNING, "users file=\"%s\" line=%lu malformed",
 		    s->cfg->users, bad_line);
@@ -351,7 +352,7 @@ login(struct session *s, char *pass, size_t passlen)
 		    "[AUTH] authentication failed";
 		return CMD_ERR;
 	}
-	sr = store_open(&s->store, mailbox);
+	sr = store_open(&s->store, li.mailbox, li.read_only);
 	if (sr == STORE_BUSY) {
 		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);
 		s->reply = "[IN-USE] mailbox in use by another session";
@@ -359,7 +360,7 @@ login(struct session *s, char *pass, size_t passlen)
 	}
 	if (sr != STORE_OK) {
 		log_msg(LOG_ERR, "login user=%s result=tempfail "
-		    "mailbox=\"%s\" error=\"%s\"", esc, mailbox,
+		    "mailbox=\"%s\" error=\"%s\"", esc, li.mailbox,
 		    strerror(errno));
 		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
@@ -377,8 +378,9 @@ login(struct session *s, char *pass, size_t passlen)
 		break;
 	}
 	totals(s, &n, &octets);
-	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64,
-	    esc, n, octets);
+	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
+	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
+	    "");
 	s->state = ST_TRANS;
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
 	    n, octets);
@@ -540,6 +542,10 @@ cmd_dele(struct session *s, char *arg, size_t len)
 	}
 	if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
 		return r;
+	if (store_read_only(s->store)) {
+		s->reply = "[READ-ONLY] this mailbox is read-only";
+		return CMD_ERR;
+	}
 	store_mark(s->store, idx, true);
 	s->reply = "message deleted";
 	return CMD_OK;

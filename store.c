@@ -49,6 +49,7 @@ struct store {
 	int		 lockfd;
 	int		 msgfd;		/* from store_open_msg */
 	size_t		 msgidx;
+	bool		 read_only;	/* no lock, no journal, no removal */
 	enum store_journal journal;	/* what store_open found */
 	size_t		 journal_removed;
 	struct msg	*msgs;
@@ -384,13 +385,25 @@ list(struct store *st)
 
 static int	roll_forward(struct store *);
 
+static bool
+writable(int fd)
+{
+	return faccessat(fd, ".", W_OK, AT_EACCESS) == 0;
+}
+
 static enum store_res
 lock(struct store *st)
 {
 	st->lockfd = openat(st->dirfd, POP3D_LOCK_NAME,
 	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (st->lockfd == -1)
+	if (st->lockfd == -1) {
+		/* A lock file we may not write: the folder is ours to read. */
+		if (errno == EACCES || errno == EPERM || errno == EROFS) {
+			st->read_only = true;
+			return STORE_OK;
+		}
 		return STORE_FAIL;
+	}
 	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? STORE_BUSY : STORE_FAIL;
 	return STORE_OK;
@@ -414,7 +427,7 @@ close_fds(struct store *st)
 }
 
 enum store_res
-store_open(struct store **stp, const char *dir)
+store_open(struct store **stp, const char *dir, bool read_only)
 {
 	static const char *const maildir_sub[] = { NULL, "new", "cur" };
 	struct store *st;
@@ -427,6 +440,7 @@ store_open(struct store **stp, const char *dir)
 	st->msgfd = -1;
 	for (int sub = 0; sub < SUB_COUNT; sub++)
 		st->subfd[sub] = -1;
+	st->read_only = read_only;
 	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (st->dirfd == -1) {
 		if (errno != ENOENT)
@@ -434,9 +448,6 @@ store_open(struct store **stp, const char *dir)
 		*stp = st;	/* nothing delivered yet: an empty mailbox */
 		return STORE_OK;
 	}
-	if ((res = lock(st)) != STORE_OK)
-		goto fail;
-	res = STORE_FAIL;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
 		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -452,7 +463,18 @@ store_open(struct store **stp, const char *dir)
 			}
 		st->subfd[SUB_ROOT] = st->dirfd;
 	}
-	if (roll_forward(st) == -1 || list(st) == -1)
+	/* A folder we may not change is served read-only, without a lock. */
+	for (int sub = 0; sub < SUB_COUNT && !st->read_only; sub++)
+		if (st->subfd[sub] != -1 && !writable(st->subfd[sub]))
+			st->read_only = true;
+	if (!st->read_only) {
+		if ((res = lock(st)) != STORE_OK)
+			goto fail;
+		res = STORE_FAIL;
+		if (!st->read_only && roll_forward(st) == -1)
+			goto fail;
+	}
+	if (list(st) == -1)
 		goto fail;
 	*stp = st;
 	return STORE_OK;
@@ -478,6 +500,12 @@ store_journal(const struct store *st, size_t *removed)
 {
 	*removed = st->journal_removed;
 	return st->journal;
+}
+
+bool
+store_read_only(const struct store *st)
+{
+	return st->read_only;
 }
 
 size_t
@@ -823,6 +851,10 @@ store_commit(struct store *st, size_t *removed)
 		marked += st->msgs[i].deleted;
 	if (marked == 0)
 		return STORE_OK;
+	if (st->read_only) {
+		errno = EROFS;	/* NEVER: the session refuses DELE */
+		return STORE_FAIL;
+	}
 	if (st->dirfd == -1) {
 		errno = EBADF;	/* NEVER: nothing is listed without a folder */
 		return STORE_FAIL;

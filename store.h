@@ -40,9 +40,11 @@ struct store_info {
  * component), takes the exclusive session lock (STORE_BUSY when held),
  * finishes the journal of a commit that crashed, and lists the messages
  * once, in a stable order (by name, in version order).  A folder that
- * does not exist is an empty mailbox.
+ * does not exist is an empty mailbox.  With read_only, or when the
+ * folder or its lock file may not be written, it is opened read-only:
+ * no lock, no journal, and nothing can be removed.
  */
-enum store_res	 store_open(struct store **, const char *dir)
+enum store_res	 store_open(struct store **, const char *dir, bool read_only)
 		    __attribute__((warn_unused_result));
 
 /*
@@ -54,6 +56,7 @@ enum store_journal store_journal(const struct store *, size_t *removed);
 /* Releases the lock and frees the listing; removes nothing. */
 void		 store_close(struct store *);
 
+bool		 store_read_only(const struct store *);
 size_t		 store_count(const struct store *);
 void		 store_info(const struct store *, size_t idx,
 		    struct store_info *);

@@ -53,6 +53,27 @@ hash_ok(const char *h, size_t len)
 	return true;
 }
 
+/* The flags field: ','-separated, each one known, none repeated. */
+static int
+parse_flags(const char *s, size_t len, struct users_entry *e)
+{
+	const char *end = s + len, *comma;
+	size_t n;
+
+	while (s < end) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		n = comma != NULL ? (size_t)(comma - s) : (size_t)(end - s);
+		if (n == 2 && memcmp(s, "ro", 2) == 0 && !e->read_only)
+			e->read_only = true;
+		else
+			return -1;
+		s += n + (comma != NULL);
+		if (comma != NULL && s == end)
+			return -1;
+	}
+	return 0;
+}
+
 int
 users_parse_line(const char *line, size_t len, struct users_entry *e)
 {
@@ -88,8 +109,8 @@ users_parse_line(const char *line, size_t len, struct users_entry *e)
 		if (n < 0 || strlen(e->folder) != (size_t)n)
 			return -1;
 	}
-	if (nf > 3 && flen[3] != 0)
-		return -1;	/* no flag is defined yet */
+	if (nf > 3 && parse_flags(f[3], flen[3], e) == -1)
+		return -1;
 	return 1;
 }
 
@@ -114,13 +135,19 @@ users_format_line(const struct users_entry *e, char *buf, size_t cap)
 	buf[o++] = ':';
 	memcpy(buf + o, e->hash, hl);
 	o += hl;
-	if (e->folder[0] != '\0') {
+	if (e->folder[0] != '\0' || e->read_only) {
 		buf[o++] = ':';
 		n = pct_encode(buf + o, cap - o - 1, e->folder,
 		    strlen(e->folder), folder_esc);
 		if (n < 0)
 			goto toolong;
 		o += (size_t)n;
+	}
+	if (e->read_only) {
+		if (o + 4 + 2 > cap)
+			goto toolong;
+		memcpy(buf + o, ":ro", 3);
+		o += 3;
 	}
 	buf[o++] = '\n';
 	buf[o] = '\0';
@@ -299,7 +326,7 @@ mailbox_path(const char *mail_root, const struct users_entry *e, char *out,
 
 enum users_res
 users_check(const char *path, const char *mail_root, const char *name,
-    size_t namelen, char *pass, size_t passlen, char *mailbox, size_t cap,
+    size_t namelen, char *pass, size_t passlen, struct users_login *login,
     unsigned long *bad_line)
 {
 	struct users_entry e;
@@ -320,10 +347,13 @@ users_check(const char *path, const char *mail_root, const char *name,
 		fail = true;
 	sodium_memzero(pass, passlen);
 	if (!fail) {
-		if (mailbox_path(mail_root, &e, mailbox, cap) == -1)
+		if (mailbox_path(mail_root, &e, login->mailbox,
+		    sizeof(login->mailbox)) == -1)
 			res = USERS_TEMPFAIL;
-		else
+		else {
+			login->read_only = e.read_only;
 			res = USERS_OK;
+		}
 	}
 	sodium_memzero(&e, sizeof(e));
 	errno = saved;

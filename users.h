@@ -7,9 +7,11 @@
  * 0x21 and 0x7F (and '#' as a name's first byte, since '#' starts a
  * comment); every other byte, UTF-8 included, is itself.  hash is an
  * argon2id string from crypto_pwhash_str.  folder, when given, is the
- * user's mailbox: absolute, or relative to the mail root.  flags is a
- * ','-separated list, reserved.  Empty lines and lines starting with '#'
- * are ignored.
+ * user's mailbox: absolute, or relative to the mail root (empty: the
+ * default, <mail-root>/<users_folder_name>).  flags is a ','-separated
+ * list; "ro" serves the mailbox read-only (DELE is refused).  An unknown
+ * flag makes the line malformed.  Empty lines and lines starting with
+ * '#' are ignored.
  */
 #ifndef POP3D_USERS_H
 #define POP3D_USERS_H
@@ -27,6 +29,13 @@ struct users_entry {
 	size_t	namelen;
 	char	hash[crypto_pwhash_STRBYTES];
 	char	folder[PATH_MAX];	/* "" when the default applies */
+	bool	read_only;		/* the "ro" flag */
+};
+
+/* What a successful login yields. */
+struct users_login {
+	char	mailbox[PATH_MAX];
+	bool	read_only;
 };
 
 enum users_res {
@@ -65,14 +74,14 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
 /*
  * Checks name and password against the users file at path.  The password
  * is wiped on every path.  An unknown user is verified against a dummy
- * hash of the same cost.  On USERS_OK, mailbox holds the user's folder
+ * hash of the same cost.  On USERS_OK, *login holds the user's folder
  * (the users file's, resolved against mail_root when relative, else
- * mail_root/<users_folder_name>).  *bad_line is the number of the first
- * malformed line seen, or 0; such a line never matches.
+ * mail_root/<users_folder_name>) and flags.  *bad_line is the number of
+ * the first malformed line seen, or 0; such a line never matches.
  */
 enum users_res users_check(const char *path, const char *mail_root,
 	    const char *name, size_t namelen, char *pass, size_t passlen,
-	    char *mailbox, size_t cap, unsigned long *bad_line)
+	    struct users_login *login, unsigned long *bad_line)
 	    __attribute__((warn_unused_result));
 
 /*

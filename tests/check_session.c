@@ -3,9 +3,11 @@
  * folder; every assertion is on the bytes the server wrote or on the
  * files left on disk. */
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +394,66 @@ START_TEST(idle_timeout_ends_without_reply_or_deletes)
 }
 END_TEST
 
+START_TEST(read_only_user_cannot_delete)
+{
+	char *text;
+	size_t len;
+
+	tl_write(dir, "users", "", 0);
+	tl_user(users, "me", "passw0rd", NULL);
+	text = tl_read(users, &len);
+	/* The users file's "ro" flag: name:hash::ro */
+	text[len - 1] = '\0';
+	{
+		char line[1024];
+		int n = snprintf(line, sizeof(line), "%s::ro\n", text);
+
+		tl_write(dir, "users", line, (size_t)n);
+	}
+	free(text);
+	expect(LOGIN "DELE 1\r\nRETR 2\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "-ERR [READ-ONLY] this mailbox is read-only\r\n"
+	    "+OK 19 octets\r\nSubject: two\r\n\r\nx\r\n.\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+	ck_assert(tl_exists(box, "1"));
+	/* Served without a lock: none was created. */
+	ck_assert(!tl_exists(box, POP3D_LOCK_NAME));
+}
+END_TEST
+
+START_TEST(unwritable_mailbox_is_served_read_only)
+{
+	/*
+	 * Root ignores permissions: drop to nobody (this test runs in its
+	 * own process) so the folder's mode is what decides.
+	 */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(root, 0755), 0);
+	ck_assert_int_eq(chmod(box, 0555), 0);
+	ck_assert_int_eq(chmod(users, 0644), 0);
+	for (const char *const *m = (const char *const[]){ "1", "2", NULL };
+	    *m != NULL; m++) {
+		char *p = tl_path(box, *m);
+
+		ck_assert_int_eq(chmod(p, 0644), 0);
+		free(p);
+	}
+	if (geteuid() == 0) {
+		ck_assert_int_eq(setgroups(0, NULL), 0);
+		ck_assert_int_eq(setresgid(65534, 65534, 65534), 0);
+		ck_assert_int_eq(setresuid(65534, 65534, 65534), 0);
+	}
+	expect(LOGIN "LIST\r\nDELE 1\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK 2 messages (47 octets)\r\n1 28\r\n2 19\r\n.\r\n"
+	    "-ERR [READ-ONLY] this mailbox is read-only\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+	ck_assert(tl_exists(box, "1"));
+	ck_assert(!tl_exists(box, POP3D_LOCK_NAME));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -420,6 +482,8 @@ main(void)
 	tcase_add_test(tc, vanished_message);
 	tcase_add_test(tc, mail_delivered_during_the_session_is_left_alone);
 	tcase_add_test(tc, idle_timeout_ends_without_reply_or_deletes);
+	tcase_add_test(tc, read_only_user_cannot_delete);
+	tcase_add_test(tc, unwritable_mailbox_is_served_read_only);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

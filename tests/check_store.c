@@ -85,7 +85,7 @@ open_ok(void)
 {
 	struct store *st;
 
-	ck_assert_int_eq(store_open(&st, dir), STORE_OK);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_OK);
 	return st;
 }
 
@@ -248,7 +248,7 @@ START_TEST(mailbox_that_is_a_symlink_is_refused)
 	tl_mkdir(dir, "real");
 	tl_write(real, "m", "x\n", 2);
 	ck_assert_int_eq(symlink(real, link), 0);
-	ck_assert_int_eq(store_open(&st, link), STORE_FAIL);
+	ck_assert_int_eq(store_open(&st, link, false), STORE_FAIL);
 	free(real);
 	free(link);
 }
@@ -260,7 +260,7 @@ START_TEST(missing_folder_is_an_empty_mailbox)
 	char *p = tl_path(dir, "nobody");
 	size_t removed;
 
-	ck_assert_int_eq(store_open(&st, p), STORE_OK);
+	ck_assert_int_eq(store_open(&st, p, false), STORE_OK);
 	ck_assert_uint_eq(store_count(st), 0);
 	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
 	store_close(st);
@@ -383,7 +383,7 @@ START_TEST(second_session_is_busy_until_the_first_ends)
 
 	tl_write(dir, "m", "x\n", 2);
 	a = open_ok();
-	ck_assert_int_eq(store_open(&b, dir), STORE_BUSY);
+	ck_assert_int_eq(store_open(&b, dir, false), STORE_BUSY);
 	store_close(a);
 	b = open_ok();
 	store_close(b);
@@ -399,7 +399,7 @@ START_TEST(a_killed_session_releases_the_lock)
 
 	ck_assert_int_eq(pipe(ready), 0);
 	if ((pid = fork()) == 0) {
-		if (store_open(&st, dir) != STORE_OK)
+		if (store_open(&st, dir, false) != STORE_OK)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);
@@ -407,7 +407,7 @@ START_TEST(a_killed_session_releases_the_lock)
 		_exit(0);
 	}
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	ck_assert_int_eq(store_open(&st, dir), STORE_BUSY);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_BUSY);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	st = open_ok();
@@ -599,7 +599,7 @@ START_TEST(journal_never_removes_a_path)
 	    ino_of(outside, "victim"), dir + 1, ino_of(box, ".hidden"),
 	    ino_of(box, "ok"));
 	tl_write(box, POP3D_JOURNAL_NAME, text, strlen(text));
-	ck_assert_int_eq(store_open(&st, box), STORE_OK);
+	ck_assert_int_eq(store_open(&st, box, false), STORE_OK);
 	/* Malformed from its second line on: discarded whole. */
 	ck_assert_int_eq(store_journal(st, &removed), STORE_JOURNAL_DISCARDED);
 	store_close(st);

@@ -1,6 +1,7 @@
 /* check_users.c: the users file, the name-to-folder rule and password
  * checks, through users.h, against real files. */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ START_TEST(names_round_trip)
 	roundtrip("\xff\xfe invalid utf-8", "");
 }
 END_TEST
+
 
 START_TEST(readable_lines)
 {
@@ -165,15 +167,23 @@ START_TEST(folder_names)
 }
 END_TEST
 
+static bool read_only;
+
 static enum users_res
 check(const char *name, const char *pass, char *mailbox, unsigned long *bad)
 {
+	struct users_login login;
 	char pw[256];
 	size_t len = strlen(pass);
 
 	memcpy(pw, pass, len);
 	enum users_res r = users_check(users, "/mail", name, strlen(name), pw,
-	    len, mailbox, PATH_MAX, bad);
+	    len, &login, bad);
+
+	if (r == USERS_OK) {
+		strcpy(mailbox, login.mailbox);
+		read_only = login.read_only;
+	}
 	/* The password is wiped on every path. */
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(pw[i], 0);
@@ -208,6 +218,61 @@ START_TEST(check_passwords)
 	ck_assert_str_eq(mailbox, "/srv/abs");
 	ck_assert_int_eq(check("rel", "x", mailbox, &bad), USERS_OK);
 	ck_assert_str_eq(mailbox, "/mail/shared/rel");
+}
+END_TEST
+
+START_TEST(read_only_flag)
+{
+	char mailbox[PATH_MAX], line[POP3D_USERS_LINE_MAX + 1];
+	struct users_entry e, back;
+	unsigned long bad;
+	int n;
+
+	memset(&e, 0, sizeof(e));
+	strcpy(e.name, "ro");
+	e.namelen = 2;
+	strcpy(e.hash, POP3D_DUMMY_HASH);
+	e.read_only = true;
+	n = users_format_line(&e, line, sizeof(line));
+	ck_assert_str_eq(line, "ro:" POP3D_DUMMY_HASH "::ro\n");
+	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back), 1);
+	ck_assert(back.read_only);
+	ck_assert_str_eq(back.folder, "");
+	{
+		static const char *bad_flags[] = {
+			"a:" POP3D_DUMMY_HASH ":/x:ro,ro",
+			"a:" POP3D_DUMMY_HASH ":/x:ro,",
+			"a:" POP3D_DUMMY_HASH ":/x:,ro",
+			"a:" POP3D_DUMMY_HASH ":/x:rw",
+			"a:" POP3D_DUMMY_HASH ":/x:RO",
+		};
+
+		for (size_t i = 0; i < 5; i++)
+			ck_assert_int_eq(users_parse_line(bad_flags[i],
+			    strlen(bad_flags[i]), &back), -1);
+		ck_assert_int_eq(users_parse_line("a:" POP3D_DUMMY_HASH ":/x:ro",
+		    strlen("a:" POP3D_DUMMY_HASH ":/x:ro"), &back), 1);
+		ck_assert(back.read_only);
+	}
+	tl_user(users, "me", "x", NULL);
+	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_OK);
+	ck_assert(!read_only);
+	tl_write(dir, "users", "", 0);
+	{
+		char *text;
+		size_t len;
+		struct users_entry u;
+
+		tl_user(users, "me", "x", NULL);
+		text = tl_read(users, &len);
+		ck_assert_int_eq(users_parse_line(text, len - 1, &u), 1);
+		u.read_only = true;
+		n = users_format_line(&u, line, sizeof(line));
+		tl_write(dir, "users", line, (size_t)n);
+		free(text);
+	}
+	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_OK);
+	ck_assert(read_only);
 }
 END_TEST
 
@@ -279,6 +344,7 @@ main(void)
 	tcase_add_test(tc, dummy_hash_matches_the_tool_cost);
 	tcase_add_test(tc, names_round_trip);
 	tcase_add_test(tc, readable_lines);
+	tcase_add_test(tc, read_only_flag);
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, folder_names);
 	tcase_add_test(tc, check_passwords);
