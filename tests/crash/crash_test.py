@@ -125,12 +125,51 @@ def fresh(base, maildir):
     return top, box, files
 
 
+def read_until(proc, marker):
+    out = b""
+    while marker not in out:
+        chunk = proc.stdout.read1(4096)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def exclusive_sessions(base):
+    """A second session gets [IN-USE]; a killed one leaves no stale lock."""
+    top, box, files = fresh(base, False)
+    cmd = [POP3D, "--users", os.path.join(top, "users"),
+           "--mail-root", os.path.join(top, "mail"), "--idle-timeout", "30"]
+    first = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        first.stdin.write(("USER me\r\nPASS %s\r\nDELE 1\r\nSTAT\r\n" % PASSWORD).encode())
+        first.stdin.flush()
+        out = read_until(first, b"+OK 5 ")
+        check(b"+OK 5 " in out, "first session: %r" % out)
+        r = run(top, LOGIN_ONLY)
+        check(b"-ERR [IN-USE]" in r.stdout, "second session: %r" % r.stdout)
+        check(r.stdout.endswith(b"-ERR command not valid in this state\r\n+OK bye\r\n"),
+              "second session stays in AUTHORIZATION: %r" % r.stdout)
+        first.kill()
+        first.wait()
+        r = run(top, LOGIN_ONLY)
+        check(b"+OK maildrop has 6 messages" in r.stdout,
+              "after SIGKILL, next session: %r" % r.stdout)
+        check(state(files) == set(range(1, COUNT + 1)), "a killed session deleted mail")
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    shutil.rmtree(top)
+
+
 def main():
     base = tempfile.mkdtemp(prefix="pop3d-crash.")
     try:
         r = subprocess.run([PASSWD, "add", "--users", os.path.join(base, "users"), "me"],
                            input=(PASSWORD + "\n").encode(), capture_output=True)
         check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
+        exclusive_sessions(base)
         everything = set(range(1, COUNT + 1))
         kept = everything - MARKED
         for maildir in (False, True):
