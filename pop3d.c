@@ -84,6 +84,7 @@ main(int argc, char *argv[])
 	/* No core dumps and no ptrace from other sessions of the same uid. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_open("pop3d");
+	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':

@@ -377,11 +377,15 @@ login(struct session *s, char *pass, size_t passlen)
 	case STORE_JOURNAL_NONE:
 		break;
 	}
+	if (store_read_only(s->store) && !li.read_only)
+		log_msg(LOG_WARNING, "mailbox user=%s mailbox=\"%s\" "
+		    "result=read-only reason=not-writable", esc, li.mailbox);
 	totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
 	    "");
 	s->state = ST_TRANS;
+	s->bad = 0;	/* each state has its own budget */
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
 	    n, octets);
 	return CMD_OK;
@@ -609,6 +613,9 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 	}
 	s->end = SESSION_QUIT;
 	s->end_why = "quit";
+	/* Release the lock before the reply, so the client may log in again. */
+	store_close(s->store);
+	s->store = NULL;
 	if (line(s, "+OK bye, %zu messages deleted", marked) == -1)
 		return CMD_ABORT;
 	return CMD_QUIT;

@@ -542,7 +542,9 @@ store_open_msg(struct store *st, size_t idx)
 		st->msgfd = -1;
 	}
 	if ((st->msgfd = open_msg(st, m->name, m->sub)) == -1) {
-		if (errno != ENOENT && errno != ELOOP)
+		/* Out of resources is ours; anything else is the file's. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == EIO || errno == EINTR)
 			return STORE_FAIL;
 		m->gone = true;
 		return STORE_GONE;
@@ -887,8 +889,8 @@ store_commit(struct store *st, size_t *removed)
 				goto fail;
 			continue;
 		}
-		if (sb.st_dev != m->dev || sb.st_ino != m->ino)
-			continue;
+		if (!same_file(m, &sb))
+			continue;	/* replaced or changed since the listing */
 		if (unlinkat(st->subfd[m->sub], m->name, 0) == -1) {
 			if (errno != ENOENT)
 				goto fail;
