@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""What pop3d writes to syslog, read from a socket of our own.
+
+Usage: log_test.py POP3D POP3D-PASSWD
+
+No syslog daemon is needed: the test re-runs itself in a private mount
+namespace (unshare -m), mounts a fresh /dev there, and binds its own
+datagram socket at /dev/log, where syslog(3) writes.  Then it checks the
+lines of real sessions: logins with user and result, the end of a
+session with its counts, facility mail, client bytes escaped, and never
+a password.  Needs root (exit 77, skipped, otherwise).
+"""
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+
+POP3D, PASSWD = sys.argv[1], sys.argv[2]
+PASSWORD = "S3cret pass:word"
+WRONG = "Wr0ng-guess-xyzzy"
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what, flush=True)
+
+
+def private_dev():
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/dev"],
+                   check=True)
+    for name, minor in (("null", 3), ("zero", 5), ("random", 8), ("urandom", 9)):
+        os.mknod("/dev/" + name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        os.chmod("/dev/" + name, 0o666)
+
+
+def session(top, data):
+    r = subprocess.run([POP3D, "--users", os.path.join(top, "users"),
+                        "--mail-root", os.path.join(top, "mail")],
+                       input=data, capture_output=True, timeout=60)
+    check(r.stderr == b"", "pop3d wrote to stderr: %r" % r.stderr)
+    return r
+
+
+def drain(sock):
+    lines = []
+    sock.settimeout(0.5)
+    try:
+        while True:
+            lines.append(sock.recv(65536))
+    except socket.timeout:
+        pass
+    return lines
+
+
+def main():
+    private_dev()
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind("/dev/log")
+    top = tempfile.mkdtemp(prefix="pop3d-log.")
+    try:
+        r = subprocess.run([PASSWD, "add", "--users", os.path.join(top, "users"), "me"],
+                           input=(PASSWORD + "\n").encode(), capture_output=True)
+        check(r.returncode == 0, "pop3d-passwd add")
+        box = os.path.join(top, "mail", "me")
+        os.makedirs(box)
+        with open(os.path.join(box, "1"), "wb") as f:
+            f.write(b"Subject: one\n\nbody\n")           # 22 octets as CRLF
+        with open(os.path.join(box, "2"), "wb") as f:
+            f.write(b"Subject: two\n\nbody\n")
+        drain(log)
+
+        session(top, ("USER me\r\nPASS %s\r\nRETR 1\r\nTOP 2 0\r\nDELE 1\r\nQUIT\r\n"
+                      % PASSWORD).encode())
+        ok = drain(log)
+        session(top, ("USER me\r\nPASS %s\r\nUSER ev\x01l%%\"x\r\nPASS %s\r\nQUIT\r\n"
+                      % (WRONG, PASSWORD)).encode())
+        bad = drain(log)
+        everything = b"\n".join(ok + bad)
+        print(everything.decode(errors="replace"))
+
+        # RFC 3164 framing: <PRI> with facility mail (2) and the tag.
+        for line in ok + bad:
+            pri = int(line[1:line.index(b">")])
+            check(line.startswith(b"<") and pri // 8 == 2,
+                  "facility is not mail: %r" % line)
+            check(b"pop3d[" in line, "no tag and pid: %r" % line)
+        check(any(b"login user=me result=ok msgs=2 octets=44" in l for l in ok),
+              "no successful login line")
+        check(any(b"end reason=quit retr=1 top=1 dele=1 octets=38" in l for l in ok),
+              "no session end line with counts")
+        check(any(b"login user=me result=deny" in l for l in bad),
+              "no failed login line")
+        # The unknown user's bytes are escaped, never raw.
+        check(any(b"login user=ev%01l%25%22x result=deny" in l for l in bad),
+              "control bytes in a user name not escaped")
+        check(not any(b"\x01" in l for l in bad), "a raw control byte reached the log")
+        for secret in (PASSWORD, WRONG):
+            check(secret.encode() not in everything, "a password reached the log")
+            check(secret.split()[0].encode() not in everything,
+                  "part of a password reached the log")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if os.environ.get("POP3D_LOG_TEST_NS") != "1":
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            print("needs root and unshare: skipped")
+            sys.exit(77)
+        os.environ["POP3D_LOG_TEST_NS"] = "1"
+        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private",
+                              sys.executable] + sys.argv)
+    sys.exit(main())
