@@ -182,6 +182,17 @@ keep_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	return 0;
 }
 
+static void
+lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		sodium_memzero(l->line[i], l->len[i]);
+		free(l->line[i]);
+	}
+	free(l->line);
+	free(l->len);
+}
+
 static int
 write_all(int fd, const char *p, size_t len)
 {
@@ -366,6 +377,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "pop3d-passwd: %s: line %lu is longer than %d "
 		    "bytes; not rewriting\n", users, l.too_long,
 		    POP3D_USERS_LINE_MAX);
+		lines_free(&l);
 		return POP3D_EXIT_USAGE;
 	}
 	if (op == OP_ADD && l.match != -1)
@@ -374,6 +386,7 @@ main(int argc, char *argv[])
 		die(1, "no such user");
 	if (op == OP_DEL) {
 		rewrite(users, &l, NULL);
+		lines_free(&l);
 		return 0;
 	}
 	if (op == OP_PASSWD) {
@@ -393,5 +406,6 @@ main(int argc, char *argv[])
 	if (users_format_line(&e, out, sizeof(out)) == -1)
 		die(POP3D_EXIT_USAGE, "the line would be too long");
 	rewrite(users, &l, out);
+	lines_free(&l);
 	return 0;
 }

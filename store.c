@@ -363,7 +363,8 @@ list(struct store *st)
 			return -1;
 	for (i = 0; i < st->count; i++)
 		make_uid(&st->msgs[i], maildir, NULL);
-	qsort(st->msgs, st->count, sizeof(*st->msgs), msg_cmp);
+	if (st->count > 0)
+		qsort(st->msgs, st->count, sizeof(*st->msgs), msg_cmp);
 	/*
 	 * Maildir can hold the same base name in new/ and cur/: the later
 	 * ones get a digest of their folder and full name instead.  Equal
