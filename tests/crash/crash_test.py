@@ -12,6 +12,9 @@ creation of the temporary journal on).  Then, for each of them in turn:
   must hold exactly the
   unmarked ones if the kill came after the journal's rename (the commit
   point), and all of them if it came before.
+- signal: strace sends SIGTERM, then SIGHUP, on entering that call.  They
+  are blocked during the commit, so it completes: exactly the unmarked
+  messages remain and no journal is left.
 - fault: strace fails that call with EIO, then ENOSPC.  QUIT must answer
   -ERR (saying "nothing deleted" before the commit point), nothing
   unmarked may be lost, and the next login must leave the mailbox in one
@@ -203,6 +206,17 @@ def main():
                 check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
                       what + ": journal left behind")
                 shutil.rmtree(top)
+            # SIGTERM (or SIGHUP) mid-commit waits until the commit is over.
+            for step, (name, n) in enumerate(calls):
+                for sig in ("TERM", "HUP"):
+                    what = "%s: SIG%s at %s #%d (step %d)" % (kind, sig, name, n, step)
+                    top, box, files = fresh(base, maildir)
+                    r = run(top, SESSION, ["-e", "inject=%s:signal=%s:when=%d" % (name, sig, n)])
+                    check(r.returncode in (-15, -1), what + ": exit %d" % r.returncode)
+                    check(state(files) == kept, what + ": left %r" % sorted(state(files)))
+                    check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
+                          what + ": journal left behind")
+                    shutil.rmtree(top)
             # Failing calls: only those that can fail with EIO/ENOSPC.
             for step, (name, n) in enumerate(calls):
                 if name not in ("write", "fsync", "renameat", "renameat2", "rename", "unlinkat"):
