@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "params.h"
 #include "users.h"
 
@@ -193,23 +194,6 @@ lines_free(struct lines *l)
 	free(l->len);
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Replaces the users file: new_line (NULL: none) stands at l->match. */
 static void
 rewrite(const char *path, struct lines *l, const char *new_line)
@@ -233,16 +217,16 @@ rewrite(const char *path, struct lines *l, const char *new_line)
 	for (i = 0; i < l->count; i++) {
 		if ((long)i == l->match) {
 			if (new_line != NULL &&
-			    write_all(fd, new_line, strlen(new_line)) == -1)
+			    file_write_all(fd, new_line, strlen(new_line)) == -1)
 				goto fail;
 			continue;
 		}
-		if (write_all(fd, l->line[i], l->len[i]) == -1 ||
-		    write_all(fd, "\n", 1) == -1)
+		if (file_write_all(fd, l->line[i], l->len[i]) == -1 ||
+		    file_write_all(fd, "\n", 1) == -1)
 			goto fail;
 	}
 	if (l->match == -1 && new_line != NULL &&
-	    write_all(fd, new_line, strlen(new_line)) == -1)
+	    file_write_all(fd, new_line, strlen(new_line)) == -1)
 		goto fail;
 	if (fsync(fd) == -1 || close(fd) == -1) {
 		fd = -1;
@@ -369,7 +353,8 @@ main(int argc, char *argv[])
 		if (errno != ENOENT || op != OP_ADD)
 			die_errno("cannot open", users);
 	} else {
-		if (users_each_line(fd, keep_line, &l) != 0)
+		if (file_each_line(fd, POP3D_USERS_LINE_MAX, keep_line, &l,
+		    NULL) != 0)
 			die_errno("cannot read", users);
 		close(fd);
 	}

@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "params.h"
 #include "pct.h"
 #include "store.h"
@@ -167,10 +168,7 @@ crlf_file(struct store *st, int fd, struct crlf *c)
 	ssize_t n;
 
 	for (;;) {
-		n = read(fd, st->buf, sizeof(st->buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
+		if ((n = file_read(fd, st->buf, sizeof(st->buf))) == -1)
 			return -1;
 		if (n == 0)
 			break;
@@ -602,23 +600,6 @@ store_send(struct store *st, long body_lines,
 static const char journal_head[] = "pop3d journal 1\n";
 static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Journal names: '%' and bytes outside 0x21..0x7E are escaped. */
 static bool
 journal_raw_ok(unsigned char b)
@@ -659,7 +640,7 @@ journal_write(struct store *st)
 	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, journal_head, sizeof(journal_head) - 1) == -1)
+	if (file_write_all(fd, journal_head, sizeof(journal_head) - 1) == -1)
 		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
 		if (!st->msgs[i].deleted)
@@ -670,10 +651,10 @@ journal_write(struct store *st)
 			errno = ENAMETOOLONG;
 			goto fail;
 		}
-		if (write_all(fd, line, len) == -1)
+		if (file_write_all(fd, line, len) == -1)
 			goto fail;
 	}
-	if (write_all(fd, "end\n", 4) == -1 || fsync(fd) == -1)
+	if (file_write_all(fd, "end\n", 4) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -728,66 +709,67 @@ journal_parse(const char *s, size_t len, struct jline *j)
 	return 0;
 }
 
+struct jpass {
+	struct store	*st;
+	bool		 apply;		/* false: only check the journal */
+	bool		 ended;
+	bool		 bad;
+	size_t		 removed;
+};
+
+static int
+journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	static const char end[] = "end";
+	struct jpass *p = arg;
+	struct store *st = p->st;
+	struct jline j;
+	struct stat sb;
+
+	if (line == NULL)
+		p->bad = true;			/* over-long */
+	else if (lineno == 1)
+		p->bad = len != sizeof(journal_head) - 2 ||
+		    memcmp(line, journal_head, len) != 0;
+	else if (p->ended)
+		p->bad = true;			/* after the end */
+	else if (len == sizeof(end) - 1 && memcmp(line, end, len) == 0)
+		p->ended = true;
+	else if (journal_parse(line, len, &j) == -1)
+		p->bad = true;
+	else if (p->apply && st->subfd[j.sub] != -1 &&
+	    fstatat(st->subfd[j.sub], j.name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode) && sb.st_ino == j.ino) {
+		if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
+			p->removed++;
+		else if (errno != ENOENT)
+			return -1;
+	}
+	return p->bad ? 1 : 0;
+}
+
 /*
- * Reads the journal on fd line by line.  With apply false, checks that it
- * is whole and well-formed (0, or 1 when it is not); with apply true,
- * removes what it names (0, or -1 on a file-system error, errno kept).
+ * Reads the journal on fd.  With apply false, checks that it is whole and
+ * well-formed (0, or 1 when it is not); with apply true, removes what it
+ * names (0, or -1 on a file-system error, errno kept).
  */
 static int
 journal_pass(struct store *st, int fd, bool apply, size_t *removed)
 {
-	char line[POP3D_JOURNAL_LINE_MAX + 1];
-	size_t len = 0, lineno = 0;
-	bool ended = false, bad = false;
-	struct jline j;
-	struct stat sb;
-	ssize_t n;
-	char *nl;
+	struct jpass p = { .st = st, .apply = apply };
+	bool unterminated;
+	int r;
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return -1;
-	for (;;) {
-		nl = memchr(line, '\n', len);
-		if (nl == NULL) {
-			if (len == sizeof(line) - 1)
-				return apply ? 0 : 1;	/* over-long */
-			n = read(fd, line + len, sizeof(line) - 1 - len);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1)
-				return -1;
-			if (n == 0)
-				break;
-			len += (size_t)n;
-			continue;
-		}
-		*nl = '\0';
-		if (lineno++ == 0) {
-			if (strcmp(line, "pop3d journal 1") != 0)
-				bad = true;
-		} else if (ended)
-			bad = true;
-		else if (strcmp(line, "end") == 0)
-			ended = true;
-		else if (journal_parse(line, (size_t)(nl - line), &j) == -1)
-			bad = true;
-		else if (apply && st->subfd[j.sub] != -1 &&
-		    fstatat(st->subfd[j.sub], j.name, &sb,
-		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_ino == j.ino) {
-			if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
-				(*removed)++;
-			else if (errno != ENOENT)
-				return -1;
-		}
-		if (bad)
-			return apply ? 0 : 1;
-		len -= (size_t)(nl + 1 - line);
-		memmove(line, nl + 1, len);
-	}
+	r = file_each_line(fd, POP3D_JOURNAL_LINE_MAX, journal_step, &p,
+	    &unterminated);
+	*removed = p.removed;
+	if (r == -1)
+		return -1;
 	if (apply)
 		return 0;
-	return len == 0 && ended ? 0 : 1;
+	return p.bad || !p.ended || unterminated ? 1 : 0;
 }
 
 static int

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "params.h"
 #include "pct.h"
 #include "users.h"
@@ -197,63 +198,6 @@ toolong:
 	return -1;
 }
 
-int
-users_each_line(int fd, int (*fn)(void *, unsigned long, const char *,
-    size_t), void *arg)
-{
-	char buf[POP3D_USERS_LINE_MAX + 1];
-	unsigned long lineno = 0;
-	size_t len = 0;
-	bool skipping = false;
-	char c[4096], *nl;
-	ssize_t n;
-	size_t off, take;
-	int r;
-
-	for (;;) {
-		n = read(fd, c, sizeof(c));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		for (off = 0; off < (size_t)n; off += take) {
-			nl = memchr(c + off, '\n', (size_t)n - off);
-			take = nl ? (size_t)(nl - (c + off)) + 1 :
-			    (size_t)n - off;
-			if (!skipping && len + take - (nl ? 1 : 0) >
-			    POP3D_USERS_LINE_MAX) {
-				skipping = true;
-				sodium_memzero(buf, len);
-				len = 0;
-			}
-			if (!skipping) {
-				memcpy(buf + len, c + off, take - (nl ? 1 : 0));
-				len += take - (nl ? 1 : 0);
-			}
-			if (nl == NULL)
-				continue;
-			lineno++;
-			r = skipping ? fn(arg, lineno, NULL, 0) :
-			    fn(arg, lineno, buf, len);
-			sodium_memzero(buf, len);
-			len = 0;
-			skipping = false;
-			if (r != 0)
-				return r;
-		}
-	}
-	if (len > 0 || skipping) {
-		lineno++;
-		r = skipping ? fn(arg, lineno, NULL, 0) :
-		    fn(arg, lineno, buf, len);
-		sodium_memzero(buf, len);
-		return r;
-	}
-	return 0;
-}
-
 struct find {
 	const char		*name;
 	size_t			 namelen;
@@ -291,7 +235,7 @@ users_find(const char *path, const char *name, size_t namelen,
 	*bad_line = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	r = users_each_line(fd, find_line, &f);
+	r = file_each_line(fd, POP3D_USERS_LINE_MAX, find_line, &f, NULL);
 	saved = errno;
 	close(fd);
 	errno = saved;

@@ -92,13 +92,4 @@ int	users_find(const char *path, const char *name, size_t namelen,
 	    struct users_entry *e, unsigned long *bad_line)
 	    __attribute__((warn_unused_result));
 
-/*
- * Reads the users file line by line: calls fn for each line (without its
- * newline; NULL with len 0 for a line longer than POP3D_USERS_LINE_MAX),
- * with its number, until fn returns non-zero.  Returns fn's last
- * return value, 0 at the end, -1 on a read error.
- */
-int	users_each_line(int fd, int (*fn)(void *, unsigned long,
-	    const char *, size_t), void *arg);
-
 #endif

@@ -1,0 +1,113 @@
+/*
+ * file.c: helpers for local files (the users file, journals, messages).
+ * Trusts nothing it reads: lines are bounded and passed on as data.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "file.h"
+
+int
+file_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t
+file_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/* Hands the line collected so far to fn, and forgets it. */
+static int
+emit(char *line, size_t *len, bool *skipping, unsigned long *lineno,
+    int (*fn)(void *, unsigned long, const char *, size_t), void *arg)
+{
+	int r;
+
+	(*lineno)++;
+	line[*len] = '\0';
+	r = *skipping ? fn(arg, *lineno, NULL, 0) :
+	    fn(arg, *lineno, line, *len);
+	sodium_memzero(line, *len);
+	*len = 0;
+	*skipping = false;
+	return r;
+}
+
+int
+file_each_line(int fd, size_t max, int (*fn)(void *, unsigned long,
+    const char *, size_t), void *arg, bool *unterminated)
+{
+	char chunk[4096], *line, *nl;
+	unsigned long lineno = 0;
+	size_t len = 0, off, take;
+	bool skipping = false;
+	ssize_t n;
+	int r = 0, saved;
+
+	if (unterminated != NULL)
+		*unterminated = false;
+	if ((line = malloc(max + 1)) == NULL)
+		return -1;
+	for (;;) {
+		if ((n = file_read(fd, chunk, sizeof(chunk))) <= 0) {
+			if (n == -1)
+				r = -1;
+			break;
+		}
+		for (off = 0; off < (size_t)n; off += take) {
+			nl = memchr(chunk + off, '\n', (size_t)n - off);
+			take = nl != NULL ? (size_t)(nl - (chunk + off)) :
+			    (size_t)n - off;
+			if (!skipping && len + take > max) {
+				skipping = true;
+				sodium_memzero(line, len);
+				len = 0;
+			}
+			if (!skipping) {
+				memcpy(line + len, chunk + off, take);
+				len += take;
+			}
+			if (nl == NULL)
+				continue;
+			take++;
+			if ((r = emit(line, &len, &skipping, &lineno, fn,
+			    arg)) != 0)
+				goto done;
+		}
+	}
+	if (r == 0 && (len > 0 || skipping)) {
+		if (unterminated != NULL)
+			*unterminated = true;
+		r = emit(line, &len, &skipping, &lineno, fn, arg);
+	}
+done:
+	saved = errno;
+	sodium_memzero(line, len);
+	free(line);
+	errno = saved;
+	return r;
+}
