@@ -459,8 +459,6 @@ main(void)
 {
 	Suite *s = suite_create("session");
 	TCase *tc = tcase_create("session");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -485,9 +483,5 @@ main(void)
 	tcase_add_test(tc, read_only_user_cannot_delete);
 	tcase_add_test(tc, unwritable_mailbox_is_served_read_only);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tl_run(s);
 }

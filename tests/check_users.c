@@ -336,8 +336,6 @@ main(void)
 {
 	Suite *s = suite_create("users");
 	TCase *tc = tcase_create("users");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -353,9 +351,5 @@ main(void)
 	tcase_add_test(tc, first_of_duplicate_names_wins);
 	tcase_add_test(tc, last_line_without_newline);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tl_run(s);
 }

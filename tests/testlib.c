@@ -151,3 +151,15 @@ tl_session(const char *users, const char *mail_root, const char *input,
 	unlink(out);
 	return buf;
 }
+
+int
+tl_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <check.h>
+
 #include "session.h"
 
 /* A new temporary folder (free() the path; tl_rmrf it). */
@@ -29,5 +31,8 @@ void	 tl_user(const char *users, const char *name, const char *pass,
 char	*tl_session(const char *users, const char *mail_root,
 	    const char *input, size_t inlen, size_t *outlen,
 	    enum session_end *end);
+
+/* Runs every test of s in Check's fork mode; the exit status for main. */
+int	 tl_run(Suite *s);
 
 #endif
