@@ -75,6 +75,7 @@ main(int argc, char *argv[])
 		.users = POP3D_USERS_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
+		.peer = "local",
 	};
 	int timeout = POP3D_IDLE_TIMEOUT, c;
 	struct io *io;

@@ -8,6 +8,8 @@ struct session_cfg {
 	const char	*users;		/* the users file */
 	const char	*mail_root;
 	int		 fail_delay_ms;	/* least time from PASS to a -ERR */
+	const char	*peer;		/* client address ("192.0.2.1",
+					   "2001:db8::1") or "local" */
 };
 
 enum session_end {

@@ -290,7 +290,7 @@ read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
 static pid_t
 spawn(int *to, int *from)
 {
-	struct session_cfg cfg = { users, root, 0 };
+	struct session_cfg cfg = { users, root, 0, "local" };
 	int in[2], out[2];
 	struct io *io;
 	pid_t pid;
@@ -368,7 +368,7 @@ END_TEST
 
 START_TEST(idle_timeout_ends_without_reply_or_deletes)
 {
-	struct session_cfg cfg = { users, root, 0 };
+	struct session_cfg cfg = { users, root, 0, "local" };
 	int in[2], out[2];
 	char buf[4096];
 	struct io *io;

@@ -128,7 +128,7 @@ char *
 tl_session(const char *users, const char *mail_root, const char *input,
     size_t inlen, size_t *outlen, enum session_end *end)
 {
-	struct session_cfg cfg = { users, mail_root, 0 };
+	struct session_cfg cfg = { users, mail_root, 0, "local" };
 	char in[] = "/tmp/pop3d-in.XXXXXX", out[] = "/tmp/pop3d-out.XXXXXX";
 	struct io *io;
 	char *buf;
