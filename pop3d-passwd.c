@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,23 +100,46 @@ done:
 	return 0;
 }
 
+/* The terminal as it was, for the signal handler to put back. */
+static struct termios saved_tty;
+
+static void
+restore_tty(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Echo goes off before the prompt is shown, as getpass(3) does. */
 static int
 prompt(const char *msg, char *buf, size_t cap, size_t *len)
 {
-	struct termios old, noecho;
+	struct termios noecho;
+	struct sigaction sa, oint, oterm, ohup;
 	int r;
 
-	fputs(msg, stderr);
-	fflush(stderr);
-	if (tcgetattr(STDIN_FILENO, &old) == -1)
+	if (tcgetattr(STDIN_FILENO, &saved_tty) == -1)
 		return -1;
-	noecho = old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_tty;
+	sigaction(SIGINT, &sa, &oint);
+	sigaction(SIGTERM, &sa, &oterm);
+	sigaction(SIGHUP, &sa, &ohup);
+	noecho = saved_tty;
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	noecho.c_lflag |= ECHONL;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) == -1)
-		return -1;
-	r = read_line(STDIN_FILENO, buf, cap, len);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		r = -1;
+	else {
+		fputs(msg, stderr);
+		fflush(stderr);
+		r = read_line(STDIN_FILENO, buf, cap, len);
+	}
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	sigaction(SIGHUP, &ohup, NULL);
 	return r;
 }
 
@@ -145,6 +169,9 @@ get_password(bool twice, char *pw, size_t cap, size_t *len)
 	}
 	if (*len == 0)
 		die(POP3D_EXIT_USAGE, "empty password refused");
+	if (*len > POP3D_PASS_MAX)
+		die(POP3D_EXIT_USAGE, "password longer than a POP3 PASS line "
+		    "allows");
 }
 
 static int
@@ -318,7 +345,8 @@ main(int argc, char *argv[])
 	if (folder != NULL && snprintf(e.folder, sizeof(e.folder), "%s",
 	    folder) >= (int)sizeof(e.folder))
 		die(POP3D_EXIT_USAGE, "folder path too long");
-	if (folder == NULL && users_folder_name(e.name, e.namelen, mailbox,
+	if (op == OP_ADD && folder == NULL &&
+	    users_folder_name(e.name, e.namelen, mailbox,
 	    sizeof(mailbox)) == -1)
 		die(POP3D_EXIT_USAGE, "this name cannot be a folder name: "
 		    "give the user one with --folder");
