@@ -29,6 +29,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 MARKED = {2, 4, 5}          # message numbers the client deletes
 COUNT = 6
@@ -38,18 +41,6 @@ SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
            + "QUIT\r\n").encode()
 LOGIN_ONLY = ("USER me\r\nPASS %s\r\nSTAT\r\nQUIT\r\n" % PASSWORD).encode()
 TRACED = "openat,write,fsync,close,rename,renameat,renameat2,unlinkat,newfstatat"
-
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
 
 def message(i):
     # Odd names and contents: a space, 8-bit bytes, a dot line, no final LF.
@@ -244,8 +235,7 @@ def main():
                     shutil.rmtree(top)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

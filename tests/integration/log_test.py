@@ -18,21 +18,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "S3cret pass:word"
 WRONG = "Wr0ng-guess-xyzzy"
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
-
 def private_dev():
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/dev"],
                    check=True)
@@ -108,8 +99,7 @@ def main():
                   "part of a password reached the log")
     finally:
         shutil.rmtree(top, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

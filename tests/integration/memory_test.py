@@ -16,20 +16,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 POP3D, USERS = sys.argv[1], sys.argv[2]
 MIB = 1024 * 1024
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
-
 def write_big(path):
     with open(path, "wb") as f:
         f.write(b"Subject: big\n\n")
@@ -108,8 +99,7 @@ def main():
         check(big_kib < 48 * 1024, "peak %d KiB for one session" % big_kib)
     finally:
         shutil.rmtree(top, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -16,20 +16,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 ROUNDS = 3
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
-
 def readline(proc):
     line = b""
     while not line.endswith(b"\r\n"):
@@ -86,8 +77,7 @@ def main():
         check(reply.startswith(b"+OK maildrop has 0 messages"), "right password: %r" % reply)
     finally:
         shutil.rmtree(top, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":
