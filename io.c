@@ -171,7 +171,8 @@ skip_line(struct io *io, long long deadline)
 }
 
 enum io_res
-io_getline(struct io *io, char **line, size_t *len, bool *has_nul)
+io_getline(struct io *io, size_t max, char **line, size_t *len,
+    bool *has_nul)
 {
 	long long deadline = now_ms() + io->timeout_ms;
 	char *start, *nl;
@@ -186,7 +187,7 @@ io_getline(struct io *io, char **line, size_t *len, bool *has_nul)
 		if (nl != NULL) {
 			n = (size_t)(nl - start);
 			io->in_off += n + 1;
-			if (n + 1 > POP3D_LINE_MAX)
+			if (n + 1 > max)
 				return IO_LONG;
 			if (n > 0 && start[n - 1] == '\r')
 				n--;
@@ -198,7 +199,7 @@ io_getline(struct io *io, char **line, size_t *len, bool *has_nul)
 			io->last_len = n;
 			return IO_OK;
 		}
-		if (n >= POP3D_LINE_MAX)
+		if (n >= max)
 			return skip_line(io, deadline);
 		if ((r = fill(io, deadline)) != 1)
 			return fill_res(r);

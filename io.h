@@ -9,7 +9,7 @@ struct io;
 
 enum io_res {
 	IO_OK,		/* a line was read */
-	IO_LONG,	/* a line longer than POP3D_LINE_MAX was read and dropped */
+	IO_LONG,	/* a line longer than allowed was read and dropped */
 	IO_EOF,		/* the peer closed; a partial last line is dropped */
 	IO_TIMEOUT,	/* no complete line before the deadline */
 	IO_ERR		/* read(2) failed; errno is kept */
@@ -24,15 +24,15 @@ struct io	*io_new(int rfd, int wfd, int timeout_sec);
 void		 io_free(struct io *);
 
 /*
- * Reads one line ended by CRLF or a bare LF, at most POP3D_LINE_MAX
- * octets with its ending.  On IO_OK, *line points into the reader's
+ * Reads one line ended by CRLF or a bare LF, at most max octets with its
+ * ending (POP3D_LINE_MAX for commands; max < POP3D_INBUF).  On IO_OK, *line points into the reader's
  * buffer (valid until the next call), *len excludes the ending, the line
  * is NUL-terminated at *len and *has_nul tells whether it held a NUL.
  * Pending output is flushed before the reader waits for input, so
  * pipelined commands are answered in order and in few writes.
  * An over-long line is read through its newline and yields one IO_LONG.
  */
-enum io_res	 io_getline(struct io *, char **line, size_t *len,
+enum io_res	 io_getline(struct io *, size_t max, char **line, size_t *len,
 		    bool *has_nul);
 
 /*

@@ -53,6 +53,14 @@
 #define POP3D_PASS_MAX		(POP3D_LINE_MAX - 7)
 
 /*
+ * RFC 4616 PLAIN: an authorization and an authentication identity, each
+ * a name, and a password, with two NULs; a continuation line holds its
+ * base64 (RFC 5034 s.4 lets it exceed POP3D_LINE_MAX) and CRLF.
+ */
+#define POP3D_SASL_MAX		(2 * POP3D_NAME_MAX + 2 + POP3D_PASS_MAX)
+#define POP3D_SASL_LINE_MAX	((POP3D_SASL_MAX + 2) / 3 * 4 + 2)
+
+/*
  * A users-file line: a name and a folder, each %XX-escaped at worst
  * (3 octets a byte), and the hash string.
  */
@@ -76,14 +84,23 @@
 #define POP3D_PWHASH_MEM	(64ULL * 1024 * 1024)
 
 /*
+ * The most an unknown user's dummy verification may cost, whatever the
+ * users file's hashes ask for (libsodium's "sensitive" limits).
+ */
+#define POP3D_PWHASH_OPS_MAX	4ULL
+#define POP3D_PWHASH_MEM_MAX	(1024ULL * 1024 * 1024)
+
+/*
  * An unknown user is verified against this hash, made with the limits
  * above, so it costs what a real user's verification costs.  Nobody
  * knows its password (32 random bytes, thrown away).  check_users.c
- * checks that it matches POP3D_PWHASH_OPS and POP3D_PWHASH_MEM.
+ * checks that it matches POP3D_PWHASH_OPS and POP3D_PWHASH_MEM.  Its
+ * salt and hash also stand behind the cost of a users file's hashes.
  */
-#define POP3D_DUMMY_HASH \
-	"$argon2id$v=19$m=65536,t=2,p=1$1usnyoWq9VSQrLFIiXX7bg$" \
-	"EdNqfUX4+PQGkk1wBPfWkI4cGKJdHmhelJtLCt+pp78"
+#define POP3D_DUMMY_COST	"$argon2id$v=19$m=65536,t=2,p=1$"
+#define POP3D_DUMMY_TAIL \
+	"1usnyoWq9VSQrLFIiXX7bg$EdNqfUX4+PQGkk1wBPfWkI4cGKJdHmhelJtLCt+pp78"
+#define POP3D_DUMMY_HASH	POP3D_DUMMY_COST POP3D_DUMMY_TAIL
 
 /*
  * Files pop3d keeps in a mailbox: hidden, so never taken for mail, and
@@ -102,6 +119,24 @@
 /* DESIGN.md: the defaults of the command line. */
 #define POP3D_USERS_PATH	"/etc/pop3d/users"
 #define POP3D_MAIL_ROOT		"/var/mail/pop3d"
+
+/*
+ * Brute-force limits across connections (billpg's ban): after
+ * POP3D_BAN_AFTER failed logins from one address (an IPv6 /64) within
+ * POP3D_BAN_WINDOW seconds, that address is refused for POP3D_BAN_TIME
+ * seconds without an argon2id verification.  A success clears it.
+ */
+#define POP3D_BAN_PATH		"/var/lib/pop3d/failures"
+#define POP3D_BAN_AFTER		3
+#define POP3D_BAN_WINDOW	3600
+#define POP3D_BAN_TIME		3600
+
+/*
+ * The failure-state file holds at most this many addresses (the least
+ * recently failed go first), in lines of at most POP3D_BAN_LINE_MAX.
+ */
+#define POP3D_BAN_ENTRIES	4096
+#define POP3D_BAN_LINE_MAX	128
 
 #define POP3D_VERSION		"0.1.0"
 

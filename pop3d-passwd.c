@@ -23,9 +23,10 @@
 
 #include "file.h"
 #include "params.h"
+#include "pct.h"
 #include "users.h"
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST };
 
 struct lines {
 	char		**line;
@@ -35,19 +36,42 @@ struct lines {
 	const char	 *name;
 	size_t		  namelen;
 	long		  match;	/* index of the user's line, or -1 */
+	bool		  match_ok;	/* ... and its hash is argon2id */
+	struct users_entry entry;	/* ... parsed, when match_ok */
 	unsigned long	  too_long;	/* first line over the limit, or 0 */
 };
 
+static void usage(int) __attribute__((noreturn));
+static void die(int, const char *) __attribute__((noreturn));
+static void die_errno(const char *, const char *) __attribute__((noreturn));
+
 static void
-usage(void)
+usage(int code)
 {
-	fprintf(stderr,
-	    "usage: pop3d-passwd add [--folder DIR] [--read-only] --users FILE "
-	    "NAME\n"
-	    "       pop3d-passwd passwd|del|check --users FILE NAME\n"
+	fprintf(code == 0 ? stdout : stderr,
+	    "usage: pop3d-passwd add [--folder DIR] [--read-only] [COST] "
+	    "--users FILE NAME\n"
+	    "       pop3d-passwd passwd [COST] --users FILE NAME\n"
+	    "       pop3d-passwd del --users FILE NAME\n"
+	    "       pop3d-passwd check [COST] --users FILE NAME\n"
+	    "       pop3d-passwd list --users FILE\n"
+	    "\n"
+	    "  add     adds a user (an existing name is refused)\n"
+	    "  passwd  sets a new password, keeping the folder and flags\n"
+	    "  del     removes a user\n"
+	    "  check   tests a password, and tells when its hash should be\n"
+	    "          renewed at COST\n"
+	    "  list    prints the names, one a line, as the file stores them\n"
+	    "\n"
+	    "COST is --level interactive|moderate|sensitive (libsodium's\n"
+	    "argon2id limits; interactive by default) or --ops N --mem BYTES\n"
+	    "(K, M or G for KiB, MiB, GiB).\n"
 	    "The password is read from the terminal without echo, or as one\n"
-	    "line from standard input when it is not a terminal.\n");
-	exit(POP3D_EXIT_USAGE);
+	    "line from standard input when it is not a terminal.\n"
+	    "Exit: 0 done, 1 no such user / exists already / wrong password,\n"
+	    "100 usage or a name or password that cannot be stored, 111 a\n"
+	    "system error.\n");
+	exit(code);
 }
 
 static void
@@ -179,6 +203,7 @@ keep_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct lines *l = arg;
 	struct users_entry e;
+	int r;
 
 	if (line == NULL) {
 		if (l->too_long == 0)
@@ -203,9 +228,16 @@ keep_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	memcpy(l->line[l->count], line, len);
 	l->line[l->count][len] = '\0';
 	l->len[l->count] = len;
-	if (l->match == -1 && users_parse_line(line, len, &e) == 1 &&
-	    e.namelen == l->namelen && memcmp(e.name, l->name, e.namelen) == 0)
+	/* A line with a hash pop3d refuses is still that user's line. */
+	r = users_parse_line(line, len, &e);
+	if (l->match == -1 && (r == 1 || r == -2) && e.namelen == l->namelen &&
+	    memcmp(e.name, l->name, e.namelen) == 0) {
 		l->match = (long)l->count;
+		l->match_ok = r == 1;
+		if (r == 1)
+			l->entry = e;
+	}
+	sodium_memzero(&e, sizeof(e));
 	l->count++;
 	return 0;
 }
@@ -279,6 +311,142 @@ fail:
 	}
 }
 
+static unsigned long long
+parse_size(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-')
+		usage(POP3D_EXIT_USAGE);
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end != '\0')
+		usage(POP3D_EXIT_USAGE);
+	return v;
+}
+
+/* The argon2id cost: --level, or --ops and --mem. */
+struct cost {
+	unsigned long long	ops;
+	size_t			mem;
+};
+
+static void
+set_level(struct cost *c, const char *level)
+{
+	if (strcmp(level, "interactive") == 0) {
+		c->ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+		c->mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	} else if (strcmp(level, "moderate") == 0) {
+		c->ops = crypto_pwhash_OPSLIMIT_MODERATE;
+		c->mem = crypto_pwhash_MEMLIMIT_MODERATE;
+	} else if (strcmp(level, "sensitive") == 0) {
+		c->ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
+		c->mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
+	} else
+		usage(POP3D_EXIT_USAGE);
+}
+
+/* Reads the users file, under the lock when it will be rewritten. */
+static void
+load(const char *users, enum op op, struct lines *l)
+{
+	char lockpath[PATH_MAX];
+	int fd, lockfd;
+
+	if (op != OP_CHECK && op != OP_LIST) {
+		if (snprintf(lockpath, sizeof(lockpath), "%s.lock", users) >=
+		    (int)sizeof(lockpath))
+			die(POP3D_EXIT_USAGE, "users file path too long");
+		lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lockfd == -1)
+			die_errno("cannot open", lockpath);
+		if (flock(lockfd, LOCK_EX) == -1)
+			die_errno("cannot lock", lockpath);
+		/* lockfd stays open, and the lock held, until exit. */
+	}
+	if ((fd = open(users, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT || op != OP_ADD)
+			die_errno("cannot open", users);
+		return;
+	}
+	if (file_each_line(fd, POP3D_USERS_LINE_MAX, keep_line, l, NULL) != 0)
+		die_errno("cannot read", users);
+	close(fd);
+	if (l->too_long != 0 && op != OP_CHECK && op != OP_LIST) {
+		fprintf(stderr, "pop3d-passwd: %s: line %lu is longer than %d "
+		    "bytes; not rewriting\n", users, l->too_long,
+		    POP3D_USERS_LINE_MAX);
+		lines_free(l);
+		exit(POP3D_EXIT_USAGE);
+	}
+}
+
+static bool
+name_esc(unsigned char b, size_t i)
+{
+	return b < 0x21 || b == 0x7f || b == '%' || b == ':' ||
+	    (i == 0 && b == '#');
+}
+
+/* Prints every user's name as the file stores it, one a line. */
+static int
+list(struct lines *l)
+{
+	char out[POP3D_NAME_MAX * 3 + 1];
+	struct users_entry e;
+	int r;
+
+	for (size_t i = 0; i < l->count; i++) {
+		r = users_parse_line(l->line[i], l->len[i], &e);
+		if ((r == 1 || r == -2) && pct_encode(out, sizeof(out), e.name,
+		    e.namelen, name_esc) >= 0)
+			puts(out);
+	}
+	return 0;
+}
+
+/* Tests a password as pop3d would, and tells when to renew the hash. */
+static int
+check(const char *users, const struct users_entry *e, const struct lines *l,
+    const struct cost *cost)
+{
+	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES];
+	struct users_login login;
+	struct users_note note;
+	size_t pwlen;
+
+	if (l->match != -1 && !l->match_ok)
+		die(1, "this user's hash is not an argon2id string, which "
+		    "pop3d refuses: set a new password with passwd");
+	get_password(false, pw, sizeof(pw), &pwlen);
+	switch (users_check(users, "/", e->name, e->namelen, pw, pwlen,
+	    &login, &note)) {
+	case USERS_OK:
+		break;
+	case USERS_DENY:
+		fprintf(stderr, "pop3d-passwd: unknown user or wrong "
+		    "password\n");
+		return 1;
+	default:
+		die_errno("cannot use", users);
+	}
+	memcpy(h, l->entry.hash, sizeof(h));
+	if (crypto_pwhash_str_needs_rehash(h, cost->ops, cost->mem) != 0)
+		puts("password ok; its hash is not at the chosen cost: renew "
+		    "it with passwd");
+	else
+		puts("password ok");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -286,33 +454,37 @@ main(int argc, char *argv[])
 		{ "users",	required_argument, NULL, 'u' },
 		{ "folder",	required_argument, NULL, 'f' },
 		{ "read-only",	no_argument,	   NULL, 'r' },
+		{ "level",	required_argument, NULL, 'l' },
+		{ "ops",	required_argument, NULL, 'o' },
+		{ "mem",	required_argument, NULL, 'm' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char *const ops[] = {
+		[OP_ADD] = "add", [OP_PASSWD] = "passwd", [OP_DEL] = "del",
+		[OP_CHECK] = "check", [OP_LIST] = "list",
+	};
+	struct cost cost = { crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE };
 	struct lines l = { .match = -1 };
-	struct users_login login;
 	struct users_entry e;
 	const char *users = NULL, *folder = NULL, *name;
-	char pw[POP3D_PASS_MAX + 2], lockpath[PATH_MAX], mailbox[PATH_MAX];
+	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
-	unsigned long bad_line;
-	bool read_only = false;
+	bool read_only = false, costed = false;
 	size_t pwlen = 0;
 	enum op op;
-	int c, fd, lockfd;
+	int c;
 
 	if (argc < 2)
-		usage();
-	if (strcmp(argv[1], "add") == 0)
-		op = OP_ADD;
-	else if (strcmp(argv[1], "passwd") == 0)
-		op = OP_PASSWD;
-	else if (strcmp(argv[1], "del") == 0)
-		op = OP_DEL;
-	else if (strcmp(argv[1], "check") == 0)
-		op = OP_CHECK;
-	else
-		usage();
+		usage(POP3D_EXIT_USAGE);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		usage(0);
+	for (op = 0; op < sizeof(ops) / sizeof(ops[0]); op++)
+		if (strcmp(argv[1], ops[op]) == 0)
+			break;
+	if (op == sizeof(ops) / sizeof(ops[0]))
+		usage(POP3D_EXIT_USAGE);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -325,17 +497,44 @@ main(int argc, char *argv[])
 		case 'r':
 			read_only = true;
 			break;
+		case 'l':
+			set_level(&cost, optarg);
+			costed = true;
+			break;
+		case 'o':
+			cost.ops = parse_size(optarg);
+			costed = true;
+			break;
+		case 'm':
+			cost.mem = (size_t)parse_size(optarg);
+			costed = true;
+			break;
+		case 'h':
+			usage(0);
+			/* NOTREACHED */
 		default:
-			usage();
+			usage(POP3D_EXIT_USAGE);
 		}
 	}
-	if (users == NULL || optind != argc - 1 ||
-	    ((folder != NULL || read_only) && op != OP_ADD))
-		usage();
-	name = argv[optind];
+	if (users == NULL || optind != argc - (op == OP_LIST ? 0 : 1) ||
+	    ((folder != NULL || read_only) && op != OP_ADD) ||
+	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK))
+		usage(POP3D_EXIT_USAGE);
+	if (cost.ops < crypto_pwhash_OPSLIMIT_MIN ||
+	    cost.ops > crypto_pwhash_OPSLIMIT_MAX ||
+	    cost.mem < crypto_pwhash_MEMLIMIT_MIN ||
+	    cost.mem > crypto_pwhash_MEMLIMIT_MAX || cost.mem % 1024 != 0)
+		die(POP3D_EXIT_USAGE, "--ops or --mem out of argon2id's range");
 	if (sodium_init() < 0)
 		die(POP3D_EXIT_TEMP, "cannot initialise libsodium");
+	if (op == OP_LIST) {
+		load(users, op, &l);
+		list(&l);
+		lines_free(&l);
+		return 0;
+	}
 
+	name = argv[optind];
 	memset(&e, 0, sizeof(e));
 	e.namelen = strlen(name);
 	if (e.namelen == 0 || e.namelen > POP3D_NAME_MAX)
@@ -351,47 +550,13 @@ main(int argc, char *argv[])
 		die(POP3D_EXIT_USAGE, "this name cannot be a folder name: "
 		    "give the user one with --folder");
 
-	if (op == OP_CHECK) {
-		get_password(false, pw, sizeof(pw), &pwlen);
-		switch (users_check(users, "/", e.name, e.namelen, pw, pwlen,
-		    &login, &bad_line)) {
-		case USERS_OK:
-			puts("password ok");
-			return 0;
-		case USERS_DENY:
-			fprintf(stderr, "pop3d-passwd: unknown user or wrong "
-			    "password\n");
-			return 1;
-		default:
-			die_errno("cannot read", users);
-		}
-	}
-
-	if (snprintf(lockpath, sizeof(lockpath), "%s.lock", users) >=
-	    (int)sizeof(lockpath))
-		die(POP3D_EXIT_USAGE, "users file path too long");
-	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		die_errno("cannot open", lockpath);
-	if (flock(lockfd, LOCK_EX) == -1)
-		die_errno("cannot lock", lockpath);
-
 	l.name = e.name;
 	l.namelen = e.namelen;
-	if ((fd = open(users, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT || op != OP_ADD)
-			die_errno("cannot open", users);
-	} else {
-		if (file_each_line(fd, POP3D_USERS_LINE_MAX, keep_line, &l,
-		    NULL) != 0)
-			die_errno("cannot read", users);
-		close(fd);
-	}
-	if (l.too_long != 0) {
-		fprintf(stderr, "pop3d-passwd: %s: line %lu is longer than %d "
-		    "bytes; not rewriting\n", users, l.too_long,
-		    POP3D_USERS_LINE_MAX);
+	load(users, op, &l);
+	if (op == OP_CHECK) {
+		c = check(users, &e, &l, &cost);
 		lines_free(&l);
-		return POP3D_EXIT_USAGE;
+		return c;
 	}
 	if (op == OP_ADD && l.match != -1)
 		die(1, "that user exists already; use passwd to change it");
@@ -402,18 +567,13 @@ main(int argc, char *argv[])
 		lines_free(&l);
 		return 0;
 	}
-	if (op == OP_PASSWD) {
+	if (op == OP_PASSWD && l.match_ok) {
 		/* Keep the folder and flags the line had. */
-		struct users_entry old;
-
-		if (users_parse_line(l.line[l.match], l.len[l.match], &old) == 1) {
-			memcpy(e.folder, old.folder, sizeof(e.folder));
-			e.read_only = old.read_only;
-		}
+		memcpy(e.folder, l.entry.folder, sizeof(e.folder));
+		e.read_only = l.entry.read_only;
 	}
 	get_password(true, pw, sizeof(pw), &pwlen);
-	if (crypto_pwhash_str(e.hash, pw, pwlen, POP3D_PWHASH_OPS,
-	    POP3D_PWHASH_MEM) != 0)
+	if (crypto_pwhash_str(e.hash, pw, pwlen, cost.ops, cost.mem) != 0)
 		die(POP3D_EXIT_TEMP, "out of memory while hashing");
 	sodium_memzero(pw, sizeof(pw));
 	if (users_format_line(&e, out, sizeof(out)) == -1)

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "ban.h"
 #include "log.h"
 #include "params.h"
 #include "session.h"
@@ -99,6 +100,14 @@ line(struct session *s, const char *fmt, ...)
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	return io_write(s->io, buf, (size_t)n);
+}
+
+static void
+finish(struct session *s, enum session_end end, const char *why)
+{
+	s->state = ST_END;
+	s->end = end;
+	s->end_why = why;
 }
 
 /*
@@ -245,8 +254,13 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	if (io_puts(s->io, "+OK capability list follows\r\n"
 	    "TOP\r\n"
 	    "UIDL\r\n"
-	    "USER\r\n"
-	    "RESP-CODES\r\n"
+	    "USER\r\n") == -1)
+		return CMD_ABORT;
+	/* RFC 2449 s.5: what only works before login is listed only there. */
+	if (s->state == ST_AUTH && io_puts(s->io, "SASL PLAIN LOGIN\r\n"
+	    "UTF8 USER\r\n") == -1)
+		return CMD_ABORT;
+	if (io_puts(s->io, "RESP-CODES\r\n"
 	    "AUTH-RESP-CODE\r\n"
 	    "PIPELINING\r\n"
 	    "IMPLEMENTATION pop3d\r\n"
@@ -320,49 +334,57 @@ sleep_until_ms(long long when)
 		;
 }
 
-static enum cmd_res
-login(struct session *s, char *pass, size_t passlen)
+/* Logs what the users file look-up noticed about the file itself. */
+static void
+log_users_note(struct session *s, const struct users_note *note)
 {
-	char esc[POP3D_NAME_MAX * 3 + 4];
-	struct users_login li;
-	long long started = now_ms();
-	unsigned long bad_line = 0;
-	enum users_res ur;
+	char esc[PATH_MAX];
+
+	if (note->bad_line == 0 && !note->world_readable)
+		return;
+	log_esc(esc, sizeof(esc), s->cfg->users, strlen(s->cfg->users));
+	if (note->bad_line != 0)
+		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed",
+		    esc, note->bad_line);
+	if (note->world_readable)
+		log_msg(LOG_WARNING, "users file=%s result=world-readable", esc);
+}
+
+/* Answers a failed login: late enough to tell nothing, alike for all. */
+static enum cmd_res
+login_failed(struct session *s, long long started, const char *reply)
+{
+	s->fails++;
+	sleep_until_ms(started + s->cfg->fail_delay_ms);
+	s->reply = reply;
+	return CMD_ERR;
+}
+
+static enum cmd_res
+open_mailbox(struct session *s, const char *esc, const struct users_login *li)
+{
+	char box[PATH_MAX];
 	enum store_res sr;
 	uint64_t octets;
 	size_t n;
 
-	log_esc(esc, sizeof(esc), s->user, s->userlen);
-	s->have_user = false;
-	ur = users_check(s->cfg->users, s->cfg->mail_root, s->user,
-	    s->userlen, pass, passlen, &li, &bad_line);
-	if (bad_line != 0)
-		log_msg(LOG_WARNING, "users file=\"%s\" line=%lu malformed",
-		    s->cfg->users, bad_line);
-	if (ur != USERS_OK) {
-		if (ur == USERS_TEMPFAIL)
-			log_msg(LOG_ERR, "login user=%s result=tempfail "
-			    "error=\"%s\"", esc, strerror(errno));
-		else
-			log_msg(LOG_NOTICE, "login user=%s result=deny", esc);
-		s->fails++;
-		sleep_until_ms(started + s->cfg->fail_delay_ms);
-		s->reply = ur == USERS_TEMPFAIL ?
-		    "[SYS/TEMP] try again later" :
-		    "[AUTH] authentication failed";
-		return CMD_ERR;
-	}
-	sr = store_open(&s->store, li.mailbox, li.read_only);
+	log_esc(box, sizeof(box), li->mailbox, strlen(li->mailbox));
+	sr = store_open(&s->store, li->mailbox, li->read_only);
 	if (sr == STORE_BUSY) {
 		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);
 		s->reply = "[IN-USE] mailbox in use by another session";
 		return CMD_ERR;
 	}
 	if (sr != STORE_OK) {
-		log_msg(LOG_ERR, "login user=%s result=tempfail "
-		    "mailbox=\"%s\" error=\"%s\"", esc, li.mailbox,
+		/* A symlink or a file where the folder should be won't heal. */
+		bool perm = errno == ELOOP || errno == ENOTDIR ||
+		    errno == ENAMETOOLONG;
+
+		log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
+		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
 		    strerror(errno));
-		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
+		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
+		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
 	switch (store_journal(s->store, &n)) {
@@ -377,9 +399,9 @@ login(struct session *s, char *pass, size_t passlen)
 	case STORE_JOURNAL_NONE:
 		break;
 	}
-	if (store_read_only(s->store) && !li.read_only)
-		log_msg(LOG_WARNING, "mailbox user=%s mailbox=\"%s\" "
-		    "result=read-only reason=not-writable", esc, li.mailbox);
+	if (store_read_only(s->store) && !li->read_only)
+		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
+		    "result=read-only reason=not-writable", esc, box);
 	totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
@@ -389,6 +411,76 @@ login(struct session *s, char *pass, size_t passlen)
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
 	    n, octets);
 	return CMD_OK;
+}
+
+/*
+ * Checks a name and password, then opens the mailbox.  The password is
+ * wiped on every path.  With refuse (a SASL identity pop3d will not act
+ * for) and for a banned address, no hash is verified, but the answer is
+ * the same and comes no sooner than for a wrong password.
+ */
+static enum cmd_res
+login(struct session *s, const char *name, size_t namelen, char *pass,
+    size_t passlen, bool refuse)
+{
+	char esc[POP3D_NAME_MAX * 3 + 4], key[BAN_KEY_MAX];
+	long long started = now_ms();
+	struct users_note note = { 0, false };
+	struct users_login li;
+	const struct ban_cfg *ban = s->cfg->ban;
+	enum users_res ur = USERS_DENY;
+	bool limited, banned = false;
+	int r;
+
+	log_esc(esc, sizeof(esc), name, namelen);
+	s->have_user = false;
+	limited = ban_key(ban, s->cfg->peer, key) == 1;
+	if (limited && (r = ban_banned(ban, key, time(NULL))) != 0) {
+		if (r == -1)
+			log_msg(LOG_ERR, "ban result=unreadable error=\"%s\"",
+			    strerror(errno));
+		banned = r == 1;
+	}
+	if (banned || refuse)
+		sodium_memzero(pass, passlen);
+	else {
+		ur = users_check(s->cfg->users, s->cfg->mail_root, name,
+		    namelen, pass, passlen, &li, &note);
+		log_users_note(s, &note);
+	}
+	switch (ur) {
+	case USERS_OK:
+		if (limited && ban_record(ban, key, false, time(NULL)) == -1)
+			log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
+			    strerror(errno));
+		return open_mailbox(s, esc, &li);
+	case USERS_DENY:
+		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
+		    banned ? "banned" : refuse ? "deny reason=authzid" :
+		    "deny");
+		if (limited && !banned) {
+			r = ban_record(ban, key, true, time(NULL));
+			if (r == 1)
+				log_msg(LOG_WARNING, "ban addr=%s failures=%u "
+				    "seconds=%u", key, ban->after,
+				    ban->duration);
+			else if (r == -1)
+				log_msg(LOG_ERR, "ban result=unwritable "
+				    "error=\"%s\"", strerror(errno));
+		}
+		return login_failed(s, started,
+		    "[AUTH] authentication failed");
+	case USERS_PERMFAIL:
+		log_msg(LOG_ERR, "login user=%s result=permfail error=\"%s\"",
+		    esc, strerror(errno));
+		return login_failed(s, started,
+		    "[SYS/PERM] login impossible, tell the admin");
+	case USERS_TEMPFAIL:
+		break;
+	}
+	log_msg(LOG_ERR, "login user=%s result=tempfail error=\"%s\"", esc,
+	    strerror(errno));
+	return login_failed(s, started, "[SYS/TEMP] try again later");
 }
 
 static enum cmd_res
@@ -404,7 +496,158 @@ cmd_pass(struct session *s, char *arg, size_t len)
 		return CMD_BAD;
 	}
 	/* The password is the rest of the line, spaces and all. */
-	return login(s, arg, len);
+	return login(s, s->user, s->userlen, arg, len, false);
+}
+
+/*
+ * Reads a SASL client response (RFC 5034 s.4): base64, "=" for an empty
+ * one, "*" to cancel.  Decodes it into out (cap bytes, wiped by the
+ * caller).  CMD_OK, or the result to return with its reply set.
+ */
+static enum cmd_res
+sasl_response(struct session *s, const char *challenge, const char *initial,
+    size_t ilen, char *out, size_t cap, size_t *outlen)
+{
+	const char *b64 = initial, *end;
+	size_t len = ilen;
+	enum io_res ir;
+	char *ln;
+	bool nul;
+
+	if (b64 == NULL) {
+		if (line(s, "+ %s", challenge) == -1)
+			return CMD_ABORT;
+		ir = io_getline(s->io, POP3D_SASL_LINE_MAX, &ln, &len, &nul);
+		if (ir == IO_LONG) {
+			s->reply = "[AUTH] response too long";
+			return CMD_BAD;
+		}
+		if (ir != IO_OK) {
+			finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
+			    ir == IO_TIMEOUT ? "timeout" : "read-error");
+			return CMD_ABORT;
+		}
+		if (nul) {
+			s->reply = "invalid base64";
+			return CMD_BAD;
+		}
+		b64 = ln;
+	}
+	if (len == 1 && b64[0] == '*') {
+		s->reply = "authentication cancelled";
+		return CMD_ERR;
+	}
+	*outlen = 0;
+	if (len == 1 && b64[0] == '=')
+		return CMD_OK;
+	if (sodium_base642bin((unsigned char *)out, cap, b64, len, NULL,
+	    outlen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != b64 + len || len == 0) {
+		s->reply = "invalid base64";
+		return CMD_BAD;
+	}
+	return CMD_OK;
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd. */
+static enum cmd_res
+sasl_plain(struct session *s, const char *initial, size_t ilen)
+{
+	char msg[POP3D_SASL_MAX + 1], *authcid, *pass, *nul;
+	size_t len, zlen, clen;
+	enum cmd_res r;
+
+	r = sasl_response(s, "", initial, ilen, msg, sizeof(msg), &len);
+	if (r != CMD_OK)
+		goto done;
+	if ((nul = memchr(msg, '\0', len)) == NULL ||
+	    (pass = memchr(nul + 1, '\0', len - (size_t)(nul + 1 - msg))) ==
+	    NULL) {
+		s->reply = "[AUTH] malformed PLAIN response";
+		r = CMD_BAD;
+		goto done;
+	}
+	authcid = nul + 1;
+	zlen = (size_t)(nul - msg);
+	clen = (size_t)(pass - authcid);
+	pass++;
+	/* Acting for another identity is never allowed; one's own is. */
+	r = login(s, authcid, clen, pass, len - (size_t)(pass - msg),
+	    zlen != 0 && (zlen != clen || memcmp(msg, authcid, zlen) != 0));
+done:
+	sodium_memzero(msg, sizeof(msg));
+	return r;
+}
+
+/*
+ * The LOGIN mechanism (draft-murchison-sasl-login): the name, then the
+ * password, each asked for with the challenges its clients expect
+ * ("Username:", "Password:").
+ */
+static enum cmd_res
+sasl_login(struct session *s, const char *initial, size_t ilen)
+{
+	char user[POP3D_SASL_MAX + 1], pass[POP3D_SASL_MAX + 1];
+	size_t ulen, plen;
+	enum cmd_res r;
+
+	r = sasl_response(s, "VXNlcm5hbWU6", initial, ilen, user, sizeof(user),
+	    &ulen);
+	if (r == CMD_OK)
+		r = sasl_response(s, "UGFzc3dvcmQ6", NULL, 0, pass, sizeof(pass),
+		    &plen);
+	if (r == CMD_OK)
+		r = login(s, user, ulen, pass, plen, false);
+	sodium_memzero(user, sizeof(user));
+	sodium_memzero(pass, sizeof(pass));
+	return r;
+}
+
+static enum cmd_res
+cmd_auth(struct session *s, char *arg, size_t len)
+{
+	static const struct {
+		const char	*name;
+		enum cmd_res	(*fn)(struct session *, const char *, size_t);
+	} mechs[] = {
+		{ "PLAIN", sasl_plain },
+		{ "LOGIN", sasl_login },
+	};
+	char *initial = NULL;
+	size_t mlen = len, ilen = 0;
+	char *sp;
+
+	s->have_user = false;
+	if (arg == NULL) {
+		/* What Outlook and others send to learn the mechanisms. */
+		if (io_puts(s->io, "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n") == -1)
+			return CMD_ABORT;
+		return CMD_SENT;
+	}
+	if ((sp = memchr(arg, ' ', len)) != NULL) {
+		mlen = (size_t)(sp - arg);
+		initial = sp + 1;
+		ilen = len - mlen - 1;
+	}
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (strlen(mechs[i].name) == mlen &&
+		    strncasecmp(mechs[i].name, arg, mlen) == 0)
+			return mechs[i].fn(s, initial, ilen);
+	s->reply = "unsupported authentication mechanism";
+	return CMD_ERR;
+}
+
+/* RFC 6856: names may be UTF-8 anyway; they are compared byte for byte. */
+static enum cmd_res
+cmd_utf8(struct session *s, char *arg, size_t len)
+{
+	(void)len;
+	if (arg != NULL) {
+		s->reply = "UTF8 takes no argument";
+		return CMD_BAD;
+	}
+	s->reply = "UTF8 enabled";
+	return CMD_OK;
 }
 
 static enum cmd_res
@@ -626,8 +869,9 @@ static const struct cmd auth_cmds[] = {
 	{ "PASS", cmd_pass },
 	{ "QUIT", cmd_quit_auth },
 	{ "CAPA", cmd_capa },
+	{ "AUTH", cmd_auth },
+	{ "UTF8", cmd_utf8 },
 	{ "APOP", cmd_unsupported },
-	{ "AUTH", cmd_unsupported },
 	{ "STLS", cmd_unsupported },
 	{ NULL, NULL }
 };
@@ -706,14 +950,6 @@ budget_spent(struct session *s)
 }
 
 static void
-finish(struct session *s, enum session_end end, const char *why)
-{
-	s->state = ST_END;
-	s->end = end;
-	s->end_why = why;
-}
-
-static void
 step(struct session *s)
 {
 	enum cmd_res r;
@@ -722,7 +958,7 @@ step(struct session *s)
 	bool nul;
 	char *ln;
 
-	ir = io_getline(s->io, &ln, &len, &nul);
+	ir = io_getline(s->io, POP3D_LINE_MAX, &ln, &len, &nul);
 	switch (ir) {
 	case IO_OK:
 		break;

@@ -2,6 +2,7 @@
 #ifndef POP3D_SESSION_H
 #define POP3D_SESSION_H
 
+#include "ban.h"
 #include "io.h"
 
 struct session_cfg {
@@ -10,6 +11,7 @@ struct session_cfg {
 	int		 fail_delay_ms;	/* least time from PASS to a -ERR */
 	const char	*peer;		/* client address ("192.0.2.1",
 					   "2001:db8::1") or "local" */
+	const struct ban_cfg *ban;	/* brute-force limits, or NULL */
 };
 
 enum session_end {

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ users_parse_line(const char *line, size_t len, struct users_entry *e)
 		return -1;
 	e->namelen = (size_t)n;
 	if (!hash_ok(f[1], flen[1]))
-		return -1;
+		return -2;
 	memcpy(e->hash, f[1], flen[1]);
 	e->hash[flen[1]] = '\0';
 	if (nf > 2) {
@@ -202,20 +203,48 @@ struct find {
 	const char		*name;
 	size_t			 namelen;
 	struct users_entry	*e;
-	unsigned long		*bad_line;
+	struct users_note	*note;
 	bool			 found;
+	char			 cost[48];	/* of the last good hash */
 };
+
+/*
+ * The cost part of an argon2id string ("$argon2id$v=19$m=..,t=..,p=1$"),
+ * when it is one pop3d is willing to spend on an unknown user: up to
+ * POP3D_PWHASH_MEM_MAX and POP3D_PWHASH_OPS_MAX.  Returns its length or 0.
+ */
+static size_t
+cost_prefix(const char *hash)
+{
+	unsigned long m, t, p;
+	const char *end;
+	int n = 0;
+
+	if (sscanf(hash, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%n", &m, &t, &p,
+	    &n) != 3 || n == 0)
+		return 0;
+	if (m < 8 || m > POP3D_PWHASH_MEM_MAX / 1024 || t < 1 ||
+	    t > POP3D_PWHASH_OPS_MAX || p != 1)
+		return 0;
+	end = hash + n;
+	return (size_t)(end - hash);
+}
 
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct find *f = arg;
 	struct users_entry e;
+	size_t n;
 	int r;
 
 	r = line == NULL ? -1 : users_parse_line(line, len, &e);
-	if (r == -1 && *f->bad_line == 0)
-		*f->bad_line = lineno;
+	if (r < 0 && f->note->bad_line == 0)
+		f->note->bad_line = lineno;
+	if (r == 1 && (n = cost_prefix(e.hash)) < sizeof(f->cost)) {
+		memcpy(f->cost, e.hash, n);
+		f->cost[n] = '\0';
+	}
 	if (r == 1 && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
@@ -225,23 +254,47 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	return 0;
 }
 
-int
-users_find(const char *path, const char *name, size_t namelen,
-    struct users_entry *e, unsigned long *bad_line)
+/* Reads the file; 1 found, 0 not, -1 unreadable, -2 unsafe (EPERM). */
+static int
+find(const char *path, struct find *f)
 {
-	struct find f = { name, namelen, e, bad_line, false };
+	struct stat sb;
 	int fd, r, saved;
 
-	*bad_line = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	memset(f->note, 0, sizeof(*f->note));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
-	r = file_each_line(fd, POP3D_USERS_LINE_MAX, find_line, &f, NULL);
+	if (fstat(fd, &sb) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	/* A file others may write could name any password: refuse it. */
+	if (sb.st_mode & S_IWOTH) {
+		close(fd);
+		errno = EPERM;
+		return -2;
+	}
+	f->note->world_readable = (sb.st_mode & S_IROTH) != 0;
+	r = file_each_line(fd, POP3D_USERS_LINE_MAX, find_line, f, NULL);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	if (r == -1)
 		return -1;
-	return f.found ? 1 : 0;
+	return f->found ? 1 : 0;
+}
+
+int
+users_find(const char *path, const char *name, size_t namelen,
+    struct users_entry *e, struct users_note *note)
+{
+	struct find f = { .name = name, .namelen = namelen, .e = e,
+	    .note = note };
+	int r = find(path, &f);
+
+	return r == -2 ? -1 : r;
 }
 
 static int
@@ -271,30 +324,38 @@ mailbox_path(const char *mail_root, const struct users_entry *e, char *out,
 enum users_res
 users_check(const char *path, const char *mail_root, const char *name,
     size_t namelen, char *pass, size_t passlen, struct users_login *login,
-    unsigned long *bad_line)
+    struct users_note *note)
 {
 	struct users_entry e;
+	struct find f = { .name = name, .namelen = namelen, .e = &e,
+	    .note = note };
 	enum users_res res = USERS_DENY;
 	bool fail = false;
 	int found, saved;
 
 	memset(&e, 0, sizeof(e));
-	found = users_find(path, name, namelen, &e, bad_line);
+	found = find(path, &f);
 	saved = errno;
 	if (found != 1) {
-		res = found == -1 ? USERS_TEMPFAIL : USERS_DENY;
+		res = found == -1 ? USERS_TEMPFAIL : found == -2 ?
+		    USERS_PERMFAIL : USERS_DENY;
 		fail = true;
-		memcpy(e.hash, POP3D_DUMMY_HASH, sizeof(POP3D_DUMMY_HASH));
+		/*
+		 * An unknown user is verified against the dummy hash at the
+		 * cost the file's users have, so it takes as long as they do.
+		 */
+		snprintf(e.hash, sizeof(e.hash), "%s%s", f.cost[0] != '\0' ?
+		    f.cost : POP3D_DUMMY_COST, POP3D_DUMMY_TAIL);
 	}
-	/* Always verify, so an unknown user costs what a known one does. */
 	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0)
 		fail = true;
 	sodium_memzero(pass, passlen);
 	if (!fail) {
 		if (mailbox_path(mail_root, &e, login->mailbox,
-		    sizeof(login->mailbox)) == -1)
-			res = USERS_TEMPFAIL;
-		else {
+		    sizeof(login->mailbox)) == -1) {
+			saved = errno;
+			res = USERS_PERMFAIL;	/* a name no folder can hold */
+		} else {
 			login->read_only = e.read_only;
 			res = USERS_OK;
 		}

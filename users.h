@@ -39,14 +39,25 @@ struct users_login {
 };
 
 enum users_res {
-	USERS_OK,	/* the password is right; mailbox is filled in */
+	USERS_OK,	/* the password is right; *login is filled in */
 	USERS_DENY,	/* unknown user or wrong password, told apart nowhere */
-	USERS_TEMPFAIL	/* the users file could not be read */
+	USERS_TEMPFAIL,	/* the users file could not be read (errno) */
+	USERS_PERMFAIL	/* a configuration error: the users file is writable
+			   by others (EPERM), or the name fits no folder */
+};
+
+/* What a look-up noticed, for the caller to log. */
+struct users_note {
+	unsigned long	bad_line;	/* first malformed line, or 0 */
+	bool		world_readable;	/* others may read the hashes */
 };
 
 /*
  * Parses one line (without its newline).  Returns 1 for a user (filled
- * into *e), 0 for a comment or an empty line, -1 for a malformed line.
+ * into *e), 0 for a comment or an empty line, -1 for a malformed line,
+ * -2 for a line that is well-formed but whose hash is not an argon2id
+ * string (only e->name and e->namelen are filled in).  A line other than
+ * 1 never matches a login.
  */
 int	users_parse_line(const char *line, size_t len, struct users_entry *e)
 	    __attribute__((warn_unused_result));
@@ -74,22 +85,24 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
 /*
  * Checks name and password against the users file at path.  The password
  * is wiped on every path.  An unknown user is verified against a dummy
- * hash of the same cost.  On USERS_OK, *login holds the user's folder
- * (the users file's, resolved against mail_root when relative, else
- * mail_root/<users_folder_name>) and flags.  *bad_line is the number of
- * the first malformed line seen, or 0; such a line never matches.
+ * hash at the cost of the file's last good hash (or POP3D_DUMMY_HASH), so
+ * it costs what a known one does.  On USERS_OK, *login holds the user's
+ * folder (the users file's, resolved against mail_root when relative,
+ * else mail_root/<users_folder_name>) and flags.  *note tells what the
+ * caller should log.  A file that others may write is never used.
  */
 enum users_res users_check(const char *path, const char *mail_root,
 	    const char *name, size_t namelen, char *pass, size_t passlen,
-	    struct users_login *login, unsigned long *bad_line)
+	    struct users_login *login, struct users_note *note)
 	    __attribute__((warn_unused_result));
 
 /*
  * Looks a user up without a password.  Returns 1 found (into *e), 0 not
- * found, -1 on a read error (errno kept).  *bad_line as above.
+ * found, -1 when the file cannot be read or others may write it (errno
+ * EPERM).
  */
 int	users_find(const char *path, const char *name, size_t namelen,
-	    struct users_entry *e, unsigned long *bad_line)
+	    struct users_entry *e, struct users_note *note)
 	    __attribute__((warn_unused_result));
 
 #endif

@@ -41,7 +41,7 @@ expect_line(struct io *io, const char *want)
 	size_t len;
 	bool nul;
 
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_OK);
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert_mem_eq(line, want, len);
 	ck_assert(!nul);
@@ -57,7 +57,7 @@ START_TEST(crlf_and_bare_lf)
 	expect_line(io, "USER a");
 	expect_line(io, "PASS b c");
 	expect_line(io, "NOOP");
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_EOF);
 	io_free(io);
 }
 END_TEST
@@ -70,7 +70,7 @@ START_TEST(partial_last_line_is_dropped)
 	bool nul;
 
 	expect_line(io, "NOOP");
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_EOF);
 	io_free(io);
 }
 END_TEST
@@ -87,7 +87,7 @@ START_TEST(longest_line_fits)
 	memset(buf, 'x', POP3D_LINE_MAX - 2);
 	memcpy(buf + POP3D_LINE_MAX - 2, "\r\n", 2);
 	io = reader(buf, POP3D_LINE_MAX, true);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_OK);
 	ck_assert_uint_eq(len, POP3D_LINE_MAX - 2);
 	io_free(io);
 }
@@ -107,8 +107,8 @@ START_TEST(overlong_line_is_one_error_and_its_tail_is_dropped)
 	memset(buf + 256, 'y', 4000);
 	memcpy(buf + 4256, "QUIT\r\nNOOP\r\n", 12);
 	io = reader(buf, 4268, true);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_LONG);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_LONG);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_LONG);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_LONG);
 	expect_line(io, "NOOP");
 	io_free(io);
 }
@@ -135,7 +135,7 @@ START_TEST(huge_line_without_newline_then_eof)
 	}
 	close(in[1]);
 	io = io_new(in[0], out[1], 5);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_EOF);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_EOF);
 	io_free(io);
 	waitpid(pid, NULL, 0);
 }
@@ -148,7 +148,7 @@ START_TEST(nul_is_flagged)
 	size_t len;
 	bool nul;
 
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_OK);
 	ck_assert_uint_eq(len, 5);
 	ck_assert(nul);
 	io_free(io);
@@ -164,7 +164,7 @@ START_TEST(idle_peer_times_out)
 	bool nul;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_TIMEOUT);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_TIMEOUT);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ck_assert_int_ge(b.tv_sec - a.tv_sec, 0);
 	ck_assert(b.tv_sec * 1000 + b.tv_nsec / 1000000 -
@@ -185,7 +185,7 @@ START_TEST(output_is_flushed_before_reading)
 	/* Nothing written yet: output waits for the next read. */
 	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_OK);
 	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), 11);
 	ck_assert_mem_eq(buf, "+OK hello\r\n", 11);
 	io_free(io);
@@ -215,7 +215,7 @@ START_TEST(wipe_clears_the_secret)
 	size_t len;
 	bool nul;
 
-	ck_assert_int_eq(io_getline(io, &line, &len, &nul), IO_OK);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul), IO_OK);
 	io_wipe_line(io);
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(line[i], 0);

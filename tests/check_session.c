@@ -290,7 +290,7 @@ read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
 static pid_t
 spawn(int *to, int *from)
 {
-	struct session_cfg cfg = { users, root, 0, "local" };
+	struct session_cfg cfg = { users, root, 0, "local", NULL };
 	int in[2], out[2];
 	struct io *io;
 	pid_t pid;
@@ -368,7 +368,7 @@ END_TEST
 
 START_TEST(idle_timeout_ends_without_reply_or_deletes)
 {
-	struct session_cfg cfg = { users, root, 0, "local" };
+	struct session_cfg cfg = { users, root, 0, "local", NULL };
 	int in[2], out[2];
 	char buf[4096];
 	struct io *io;
@@ -454,6 +454,193 @@ START_TEST(unwritable_mailbox_is_served_read_only)
 }
 END_TEST
 
+/* "AUTH PLAIN <base64 of msg>\r\n" */
+static char *
+auth_plain(const char *msg, size_t len)
+{
+	char *b = tl_base64(msg, len), *line;
+
+	ck_assert_int_ne(asprintf(&line, "AUTH PLAIN %s\r\n", b), -1);
+	free(b);
+	return line;
+}
+
+#define MAILDROP	"+OK maildrop has 2 messages (47 octets)\r\n"
+#define AUTH_FAILED	"-ERR [AUTH] authentication failed\r\n"
+#define BYE		"+OK bye, 0 messages deleted\r\n"
+
+static void
+expect_auth(const char *msg, size_t len, const char *want_reply)
+{
+	char *in, *want, *cmd = auth_plain(msg, len);
+
+	ck_assert_int_ne(asprintf(&in, "%sQUIT\r\n", cmd), -1);
+	ck_assert_int_ne(asprintf(&want, GREET "%s%s", want_reply,
+	    strcmp(want_reply, MAILDROP) == 0 ? BYE : "+OK bye\r\n"), -1);
+	expect(in, want, SESSION_QUIT);
+	free(in);
+	free(want);
+	free(cmd);
+}
+
+START_TEST(auth_plain_with_initial_response)
+{
+	expect_auth("\0me\0passw0rd", 12, MAILDROP);
+	expect_auth("me\0me\0passw0rd", 14, MAILDROP);	/* own identity */
+	expect_auth("admin\0me\0passw0rd", 17, AUTH_FAILED);
+	expect_auth("\0me\0wrong", 9, AUTH_FAILED);
+	expect_auth("\0nobody\0passw0rd", 16, AUTH_FAILED);
+	expect_auth("\0me\0passw0rd\0", 13, AUTH_FAILED);	/* NUL is data */
+	expect_auth("me passw0rd", 11,
+	    "-ERR [AUTH] malformed PLAIN response\r\n");
+	expect_auth("\0mepassw0rd", 11,
+	    "-ERR [AUTH] malformed PLAIN response\r\n");
+}
+END_TEST
+
+START_TEST(auth_plain_with_continuation)
+{
+	char *b = tl_base64("\0me\0passw0rd", 12), *in;
+
+	ck_assert_int_ne(asprintf(&in, "AUTH PLAIN\r\n%s\r\nSTAT\r\nQUIT\r\n",
+	    b), -1);
+	expect(in, GREET "+ \r\n" MAILDROP "+OK 2 47\r\n" BYE, SESSION_QUIT);
+	free(in);
+	free(b);
+	expect("auth plain\r\n*\r\nQUIT\r\n",
+	    GREET "+ \r\n-ERR authentication cancelled\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	expect("AUTH PLAIN *\r\nQUIT\r\n",
+	    GREET "-ERR authentication cancelled\r\n+OK bye\r\n", SESSION_QUIT);
+	expect("AUTH PLAIN\r\n=\r\nQUIT\r\n", GREET "+ \r\n"
+	    "-ERR [AUTH] malformed PLAIN response\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	expect("AUTH PLAIN !!!!\r\nAUTH PLAIN AG1l=AA=\r\nQUIT\r\n",
+	    GREET "-ERR invalid base64\r\n-ERR invalid base64\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	/* The continuation ended by EOF: the session is over. */
+	expect("AUTH PLAIN\r\n", GREET "+ \r\n", SESSION_ABORT);
+}
+END_TEST
+
+START_TEST(auth_plain_response_limit)
+{
+	char in[3000], *p = in;
+
+	/* Base64 for more than two names and a password: refused whole. */
+	p += sprintf(p, "AUTH PLAIN\r\n");
+	memset(p, 'A', 1100);
+	p += 1100;
+	p += sprintf(p, "QUIT\r\nQUIT\r\n");
+	expect(in, GREET "+ \r\n-ERR [AUTH] response too long\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(auth_login)
+{
+	char *u = tl_base64("me", 2), *pw = tl_base64("passw0rd", 8), *in;
+
+	ck_assert_int_ne(asprintf(&in, "AUTH LOGIN\r\n%s\r\n%s\r\nQUIT\r\n",
+	    u, pw), -1);
+	expect(in, GREET "+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\n" MAILDROP BYE,
+	    SESSION_QUIT);
+	free(in);
+	ck_assert_int_ne(asprintf(&in, "AUTH LOGIN %s\r\n%s\r\nQUIT\r\n",
+	    u, pw), -1);
+	expect(in, GREET "+ UGFzc3dvcmQ6\r\n" MAILDROP BYE, SESSION_QUIT);
+	free(in);
+	ck_assert_int_ne(asprintf(&in, "AUTH LOGIN %s\r\n*\r\nQUIT\r\n", u),
+	    -1);
+	expect(in, GREET "+ UGFzc3dvcmQ6\r\n-ERR authentication cancelled\r\n"
+	    "+OK bye\r\n", SESSION_QUIT);
+	free(in);
+	free(u);
+	free(pw);
+}
+END_TEST
+
+START_TEST(auth_listing_and_states)
+{
+	char *cmd = auth_plain("\0me\0passw0rd", 12), *in;
+
+	expect("AUTH\r\nAUTH CRAM-MD5\r\nQUIT\r\n", GREET
+	    "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n"
+	    "-ERR unsupported authentication mechanism\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	/* AUTH forgets an earlier USER; after login it is out of place. */
+	ck_assert_int_ne(asprintf(&in, "USER me\r\nAUTH PLAIN *\r\n"
+	    "PASS passw0rd\r\n%sAUTH\r\nQUIT\r\n", cmd), -1);
+	expect(in, GREET "+OK send PASS\r\n-ERR authentication cancelled\r\n"
+	    "-ERR USER first\r\n" MAILDROP
+	    "-ERR command not valid in this state\r\n" BYE, SESSION_QUIT);
+	free(in);
+	free(cmd);
+}
+END_TEST
+
+START_TEST(utf8_names)
+{
+	tl_user(users, "jos\xc3\xa9", "contrase\xc3\xb1" "a", NULL);
+	expect("UTF8\r\nUTF8 x\r\nUSER jos\xc3\xa9\r\nPASS contrase\xc3\xb1"
+	    "a\r\nUTF8\r\nQUIT\r\n", GREET "+OK UTF8 enabled\r\n"
+	    "-ERR UTF8 takes no argument\r\n+OK send PASS\r\n"
+	    "+OK maildrop has 0 messages (0 octets)\r\n"
+	    "-ERR command not valid in this state\r\n" BYE, SESSION_QUIT);
+	/* Bytes, not characters: a decomposed e + U+0301 is another name. */
+	expect("USER jose\xcc\x81\r\nPASS contrase\xc3\xb1" "a\r\nQUIT\r\n",
+	    GREET "+OK send PASS\r\n" AUTH_FAILED "+OK bye\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(banned_address_is_refused_without_a_check)
+{
+	char *state = tl_path(dir, "failures");
+	struct ban_cfg ban = { state, 3, 600, 3600, false };
+	struct session_cfg cfg = { users, root, 0, "192.0.2.9", &ban };
+	struct session_cfg other = { users, root, 0, "198.51.100.1", &ban };
+	enum session_end end;
+	size_t len;
+	char *out;
+
+	const char *three = "USER me\r\nPASS a\r\nUSER me\r\nPASS b\r\n"
+	    "USER nobody\r\nPASS c\r\n";
+
+	out = tl_session_cfg(&cfg, three, strlen(three), &len, &end);
+	ck_assert_str_eq(out, GREET "+OK send PASS\r\n" AUTH_FAILED
+	    "+OK send PASS\r\n" AUTH_FAILED "+OK send PASS\r\n" AUTH_FAILED);
+	free(out);
+	/* Now even the right password gets the same answer. */
+	out = tl_session_cfg(&cfg, LOGIN "QUIT\r\n", strlen(LOGIN) + 6, &len,
+	    &end);
+	ck_assert_str_eq(out, LOGGED AUTH_FAILED "+OK bye\r\n");
+	free(out);
+	/* Another address is not affected, and its success is its own. */
+	out = tl_session_cfg(&other, LOGIN "QUIT\r\n", strlen(LOGIN) + 6, &len,
+	    &end);
+	ck_assert_str_eq(out, LOGGED MAILDROP BYE);
+	free(out);
+	/* Loopback and pipes are never limited by default. */
+	cfg.peer = "127.0.0.1";
+	out = tl_session_cfg(&cfg, LOGIN "QUIT\r\n", strlen(LOGIN) + 6, &len,
+	    &end);
+	ck_assert_str_eq(out, LOGGED MAILDROP BYE);
+	free(out);
+	free(state);
+}
+END_TEST
+
+START_TEST(users_file_others_may_write_is_refused)
+{
+	ck_assert_int_eq(chmod(users, 0666), 0);
+	expect(LOGIN "QUIT\r\n", GREET "+OK send PASS\r\n"
+	    "-ERR [SYS/PERM] login impossible, tell the admin\r\n+OK bye\r\n",
+	    SESSION_QUIT);
+	ck_assert_int_eq(chmod(users, 0644), 0);
+	expect(LOGIN "QUIT\r\n", LOGGED MAILDROP BYE, SESSION_QUIT);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -481,6 +668,14 @@ main(void)
 	tcase_add_test(tc, mail_delivered_during_the_session_is_left_alone);
 	tcase_add_test(tc, idle_timeout_ends_without_reply_or_deletes);
 	tcase_add_test(tc, read_only_user_cannot_delete);
+	tcase_add_test(tc, auth_plain_with_initial_response);
+	tcase_add_test(tc, auth_plain_with_continuation);
+	tcase_add_test(tc, auth_plain_response_limit);
+	tcase_add_test(tc, auth_login);
+	tcase_add_test(tc, auth_listing_and_states);
+	tcase_add_test(tc, utf8_names);
+	tcase_add_test(tc, banned_address_is_refused_without_a_check);
+	tcase_add_test(tc, users_file_others_may_write_is_refused);
 	tcase_add_test(tc, unwritable_mailbox_is_served_read_only);
 	suite_add_tcase(s, tc);
 	return tl_run(s);

@@ -115,9 +115,23 @@ START_TEST(malformed_lines)
 	};
 	struct users_entry e;
 
+	static const char *bad_hash[] = {
+		"me:",
+		"me:$argon2i$v=19$m=8,t=1,p=1$abc$def",
+		"me:plaintext",
+		"me:$2y$10$abcdefghijklmnopqrstuv",
+	};
+
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(users_parse_line(bad[i], strlen(bad[i]), &e) == -1,
+		ck_assert_msg(users_parse_line(bad[i], strlen(bad[i]), &e) < 0,
 		    "accepted: %s", bad[i]);
+	/* A hash that is no argon2id string: the name is known, the line bad. */
+	for (size_t i = 0; i < sizeof(bad_hash) / sizeof(bad_hash[0]); i++) {
+		ck_assert_int_eq(users_parse_line(bad_hash[i],
+		    strlen(bad_hash[i]), &e), -2);
+		ck_assert_uint_eq(e.namelen, 2);
+		ck_assert_mem_eq(e.name, "me", 2);
+	}
 	ck_assert_int_eq(users_parse_line("", 0, &e), 0);
 	ck_assert_int_eq(users_parse_line("# a comment", 11, &e), 0);
 }
@@ -173,13 +187,15 @@ static enum users_res
 check(const char *name, const char *pass, char *mailbox, unsigned long *bad)
 {
 	struct users_login login;
+	struct users_note note;
 	char pw[256];
 	size_t len = strlen(pass);
 
 	memcpy(pw, pass, len);
 	enum users_res r = users_check(users, "/mail", name, strlen(name), pw,
-	    len, &login, bad);
+	    len, &login, &note);
 
+	*bad = note.bad_line;
 	if (r == USERS_OK) {
 		strcpy(mailbox, login.mailbox);
 		read_only = login.read_only;

@@ -128,7 +128,27 @@ char *
 tl_session(const char *users, const char *mail_root, const char *input,
     size_t inlen, size_t *outlen, enum session_end *end)
 {
-	struct session_cfg cfg = { users, mail_root, 0, "local" };
+	struct session_cfg cfg = { users, mail_root, 0, "local", NULL };
+
+	return tl_session_cfg(&cfg, input, inlen, outlen, end);
+}
+
+char *
+tl_base64(const void *data, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	sodium_bin2base64(b, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
+	return b;
+}
+
+char *
+tl_session_cfg(const struct session_cfg *cfg, const char *input, size_t inlen,
+    size_t *outlen, enum session_end *end)
+{
 	char in[] = "/tmp/pop3d-in.XXXXXX", out[] = "/tmp/pop3d-out.XXXXXX";
 	struct io *io;
 	char *buf;
@@ -142,7 +162,7 @@ tl_session(const char *users, const char *mail_root, const char *input,
 	ck_assert_int_eq(lseek(ifd, 0, SEEK_SET), 0);
 	io = io_new(ifd, ofd, 5);
 	ck_assert_ptr_nonnull(io);
-	*end = session_run(io, &cfg);
+	*end = session_run(io, cfg);
 	io_free(io);
 	close(ifd);
 	close(ofd);

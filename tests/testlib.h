@@ -32,6 +32,13 @@ char	*tl_session(const char *users, const char *mail_root,
 	    const char *input, size_t inlen, size_t *outlen,
 	    enum session_end *end);
 
+/* The same, with a whole configuration. */
+char	*tl_session_cfg(const struct session_cfg *, const char *input,
+	    size_t inlen, size_t *outlen, enum session_end *end);
+
+/* The base64 of len bytes (free() it). */
+char	*tl_base64(const void *data, size_t len);
+
 /* Runs every test of s in Check's fork mode; the exit status for main. */
 int	 tl_run(Suite *s);
 

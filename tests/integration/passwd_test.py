@@ -351,9 +351,12 @@ def test_preserve(tmp, h):
         ("add newbie", 0o600, lambda: passwd("add", users, "newbie",
                                              b"newpw\n"),
          lambda ls: ls + [re.compile(user_line(b"newbie"))]),
-        ("add mal (a malformed line is no user)", 0o640,
-         lambda: passwd("add", users, "mal", b"malpw\n"),
-         lambda ls: ls + [re.compile(user_line(b"mal"))]),
+        # A line whose hash pop3d refuses is that user's line all the
+        # same: passwd replaces it in place (add would make a duplicate).
+        ("passwd mal (its hash is not argon2id)", 0o640,
+         lambda: passwd("passwd", users, "mal", b"malpw\n"),
+         lambda ls: [re.compile(user_line(b"mal")) if l.startswith(b"mal:")
+                     else l for l in ls]),
         # The changed line is written in the canonical form: UTF-8 raw.
         ("passwd café:x", 0o660,
          lambda: passwd("passwd", users, "café:x", b"cafe pw\n"),
@@ -365,6 +368,14 @@ def test_preserve(tmp, h):
          lambda: passwd("del", users, "zed"),
          lambda ls: [l for l in ls if not l.startswith(b"zed:")]),
     ]
+    before = state(users)
+    rc, _, err = passwd("add", users, "mal", b"malpw\n")
+    check("add mal (the name has a line, with a bad hash): exit 1", rc == 1,
+          f"exit {rc}: {show(err)}")
+    check("add mal: file unchanged", state(users) == before)
+    rc, _, err = passwd("check", users, "mal", b"not-a-hash\n")
+    check("check mal: exit 1, saying the hash is not argon2id",
+          rc == 1 and b"argon2id" in err, f"exit {rc}: {show(err)}")
     for what, mode, run, expect in steps:
         os.chmod(users, mode)
         before = state(users)
