@@ -53,11 +53,12 @@
 #define POP3D_PASS_MAX		(POP3D_LINE_MAX - 7)
 
 /*
- * RFC 4616 PLAIN: an authorization and an authentication identity, each
- * a name, and a password, with two NULs; a continuation line holds its
- * base64 (RFC 5034 s.4 lets it exceed POP3D_LINE_MAX) and CRLF.
+ * RFC 4616 s.2: PLAIN's authorization identity, authentication identity
+ * and password may each be 255 octets, with two NULs between; a
+ * continuation line holds their base64 (RFC 5034 s.4: whatever the
+ * mechanism can produce, past POP3D_LINE_MAX) and CRLF.
  */
-#define POP3D_SASL_MAX		(2 * POP3D_NAME_MAX + 2 + POP3D_PASS_MAX)
+#define POP3D_SASL_MAX		(3 * 255 + 2)
 #define POP3D_SASL_LINE_MAX	((POP3D_SASL_MAX + 2) / 3 * 4 + 2)
 
 /*

@@ -538,7 +538,8 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		return CMD_ERR;
 	}
 	*outlen = 0;
-	if (len == 1 && b64[0] == '=')
+	/* "=" answers with nothing at once; so does an empty continuation. */
+	if ((len == 1 && b64[0] == '=') || (initial == NULL && len == 0))
 		return CMD_OK;
 	if (sodium_base642bin((unsigned char *)out, cap, b64, len, NULL,
 	    outlen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
