@@ -263,11 +263,16 @@ rewrite(const char *path, struct lines *l, const char *new_line)
 	size_t i;
 	int fd, dfd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
 	    (int)sizeof(tmp) || snprintf(dir, sizeof(dir), "%s", path) >=
 	    (int)sizeof(dir))
 		die(POP3D_EXIT_USAGE, "users file path too long");
-	if ((fd = mkstemp(tmp)) == -1)
+	/*
+	 * One fixed name: the lock keeps other writers out, and what a
+	 * killed run left behind is simply overwritten.
+	 */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
 		die_errno("cannot create", tmp);
 	/* Keep the file's owner and mode: pop3d's user must still read it. */
 	if (fchmod(fd, have ? sb.st_mode & 07777 : 0640) == -1 ||

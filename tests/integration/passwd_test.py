@@ -839,6 +839,78 @@ def test_write_failure(tmp, h):
         untouched(f"{op} that cannot write the new file", users, before)
 
 
+def test_list_and_cost(tmp):
+    """list prints the stored names; --level and --ops/--mem set the
+    cost; check tells when a hash is below the cost asked for; a hash
+    pop3d refuses is named as such; --help documents the commands."""
+    users = os.path.join(tmp, "users")
+    with open(users, "wb") as f:
+        f.write(b"# comment\nbad:plaintext\n")
+    for name in ("alice", "jos\u00e9", "a:b", "#x"):
+        rc, _, err = passwd("add", users, name, b"pw\n",
+                            ["--ops", "1", "--mem", "8K"])
+        check(f"add {name!r} at --ops 1 --mem 8K: exit 0", rc == 0, show(err))
+    p = subprocess.run([PASSWD, "list", "--users", users],
+                       capture_output=True, timeout=TIMEOUT)
+    check("list: exit 0", p.returncode == 0, show(p.stderr))
+    check("list prints every name as the file stores it",
+          p.stdout == b"bad\nalice\njos\xc3\xa9\na%3Ab\n%23x\n", show(p.stdout))
+    check("list takes no name", raw(["list", "--users", users, "alice"]) ==
+          EX_USAGE)
+    line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
+    check("--ops 1 --mem 8K hash: m=8,t=1",
+          b"$argon2id$v=19$m=8,t=1,p=1$" in line, show(line))
+    rc, out, _ = passwd("check", users, "alice", b"pw\n")
+    check("check below the default cost: exit 0, says to renew",
+          rc == 0 and b"renew" in out, show(out))
+    rc, out, _ = passwd("check", users, "alice", b"pw\n",
+                        ["--ops", "1", "--mem", "8K"])
+    check("check at its own cost: exit 0, nothing to renew",
+          rc == 0 and out == b"password ok\n", show(out))
+    rc, _, err = passwd("check", users, "bad", b"plaintext\n")
+    check("check of a non-argon2id hash: exit 1, says so",
+          rc == 1 and b"argon2id" in err, show(err))
+    rc, _, _ = passwd("passwd", users, "alice", b"pw2\n", ["--level", "moderate"])
+    line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
+    check("--level moderate: m=262144,t=3",
+          rc == 0 and b"$m=262144,t=3,p=1$" in line, show(line))
+    for opts in (["--level", "extreme"], ["--ops", "0"], ["--mem", "1K"],
+                 ["--mem", "12345"], ["--ops", "x"], ["--read-only"]):
+        rc, _, _ = passwd("passwd", users, "alice", b"pw\n", opts)
+        check(f"passwd {' '.join(opts)}: exit 100", rc == EX_USAGE, f"exit {rc}")
+    p = subprocess.run([PASSWD, "--help"], capture_output=True, timeout=TIMEOUT)
+    check("--help: exit 0, on stdout, names every command",
+          p.returncode == 0 and all(c in p.stdout for c in
+                                    (b"add", b"passwd", b"del", b"check", b"list")),
+          show(p.stdout))
+
+
+def test_killed_mid_write(tmp, h):
+    """pop3d-passwd killed at each write of a rewrite: the old file stays
+    whole, and the next run is not blocked by what it left."""
+    if shutil.which("strace") is None:
+        check("strace is installed", False)
+        return
+    users = os.path.join(tmp, "users")
+    content = b"".join(b"user%d:" % i + h + b"\n" for i in range(5))
+    for when in (1, 2, 3, 6):
+        with open(users, "wb") as f:
+            f.write(content)
+        p = subprocess.run(["strace", "-o", os.devnull, "-e",
+                            "inject=write:signal=KILL:when=%d" % when,
+                            PASSWD, "passwd", "--users", users, "user2"],
+                           input=b"new\n", capture_output=True, timeout=TIMEOUT)
+        check(f"killed at write #{when}: killed", p.returncode == -9,
+              f"exit {p.returncode}")
+        check(f"killed at write #{when}: the old file is whole",
+              read(users) == content)
+        rc, _, err = passwd("passwd", users, "user2", b"new\n")
+        check(f"killed at write #{when}: the next passwd works", rc == 0,
+              show(err))
+        check(f"killed at write #{when}: nothing left behind after it",
+              leftovers(users) == [], repr(leftovers(users)))
+
+
 def main():
     start = time.monotonic()
     os.umask(0o077)     # a new users file is 0640 whatever the umask
@@ -858,7 +930,10 @@ def main():
                          ("concurrency", test_concurrency),
                          ("read-only", test_read_only),
                          ("write failure",
-                          lambda d: test_write_failure(d, h))]:
+                          lambda d: test_write_failure(d, h)),
+                         ("list and cost", test_list_and_cost),
+                         ("killed mid-write",
+                          lambda d: test_killed_mid_write(d, h))]:
             print(f"# {name}")
             try:
                 fn(sub(name))
