@@ -230,6 +230,21 @@ cost_prefix(const char *hash)
 	return (size_t)(end - hash);
 }
 
+/* Whether the memory a hash's verification needs can be had now. */
+static bool
+hash_memory(const char *hash)
+{
+	unsigned long m;
+	void *p;
+
+	if (sscanf(hash, "$argon2id$v=19$m=%lu,", &m) != 1)
+		return true;
+	if ((p = malloc(m * 1024)) == NULL)
+		return false;
+	free(p);
+	return true;
+}
+
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -347,8 +362,19 @@ users_check(const char *path, const char *mail_root, const char *name,
 		snprintf(e.hash, sizeof(e.hash), "%s%s", f.cost[0] != '\0' ?
 		    f.cost : POP3D_DUMMY_COST, POP3D_DUMMY_TAIL);
 	}
-	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0)
+	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
 		fail = true;
+		/*
+		 * libsodium says EINVAL for a wrong password and for memory
+		 * it could not get alike: tell them apart, so that a process
+		 * limit set too low is a temporary failure, not a login that
+		 * counts against the user.
+		 */
+		if (res != USERS_TEMPFAIL && !hash_memory(e.hash)) {
+			res = USERS_TEMPFAIL;
+			saved = ENOMEM;
+		}
+	}
 	sodium_memzero(pass, passlen);
 	if (!fail) {
 		if (mailbox_path(mail_root, &e, login->mailbox,
