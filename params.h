@@ -131,6 +131,7 @@
 #define POP3D_BAN_AFTER		3
 #define POP3D_BAN_WINDOW	3600
 #define POP3D_BAN_TIME		3600
+#define POP3D_BAN_SECONDS_MAX	(366 * 86400)
 
 /*
  * The failure-state file holds at most this many addresses (the least

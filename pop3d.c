@@ -1,8 +1,9 @@
 /*
  * pop3d.c: main.  Reads the options, makes fds 0-2 safe, opens the log,
- * initialises libsodium and runs one session on stdin/stdout.  Holds no
- * protocol or file-format logic.  Never writes to stdout or stderr once
- * the session may be on them, except --help and --version.
+ * names the client in every log line, initialises libsodium and runs one
+ * session on stdin/stdout.  Holds no protocol or file-format logic.
+ * Never writes to stdout or stderr once the session may be on them,
+ * except --help and --version.
  */
 #include <sys/prctl.h>
 
@@ -17,18 +18,24 @@
 
 #include <sodium.h>
 
+#include "ban.h"
 #include "io.h"
 #include "log.h"
 #include "params.h"
+#include "peer.h"
 #include "session.h"
+
+static const char usage_text[] =
+    "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
+    "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
+    "             [--ban-time SECONDS] [--ban-loopback]\n";
 
 static void
 usage(int code)
 {
 	/* Only for a person at a terminal: under inetd fd 2 is the client. */
 	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "usage: pop3d [--users FILE] [--mail-root DIR] "
-		    "[--idle-timeout SECONDS]\n");
+		fputs(usage_text, stderr);
 	log_msg(LOG_ERR, "startup result=usage");
 	exit(code);
 }
@@ -47,8 +54,9 @@ sane_fds(void)
 	}
 }
 
-static int
-parse_seconds(const char *s, int min, int max)
+/* A decimal number within min..max, or a usage error. */
+static long
+parse_number(const char *s, long min, long max)
 {
 	char *end;
 	long v;
@@ -56,8 +64,8 @@ parse_seconds(const char *s, int min, int max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	return (int)v;
+		usage(POP3D_EXIT_USAGE);
+	return v;
 }
 
 int
@@ -67,6 +75,11 @@ main(int argc, char *argv[])
 		{ "users",		required_argument, NULL, 'u' },
 		{ "mail-root",		required_argument, NULL, 'm' },
 		{ "idle-timeout",	required_argument, NULL, 't' },
+		{ "ban-file",		required_argument, NULL, 'b' },
+		{ "ban-after",		required_argument, NULL, 'n' },
+		{ "ban-window",		required_argument, NULL, 'w' },
+		{ "ban-time",		required_argument, NULL, 'd' },
+		{ "ban-loopback",	no_argument,	   NULL, 'l' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -77,6 +90,13 @@ main(int argc, char *argv[])
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.peer = "local",
 	};
+	struct ban_cfg ban = {
+		.path = POP3D_BAN_PATH,
+		.after = POP3D_BAN_AFTER,
+		.window = POP3D_BAN_WINDOW,
+		.duration = POP3D_BAN_TIME,
+	};
+	char peer[PEER_ADDR_MAX], tag[PEER_ADDR_MAX + 24];
 	int timeout = POP3D_IDLE_TIMEOUT, c;
 	struct io *io;
 	enum session_end end;
@@ -85,6 +105,10 @@ main(int argc, char *argv[])
 	/* No core dumps and no ptrace from other sessions of the same uid. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_open("pop3d");
+	/* Before the options, so that even a usage error names the client. */
+	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
+	snprintf(tag, sizeof(tag), "%ld@%s", (long)getpid(), cfg.peer);
+	log_set_tag(tag);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -95,15 +119,29 @@ main(int argc, char *argv[])
 			cfg.mail_root = optarg;
 			break;
 		case 't':
-			timeout = parse_seconds(optarg, POP3D_IDLE_TIMEOUT_MIN,
-			    POP3D_IDLE_TIMEOUT_MAX);
-			if (timeout == -1)
-				usage(POP3D_EXIT_USAGE);
+			timeout = (int)parse_number(optarg,
+			    POP3D_IDLE_TIMEOUT_MIN, POP3D_IDLE_TIMEOUT_MAX);
+			break;
+		case 'b':
+			ban.path = optarg;
+			break;
+		case 'n':
+			ban.after = (unsigned)parse_number(optarg, 0, 1000000);
+			break;
+		case 'w':
+			ban.window = (unsigned)parse_number(optarg, 1,
+			    POP3D_BAN_SECONDS_MAX);
+			break;
+		case 'd':
+			ban.duration = (unsigned)parse_number(optarg, 1,
+			    POP3D_BAN_SECONDS_MAX);
+			break;
+		case 'l':
+			ban.loopback = true;
 			break;
 		case 'h':
-			printf("usage: pop3d [--users FILE] "
-			    "[--mail-root DIR] [--idle-timeout SECONDS]\n"
-			    "Serves POP3 on stdin/stdout for one client.\n");
+			printf("%sServes POP3 on stdin/stdout for one client; "
+			    "see pop3d(8).\n", usage_text);
 			exit(0);
 		case 'V':
 			printf("pop3d %s\n", POP3D_VERSION);
@@ -114,6 +152,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(POP3D_EXIT_USAGE);
+	cfg.ban = &ban;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
 	/* A vanished client is a failed write, not a killed process. */

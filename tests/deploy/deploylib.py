@@ -1,0 +1,265 @@
+"""Helpers shared by the deployment tests (Python standard library only).
+
+- check/finish: count checks, print "N passed, N failed", exit 0 or 1.
+- private_dev/Syslog: run in a private mount namespace with a /dev of our
+  own, whose /dev/log is a datagram socket we read: syslog(3) lines of
+  pop3d (and xinetd) without a syslog daemon, as
+  tests/integration/log_test.py does.
+- Activator: pop3d behind the real xinetd or systemd-socket-activate on
+  a free loopback port.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+passed = 0
+failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok -", what, flush=True)
+    else:
+        failed += 1
+        print("FAIL -", what + (": " + str(detail) if detail else ""),
+              flush=True)
+    return ok
+
+
+def finish():
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(1 if failed or passed == 0 else 0)
+
+
+def skip(why):
+    print("skipped:", why, flush=True)
+    sys.exit(SKIP)
+
+
+def bound(seconds):
+    """Ends the test (as a failure) once it has run this long."""
+    def expire(signum, frame):
+        raise TimeoutError("test took longer than %d s" % seconds)
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+
+
+def reexec_private(env_flag, net=False):
+    """Re-runs this script in a private mount namespace (needs root), and
+    a private network namespace (only lo) when net is true."""
+    if os.environ.get(env_flag) == "1":
+        return
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        skip("needs root and unshare (a private /dev/log)")
+    os.environ[env_flag] = "1"
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    os.execvp("unshare", ["unshare", "--mount", "--propagation", "private"]
+              + (["--net"] if net else []) + [sys.executable] + sys.argv)
+
+
+def private_dev():
+    """A fresh /dev in this (private) mount namespace."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs",
+                    "/dev"], check=True)
+    for name, minor in (("null", 3), ("zero", 5), ("full", 7), ("random", 8),
+                        ("urandom", 9)):
+        os.mknod("/dev/" + name, 0o666 | stat.S_IFCHR,
+                 os.makedev(1, minor))
+        os.chmod("/dev/" + name, 0o666)
+
+
+class Syslog:
+    """Every datagram written to /dev/log, collected by a thread."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("/dev/log")
+        os.chmod("/dev/log", 0o666)
+        self.sock.settimeout(0.2)
+        self.lines = []
+        self.lock = threading.Lock()
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.lines.append(data)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.lines)
+
+    def wait_for(self, pattern, timeout=10.0, since=0):
+        """The first line (bytes) after index since that matches the
+        regular expression pattern (bytes), or None after timeout."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            for line in self.snapshot()[since:]:
+                if rx.search(line):
+                    return line
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def add_user(passwd, users, name, password):
+    r = subprocess.run([passwd, "add", "--users", users, name],
+                       input=password.encode() + b"\n", capture_output=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("pop3d-passwd add %r: %d %r"
+                           % (name, r.returncode, r.stderr))
+
+
+def free_port(host="127.0.0.1"):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def crlf(data):
+    """The message as pop3d sends it: every line ended by CRLF."""
+    if not data:
+        return b""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
+                    for l in lines)
+
+
+def on_disk(folder):
+    return sorted(n for n in os.listdir(folder) if not n.startswith("."))
+
+
+def xinetd_service(entry, **overrides):
+    """The service block of a shipped xinetd entry with some attributes
+    replaced (or added); the rest is kept as shipped."""
+    out, seen = [], set()
+    with open(entry) as f:
+        text = f.read()
+    body = re.search(r"^service\s+(\S+)\s*\n\{\n(.*?)^\}", text,
+                     re.M | re.S)
+    if body is None:
+        raise RuntimeError("no service block in " + entry)
+    for line in body.group(2).splitlines():
+        m = re.match(r"\s*(\w+)\s*=\s*(.*)$", line)
+        if m and m.group(1) in overrides:
+            out.append("\t%s = %s" % (m.group(1), overrides[m.group(1)]))
+            seen.add(m.group(1))
+        elif m:
+            out.append(line)
+    for k, v in overrides.items():
+        if k not in seen:
+            out.append("\t%s = %s" % (k, v))
+    return "service %s\n{\n%s\n}\n" % (body.group(1), "\n".join(out))
+
+
+class Activator:
+    """pop3d behind "xinetd" or "socket-activate" on a loopback port."""
+
+    def __init__(self, kind, pop3d, args, workdir, xinetd_entry=None,
+                 host="127.0.0.1", setenv=None):
+        self.kind, self.pop3d, self.args = kind, pop3d, list(args)
+        self.workdir, self.entry, self.host = workdir, xinetd_entry, host
+        self.setenv = setenv or {}
+        self.proc = None
+        self.port = None
+        self.log = os.path.join(workdir, kind + ".out")
+
+    def start(self):
+        for _ in range(10):
+            port = free_port(self.host)
+            argv = self.argv(port)
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True)
+            if self.wait_ready(port):
+                self.port = port
+                return port
+            self.stop()
+        raise RuntimeError("%s did not start; see %s" % (self.kind, self.log))
+
+    def argv(self, port):
+        if self.kind == "socket-activate":
+            addr = "[%s]:%d" % (self.host, port) if ":" in self.host \
+                else "%s:%d" % (self.host, port)
+            # It passes pop3d no environment but what -E names.
+            env = ["-E%s=%s" % kv for kv in self.setenv.items()]
+            return ["systemd-socket-activate", "-l", addr, "--inetd", "-a"] \
+                + env + [self.pop3d] + self.args
+        if self.kind == "xinetd":
+            conf = os.path.join(self.workdir, "xinetd.conf")
+            over = dict(disable="no", port=str(port), bind=self.host,
+                        user="root", group="root", server=self.pop3d,
+                        server_args=" ".join(self.args))
+            if os.environ.get("POP3D_SANITIZED") == "1":
+                over["rlimit_as"] = "UNLIMITED"     # ASan's shadow memory
+            svc = xinetd_service(self.entry, **over)
+            with open(conf, "w") as f:
+                f.write("defaults\n{\n\tinstances = 60\n}\n\n" + svc)
+            return ["xinetd", "-dontfork", "-f", conf,
+                    "-pidfile", os.path.join(self.workdir, "xinetd.pid")]
+        raise ValueError(self.kind)
+
+    def wait_ready(self, port):
+        """True once a connection on port gets pop3d's greeting."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection((self.host, port),
+                                              timeout=5) as s:
+                    s.settimeout(5)
+                    greeting = s.recv(100)
+                    s.sendall(b"QUIT\r\n")
+                    s.recv(100)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            return greeting.startswith(b"+OK")
+        return False
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+
+def tempdir(prefix):
+    top = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(top, 0o755)
+    return top
