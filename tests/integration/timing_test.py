@@ -60,7 +60,8 @@ def attempt(top, user, password, addr=None, limit_as=None):
     proc.stdin.write(b"QUIT\r\n")
     proc.stdin.close()
     proc.stdout.read()
-    proc.wait(timeout=30)
+    _, _, usage = os.wait4(proc.pid, 0)
+    attempt.peak_kib = usage.ru_maxrss
     return first, reply, took
 
 
@@ -106,8 +107,25 @@ def main():
         # Too little memory for the hash is a temporary failure, never a
         # wrong password (which would count against the user).
         if b"libasan" in subprocess.run(["ldd", POP3D], capture_output=True).stdout:
-            print("ASan build: its shadow memory defeats RLIMIT_AS; not tried")
+            print("ASan build: its shadow memory defeats RLIMIT_AS and "
+                  "peak-memory checks; not tried")
         else:
+            # An unknown user costs what the file's users cost: its dummy
+            # verification uses their argon2id memory (64 MiB here) ...
+            attempt(top, b"nobody", b"x")
+            check(attempt.peak_kib >= 64 * 1024,
+                  "unknown user, 64 MiB hashes: peak %d KiB" % attempt.peak_kib)
+            # ... and no more than theirs when they are cheap (8 KiB).
+            cheap = os.path.join(top, "cheap")
+            os.makedirs(cheap)
+            r = subprocess.run([PASSWD, "add", "--ops", "1", "--mem", "8K",
+                                "--users", os.path.join(cheap, "users"), "me"],
+                               input=b"right password\n", capture_output=True)
+            check(r.returncode == 0, "pop3d-passwd add --ops 1 --mem 8K")
+            os.makedirs(os.path.join(cheap, "mail"))
+            attempt(cheap, b"nobody", b"x")
+            check(attempt.peak_kib < 48 * 1024,
+                  "unknown user, 8 KiB hashes: peak %d KiB" % attempt.peak_kib)
             _, reply, _ = attempt(top, b"me", b"right password", limit_as=48 << 20)
             check(reply == b"-ERR [SYS/TEMP] try again later\r\n",
                   "with 48 MiB of address space: %r" % reply)
