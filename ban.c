@@ -73,7 +73,7 @@ v4:
 static bool
 key_ok(const char *key)
 {
-	char buf[BAN_KEY_MAX];
+	char buf[BAN_KEY_MAX], canon[BAN_KEY_MAX];
 	struct in6_addr a6;
 	struct in_addr a4;
 	size_t len = strlen(key);
@@ -85,7 +85,9 @@ key_ok(const char *key)
 		return false;
 	memcpy(buf, key, len - 3);
 	buf[len - 3] = '\0';
-	if (inet_pton(AF_INET6, buf, &a6) != 1)
+	if (inet_pton(AF_INET6, buf, &a6) != 1 ||
+	    inet_ntop(AF_INET6, &a6, canon, sizeof(canon)) == NULL ||
+	    strcmp(canon, buf) != 0)
 		return false;
 	for (int i = 8; i < 16; i++)
 		if (a6.s6_addr[i] != 0)
@@ -113,7 +115,7 @@ parse_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	    (size_t)n != len || !key_ok(e.key))
 		return 0;
 	if (v[0] < 1 || v[0] > UINT_MAX || v[1] < 0 || v[2] < v[1] ||
-	    v[3] < 0)
+	    v[2] > POP3D_BAN_TIME_MAX || v[3] < 0 || v[3] > POP3D_BAN_TIME_MAX)
 		return 0;
 	e.failures = (unsigned)v[0];
 	e.first = v[1];
@@ -244,10 +246,14 @@ ban_record(const struct ban_cfg *cfg, const char *key, bool failed,
 		goto done;
 	e = lookup(&t, key);
 	if (!failed) {
-		/* A success forgets the address: nothing to write otherwise. */
+		/*
+		 * A success forgets the address, every line of it (a file
+		 * edited by hand may hold two): nothing to write otherwise.
+		 */
 		r = 0;
 		if (e != NULL) {
-			*e = t.e[--t.count];
+			while ((e = lookup(&t, key)) != NULL)
+				*e = t.e[--t.count];
 			r = store(cfg, &t);
 		}
 		goto done;
@@ -267,6 +273,8 @@ ban_record(const struct ban_cfg *cfg, const char *key, bool failed,
 		snprintf(e->key, sizeof(e->key), "%s", key);
 		e->first = now;
 	}
+	if (e->first > now)
+		e->first = now;	/* the clock went back: first <= last holds */
 	if (e->first + cfg->window <= now && e->until <= now) {
 		e->failures = 0;	/* the window has passed: count anew */
 		e->first = now;

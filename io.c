@@ -25,6 +25,7 @@ struct io {
 	size_t	last_off;	/* the line last returned, for io_wipe_line */
 	size_t	last_len;
 	size_t	out_len;
+	int	werr;		/* a write failed: its errno, for good */
 	char	in[POP3D_INBUF];
 	char	out[POP3D_OUTBUF];
 };
@@ -220,6 +221,11 @@ io_flush(struct io *io)
 	size_t done = 0;
 	ssize_t n;
 
+	/* A peer that stalled or vanished once gets no second deadline. */
+	if (io->werr != 0) {
+		errno = io->werr;
+		return -1;
+	}
 	while (done < io->out_len) {
 		n = write(io->wfd, io->out + done, io->out_len - done);
 		if (n > 0) {
@@ -237,6 +243,7 @@ io_flush(struct io *io)
 	io->out_len = 0;
 	return 0;
 fail:
+	io->werr = errno != 0 ? errno : EIO;
 	memmove(io->out, io->out + done, io->out_len - done);
 	io->out_len -= done;
 	return -1;

@@ -41,7 +41,13 @@ enum io_res	 io_getline(struct io *, size_t max, char **line, size_t *len,
  */
 void		 io_wipe_line(struct io *);
 
-/* Queue output; 0 on success, -1 with errno (ETIMEDOUT on a stalled peer). */
+/*
+ * Queue output; 0 on success, -1 with errno (ETIMEDOUT on a stalled peer).
+ * Each write waits at most timeout_sec for the peer to make progress.
+ * Once one has failed, every later one fails at once with the same errno
+ * (and so does io_getline), so a stalled peer costs one timeout, not one
+ * per write.
+ */
 int		 io_write(struct io *, const void *, size_t)
 		    __attribute__((warn_unused_result));
 int		 io_puts(struct io *, const char *)

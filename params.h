@@ -71,11 +71,28 @@
 #define POP3D_UID_MAX		70
 
 /*
- * A mailbox listing holds at most this many messages.  Real mailboxes
- * hold hundreds of thousands; past this the listing is refused rather
- * than served in part.
+ * Memory, measured by tests/limits (x86-64, glibc) and held to these
+ * there.  A session needs at most POP3D_MEM_BASE_KIB (2.3 MiB in fact)
+ * beside the argon2id hash's memory (POP3D_PWHASH_MEM at pop3d-passwd's
+ * cost, freed before the mailbox is listed), and POP3D_MEM_MSG octets
+ * for each listed message (about 300 in fact: its entry, 160 with its
+ * 71-octet id, its name, the sort's index and the size cache's entry).
+ * Nothing else grows with what a client or a folder holds: a line of
+ * any length, any number of pipelined commands and a message of any
+ * size go through fixed buffers.
  */
-#define POP3D_MSGS_MAX		2000000
+#define POP3D_MEM_BASE_KIB	8192
+#define POP3D_MEM_MSG		320
+
+/*
+ * A mailbox listing holds at most this many messages (2^18): about
+ * 80 MiB of memory and of address space, within the units'
+ * MemoryMax=128M and xinetd's rlimit_as = 128M (tests/limits lists this
+ * many under that rlimit_as; one more doubles the listing's arrays past
+ * it).  Real mailboxes hold hundreds of thousands; past this the
+ * listing is refused rather than served in part.
+ */
+#define POP3D_MSGS_MAX		262144
 
 /*
  * argon2id costs that pop3d-passwd hashes with (libsodium's
@@ -110,6 +127,22 @@
 #define POP3D_LOCK_NAME		".pop3d.lock"
 #define POP3D_JOURNAL_NAME	".pop3d.journal"
 #define POP3D_JOURNAL_TMP	".pop3d.journal.tmp"
+#define POP3D_LOGIN_NAME	".pop3d.login"
+
+/*
+ * RFC 2449 s.6.5: LOGIN-DELAY, the least time between two logins to one
+ * mailbox (--login-delay); a day is more than any client polls apart.
+ */
+#define POP3D_LOGIN_DELAY_MAX	86400
+
+/*
+ * RFC 2449 s.6.7: EXPIRE, the days a message is kept at least
+ * (--expire); ten years is as good as never.  Not 0: "EXPIRE 0" would
+ * remove mail before the client saw it.
+ */
+#define POP3D_EXPIRE_DAYS_MAX	3650
+#define POP3D_SIZES_NAME	".pop3d.sizes"
+#define POP3D_SIZES_TMP		".pop3d.sizes.tmp"
 
 /*
  * A journal line: folder letter, inode number, and a name of NAME_MAX
@@ -134,11 +167,32 @@
 #define POP3D_BAN_SECONDS_MAX	(366 * 86400)
 
 /*
+ * A time in the failure-state file is at most this (2^40 s, the year
+ * 36812): a larger one is no time pop3d wrote, and keeping times this
+ * small keeps "time + POP3D_BAN_SECONDS_MAX" far from int64 overflow.
+ */
+#define POP3D_BAN_TIME_MAX	(1LL << 40)
+
+/*
  * The failure-state file holds at most this many addresses (the least
  * recently failed go first), in lines of at most POP3D_BAN_LINE_MAX.
  */
 #define POP3D_BAN_ENTRIES	4096
 #define POP3D_BAN_LINE_MAX	128
+
+/*
+ * PROXY protocol (HAProxy's proxy-protocol.txt).  A v2 header states
+ * its length: addresses take at most 216 octets (AF_UNIX, s.2.2), and
+ * TLVs the rest (SSL, ALPN, authority, a unique id of up to 128 octets:
+ * together far below a page).  A longer one is refused, not read.  A
+ * proxy sends its header as it connects: one that takes longer than
+ * POP3D_PROXY_TIMEOUT_MS is not a proxy at work.  At most
+ * POP3D_PROXY_FROM_MAX --proxy-from networks.
+ */
+#define POP3D_PROXY_V1_MAX	107	/* s.2.1: the longest, with CRLF */
+#define POP3D_PROXY_V2_LEN_MAX	4096
+#define POP3D_PROXY_TIMEOUT_MS	10000
+#define POP3D_PROXY_FROM_MAX	64
 
 #define POP3D_VERSION		"0.1.0"
 

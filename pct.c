@@ -74,3 +74,16 @@ pct_decode(char *out, size_t cap, const char *s, size_t len,
 	out[o] = '\0';
 	return (int)o;
 }
+
+bool
+pct_name_raw_ok(unsigned char b)
+{
+	return b >= 0x21 && b <= 0x7e;
+}
+
+bool
+pct_name_esc(unsigned char b, size_t i)
+{
+	(void)i;
+	return !pct_name_raw_ok(b) || b == '%';
+}

@@ -27,4 +27,11 @@ int	pct_decode(char *out, size_t cap, const char *s, size_t len,
 	    bool (*raw_ok)(unsigned char b))
 	    __attribute__((warn_unused_result));
 
+/*
+ * File names in pop3d's own files (journals, the size cache): printable
+ * ASCII stays, '%' and every other byte is escaped.
+ */
+bool	pct_name_raw_ok(unsigned char b);
+bool	pct_name_esc(unsigned char b, size_t i);
+
 #endif

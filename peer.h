@@ -43,7 +43,8 @@ bool	peer_loopback(const struct sockaddr *sa, socklen_t len);
  *
  * The environment is the activator's: whoever sets it also chose what
  * runs on fd, so it is trusted as far as the socket is.  Never fails;
- * returns buf.
+ * returns buf.  (When the peer is a proxy named with --proxy-from, the
+ * client its PROXY header names replaces this answer: see proxy.h.)
  */
 const char *peer_lookup(int fd, char *buf, size_t cap);
 

@@ -1,11 +1,14 @@
 /*
  * pop3d.c: main.  Reads the options, makes fds 0-2 safe, opens the log,
- * names the client in every log line, initialises libsodium and runs one
- * session on stdin/stdout.  Holds no protocol or file-format logic.
+ * names the client in every log line (as a trusted proxy's PROXY header
+ * says, where one is configured), initialises libsodium and runs one
+ * session on stdin/stdout, confined to the mailbox once logged in.
+ * Holds no protocol or file-format logic.
  * Never writes to stdout or stderr once the session may be on them,
  * except --help and --version.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +26,16 @@
 #include "log.h"
 #include "params.h"
 #include "peer.h"
+#include "proxy.h"
+#include "sandbox.h"
 #include "session.h"
 
 static const char usage_text[] =
     "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
-    "             [--ban-time SECONDS] [--ban-loopback]\n";
+    "             [--ban-time SECONDS] [--ban-loopback]\n"
+    "             [--proxy-from ADDR[/PREFIX]]...\n"
+    "             [--login-delay SECONDS] [--expire DAYS]\n";
 
 static void
 usage(int code)
@@ -68,6 +75,58 @@ parse_number(const char *s, long min, long max)
 	return v;
 }
 
+/* Names the client in every log line from now on. */
+static void
+set_tag(const char *peer)
+{
+	char tag[PEER_ADDR_MAX + 24];
+
+	snprintf(tag, sizeof(tag), "%ld@%s", (long)getpid(), peer);
+	log_set_tag(tag);
+}
+
+/*
+ * A connection from a trusted proxy (--proxy-from) begins with a PROXY
+ * header naming the client: its address replaces the proxy's in peer.
+ * A trusted proxy that sends none, a bad one, or too slowly ends the
+ * process before a byte is taken as a command.  Nobody else's bytes are
+ * ever parsed as a header: from them, "PROXY ..." is a bad command.
+ */
+static void
+take_proxy(const struct proxy_net *nets, size_t n, char *peer, size_t cap)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t len = sizeof(ss);
+	struct proxy_hdr hdr;
+	const char *why;
+	char via[PEER_ADDR_MAX];
+
+	if (getpeername(STDIN_FILENO, sa, &len) == -1 ||
+	    !proxy_net_match(nets, n, sa, len))
+		return;
+	if (peer_format(sa, len, via, sizeof(via)) == -1)
+		snprintf(via, sizeof(via), "unknown");	/* NEVER: matched */
+	if (proxy_read(STDIN_FILENO, POP3D_PROXY_TIMEOUT_MS, &hdr,
+	    &why) == -1) {
+		if (strcmp(why, "read-error") == 0)
+			log_msg(LOG_NOTICE, "proxy via=%s result=bad "
+			    "reason=read-error error=\"%s\"", via,
+			    strerror(errno));
+		else
+			log_msg(LOG_NOTICE, "proxy via=%s result=bad reason=%s",
+			    via, why);
+		exit(POP3D_EXIT_ABORT);
+	}
+	if (!hdr.local && peer_format((struct sockaddr *)&hdr.src,
+	    hdr.srclen, peer, cap) == -1)
+		fatal(POP3D_EXIT_TEMP, "proxy via=%s result=fail "
+		    "error=format", via);	/* NEVER: parsed as INET(6) */
+	set_tag(peer);
+	log_msg(LOG_INFO, "proxy via=%s version=%d%s", via, hdr.version,
+	    hdr.local ? " client=none" : "");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -80,6 +139,9 @@ main(int argc, char *argv[])
 		{ "ban-window",		required_argument, NULL, 'w' },
 		{ "ban-time",		required_argument, NULL, 'd' },
 		{ "ban-loopback",	no_argument,	   NULL, 'l' },
+		{ "proxy-from",		required_argument, NULL, 'p' },
+		{ "login-delay",	required_argument, NULL, 'L' },
+		{ "expire",		required_argument, NULL, 'E' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -89,6 +151,7 @@ main(int argc, char *argv[])
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.peer = "local",
+		.confine = sandbox_mailbox,
 	};
 	struct ban_cfg ban = {
 		.path = POP3D_BAN_PATH,
@@ -96,7 +159,9 @@ main(int argc, char *argv[])
 		.window = POP3D_BAN_WINDOW,
 		.duration = POP3D_BAN_TIME,
 	};
-	char peer[PEER_ADDR_MAX], tag[PEER_ADDR_MAX + 24];
+	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
+	size_t nproxies = 0;
+	char peer[PEER_ADDR_MAX];
 	int timeout = POP3D_IDLE_TIMEOUT, c;
 	struct io *io;
 	enum session_end end;
@@ -107,8 +172,7 @@ main(int argc, char *argv[])
 	log_open("pop3d");
 	/* Before the options, so that even a usage error names the client. */
 	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
-	snprintf(tag, sizeof(tag), "%ld@%s", (long)getpid(), cfg.peer);
-	log_set_tag(tag);
+	set_tag(cfg.peer);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -139,6 +203,20 @@ main(int argc, char *argv[])
 		case 'l':
 			ban.loopback = true;
 			break;
+		case 'p':
+			if (nproxies == POP3D_PROXY_FROM_MAX ||
+			    proxy_net_parse(optarg, &proxies[nproxies]) == -1)
+				usage(POP3D_EXIT_USAGE);
+			nproxies++;
+			break;
+		case 'L':
+			cfg.login_delay = (unsigned)parse_number(optarg, 1,
+			    POP3D_LOGIN_DELAY_MAX);
+			break;
+		case 'E':
+			cfg.expire_days = (unsigned)parse_number(optarg, 1,
+			    POP3D_EXPIRE_DAYS_MAX);
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
@@ -157,6 +235,8 @@ main(int argc, char *argv[])
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
 	/* A vanished client is a failed write, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
+	if (nproxies > 0)
+		take_proxy(proxies, nproxies, peer, sizeof(peer));
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));

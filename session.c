@@ -26,7 +26,8 @@
 #include "store.h"
 #include "users.h"
 
-enum state { ST_AUTH, ST_TRANS, ST_END };
+/* ST_SLEEP: after SLEE, the mailbox unlocked until WAKE (SLEE-WAKE). */
+enum state { ST_AUTH, ST_TRANS, ST_SLEEP, ST_END };
 
 enum cmd_res {
 	CMD_OK,		/* the dispatcher writes "+OK <reply>" */
@@ -49,6 +50,8 @@ struct session {
 	unsigned			 fails;
 	bool				 have_user;
 	bool				 bol;	/* dot-stuffing: at a line start */
+	bool				 delay_kept; /* LOGIN-DELAY is recorded
+						for this mailbox */
 	size_t				 userlen;
 	char				 user[POP3D_NAME_MAX + 1];
 	char				 text[POP3D_REPLY_MAX];
@@ -112,8 +115,10 @@ finish(struct session *s, enum session_end end, const char *why)
 
 /*
  * The one conversion from a message number on the wire to an index into
- * the listing.  Digits only, at most 10, within 1..count; deleted
- * messages are refused, and with want_present so are ones found gone.
+ * the listing.  Digits only, at most 10, within 1..count; or "UID:" (in
+ * any case) and a unique id, looked up in the listing only (UID-PARAM).
+ * Deleted messages are refused, and with want_present so are ones found
+ * gone.
  */
 static enum cmd_res
 get_msgnum(struct session *s, const char *arg, size_t len, bool want_present,
@@ -123,6 +128,18 @@ get_msgnum(struct session *s, const char *arg, size_t len, bool want_present,
 	uint64_t msn = 0;
 	size_t i;
 
+	if (len >= 4 && strncasecmp(arg, "UID:", 4) == 0) {
+		if (store_find_uid(s->store, arg + 4, len - 4, idx) == -1) {
+			s->reply = "[UID/NOT-FOUND] no such message";
+			return CMD_ERR;
+		}
+		store_info(s->store, *idx, &info);
+		if (info.deleted) {
+			s->reply = "[UID/NOT-FOUND] message is deleted";
+			return CMD_ERR;
+		}
+		goto present;
+	}
 	if (len == 0 || len > 10) {
 		s->reply = "invalid message number";
 		return CMD_BAD;
@@ -144,6 +161,7 @@ get_msgnum(struct session *s, const char *arg, size_t len, bool want_present,
 		s->reply = "message is deleted";
 		return CMD_ERR;
 	}
+present:
 	if (want_present && info.gone) {
 		/* Asked again for a message known gone: no loops (Dovecot). */
 		s->reply = "message is no longer available";
@@ -263,7 +281,28 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	if (io_puts(s->io, "RESP-CODES\r\n"
 	    "AUTH-RESP-CODE\r\n"
 	    "PIPELINING\r\n"
-	    "IMPLEMENTATION pop3d\r\n"
+	    "UID-PARAM\r\n"
+	    "DELI\r\n"
+	    "SLEE-WAKE\r\n") == -1)
+		return CMD_ABORT;
+	/*
+	 * RFC 2449 s.6.7: EXPIRE n promises at least n days, so it holds
+	 * for every user; NEVER only when pop3d never removes on its own.
+	 */
+	if ((s->cfg->expire_days == 0 ? io_puts(s->io, "EXPIRE NEVER\r\n") :
+	    line(s, "EXPIRE %u", s->cfg->expire_days)) == -1)
+		return CMD_ABORT;
+	/*
+	 * RFC 2449 s.6.5: a mailbox the delay cannot be recorded in (no
+	 * folder, read-only) has none, so it is a per-user value: USER
+	 * before login, and after it only where it is enforced.
+	 */
+	if (s->cfg->login_delay != 0 && (s->state == ST_AUTH ?
+	    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay) :
+	    s->delay_kept ? line(s, "LOGIN-DELAY %u", s->cfg->login_delay) :
+	    0) == -1)
+		return CMD_ABORT;
+	if (io_puts(s->io, "IMPLEMENTATION pop3d\r\n"
 	    ".\r\n") == -1)
 		return CMD_ABORT;
 	return CMD_SENT;
@@ -360,6 +399,71 @@ login_failed(struct session *s, long long started, const char *reply)
 	return CMD_ERR;
 }
 
+/*
+ * LOGIN-DELAY (RFC 2449 s.6.5): refuses a login too soon after the last
+ * one to this mailbox, and records this one.  Before the process is
+ * confined, so that the client may still log in again on this
+ * connection.  The store is closed when the login is refused.
+ */
+static enum cmd_res
+login_delay(struct session *s, const char *esc)
+{
+	unsigned wait;
+	int r;
+
+	s->delay_kept = false;
+	/* No folder or read-only: nowhere to record it, so no delay. */
+	if (s->cfg->login_delay == 0 || store_read_only(s->store) ||
+	    store_dirfd(s->store) == -1)
+		return CMD_OK;
+	r = store_login_delay(s->store, time(NULL), s->cfg->login_delay,
+	    &wait);
+	if (r == 1) {
+		log_msg(LOG_NOTICE, "login user=%s result=login-delay "
+		    "wait=%u", esc, wait);
+		store_close(s->store);
+		s->store = NULL;
+		s->fails++;
+		s->reply = "[LOGIN-DELAY] too soon after the last login";
+		return CMD_ERR;
+	}
+	if (r == -1) {
+		/* Not the client's fault: serve, without claiming a delay. */
+		log_msg(LOG_ERR, "login-delay user=%s result=unrecorded "
+		    "error=\"%s\"", esc, strerror(errno));
+		return CMD_OK;
+	}
+	s->delay_kept = true;
+	return CMD_OK;
+}
+
+/*
+ * EXPIRE (RFC 2449 s.6.7): removes the messages older than the policy,
+ * through the journal, before any number is shown.  A failure is logged
+ * and the session goes on with them.
+ */
+static void
+expire(struct session *s, const char *esc)
+{
+	unsigned days = s->cfg->expire_days;
+	enum store_res r;
+	size_t removed;
+
+	if (days == 0 || store_read_only(s->store))
+		return;
+	r = store_expire(s->store, time(NULL) - (time_t)days * 86400,
+	    &removed);
+	if (r == STORE_OK) {
+		if (removed > 0)
+			log_msg(LOG_INFO, "expire user=%s days=%u removed=%zu",
+			    esc, days, removed);
+		return;
+	}
+	log_msg(LOG_ERR, "expire user=%s days=%u result=%s removed=%zu "
+	    "error=\"%s\"", esc, days, r == STORE_PENDING ? "pending" : "fail",
+	    removed, strerror(errno));
+}
+
 static enum cmd_res
 open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 {
@@ -387,6 +491,19 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
+	if (login_delay(s, esc) != CMD_OK)
+		return CMD_ERR;
+	/* Never serve a mailbox unconfined where it could be confined. */
+	if (s->cfg->confine != NULL && s->cfg->confine(store_dirfd(s->store),
+	    store_read_only(s->store)) == -1) {
+		log_msg(LOG_ERR, "login user=%s result=tempfail mailbox=%s "
+		    "error=\"confine: %s\"", esc, box, strerror(errno));
+		store_close(s->store);
+		s->store = NULL;
+		finish(s, SESSION_TEMPFAIL, "confine-failed");
+		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
+		return CMD_ERR;
+	}
 	switch (store_journal(s->store, &n)) {
 	case STORE_JOURNAL_FINISHED:
 		log_msg(LOG_NOTICE, "journal user=%s result=finished "
@@ -399,6 +516,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	case STORE_JOURNAL_NONE:
 		break;
 	}
+	expire(s, esc);
 	if (store_read_only(s->store) && !li->read_only)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
 		    "result=read-only reason=not-writable", esc, box);
@@ -799,6 +917,45 @@ cmd_dele(struct session *s, char *arg, size_t len)
 	return CMD_OK;
 }
 
+/*
+ * DELI (POP3 Listener): deletes one message at once, through the
+ * journal as QUIT does, leaving other marks as they are.  It stays
+ * listed as deleted, so no number changes.
+ */
+static enum cmd_res
+cmd_deli(struct session *s, char *arg, size_t len)
+{
+	enum store_res sr;
+	enum cmd_res r;
+	size_t idx, removed;
+
+	if (arg == NULL) {
+		s->reply = "DELI needs a message number";
+		return CMD_BAD;
+	}
+	if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
+		return r;
+	if (store_read_only(s->store)) {
+		s->reply = "[READ-ONLY] this mailbox is read-only";
+		return CMD_ERR;
+	}
+	sr = store_remove(s->store, idx, &removed);
+	if (sr == STORE_OK) {
+		s->ndele++;
+		s->reply = "message deleted";
+		return CMD_OK;
+	}
+	log_msg(LOG_ERR, "deli msg=%zu result=%s error=\"%s\"", idx + 1,
+	    sr == STORE_PENDING ? "pending" : "fail", strerror(errno));
+	if (sr == STORE_PENDING) {
+		s->ndele++;
+		s->reply = "[SYS/TEMP] delete interrupted; SLEE, QUIT or the "
+		    "next login completes it";
+	} else
+		s->reply = "[SYS/TEMP] message not deleted, try again later";
+	return CMD_ERR;
+}
+
 static enum cmd_res
 cmd_noop(struct session *s, char *arg, size_t len)
 {
@@ -823,22 +980,115 @@ cmd_rset(struct session *s, char *arg, size_t len)
 	return CMD_OK;
 }
 
-/* QUIT in TRANSACTION: the UPDATE state (RFC 1939 s.6). */
-static enum cmd_res
-cmd_quit_trans(struct session *s, char *arg, size_t len)
+/* Messages marked by DELE and not yet removed. */
+static size_t
+count_marked(struct session *s)
 {
 	struct store_info info;
-	size_t removed, marked = 0;
+	size_t marked = 0;
+
+	for (size_t i = 0; i < store_count(s->store); i++) {
+		store_info(s->store, i, &info);
+		marked += info.deleted && !info.removed;
+	}
+	return marked;
+}
+
+/*
+ * SLEE (POP3 Listener's SLEE-WAKE): commits as QUIT does, then releases
+ * the mailbox lock and waits, connected, for WAKE.  On failure the
+ * session stays in TRANSACTION.
+ */
+static enum cmd_res
+cmd_slee(struct session *s, char *arg, size_t len)
+{
+	size_t removed, marked;
 	enum store_res r;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	for (size_t i = 0; i < store_count(s->store); i++) {
-		store_info(s->store, i, &info);
-		marked += info.deleted;
+	marked = count_marked(s);
+	r = store_commit(s->store, &removed);
+	if (r != STORE_OK) {
+		log_msg(LOG_ERR, "sleep marked=%zu removed=%zu result=%s "
+		    "error=\"%s\"", marked, removed,
+		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
+		if (r == STORE_PENDING) {
+			s->ndele += marked;
+			s->reply = "[SYS/TEMP] deletes interrupted; SLEE, QUIT "
+			    "or the next login completes them";
+		} else
+			s->reply = "[SYS/TEMP] nothing deleted, try again "
+			    "later";
+		return CMD_ERR;
 	}
-	s->ndele = marked;
+	s->ndele += marked;
+	store_sleep(s->store);
+	s->state = ST_SLEEP;
+	log_msg(LOG_INFO, "sleep deleted=%zu", marked);
+	s->reply = text(s, "sleeping, %zu messages deleted", marked);
+	return CMD_OK;
+}
+
+/*
+ * WAKE: the lock again, a fresh listing, and numbers that index it;
+ * [ACTIVITY/NEW] when it holds an id the last one did not.
+ */
+static enum cmd_res
+cmd_wake(struct session *s, char *arg, size_t len)
+{
+	enum store_res r;
+	uint64_t octets;
+	size_t n;
+	bool news;
+
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	r = store_wake(s->store, &news);
+	if (r == STORE_BUSY) {
+		log_msg(LOG_NOTICE, "wake result=in-use");
+		s->reply = "[IN-USE] mailbox in use by another session";
+		return CMD_ERR;
+	}
+	if (r != STORE_OK) {
+		log_msg(LOG_ERR, "wake result=tempfail error=\"%s\"",
+		    strerror(errno));
+		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
+		return CMD_ERR;
+	}
+	switch (store_journal(s->store, &n)) {
+	case STORE_JOURNAL_FINISHED:
+		log_msg(LOG_NOTICE, "journal result=finished removed=%zu", n);
+		break;
+	case STORE_JOURNAL_DISCARDED:
+		log_msg(LOG_WARNING, "journal result=malformed removed=0");
+		break;
+	case STORE_JOURNAL_NONE:
+		break;
+	}
+	totals(s, &n, &octets);
+	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
+	    n, octets, news);
+	s->state = ST_TRANS;
+	s->reply = text(s, "[ACTIVITY/%s] maildrop has %zu messages (%" PRIu64
+	    " octets)", news ? "NEW" : "NONE", n, octets);
+	return CMD_OK;
+}
+
+/* QUIT in TRANSACTION: the UPDATE state (RFC 1939 s.6). */
+static enum cmd_res
+cmd_quit_trans(struct session *s, char *arg, size_t len)
+{
+	size_t removed, marked;
+	enum store_res r;
+
+	(void)len;
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	marked = count_marked(s);
+	s->ndele += marked;
 	r = store_commit(s->store, &removed);
 	if (r != STORE_OK) {
 		log_msg(LOG_ERR, "update marked=%zu removed=%zu result=%s "
@@ -888,6 +1138,16 @@ static const struct cmd trans_cmds[] = {
 	{ "UIDL", cmd_uidl },
 	{ "QUIT", cmd_quit_trans },
 	{ "CAPA", cmd_capa },
+	{ "DELI", cmd_deli },
+	{ "SLEE", cmd_slee },
+	{ NULL, NULL }
+};
+
+/* The SLEEP state: the mailbox is not the session's; no CAPA either. */
+static const struct cmd sleep_cmds[] = {
+	{ "NOOP", cmd_noop },
+	{ "WAKE", cmd_wake },
+	{ "QUIT", cmd_quit_auth },	/* nothing is left to commit */
 	{ NULL, NULL }
 };
 
@@ -905,8 +1165,8 @@ find_cmd(const struct cmd *table, const char *verb, size_t len)
 static enum cmd_res
 dispatch(struct session *s, char *ln, size_t len)
 {
-	const struct cmd *tbl = s->state == ST_AUTH ? auth_cmds : trans_cmds;
-	const struct cmd *other = s->state == ST_AUTH ? trans_cmds : auth_cmds;
+	const struct cmd *tbl = s->state == ST_AUTH ? auth_cmds :
+	    s->state == ST_SLEEP ? sleep_cmds : trans_cmds;
 	const struct cmd *c;
 	char *sp, *arg = NULL;
 	size_t vlen = len, alen = 0;
@@ -920,7 +1180,9 @@ dispatch(struct session *s, char *ln, size_t len)
 	s->reply = NULL;
 	if ((c = find_cmd(tbl, ln, vlen)) != NULL)
 		r = c->fn(s, arg, alen);
-	else if (find_cmd(other, ln, vlen) != NULL) {
+	else if (find_cmd(auth_cmds, ln, vlen) != NULL ||
+	    find_cmd(trans_cmds, ln, vlen) != NULL ||
+	    find_cmd(sleep_cmds, ln, vlen) != NULL) {
 		s->reply = "command not valid in this state";
 		r = CMD_BAD;
 	} else {

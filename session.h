@@ -2,6 +2,8 @@
 #ifndef POP3D_SESSION_H
 #define POP3D_SESSION_H
 
+#include <stdbool.h>
+
 #include "ban.h"
 #include "io.h"
 
@@ -12,12 +14,22 @@ struct session_cfg {
 	const char	*peer;		/* client address ("192.0.2.1",
 					   "2001:db8::1") or "local" */
 	const struct ban_cfg *ban;	/* brute-force limits, or NULL */
+	/*
+	 * Called once the mailbox is open, before anything in it is
+	 * served: confines the process to the folder open on dirfd (-1:
+	 * none), read-only or not.  0 to serve; -1 (errno) and the session
+	 * ends with -ERR [SYS/TEMP].  NULL: not confined (tests).
+	 */
+	int		(*confine)(int dirfd, bool read_only);
+	unsigned	 login_delay;	/* LOGIN-DELAY seconds; 0: none */
+	unsigned	 expire_days;	/* EXPIRE days; 0: never */
 };
 
 enum session_end {
 	SESSION_QUIT,		/* QUIT handled, deletes (if any) done */
 	SESSION_ABORT,		/* EOF, timeout, budget spent, write failed */
-	SESSION_TEMPFAIL	/* QUIT failed to remove marked messages */
+	SESSION_TEMPFAIL	/* QUIT failed to remove marked messages, or
+				   the session could not be confined */
 };
 
 /*

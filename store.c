@@ -1,7 +1,8 @@
 /*
  * store.c: one user's mailbox.  Owns the folder's file descriptors, the
- * session lock, the listing (names, CRLF sizes, unique ids), streaming a
- * message in its CRLF form, marks and the removal of marked files.
+ * session lock (given up and taken again for SLEE and WAKE), the listing
+ * (names, CRLF sizes, unique ids), streaming a message in its CRLF form,
+ * marks, the removal of marked files and the time of the last login.
  * Trusts nothing in the folder: only regular, non-hidden files are
  * messages, every open is relative to the folder and never follows a
  * symlink, and a file that changed since the listing is gone.
@@ -26,6 +27,7 @@
 #include "file.h"
 #include "params.h"
 #include "pct.h"
+#include "sizes.h"
 #include "store.h"
 
 enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
@@ -34,28 +36,39 @@ struct msg {
 	char		*name;		/* the file's name in its folder */
 	int		 sub;		/* which folder: SUB_* */
 	bool		 deleted;
+	bool		 removed;	/* past a commit point: gone for good */
+	bool		 sel;		/* chosen for the commit under way */
 	bool		 gone;		/* found changed or missing */
 	uint64_t	 size;
 	dev_t		 dev;		/* identity at listing time */
 	ino_t		 ino;
 	off_t		 fsize;
 	struct timespec	 mtime;
+	struct timespec	 ctime;		/* for EXPIRE: never before delivery */
 	size_t		 baselen;	/* Maildir: the name before ':' */
 	char		 uid[POP3D_UID_MAX + 1];
 };
 
 struct store {
+	char		*path;		/* the folder, to open when it appears */
 	int		 dirfd;
 	int		 subfd[SUB_COUNT];	/* -1 where absent */
 	int		 lockfd;
 	int		 msgfd;		/* from store_open_msg */
 	size_t		 msgidx;
 	bool		 read_only;	/* no lock, no journal, no removal */
+	bool		 ro_asked;	/* read-only by the caller's wish */
+	bool		 asleep;	/* store_sleep: no lock, no access */
+	bool		 pending;	/* a commit stopped past its commit
+					   point: its journal is still there */
 	enum store_journal journal;	/* what store_open found */
 	size_t		 journal_removed;
 	struct msg	*msgs;
 	size_t		 count;
 	size_t		 cap;
+	struct msg	**byuid;	/* msgs sorted by uid, built on demand */
+	struct sizes	*sizes;		/* the size cache, during list() */
+	bool		 byuid_failed;	/* no memory for it: scan instead */
 	char		 buf[POP3D_READBUF];
 };
 
@@ -268,23 +281,16 @@ static int
 list_one(struct store *st, int sub, const char *name)
 {
 	struct crlf c = { .body_left = -1 };
-	struct msg *m;
 	struct stat sb;
+	struct msg *m;
+	uint64_t size;
 	int fd, r;
 
-	if ((fd = open_msg(st, name, sub)) == -1) {
-		/* Gone, a symlink, or unreadable: not a message of ours. */
-		if (errno == ENOENT || errno == ELOOP || errno == EACCES ||
-		    errno == ENXIO || errno == EWOULDBLOCK)
-			return 0;
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return 0;
-	}
+	if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(sb.st_mode))
+		return 0;	/* a symlink, a folder, a FIFO: not a message */
 	if (st->count == POP3D_MSGS_MAX) {
-		close(fd);
 		errno = EFBIG;
 		return -1;
 	}
@@ -292,27 +298,46 @@ list_one(struct store *st, int sub, const char *name)
 		size_t ncap = st->cap ? st->cap * 2 : 64;
 		struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
 
-		if (n == NULL) {
-			close(fd);
+		if (n == NULL)
 			return -1;
-		}
 		st->msgs = n;
 		st->cap = ncap;
 	}
-	r = crlf_file(st, fd, &c);
-	close(fd);
-	if (r != 0)
-		return -1;
+	if (st->sizes == NULL || !sizes_get(st->sizes, sub, name, &sb, &size)) {
+		if ((fd = open_msg(st, name, sub)) == -1) {
+			/* Gone, replaced by a symlink, or unreadable. */
+			if (errno == ENOENT || errno == ELOOP ||
+			    errno == EACCES || errno == ENXIO ||
+			    errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			return 0;
+		}
+		r = crlf_file(st, fd, &c);
+		close(fd);
+		if (r != 0)
+			return -1;
+		size = c.sent;
+		if (st->sizes != NULL &&
+		    sizes_put(st->sizes, sub, name, &sb, size) == -1) {
+			sizes_free(st->sizes);	/* out of memory: no cache */
+			st->sizes = NULL;
+		}
+	}
 	m = &st->msgs[st->count];
 	memset(m, 0, sizeof(*m));
 	if ((m->name = strdup(name)) == NULL)
 		return -1;
 	m->sub = sub;
-	m->size = c.sent;
+	m->size = size;
 	m->dev = sb.st_dev;
 	m->ino = sb.st_ino;
 	m->fsize = sb.st_size;
 	m->mtime = sb.st_mtim;
+	m->ctime = sb.st_ctim;
 	st->count++;
 	return 1;
 }
@@ -356,9 +381,22 @@ list(struct store *st)
 	char salt[8];
 	size_t i;
 
+	/*
+	 * Sizes come from the cache where the file is still the one it
+	 * describes; only new or changed files are read.  The cache is an
+	 * optimisation: without memory for it, or unwritable, listing goes on.
+	 */
+	st->sizes = sizes_load(st->dirfd);
 	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && list_dir(st, sub) == -1)
+		if (st->subfd[sub] != -1 && list_dir(st, sub) == -1) {
+			sizes_free(st->sizes);
+			st->sizes = NULL;
 			return -1;
+		}
+	if (st->sizes != NULL && !st->read_only)
+		(void)sizes_save(st->sizes, st->dirfd);
+	sizes_free(st->sizes);
+	st->sizes = NULL;
 	for (i = 0; i < st->count; i++)
 		make_uid(&st->msgs[i], maildir, NULL);
 	if (st->count > 0)
@@ -408,50 +446,68 @@ lock(struct store *st)
 	return STORE_OK;
 }
 
+/* Closes the folder's descriptors; errno is kept. */
+static void
+close_folder(struct store *st)
+{
+	int saved = errno;
+
+	for (int sub = 0; sub < SUB_COUNT; sub++) {
+		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd)
+			close(st->subfd[sub]);
+		st->subfd[sub] = -1;
+	}
+	if (st->dirfd != -1)
+		close(st->dirfd);
+	st->dirfd = -1;
+	errno = saved;
+}
+
+/* Closes the lock file, which releases the flock; errno is kept. */
+static void
+unlock(struct store *st)
+{
+	int saved = errno;
+
+	if (st->lockfd != -1)
+		close(st->lockfd);
+	st->lockfd = -1;
+	errno = saved;
+}
+
 static void
 close_fds(struct store *st)
 {
 	int saved = errno;
 
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd)
-			close(st->subfd[sub]);
-	if (st->dirfd != -1)
-		close(st->dirfd);
+	close_folder(st);
 	if (st->msgfd != -1)
 		close(st->msgfd);
-	if (st->lockfd != -1)
-		close(st->lockfd);	/* releases the flock */
+	st->msgfd = -1;
+	unlock(st);
 	errno = saved;
 }
 
-enum store_res
-store_open(struct store **stp, const char *dir, bool read_only)
+/*
+ * Opens the folder (never following a symlink at its last component)
+ * and, for a Maildir, new/ and cur/, and decides whether it is served
+ * read-only.  A folder that does not exist leaves dirfd at -1.  0, or -1
+ * (errno) with whatever was opened left for close_folder.
+ */
+static int
+open_folder(struct store *st)
 {
 	static const char *const maildir_sub[] = { NULL, "new", "cur" };
-	struct store *st;
-	enum store_res res = STORE_FAIL;
 
-	*stp = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return STORE_FAIL;
-	st->lockfd = -1;
-	st->msgfd = -1;
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		st->subfd[sub] = -1;
-	st->read_only = read_only;
-	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (st->dirfd == -1) {
-		if (errno != ENOENT)
-			goto fail;
-		*stp = st;	/* nothing delivered yet: an empty mailbox */
-		return STORE_OK;
-	}
+	st->dirfd = open(st->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (st->dirfd == -1)
+		return errno == ENOENT ? 0 : -1;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
 		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (st->subfd[sub] == -1 && errno != ENOENT && errno != ENOTDIR)
-			goto fail;
+			return -1;
 	}
 	if (st->subfd[SUB_NEW] == -1 || st->subfd[SUB_CUR] == -1) {
 		/* Not a Maildir: a plain folder of message files. */
@@ -466,14 +522,58 @@ store_open(struct store **stp, const char *dir, bool read_only)
 	for (int sub = 0; sub < SUB_COUNT && !st->read_only; sub++)
 		if (st->subfd[sub] != -1 && !writable(st->subfd[sub]))
 			st->read_only = true;
+	return 0;
+}
+
+/*
+ * What store_open and store_wake share: the lock, the roll-forward of a
+ * crashed commit, then the listing.  On failure the lock may still be
+ * held and the listing may be partial; the caller cleans up.
+ */
+static enum store_res
+take(struct store *st)
+{
+	enum store_res res;
+
 	if (!st->read_only) {
 		if ((res = lock(st)) != STORE_OK)
-			goto fail;
-		res = STORE_FAIL;
+			return res;
 		if (!st->read_only && roll_forward(st) == -1)
-			goto fail;
+			return STORE_FAIL;
 	}
-	if (list(st) == -1)
+	return list(st) == -1 ? STORE_FAIL : STORE_OK;
+}
+
+static void
+free_listing(struct msg *msgs, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(msgs[i].name);
+	free(msgs);
+}
+
+enum store_res
+store_open(struct store **stp, const char *dir, bool read_only)
+{
+	struct store *st;
+	enum store_res res = STORE_FAIL;
+
+	*stp = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return STORE_FAIL;
+	st->lockfd = -1;
+	st->msgfd = -1;
+	st->dirfd = -1;
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		st->subfd[sub] = -1;
+	st->read_only = st->ro_asked = read_only;
+	if ((st->path = strdup(dir)) == NULL || open_folder(st) == -1)
+		goto fail;
+	if (st->dirfd == -1) {
+		*stp = st;	/* nothing delivered yet: an empty mailbox */
+		return STORE_OK;
+	}
+	if ((res = take(st)) != STORE_OK)
 		goto fail;
 	*stp = st;
 	return STORE_OK;
@@ -488,9 +588,9 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	close_fds(st);
-	for (size_t i = 0; i < st->count; i++)
-		free(st->msgs[i].name);
-	free(st->msgs);
+	free_listing(st->msgs, st->count);
+	free(st->byuid);
+	free(st->path);
 	free(st);
 }
 
@@ -507,6 +607,12 @@ store_read_only(const struct store *st)
 	return st->read_only;
 }
 
+int
+store_dirfd(const struct store *st)
+{
+	return st->dirfd;
+}
+
 size_t
 store_count(const struct store *st)
 {
@@ -520,14 +626,89 @@ store_info(const struct store *st, size_t idx, struct store_info *info)
 
 	info->size = m->size;
 	info->uid = m->uid;
-	info->deleted = m->deleted;
+	info->deleted = m->deleted || m->removed;
+	info->removed = m->removed;
 	info->gone = m->gone;
 }
 
 void
 store_mark(struct store *st, size_t idx, bool deleted)
 {
-	st->msgs[idx].deleted = deleted;
+	if (!st->msgs[idx].removed)
+		st->msgs[idx].deleted = deleted;
+}
+
+static int
+byuid_cmp(const void *a, const void *b)
+{
+	const struct msg *const *x = a, *const *y = b;
+
+	return strcmp((*x)->uid, (*y)->uid);
+}
+
+struct uid_key {
+	const char	*p;
+	size_t		 len;
+};
+
+/* Orders as strcmp does: ids never hold a NUL. */
+static int
+uid_key_cmp(const void *k, const void *e)
+{
+	const struct uid_key *key = k;
+	const struct msg *const *m = e;
+	size_t len = strlen((*m)->uid);
+	int r = memcmp(key->p, (*m)->uid, key->len < len ? key->len : len);
+
+	if (r != 0)
+		return r;
+	return key->len < len ? -1 : key->len > len ? 1 : 0;
+}
+
+static void
+byuid_reset(struct store *st)
+{
+	free(st->byuid);
+	st->byuid = NULL;
+	st->byuid_failed = false;
+}
+
+int
+store_find_uid(struct store *st, const char *uid, size_t len, size_t *idx)
+{
+	struct uid_key key = { uid, len };
+	struct msg **found;
+
+	/* No listed id is empty or longer (RFC 1939 s.7). */
+	if (len == 0 || len > POP3D_UID_MAX || st->count == 0)
+		return -1;
+	if (st->byuid == NULL && !st->byuid_failed) {
+		st->byuid = reallocarray(NULL, st->count, sizeof(*st->byuid));
+		if (st->byuid == NULL)
+			st->byuid_failed = true;
+		else {
+			for (size_t i = 0; i < st->count; i++)
+				st->byuid[i] = &st->msgs[i];
+			qsort(st->byuid, st->count, sizeof(*st->byuid),
+			    byuid_cmp);
+		}
+	}
+	if (st->byuid == NULL) {
+		/* Too little memory for the index: a scan does the same. */
+		for (size_t i = 0; i < st->count; i++)
+			if (strlen(st->msgs[i].uid) == len &&
+			    memcmp(st->msgs[i].uid, uid, len) == 0) {
+				*idx = i;
+				return 0;
+			}
+		return -1;
+	}
+	found = bsearch(&key, st->byuid, st->count, sizeof(*st->byuid),
+	    uid_key_cmp);
+	if (found == NULL)
+		return -1;
+	*idx = (size_t)(*found - st->msgs);
+	return 0;
 }
 
 enum store_res
@@ -588,7 +769,7 @@ store_send(struct store *st, long body_lines,
  * removed, so a crash at any point ends with all of it gone or none.
  *
  *	pop3d journal 1
- *	<folder> <inode> <name>		one line per marked message
+ *	<folder> <inode> <name>		one line per message to remove
  *	end
  *
  * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); name has
@@ -600,20 +781,6 @@ store_send(struct store *st, long body_lines,
 static const char journal_head[] = "pop3d journal 1\n";
 static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
 
-/* Journal names: '%' and bytes outside 0x21..0x7E are escaped. */
-static bool
-journal_raw_ok(unsigned char b)
-{
-	return b >= 0x21 && b <= 0x7e;
-}
-
-static bool
-journal_esc(unsigned char b, size_t i)
-{
-	(void)i;
-	return !journal_raw_ok(b) || b == '%';
-}
-
 /* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
 static size_t
 journal_line(char *buf, const struct msg *m)
@@ -621,7 +788,7 @@ journal_line(char *buf, const struct msg *m)
 	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju ",
 	    journal_sub[m->sub], (uintmax_t)m->ino);
 	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
-	    m->name, strlen(m->name), journal_esc);
+	    m->name, strlen(m->name), pct_name_esc);
 
 	if (e < 0)
 		return 0;	/* NEVER: a name is at most NAME_MAX octets */
@@ -643,7 +810,7 @@ journal_write(struct store *st)
 	if (file_write_all(fd, journal_head, sizeof(journal_head) - 1) == -1)
 		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
-		if (!st->msgs[i].deleted)
+		if (!st->msgs[i].sel)
 			continue;
 		size_t len = journal_line(line, &st->msgs[i]);
 
@@ -701,7 +868,7 @@ journal_parse(const char *s, size_t len, struct jline *j)
 	j->ino = (ino_t)ino;
 	p++;
 	n = pct_decode(j->name, sizeof(j->name), p, (size_t)(end - p),
-	    journal_raw_ok);
+	    pct_name_raw_ok);
 	/* Only a plain, visible name of one folder: never a path. */
 	if (n <= 0 || strlen(j->name) != (size_t)n ||
 	    strchr(j->name, '/') != NULL || j->name[0] == '.')
@@ -800,8 +967,12 @@ roll_forward(struct store *st)
 		return -1;
 	fd = openat(st->dirfd, POP3D_JOURNAL_NAME,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
+	if (fd == -1) {
+		if (errno != ENOENT)
+			return -1;
+		st->pending = false;
+		return 0;
+	}
 	if ((r = journal_pass(st, fd, false, &removed)) == 1)
 		st->journal = STORE_JOURNAL_DISCARDED;
 	else if (r == 0 && (r = journal_pass(st, fd, true, &removed)) == 0) {
@@ -814,38 +985,48 @@ roll_forward(struct store *st)
 	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
 	    fsync(st->dirfd) == -1)
 		return -1;
+	st->pending = false;
 	return 0;
 }
 
 /*
  * UPDATE (DESIGN.md): journal, then removals, then the journal's removal,
- * each made durable before the next.  The rename of the journal is the
- * commit point.  Catchable signals wait until it is over; SIGKILL and
- * power loss are what the roll-forward is for.
+ * each made durable before the next, for the messages chosen (sel).  The
+ * rename of the journal is the commit point: from there on they are
+ * removed for good, in the listing too, and a failure leaves the journal
+ * to the next commit or store_open.  A journal an earlier commit left is
+ * finished first, so that it is never replaced.  Catchable signals wait
+ * until it is over; SIGKILL and power loss are what the roll-forward is
+ * for.  Clears every sel.
  */
-enum store_res
-store_commit(struct store *st, size_t *removed)
+static enum store_res
+commit(struct store *st, size_t *removed)
 {
 	enum store_res res = STORE_FAIL;
 	sigset_t all, old;
-	size_t marked = 0;
+	size_t chosen = 0;
 	int saved = 0;
 
 	*removed = 0;
 	for (size_t i = 0; i < st->count; i++)
-		marked += st->msgs[i].deleted;
-	if (marked == 0)
+		chosen += st->msgs[i].sel;
+	if (chosen == 0 && !st->pending)
 		return STORE_OK;
 	if (st->read_only) {
 		errno = EROFS;	/* NEVER: the session refuses DELE */
-		return STORE_FAIL;
+		goto out;
 	}
-	if (st->dirfd == -1) {
-		errno = EBADF;	/* NEVER: nothing is listed without a folder */
-		return STORE_FAIL;
+	if (st->dirfd == -1 || st->asleep) {
+		/* NEVER: nothing is listed without a folder or awake */
+		errno = EBADF;
+		goto out;
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	if (st->pending && roll_forward(st) == -1)
+		goto fail;
+	if (chosen == 0)
+		goto done;
 	if (journal_write(st) == -1)
 		goto fail;
 	if (renameat(st->dirfd, POP3D_JOURNAL_TMP, st->dirfd,
@@ -857,13 +1038,17 @@ store_commit(struct store *st, size_t *removed)
 	}
 	/* The commit point: from here on, the next session finishes it. */
 	res = STORE_PENDING;
+	st->pending = true;
+	for (size_t i = 0; i < st->count; i++)
+		if (st->msgs[i].sel)
+			st->msgs[i].removed = st->msgs[i].deleted = true;
 	if (fsync(st->dirfd) == -1)
 		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
 		struct msg *m = &st->msgs[i];
 		struct stat sb;
 
-		if (!m->deleted)
+		if (!m->sel)
 			continue;
 		/* Never remove a file that replaced the one listed. */
 		if (fstatat(st->subfd[m->sub], m->name, &sb,
@@ -886,11 +1071,221 @@ store_commit(struct store *st, size_t *removed)
 	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
 	    fsync(st->dirfd) == -1)
 		goto fail;
+	st->pending = false;
+done:
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	return STORE_OK;
+	res = STORE_OK;
+	goto out;
 fail:
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
+out:
+	saved = errno;
+	for (size_t i = 0; i < st->count; i++)
+		st->msgs[i].sel = false;
+	errno = saved;
 	return res;
+}
+
+enum store_res
+store_commit(struct store *st, size_t *removed)
+{
+	for (size_t i = 0; i < st->count; i++)
+		st->msgs[i].sel = st->msgs[i].deleted && !st->msgs[i].removed;
+	return commit(st, removed);
+}
+
+enum store_res
+store_remove(struct store *st, size_t idx, size_t *removed)
+{
+	for (size_t i = 0; i < st->count; i++)
+		st->msgs[i].sel = i == idx && !st->msgs[i].removed;
+	return commit(st, removed);
+}
+
+enum store_res
+store_expire(struct store *st, time_t before, size_t *removed)
+{
+	enum store_res res;
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->count; i++)
+		st->msgs[i].sel = !st->msgs[i].removed &&
+		    st->msgs[i].ctime.tv_sec < before;
+	if ((res = commit(st, removed)) == STORE_FAIL)
+		return res;
+	/* Before any number is shown: the removed leave the listing. */
+	for (size_t i = 0; i < st->count; i++) {
+		if (st->msgs[i].removed) {
+			free(st->msgs[i].name);
+			continue;
+		}
+		st->msgs[n++] = st->msgs[i];
+	}
+	st->count = n;
+	byuid_reset(st);
+	return res;
+}
+
+/* "pop3d login 1\n<seconds since 1970>\n": the time of the last login. */
+static const char login_head[] = "pop3d login 1\n";
+
+static bool
+login_parse(const char *buf, size_t len, long long *when)
+{
+	size_t hl = sizeof(login_head) - 1, i;
+	long long v = 0;
+
+	if (len <= hl + 1 || memcmp(buf, login_head, hl) != 0 ||
+	    buf[len - 1] != '\n' || len - hl - 1 > 18)
+		return false;
+	for (i = hl; i < len - 1; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return false;
+		v = v * 10 + (buf[i] - '0');
+	}
+	*when = v;
+	return true;
+}
+
+int
+store_login_delay(struct store *st, time_t now, unsigned delay,
+    unsigned *wait)
+{
+	char buf[64];
+	struct stat sb;
+	long long last;
+	ssize_t n;
+	int fd, len, saved;
+
+	*wait = 0;
+	if (st->read_only || st->dirfd == -1 || st->lockfd == -1) {
+		errno = EROFS;	/* no lock to keep the record under */
+		return -1;
+	}
+	fd = openat(st->dirfd, POP3D_LOGIN_NAME, O_RDWR | O_CREAT |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		goto fail;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if ((n = pread(fd, buf, sizeof(buf), 0)) == -1)
+		goto fail;
+	/* A record from the future (the clock went back) is no record. */
+	if (login_parse(buf, (size_t)n, &last) && last <= (long long)now &&
+	    (long long)now - last < (long long)delay) {
+		*wait = (unsigned)(delay - ((long long)now - last));
+		close(fd);
+		return 1;
+	}
+	/*
+	 * Not synced: a record lost in a crash lets one login in early.
+	 * A cut one is malformed, so no record, to the same effect.
+	 */
+	len = snprintf(buf, sizeof(buf), "%s%lld\n", login_head,
+	    (long long)now);
+	if (pwrite(fd, buf, (size_t)len, 0) != len ||
+	    ftruncate(fd, len) == -1)
+		goto fail;
+	if (close(fd) == -1)
+		return -1;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+void
+store_sleep(struct store *st)
+{
+	if (st->msgfd != -1) {
+		close(st->msgfd);
+		st->msgfd = -1;
+	}
+	unlock(st);
+	st->asleep = true;
+}
+
+static int
+uidp_cmp(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+/* Whether the listing holds an id that old[0..n) did not. */
+static bool
+any_new(const struct store *st, const struct msg *old, size_t n)
+{
+	const char **ids;
+	bool news = false;
+
+	if (st->count == 0)
+		return false;
+	if (n == 0)
+		return true;
+	/* Without memory to compare, say there is news: the client looks. */
+	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = old[i].uid;
+	qsort(ids, n, sizeof(*ids), uidp_cmp);
+	for (size_t i = 0; i < st->count && !news; i++) {
+		const char *key = st->msgs[i].uid;
+
+		news = bsearch(&key, ids, n, sizeof(*ids), uidp_cmp) == NULL;
+	}
+	free(ids);
+	return news;
+}
+
+enum store_res
+store_wake(struct store *st, bool *news)
+{
+	struct msg *old = st->msgs;
+	size_t oldn = st->count, oldcap = st->cap;
+	enum store_res res;
+
+	*news = false;
+	if (!st->asleep) {
+		errno = EINVAL;	/* NEVER: the session wakes only a sleeper */
+		return STORE_FAIL;
+	}
+	st->journal = STORE_JOURNAL_NONE;
+	st->journal_removed = 0;
+	if (st->dirfd == -1) {
+		/* There was no folder: there may be one now. */
+		st->read_only = st->ro_asked;
+		if (open_folder(st) == -1) {
+			close_folder(st);
+			return STORE_FAIL;
+		}
+		if (st->dirfd == -1) {
+			st->asleep = false;	/* still an empty mailbox */
+			return STORE_OK;
+		}
+	}
+	st->msgs = NULL;
+	st->count = st->cap = 0;
+	if ((res = take(st)) != STORE_OK) {
+		unlock(st);
+		free_listing(st->msgs, st->count);
+		st->msgs = old;
+		st->count = oldn;
+		st->cap = oldcap;
+		return res;
+	}
+	*news = any_new(st, old, oldn);
+	free_listing(old, oldn);
+	byuid_reset(st);
+	st->asleep = false;
+	return STORE_OK;
 }

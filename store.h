@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct store;
 
@@ -31,7 +32,9 @@ enum store_journal {
 struct store_info {
 	uint64_t	 size;		/* octets as sent, CRLF, unstuffed */
 	const char	*uid;		/* 1..70 octets in 0x21..0x7E */
-	bool		 deleted;
+	bool		 deleted;	/* marked, or removed */
+	bool		 removed;	/* removed for good by store_remove or
+					   store_commit: no mark undoes it */
 	bool		 gone;		/* store_send found it changed or missing */
 };
 
@@ -57,9 +60,24 @@ enum store_journal store_journal(const struct store *, size_t *removed);
 void		 store_close(struct store *);
 
 bool		 store_read_only(const struct store *);
+
+/*
+ * The mailbox folder, open, for confining the process to it (the store
+ * keeps it); -1 when the folder does not exist.
+ */
+int		 store_dirfd(const struct store *);
+
 size_t		 store_count(const struct store *);
 void		 store_info(const struct store *, size_t idx,
 		    struct store_info *);
+
+/*
+ * Looks up a unique id, len octets of any bytes, in the listing (never
+ * on disk): 0 with *idx, or -1 when no listed message has that id.
+ * Deleted messages are found too.  Builds a sorted index on first use.
+ */
+int		 store_find_uid(struct store *, const char *uid, size_t len,
+		    size_t *idx) __attribute__((warn_unused_result));
 
 /*
  * Opens message idx for store_send: STORE_GONE when its file left or
@@ -82,6 +100,7 @@ enum store_res	 store_send(struct store *, long body_lines,
 		    int (*put)(void *, const char *, size_t), void *arg,
 		    uint64_t *sent) __attribute__((warn_unused_result));
 
+/* Marks or unmarks a message for store_commit; a removed one stays. */
 void		 store_mark(struct store *, size_t idx, bool deleted);
 
 /*
@@ -92,9 +111,64 @@ void		 store_mark(struct store *, size_t idx, bool deleted);
  * nothing will be; STORE_PENDING (errno kept) when the journal is in
  * place but the removal failed: the next store_open finishes it.  Files that
  * replaced a listed one, and mail delivered since the listing, are never
- * removed.  *removed counts the files this call removed.
+ * removed.  *removed counts the files this call removed.  Past the commit
+ * point the messages are removed for good (store_info), whatever comes
+ * after.  An earlier commit of this store left pending is finished first;
+ * when that fails, the result is STORE_FAIL.
  */
 enum store_res	 store_commit(struct store *, size_t *removed)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Removes message idx now, alone, all or none as store_commit does;
+ * other marks are left as they are.  The results are store_commit's.
+ * On STORE_OK and STORE_PENDING the message stays in the listing,
+ * deleted and removed, so that no number changes.  A commit that stopped
+ * past its commit point is finished by the next commit of the session
+ * (before anything else is journaled) or by the next store_open.
+ */
+enum store_res	 store_remove(struct store *, size_t idx, size_t *removed)
+		    __attribute__((warn_unused_result));
+
+/*
+ * RFC 2449 s.6.7 EXPIRE: removes every listed message whose file's
+ * status last changed (ctime, never earlier than its delivery) before
+ * the time before, all or none as store_commit does, and drops the ones
+ * removed from the listing.  Only right after store_open, before any
+ * number is shown.  The results are store_commit's; on STORE_FAIL the
+ * listing is unchanged.
+ */
+enum store_res	 store_expire(struct store *, time_t before, size_t *removed)
+		    __attribute__((warn_unused_result));
+
+/*
+ * RFC 2449 s.6.5 LOGIN-DELAY: the time of the last login is kept in the
+ * mailbox (POP3D_LOGIN_NAME), read and written only under the lock.
+ * Returns 1 when it is less than delay seconds before now (*wait: the
+ * seconds left), recording nothing; 0 when it is not, or there is no
+ * usable record (none, malformed, or later than now), and now is
+ * recorded; -1 on a system error (errno), or when the mailbox has no
+ * lock to record under (read-only, or no folder: EROFS).
+ */
+int		 store_login_delay(struct store *, time_t now, unsigned delay,
+		    unsigned *wait) __attribute__((warn_unused_result));
+
+/*
+ * SLEE: releases the lock, keeping the folder and the listing for
+ * store_wake.  Commit first: marks that store_wake finds are forgotten.
+ * Nothing may be opened, marked or committed until store_wake.
+ */
+void		 store_sleep(struct store *);
+
+/*
+ * WAKE: takes the lock again (STORE_BUSY when another session holds
+ * it), finishes a crashed commit's journal (store_journal tells), and
+ * lists the messages afresh: numbers index the new listing.  *news says
+ * whether it holds an id the old one did not have.  STORE_FAIL (errno)
+ * on a system error.  On any failure the store is still asleep and may
+ * be woken again.
+ */
+enum store_res	 store_wake(struct store *, bool *news)
 		    __attribute__((warn_unused_result));
 
 #endif

@@ -208,6 +208,31 @@ START_TEST(stalled_reader_times_out)
 }
 END_TEST
 
+/* A stalled peer costs one timeout: later writes and reads fail at once. */
+START_TEST(stalled_reader_costs_one_timeout)
+{
+	struct io *io = reader("NOOP\r\n", 6, true);
+	static char big[1 << 20];
+	struct timespec a, b;
+	char *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_write(io, big, sizeof(big)), -1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(io_flush(io), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ck_assert(b.tv_sec * 1000 + b.tv_nsec / 1000000 -
+	    (a.tv_sec * 1000 + a.tv_nsec / 1000000) < 500);
+	io_free(io);
+}
+END_TEST
+
 START_TEST(wipe_clears_the_secret)
 {
 	struct io *io = reader("PASS hunter2\r\nNOOP\r\n", 20, true);
@@ -241,6 +266,7 @@ main(void)
 	tcase_add_test(tc, idle_peer_times_out);
 	tcase_add_test(tc, output_is_flushed_before_reading);
 	tcase_add_test(tc, stalled_reader_times_out);
+	tcase_add_test(tc, stalled_reader_costs_one_timeout);
 	tcase_add_test(tc, wipe_clears_the_secret);
 	suite_add_tcase(s, tc);
 	return tl_run(s);

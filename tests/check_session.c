@@ -123,6 +123,7 @@ START_TEST(uidl_and_capa)
 	    "+OK 2 2\r\n"
 	    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
 	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n"
 	    "IMPLEMENTATION pop3d\r\n.\r\n"
 	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
 }
@@ -290,7 +291,8 @@ read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
 static pid_t
 spawn(int *to, int *from)
 {
-	struct session_cfg cfg = { users, root, 0, "local", NULL };
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "local" };
 	int in[2], out[2];
 	struct io *io;
 	pid_t pid;
@@ -300,9 +302,13 @@ spawn(int *to, int *from)
 	if ((pid = fork()) == 0) {
 		close(in[1]);
 		close(out[0]);
+		enum session_end end;
+
 		if ((io = io_new(in[0], out[1], 5)) == NULL)
 			_exit(2);
-		_exit(session_run(io, &cfg) == SESSION_QUIT ? 0 : 1);
+		end = session_run(io, &cfg);
+		io_free(io);	/* valgrind counts what _exit leaves */
+		_exit(end == SESSION_QUIT ? 0 : 1);
 	}
 	close(in[0]);
 	close(out[1]);
@@ -368,7 +374,8 @@ END_TEST
 
 START_TEST(idle_timeout_ends_without_reply_or_deletes)
 {
-	struct session_cfg cfg = { users, root, 0, "local", NULL };
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "local" };
 	int in[2], out[2];
 	char buf[4096];
 	struct io *io;
@@ -597,8 +604,10 @@ START_TEST(banned_address_is_refused_without_a_check)
 {
 	char *state = tl_path(dir, "failures");
 	struct ban_cfg ban = { state, 3, 600, 3600, false };
-	struct session_cfg cfg = { users, root, 0, "192.0.2.9", &ban };
-	struct session_cfg other = { users, root, 0, "198.51.100.1", &ban };
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "192.0.2.9", .ban = &ban };
+	struct session_cfg other = { .users = users, .mail_root = root,
+	    .peer = "198.51.100.1", .ban = &ban };
 	enum session_end end;
 	size_t len;
 	char *out;
@@ -641,6 +650,240 @@ START_TEST(users_file_others_may_write_is_refused)
 }
 END_TEST
 
+
+START_TEST(uid_param_and_numbers_stay_apart)
+{
+	/* Ids "0", "1", "2": UID:1 is message 2, and 1 is message 1. */
+	tl_write(box, "0", "Subject: zero\n\n", 15);
+	expect(LOGIN "LIST 1\r\nLIST UID:1\r\nUIDL uId:2\r\nRETR UID:0\r\n"
+	    "DELE UID:1\r\nLIST UID:1\r\nLIST 2\r\nLIST UID:3\r\n"
+	    "LIST UID:../1\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 3 messages (64 octets)\r\n"
+	    "+OK 1 17\r\n+OK 2 28\r\n+OK 3 2\r\n"
+	    "+OK 17 octets\r\nSubject: zero\r\n\r\n.\r\n"
+	    "+OK message deleted\r\n"
+	    "-ERR [UID/NOT-FOUND] message is deleted\r\n"
+	    "-ERR message is deleted\r\n"
+	    "-ERR [UID/NOT-FOUND] no such message\r\n"
+	    "-ERR [UID/NOT-FOUND] no such message\r\n"
+	    "+OK bye, 1 messages deleted\r\n", SESSION_QUIT);
+	ck_assert(tl_exists(box, "0"));
+	ck_assert(!tl_exists(box, "1"));
+	ck_assert(tl_exists(box, "2"));
+}
+END_TEST
+
+START_TEST(uid_param_finds_every_id_of_a_big_mailbox)
+{
+	char name[16], in[8192], want[8192], *p = in, *q = want;
+
+	/* Enough for the sorted index to matter; every id, both ways. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "m%03d", i);
+		tl_write(box, name, "x\n", 2);
+	}
+	p += sprintf(p, LOGIN);
+	q += sprintf(q, LOGGED "+OK maildrop has 202 messages (647 octets)\r\n");
+	for (int i = 199; i >= 0; i -= 7) {
+		p += sprintf(p, "UIDL UID:m%03d\r\n", i);
+		q += sprintf(q, "+OK %d m%03d\r\n", i + 3, i);
+	}
+	p += sprintf(p, "LIST UID:m200\r\nLIST UID:m\r\nQUIT\r\n");
+	q += sprintf(q, "-ERR [UID/NOT-FOUND] no such message\r\n"
+	    "-ERR [UID/NOT-FOUND] no such message\r\n"
+	    "+OK bye, 0 messages deleted\r\n");
+	expect(in, want, SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(deli_removes_one_message_and_keeps_numbers)
+{
+	tl_write(box, "3", "Subject: three\n\n", 16);
+	expect(LOGIN "DELE 1\r\nDELI 2\r\nRSET\r\nLIST\r\nDELI 2\r\n"
+	    "DELI UID:3\r\nSTAT\r\nQUIT\r\n",
+	    LOGGED "+OK maildrop has 3 messages (65 octets)\r\n"
+	    "+OK message deleted\r\n+OK message deleted\r\n"
+	    "+OK maildrop has 2 messages (46 octets)\r\n"
+	    "+OK 2 messages (46 octets)\r\n1 28\r\n3 18\r\n.\r\n"
+	    "-ERR message is deleted\r\n"
+	    "+OK message deleted\r\n"
+	    "+OK 1 28\r\n"
+	    "+OK bye, 0 messages deleted\r\n", SESSION_QUIT);
+	/* RSET took back DELE 1, never DELI. */
+	ck_assert(tl_exists(box, "1"));
+	ck_assert(!tl_exists(box, "2"));
+	ck_assert(!tl_exists(box, "3"));
+	ck_assert(!tl_exists(box, POP3D_JOURNAL_NAME));
+}
+END_TEST
+
+START_TEST(deli_then_eof_keeps_the_marked)
+{
+	/* DELI is done at once; a DELE beside it still waits for QUIT. */
+	expect(LOGIN "DELE 1\r\nDELI 2\r\n",
+	    LOGGED "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK message deleted\r\n+OK message deleted\r\n", SESSION_ABORT);
+	ck_assert(tl_exists(box, "1"));
+	ck_assert(!tl_exists(box, "2"));
+}
+END_TEST
+
+START_TEST(sleep_releases_the_lock_and_wake_reports_news)
+{
+	char out[8192], *lock = tl_path(box, POP3D_LOCK_NAME);
+	const char *slee = "DELE 1\r\nSLEE\r\n", *wake = "WAKE\r\n";
+	const char *rest = "WAKE\r\nLIST\r\nUIDL\r\nRETR UID:1\r\nSLEE\r\n"
+	    "WAKE\r\nQUIT\r\n";
+	size_t len = 0;
+	int to, from, status, fd;
+	pid_t pid = spawn(&to, &from);
+
+	ck_assert_int_eq(write(to, LOGIN, strlen(LOGIN)), strlen(LOGIN));
+	ck_assert_int_eq(write(to, slee, strlen(slee)), strlen(slee));
+	read_until(from, out, sizeof(out), &len, "deleted\r\n");
+	ck_assert(!tl_exists(box, "1"));
+	/* Another session gets the lock while this one sleeps. */
+	fd = open(lock, O_RDWR);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(write(to, wake, strlen(wake)), strlen(wake));
+	read_until(from, out, sizeof(out), &len, "session\r\n");
+	tl_write(box, "0", "Subject: new\n\n", 14);
+	close(fd);
+	ck_assert_int_eq(write(to, rest, strlen(rest)), strlen(rest));
+	read_until(from, out, sizeof(out), &len, BYE);
+	ck_assert_str_eq(out, LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK message deleted\r\n+OK sleeping, 1 messages deleted\r\n"
+	    "-ERR [IN-USE] mailbox in use by another session\r\n"
+	    /* Renumbered: the new message sorts first. */
+	    "+OK [ACTIVITY/NEW] maildrop has 2 messages (35 octets)\r\n"
+	    "+OK 2 messages (35 octets)\r\n1 16\r\n2 19\r\n.\r\n"
+	    "+OK unique-id listing follows\r\n1 0\r\n2 2\r\n.\r\n"
+	    "-ERR [UID/NOT-FOUND] no such message\r\n"
+	    "+OK sleeping, 0 messages deleted\r\n"
+	    "+OK [ACTIVITY/NONE] maildrop has 2 messages (35 octets)\r\n"
+	    "+OK bye, 0 messages deleted\r\n");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(to);
+	close(from);
+	free(lock);
+}
+END_TEST
+
+START_TEST(wake_finishes_a_journal_left_meanwhile)
+{
+	char out[8192], text[256];
+	const char *wake = "WAKE\r\nLIST\r\nQUIT\r\n";
+	struct stat sb;
+	size_t len = 0;
+	int to, from, status;
+	pid_t pid = spawn(&to, &from);
+	char *p = tl_path(box, "2");
+
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(write(to, LOGIN "SLEE\r\n", strlen(LOGIN) + 6),
+	    (ssize_t)strlen(LOGIN) + 6);
+	read_until(from, out, sizeof(out), &len, "deleted\r\n");
+	/* Another session crashed past its commit point meanwhile. */
+	snprintf(text, sizeof(text), "pop3d journal 1\nr %llu 2\nend\n",
+	    (unsigned long long)sb.st_ino);
+	tl_write(box, POP3D_JOURNAL_NAME, text, strlen(text));
+	ck_assert_int_eq(write(to, wake, strlen(wake)), strlen(wake));
+	read_until(from, out, sizeof(out), &len, BYE);
+	ck_assert_str_eq(out, LOGGED
+	    "+OK maildrop has 2 messages (47 octets)\r\n"
+	    "+OK sleeping, 0 messages deleted\r\n"
+	    "+OK [ACTIVITY/NONE] maildrop has 1 messages (28 octets)\r\n"
+	    "+OK 1 messages (28 octets)\r\n1 28\r\n.\r\n"
+	    "+OK bye, 0 messages deleted\r\n");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(!tl_exists(box, "2"));
+	ck_assert(!tl_exists(box, POP3D_JOURNAL_NAME));
+	close(to);
+	close(from);
+	free(p);
+}
+END_TEST
+
+START_TEST(login_delay_is_enforced_and_advertised)
+{
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "local", .login_delay = 60, .expire_days = 7 };
+	const char *in = "CAPA\r\n" LOGIN "CAPA\r\nQUIT\r\n";
+	enum session_end end;
+	size_t len;
+	char *out;
+
+	out = tl_session_cfg(&cfg, in, strlen(in), &len, &end);
+	ck_assert_str_eq(out, GREET "+OK capability list follows\r\n"
+	    "TOP\r\nUIDL\r\nUSER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n"
+	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE 7\r\n"
+	    "LOGIN-DELAY 60 USER\r\nIMPLEMENTATION pop3d\r\n.\r\n"
+	    "+OK send PASS\r\n" MAILDROP
+	    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE 7\r\n"
+	    "LOGIN-DELAY 60\r\nIMPLEMENTATION pop3d\r\n.\r\n" BYE);
+	free(out);
+	ck_assert(tl_exists(box, POP3D_LOGIN_NAME));
+	/* Too soon: refused after the password, and nothing recorded. */
+	out = tl_session_cfg(&cfg, LOGIN "STAT\r\nQUIT\r\n",
+	    strlen(LOGIN) + 12, &len, &end);
+	ck_assert_str_eq(out, LOGGED
+	    "-ERR [LOGIN-DELAY] too soon after the last login\r\n"
+	    "-ERR command not valid in this state\r\n+OK bye\r\n");
+	free(out);
+	/* A wrong password still gets the usual answer. */
+	out = tl_session_cfg(&cfg, "USER me\r\nPASS x\r\nQUIT\r\n", 23, &len,
+	    &end);
+	ck_assert_str_eq(out, LOGGED "-ERR [AUTH] authentication failed\r\n"
+	    "+OK bye\r\n");
+	free(out);
+	/* Once the delay has passed, the login is let in. */
+	cfg.login_delay = 1;
+	sleep(2);
+	out = tl_session_cfg(&cfg, LOGIN "QUIT\r\n", strlen(LOGIN) + 6, &len,
+	    &end);
+	ck_assert_str_eq(out, LOGGED MAILDROP BYE);
+	free(out);
+}
+END_TEST
+
+START_TEST(login_delay_is_not_claimed_where_not_kept)
+{
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "local", .login_delay = 60 };
+	const char *in = "USER ro\r\nPASS pw\r\nCAPA\r\nQUIT\r\n";
+	char line[1024], *text;
+	enum session_end end;
+	size_t len;
+	char *out;
+	int n;
+
+	/* A read-only user of the same mailbox: no lock, no record. */
+	tl_write(dir, "users", "", 0);
+	tl_user(users, "ro", "pw", "me");
+	text = tl_read(users, &len);
+	text[len - 1] = '\0';
+	n = snprintf(line, sizeof(line), "%s:ro\n", text);
+	tl_write(dir, "users", line, (size_t)n);
+	free(text);
+	for (int i = 0; i < 2; i++) {
+		out = tl_session_cfg(&cfg, in, strlen(in), &len, &end);
+		ck_assert_str_eq(out, LOGGED MAILDROP
+		    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+		    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+		    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n"
+		    "IMPLEMENTATION pop3d\r\n.\r\n" BYE);
+		free(out);
+	}
+	ck_assert(!tl_exists(box, POP3D_LOGIN_NAME));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -677,6 +920,14 @@ main(void)
 	tcase_add_test(tc, banned_address_is_refused_without_a_check);
 	tcase_add_test(tc, users_file_others_may_write_is_refused);
 	tcase_add_test(tc, unwritable_mailbox_is_served_read_only);
+	tcase_add_test(tc, uid_param_and_numbers_stay_apart);
+	tcase_add_test(tc, uid_param_finds_every_id_of_a_big_mailbox);
+	tcase_add_test(tc, deli_removes_one_message_and_keeps_numbers);
+	tcase_add_test(tc, deli_then_eof_keeps_the_marked);
+	tcase_add_test(tc, sleep_releases_the_lock_and_wake_reports_news);
+	tcase_add_test(tc, wake_finishes_a_journal_left_meanwhile);
+	tcase_add_test(tc, login_delay_is_enforced_and_advertised);
+	tcase_add_test(tc, login_delay_is_not_claimed_where_not_kept);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

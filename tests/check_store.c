@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -743,6 +744,493 @@ START_TEST(maildir_commit_and_roll_forward)
 }
 END_TEST
 
+START_TEST(find_uid_looks_in_the_listing_only)
+{
+	char u71[POP3D_UID_MAX + 2];
+	struct store *st;
+	size_t idx = 99;
+
+	tl_write(dir, "b", "x\n", 2);
+	tl_write(dir, "a", "x\n", 2);
+	tl_write(dir, "c", "x\n", 2);
+	tl_write(dir, "ab", "x\n", 2);
+	st = open_ok();
+	ck_assert_int_eq(store_find_uid(st, "c", 1, &idx), 0);
+	ck_assert_uint_eq(idx, 3);
+	ck_assert_int_eq(store_find_uid(st, "a", 1, &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(store_find_uid(st, "ab", 2, &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+	/* Only whole ids, exact bytes, never a path. */
+	ck_assert_int_eq(store_find_uid(st, "abc", 2, &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+	ck_assert_int_eq(store_find_uid(st, "abc", 3, &idx), -1);
+	ck_assert_int_eq(store_find_uid(st, "A", 1, &idx), -1);
+	ck_assert_int_eq(store_find_uid(st, "", 0, &idx), -1);
+	ck_assert_int_eq(store_find_uid(st, "./a", 3, &idx), -1);
+	ck_assert_int_eq(store_find_uid(st, "a\0", 2, &idx), -1);
+	memset(u71, 'a', sizeof(u71));
+	ck_assert_int_eq(store_find_uid(st, u71, POP3D_UID_MAX + 1, &idx), -1);
+	/* A deleted message is still found: the caller decides. */
+	store_mark(st, 2, true);
+	ck_assert_int_eq(store_find_uid(st, "b", 1, &idx), 0);
+	ck_assert_uint_eq(idx, 2);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(find_uid_of_digests_and_maildir_twins)
+{
+	struct store *st;
+	size_t idx;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_mkdir(dir, "tmp");
+	tl_write(dir, "new/1.host", "a\n", 2);
+	tl_write(dir, "cur/1.host:2,S", "b\n", 2);
+	tl_write(dir, "cur/with space:2,", "c\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const char *u = uid(st, i);
+
+		ck_assert_int_eq(store_find_uid(st, u, strlen(u), &idx), 0);
+		ck_assert_uint_eq(idx, i);
+	}
+	ck_assert_int_eq(store_find_uid(st, "1.host:2,S", 10, &idx), -1);
+	ck_assert_int_eq(store_find_uid(st, "with space", 10, &idx), -1);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(remove_takes_one_and_leaves_the_marks)
+{
+	struct store_info info;
+	struct store *st;
+	size_t removed;
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	tl_write(dir, "3", "c\n", 2);
+	st = open_ok();
+	store_mark(st, 0, true);
+	ck_assert_int_eq(store_remove(st, 1, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(tl_exists(dir, "1"));
+	ck_assert(!tl_exists(dir, "2"));
+	ck_assert(!tl_exists(dir, POP3D_JOURNAL_NAME));
+	/* Still listed, at its number, deleted for good. */
+	ck_assert_uint_eq(store_count(st), 3);
+	store_info(st, 1, &info);
+	ck_assert(info.deleted && info.removed);
+	store_mark(st, 1, false);
+	store_info(st, 1, &info);
+	ck_assert(info.deleted && info.removed);
+	store_info(st, 0, &info);
+	ck_assert(info.deleted && !info.removed);
+	/* A second time removes nothing; the commit takes only the mark. */
+	ck_assert_int_eq(store_remove(st, 1, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	store_close(st);
+	ck_assert(!tl_exists(dir, "1"));
+	ck_assert(tl_exists(dir, "3"));
+}
+END_TEST
+
+START_TEST(remove_spares_a_file_that_replaced_the_listed_one)
+{
+	struct store *st;
+	size_t removed;
+	char *p = tl_path(dir, "1"), *q = tl_path(dir, "new1");
+
+	tl_write(dir, "1", "a\n", 2);
+	st = open_ok();
+	tl_write(dir, "new1", "never seen\n", 11);
+	ck_assert_int_eq(rename(q, p), 0);
+	ck_assert_int_eq(store_remove(st, 0, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 0);
+	store_close(st);
+	ck_assert(tl_exists(dir, "1"));
+	free(p);
+	free(q);
+}
+END_TEST
+
+START_TEST(expire_removes_only_the_old_before_numbering)
+{
+	struct store *st;
+	size_t removed, idx;
+	time_t cut;
+
+	tl_write(dir, "old1", "a\n", 2);
+	tl_write(dir, "old2", "b\n", 2);
+	sleep(1);
+	cut = time(NULL);
+	sleep(1);
+	tl_write(dir, "new", "c\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 3);
+	ck_assert_int_eq(store_expire(st, 0, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_uint_eq(store_count(st), 3);
+	ck_assert_int_eq(store_expire(st, cut, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 2);
+	/* Gone from the listing too, so message 1 is the one left. */
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), "new");
+	ck_assert_int_eq(store_find_uid(st, "new", 3, &idx), 0);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(store_find_uid(st, "old1", 4, &idx), -1);
+	store_close(st);
+	ck_assert(!tl_exists(dir, "old1"));
+	ck_assert(!tl_exists(dir, "old2"));
+	ck_assert(tl_exists(dir, "new"));
+	ck_assert(!tl_exists(dir, POP3D_JOURNAL_NAME));
+}
+END_TEST
+
+START_TEST(expire_of_everything_and_of_nothing_read_only)
+{
+	struct store *st;
+	size_t removed;
+
+	tl_write(dir, "1", "a\n", 2);
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_OK);
+	/* Read-only: nothing is chosen, so nothing fails or goes. */
+	ck_assert_int_eq(store_expire(st, 0, &removed), STORE_OK);
+	store_close(st);
+	st = open_ok();
+	ck_assert_int_eq(store_expire(st, time(NULL) + 60, &removed),
+	    STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_uint_eq(store_count(st), 0);
+	store_close(st);
+	ck_assert(!tl_exists(dir, "1"));
+}
+END_TEST
+
+static char *
+login_record(void)
+{
+	char *p = tl_path(dir, POP3D_LOGIN_NAME), *text;
+	size_t len;
+
+	text = tl_read(p, &len);
+	free(p);
+	return text;
+}
+
+START_TEST(login_delay_is_recorded_under_the_lock)
+{
+	struct store *st;
+	unsigned wait;
+	char *text;
+
+	st = open_ok();
+	ck_assert_int_eq(store_login_delay(st, 1000, 60, &wait), 0);
+	text = login_record();
+	ck_assert_str_eq(text, "pop3d login 1\n1000\n");
+	free(text);
+	/* Too soon: refused, the old record stays. */
+	ck_assert_int_eq(store_login_delay(st, 1059, 60, &wait), 1);
+	ck_assert_uint_eq(wait, 1);
+	ck_assert_int_eq(store_login_delay(st, 1000, 60, &wait), 1);
+	ck_assert_uint_eq(wait, 60);
+	text = login_record();
+	ck_assert_str_eq(text, "pop3d login 1\n1000\n");
+	free(text);
+	ck_assert_int_eq(store_login_delay(st, 1060, 60, &wait), 0);
+	/* A record from the future is no record (the clock went back). */
+	ck_assert_int_eq(store_login_delay(st, 500, 60, &wait), 0);
+	text = login_record();
+	ck_assert_str_eq(text, "pop3d login 1\n500\n");
+	free(text);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(login_delay_distrusts_its_file)
+{
+	static const char *bad[] = {
+		"", "pop3d login 1\n", "pop3d login 1\n1000", "1000\n",
+		"pop3d login 1\n10x0\n", "pop3d login 2\n1000\n",
+		"pop3d login 1\n1000\n\n", "pop3d login 1\n-5\n",
+		"pop3d login 1\n9999999999999999999999\n",
+	};
+	struct store *st;
+	unsigned wait;
+	char *p = tl_path(dir, POP3D_LOGIN_NAME), *target, *text;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tl_write(dir, POP3D_LOGIN_NAME, bad[i], strlen(bad[i]));
+		st = open_ok();
+		ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), 0);
+		store_close(st);
+	}
+	/* Never written through a symlink. */
+	ck_assert_int_eq(unlink(p), 0);
+	tl_write(dir, "target", "keep\n", 5);
+	target = tl_path(dir, "target");
+	ck_assert_int_eq(symlink(target, p), 0);
+	st = open_ok();
+	ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), -1);
+	store_close(st);
+	text = tl_read(target, &len);
+	ck_assert_str_eq(text, "keep\n");
+	free(text);
+	free(target);
+	/* Read-only: no lock to keep a record under. */
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_OK);
+	errno = 0;
+	ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), -1);
+	ck_assert_int_eq(errno, EROFS);
+	store_close(st);
+	ck_assert(!tl_exists(dir, POP3D_LOGIN_NAME));
+	free(p);
+}
+END_TEST
+
+START_TEST(sleep_unlocks_and_wake_relists)
+{
+	struct store *st, *other;
+	char *three = tl_path(dir, "3");
+	size_t removed;
+	bool news;
+
+	tl_write(dir, "2", "b\n", 2);
+	tl_write(dir, "3", "c\n", 2);
+	st = open_ok();
+	store_mark(st, 0, true);
+	ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+	store_sleep(st);
+	/* Another session may have the mailbox meanwhile. */
+	other = open_ok();
+	ck_assert_int_eq(store_wake(st, &news), STORE_BUSY);
+	ck_assert_int_eq(store_wake(st, &news), STORE_BUSY);
+	store_close(other);
+	ck_assert_int_eq(store_wake(st, &news), STORE_OK);
+	ck_assert(!news);
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), "3");
+	store_sleep(st);
+	tl_write(dir, "1", "a\n", 2);
+	ck_assert_int_eq(store_wake(st, &news), STORE_OK);
+	ck_assert(news);
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "1");
+	ck_assert_str_eq(uid(st, 1), "3");
+	/* Awake again: the lock is held. */
+	ck_assert_int_eq(store_open(&other, dir, false), STORE_BUSY);
+	/* Fewer messages and none new: no news. */
+	store_sleep(st);
+	ck_assert_int_eq(unlink(three), 0);
+	ck_assert_int_eq(store_wake(st, &news), STORE_OK);
+	ck_assert(!news);
+	ck_assert_uint_eq(store_count(st), 1);
+	store_close(st);
+	free(three);
+}
+END_TEST
+
+START_TEST(wake_finds_a_folder_made_meanwhile)
+{
+	struct store *st;
+	char *p = tl_path(dir, "box");
+	bool news;
+
+	ck_assert_int_eq(store_open(&st, p, false), STORE_OK);
+	ck_assert_uint_eq(store_count(st), 0);
+	store_sleep(st);
+	ck_assert_int_eq(store_wake(st, &news), STORE_OK);
+	ck_assert(!news);
+	store_sleep(st);
+	tl_mkdir(dir, "box");
+	tl_write(p, "m", "x\n", 2);
+	ck_assert_int_eq(store_wake(st, &news), STORE_OK);
+	ck_assert(news);
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert(tl_exists(p, POP3D_LOCK_NAME));
+	store_close(st);
+	free(p);
+}
+END_TEST
+
+/* The sizes and ids of a listing, as one string to compare. */
+static char *
+listing(void)
+{
+	struct store_info info;
+	struct store *st = open_ok();
+	char *out = strdup(""), *prev;
+
+	for (size_t i = 0; i < store_count(st); i++) {
+		store_info(st, i, &info);
+		prev = out;
+		ck_assert_int_ne(asprintf(&out, "%s%s=%llu;", prev, info.uid,
+		    (unsigned long long)info.size), -1);
+		free(prev);
+	}
+	store_close(st);
+	return out;
+}
+
+static char *
+cache_text(void)
+{
+	char *p = tl_path(dir, POP3D_SIZES_NAME), *text;
+	size_t len;
+
+	text = tl_read(p, &len);
+	free(p);
+	return text;
+}
+
+/* Writes the cache as someone else might have left it. */
+static void
+cache_write(const char *text, size_t len)
+{
+	tl_write(dir, POP3D_SIZES_NAME, text, len);
+}
+
+static void
+size_fixture(void)
+{
+	tl_write(dir, "a", "one\ntwo\n", 8);		/* 10 as CRLF */
+	tl_write(dir, "b", "x\r\ny\r\n", 6);		/* 6 */
+	tl_write(dir, "with space", "z", 1);		/* 3, a digest id */
+}
+
+START_TEST(size_cache_is_kept_and_changes_nothing)
+{
+	char *first, *again, *text;
+
+	size_fixture();
+	first = listing();
+	ck_assert(strncmp(first, "a=10;b=6;=", 10) == 0);
+	ck_assert(strcmp(first + strlen(first) - 3, "=3;") == 0);
+	text = cache_text();
+	ck_assert_ptr_nonnull(text);
+	ck_assert(strncmp(text, "pop3d sizes 1\n", 14) == 0);
+	ck_assert_ptr_nonnull(strstr(text, " with%20space\n"));
+	free(text);
+	again = listing();
+	ck_assert_str_eq(first, again);
+	free(again);
+	/* Deleting the cache changes nothing a client sees. */
+	text = tl_path(dir, POP3D_SIZES_NAME);
+	ck_assert_int_eq(unlink(text), 0);
+	free(text);
+	again = listing();
+	ck_assert_str_eq(first, again);
+	free(again);
+	free(first);
+}
+END_TEST
+
+START_TEST(size_cache_is_used_while_the_identity_holds)
+{
+	char *text, *p, *out;
+	struct stat sb;
+
+	size_fixture();
+	free(listing());
+	/* Make the cache lie about "a": it is believed, as its identity
+	 * still holds, which proves the file is not read again ... */
+	text = cache_text();
+	p = strstr(text, " 10 a\n");
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, " 11 a\n", 6);
+	cache_write(text, strlen(text));
+	free(text);
+	out = listing();
+	ck_assert(strncmp(out, "a=11;", 5) == 0);
+	free(out);
+	/* ... and dropped once the file changes: same length, new content. */
+	p = tl_path(dir, "a");
+	ck_assert_int_eq(stat(p, &sb), 0);
+	tl_write(dir, "a", "onetwo\r\n", 8);		/* 8 as CRLF */
+	sb.st_mtim.tv_nsec = (sb.st_mtim.tv_nsec + 1) % 1000000000;
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, (struct timespec[]){
+	    sb.st_atim, sb.st_mtim }, 0), 0);
+	out = listing();
+	ck_assert(strncmp(out, "a=8;", 4) == 0);
+	free(out);
+	free(p);
+}
+END_TEST
+
+START_TEST(broken_size_caches_are_ignored)
+{
+	static const char *bad[] = {
+		"",
+		"pop3d sizes 2\n0 1 8 0 0 99 a\n",
+		"garbage\n\0\0\xff",
+		"pop3d sizes 1\n0 1 8 0 0 99",
+		"pop3d sizes 1\n0 x 8 0 0 99 a\n",
+		"pop3d sizes 1\n9 1 8 0 0 99 a\n",
+		"pop3d sizes 1\n0 1 8 0 0 99 ..%2Fa\n",
+		"pop3d sizes 1\n0 1 8 0 0 99 a%zz\n",
+	};
+	char *want, *got, *text;
+
+	size_fixture();
+	want = listing();
+	text = cache_text();
+	/* A cut cache: whole lines count, the cut one does not. */
+	cache_write(text, strlen(text) - 3);
+	got = listing();
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cache_write(bad[i], strlen(bad[i]) + (i == 2 ? 3 : 0));
+		got = listing();
+		ck_assert_msg(strcmp(got, want) == 0, "cache %zu: %s", i, got);
+		free(got);
+		/* ... and it is rebuilt whole. */
+		text = cache_text();
+		ck_assert(strncmp(text, "pop3d sizes 1\n", 14) == 0);
+		free(text);
+	}
+	free(want);
+}
+END_TEST
+
+START_TEST(read_only_mailboxes_leave_no_cache)
+{
+	struct store *st;
+
+	size_fixture();
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_OK);
+	ck_assert_uint_eq(store_count(st), 3);
+	store_close(st);
+	ck_assert(!tl_exists(dir, POP3D_SIZES_NAME));
+}
+END_TEST
+
+START_TEST(size_cache_in_a_maildir)
+{
+	char *first, *again;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/1.host", "a\n", 2);
+	tl_write(dir, "cur/2.host:2,S", "bb\n", 3);
+	first = listing();
+	ck_assert_str_eq(first, "1.host=3;2.host=4;");
+	ck_assert(tl_exists(dir, POP3D_SIZES_NAME));
+	again = listing();
+	ck_assert_str_eq(first, again);
+	free(first);
+	free(again);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -774,6 +1262,21 @@ main(void)
 	tcase_add_test(tc, an_unrenamed_journal_never_happened);
 	tcase_add_test(tc, hostile_names_round_trip_through_commit);
 	tcase_add_test(tc, maildir_commit_and_roll_forward);
+	tcase_add_test(tc, size_cache_is_kept_and_changes_nothing);
+	tcase_add_test(tc, size_cache_is_used_while_the_identity_holds);
+	tcase_add_test(tc, broken_size_caches_are_ignored);
+	tcase_add_test(tc, read_only_mailboxes_leave_no_cache);
+	tcase_add_test(tc, size_cache_in_a_maildir);
+	tcase_add_test(tc, find_uid_looks_in_the_listing_only);
+	tcase_add_test(tc, find_uid_of_digests_and_maildir_twins);
+	tcase_add_test(tc, remove_takes_one_and_leaves_the_marks);
+	tcase_add_test(tc, remove_spares_a_file_that_replaced_the_listed_one);
+	tcase_add_test(tc, expire_removes_only_the_old_before_numbering);
+	tcase_add_test(tc, expire_of_everything_and_of_nothing_read_only);
+	tcase_add_test(tc, login_delay_is_recorded_under_the_lock);
+	tcase_add_test(tc, login_delay_distrusts_its_file);
+	tcase_add_test(tc, sleep_unlocks_and_wake_relists);
+	tcase_add_test(tc, wake_finds_a_folder_made_meanwhile);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

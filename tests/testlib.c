@@ -128,7 +128,8 @@ char *
 tl_session(const char *users, const char *mail_root, const char *input,
     size_t inlen, size_t *outlen, enum session_end *end)
 {
-	struct session_cfg cfg = { users, mail_root, 0, "local", NULL };
+	struct session_cfg cfg = { .users = users, .mail_root = mail_root,
+	    .peer = "local" };
 
 	return tl_session_cfg(&cfg, input, inlen, outlen, end);
 }

@@ -20,6 +20,12 @@ creation of the temporary journal on).  Then, for each of them in turn:
   unmarked may be lost, and the next login must leave the mailbox in one
   of the two states, exactly as above.
 
+The same is done to the commits that do not end the session: DELI
+(one message at once, while another waits for QUIT: that one must never
+be in DELI's journal) and SLEE (what QUIT would do, then sleep).  There
+a failed call makes DELI or SLEE answer -ERR and the session go on, and
+its QUIT must then leave exactly what it would have.
+
 Plain folders and Maildirs are both tried.  Prints "N passed, N failed".
 """
 import os
@@ -40,6 +46,12 @@ SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
            + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
            + "QUIT\r\n").encode()
 LOGIN_ONLY = ("USER me\r\nPASS %s\r\nSTAT\r\nQUIT\r\n" % PASSWORD).encode()
+# DELI 2 is done at once; DELE 4 waits for QUIT.
+DELI_SESSION = ("USER me\r\nPASS %s\r\nDELE 4\r\nDELI 2\r\nQUIT\r\n"
+                % PASSWORD).encode()
+SLEE_SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
+                + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
+                + "SLEE\r\nQUIT\r\n").encode()
 TRACED = "openat,write,fsync,close,rename,renameat,renameat2,unlinkat,newfstatat"
 
 def message(i):
@@ -86,10 +98,10 @@ def run(top, data, strace_args=None):
     return subprocess.run(cmd, input=data, capture_output=True, timeout=60)
 
 
-def commit_calls(top):
-    """The (syscall, occurrence) pairs of the commit, from a dry run."""
+def commit_calls(top, session=SESSION):
+    """The (syscall, occurrence) pairs of the first commit, from a dry run."""
     log = os.path.join(top, "trace")
-    r = run(top, SESSION, ["-e", "trace=" + TRACED, "-o", log])
+    r = run(top, session, ["-e", "trace=" + TRACED, "-o", log])
     check(r.returncode == 0, "dry run exit %d" % r.returncode)
     seen, calls, started = {}, [], False
     rename_at = None
@@ -101,6 +113,8 @@ def commit_calls(top):
             name = m.group(1)
             seen[name] = seen.get(name, 0) + 1
             if ".pop3d.journal.tmp" in line and name == "openat" and "O_CREAT" in line:
+                if started:
+                    break   # the next commit (QUIT after DELI)
                 started = True
             if started and name == "write" and line.startswith("write(1,"):
                 break       # the reply to QUIT: the commit is over
@@ -155,6 +169,71 @@ def exclusive_sessions(base):
             first.kill()
             first.wait()
     shutil.rmtree(top)
+
+
+def immediate_commit(base, maildir, verb):
+    """Kills and fails each step of DELI's or SLEE's commit."""
+    kind = "%s %s" % ("maildir" if maildir else "folder", verb)
+    everything = set(range(1, COUNT + 1))
+    if verb == "DELI":
+        session, now, later = DELI_SESSION, {2}, {4}
+    else:
+        session, now, later = SLEE_SESSION, set(MARKED), set()
+    top, box, files = fresh(base, maildir)
+    calls, rename_at = commit_calls(top, session)
+    check(state(files) == everything - now - later,
+          "%s: dry run left %r" % (kind, sorted(state(files))))
+    check(len(calls) >= 8, "%s: only %d commit calls" % (kind, len(calls)))
+    shutil.rmtree(top)
+    for step, (name, n) in enumerate(calls):
+        what = "%s: kill at %s #%d (step %d)" % (kind, name, n, step)
+        top, box, files = fresh(base, maildir)
+        r = run(top, session, ["-e", "inject=%s:signal=KILL:when=%d" % (name, n)])
+        check(r.returncode == -9, what + ": not killed (%d)" % r.returncode)
+        left = state(files)
+        # What DELE marked beside DELI is never touched: it waited for QUIT.
+        check(everything - now <= left, what + ": lost %r" % sorted(everything - now - left))
+        check(left in (everything, everything - now)
+              or os.path.exists(os.path.join(box, ".pop3d.journal")),
+              what + ": left %r without a journal" % sorted(left))
+        r = run(top, LOGIN_ONLY)
+        check(r.returncode == 0 and b"+OK maildrop" in r.stdout,
+              what + ": next login failed: %r" % r.stdout)
+        left = state(files)
+        if step > rename_at:
+            check(left == everything - now, what + ": after recovery %r" % sorted(left))
+        elif step < rename_at:
+            check(left == everything, what + ": after recovery %r" % sorted(left))
+        else:
+            check(left in (everything, everything - now), what + ": after recovery")
+        check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
+              what + ": journal left behind")
+        shutil.rmtree(top)
+    for step, (name, n) in enumerate(calls):
+        if name not in ("write", "fsync", "renameat", "renameat2", "rename", "unlinkat"):
+            continue
+        for err in ("EIO", "ENOSPC"):
+            what = "%s: %s at %s #%d (step %d)" % (kind, err, name, n, step)
+            top, box, files = fresh(base, maildir)
+            r = run(top, session, ["-e", "inject=%s:error=%s:when=%d" % (name, err, n)])
+            lines = r.stdout.rstrip(b"\r\n").split(b"\r\n")
+            said = [l for l in lines if l.startswith(b"-ERR")]
+            check(len(said) == 1 and said[0].startswith(b"-ERR [SYS/TEMP]"),
+                  what + ": %s said %r" % (verb, said))
+            if step <= rename_at and said:
+                check(b"not deleted" in said[0] or b"nothing deleted" in said[0],
+                      what + ": claimed %r" % said[0])
+            # The session goes on, and its QUIT finishes what is due.
+            check(lines[-1].startswith(b"+OK bye") and r.returncode == 0,
+                  what + ": QUIT said %r, exit %d" % (lines[-1], r.returncode))
+            left = state(files)
+            if verb == "DELI" and step <= rename_at:
+                check(left == everything - later, what + ": left %r" % sorted(left))
+            else:
+                check(left == everything - now - later, what + ": left %r" % sorted(left))
+            check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
+                  what + ": journal left behind")
+            shutil.rmtree(top)
 
 
 def main():
@@ -233,6 +312,8 @@ def main():
                     check(left == (kept if step > rename_at else everything),
                           what + ": after next login %r" % sorted(left))
                     shutil.rmtree(top)
+            for verb in ("DELI", "SLEE"):
+                immediate_commit(base, maildir, verb)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return finish()

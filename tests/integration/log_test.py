@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish  # noqa: E402
+from pop3dtest import check, finish, pop3d_argv  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "S3cret pass:word"
@@ -33,8 +33,9 @@ def private_dev():
 
 
 def session(top, data):
-    r = subprocess.run([POP3D, "--users", os.path.join(top, "users"),
-                        "--mail-root", os.path.join(top, "mail")],
+    r = subprocess.run(pop3d_argv(POP3D, "--users",
+                                  os.path.join(top, "users"), "--mail-root",
+                                  os.path.join(top, "mail")),
                        input=data, capture_output=True, timeout=60)
     check(r.stderr == b"", "pop3d wrote to stderr: %r" % r.stderr)
     return r

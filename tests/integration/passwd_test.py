@@ -18,6 +18,7 @@ import os
 import re
 import resource
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -80,7 +81,8 @@ def raw(argv, stdin=b""):
 
 def pop3d(users, root, script):
     """Feeds script (bytes, CRLF lines) to pop3d; returns (code, stdout)."""
-    p = subprocess.run([POP3D, "--users", users, "--mail-root", root],
+    p = subprocess.run(shlex.split(os.environ.get("POP3D_WRAPPER", "")) +
+                       [POP3D, "--users", users, "--mail-root", root],
                        input=script, capture_output=True, timeout=TIMEOUT)
     return p.returncode, p.stdout
 

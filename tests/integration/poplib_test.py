@@ -13,6 +13,7 @@ Exits 0 when every check passed, 1 when one failed, and 77 (meson's
 import os
 import poplib
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -177,7 +178,9 @@ def start_server(pop3d, users, root, logpath):
         log = open(logpath, "ab")
         proc = subprocess.Popen(
             ["systemd-socket-activate", "-l", f"127.0.0.1:{port}",
-             "--inetd", "-a", pop3d, "--users", users, "--mail-root", root,
+             "--inetd", "-a"] +
+            shlex.split(os.environ.get("POP3D_WRAPPER", "")) +
+            [pop3d, "--users", users, "--mail-root", root,
              "--idle-timeout", "60"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)

@@ -1,0 +1,260 @@
+/*
+ * fuzz_journal.c: a journal left by a crashed commit, as bytes an
+ * attacker with write access to the mailbox could have put there.  The
+ * input becomes .pop3d.journal in a fresh mailbox (a plain folder or a
+ * Maildir, by the first byte's low bit), then store_open rolls it
+ * forward.  An inode field of one digit k is replaced by the inode of
+ * the fixture's entry k, so the fuzzer can name real files: messages, a
+ * hard link, a symlink to a canary, a folder, and canaries outside.
+ *
+ * Checks: store_open succeeds and leaves no journal; nothing outside the
+ * mailbox is opened or removed (the watch, and canaries outside); the
+ * symlink and the folder stay; a discarded journal removes nothing; a
+ * finished one removes exactly the regular files it names with their
+ * inode in their folder, and says how many; the listing is what is left.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzzlib.h"
+#include "params.h"
+#include "store.h"
+
+struct entry {
+	const char	*path;		/* below the mailbox */
+	char		 sub;		/* its folder letter */
+	const char	*name;
+	bool		 regular;	/* a message file */
+	ino_t		 ino;
+	bool		 gone;
+};
+
+#define ENTRIES	8
+
+static char *dir, *box, *outside, *hard;
+static struct entry ents[ENTRIES];
+
+static void
+setup(bool maildir)
+{
+	static const struct entry plain[ENTRIES] = {
+		{ "a", 'r', "a", true, 0, false },
+		{ "b", 'r', "b", true, 0, false },
+		{ "c 1", 'r', "c 1", true, 0, false },
+		{ "h", 'r', "h", true, 0, false },	/* a hard link */
+		{ "s", 'r', "s", false, 0, false },	/* a symlink */
+		{ "d", 'r', "d", false, 0, false },	/* a folder */
+		{ "d/x", 'r', "x", false, 0, false },	/* in a folder */
+		{ NULL, 0, NULL, false, 0, false },	/* outside */
+	};
+	static const struct entry md[ENTRIES] = {
+		{ "new/a", 'n', "a", true, 0, false },
+		{ "cur/b:2,S", 'c', "b:2,S", true, 0, false },
+		{ "new/c 1", 'n', "c 1", true, 0, false },
+		{ "cur/h", 'c', "h", true, 0, false },
+		{ "new/s", 'n', "s", false, 0, false },
+		{ "cur/d", 'c', "d", false, 0, false },
+		{ "a", 'r', "a", false, 0, false },	/* not a message */
+		{ NULL, 0, NULL, false, 0, false },
+	};
+	struct stat sb;
+	char *p;
+
+	fz_rmrf(box);
+	if (mkdir(box, 0700) == -1)
+		fz_fail("mkdir %s: %s", box, strerror(errno));
+	memcpy(ents, maildir ? md : plain, sizeof(ents));
+	if (maildir) {
+		for (int i = 0; i < 3; i++) {
+			p = fz_join(box, (const char *[]){ "new", "cur",
+			    "tmp" }[i]);
+			if (mkdir(p, 0700) == -1)
+				fz_fail("mkdir: %s", strerror(errno));
+			free(p);
+		}
+	}
+	for (int i = 0; i < ENTRIES; i++) {
+		const char *rel = ents[i].path;
+
+		if (rel == NULL) {
+			p = strdup(outside);
+		} else
+			p = fz_join(box, rel);
+		if (rel == NULL)
+			;
+		else if (ents[i].name[0] == 'h' && ents[i].regular) {
+			if (link(hard, p) == -1)
+				fz_fail("link: %s", strerror(errno));
+		} else if (ents[i].name[0] == 's') {
+			if (symlink(maildir ? "../../outside" : "../outside",
+			    p) == -1)
+				fz_fail("symlink: %s", strerror(errno));
+		} else if (ents[i].name[0] == 'd' && strcmp(rel, "d/x") != 0) {
+			if (mkdir(p, 0700) == -1)
+				fz_fail("mkdir: %s", strerror(errno));
+		} else
+			fz_write(p, rel, strlen(rel));
+		if (lstat(p, &sb) == -1)
+			fz_fail("lstat %s: %s", p, strerror(errno));
+		ents[i].ino = sb.st_ino;
+		free(p);
+	}
+}
+
+/* Substitutes inode fields of one digit: "X k name" -> "X <ino> name". */
+static void
+journal(const char *data, size_t size, struct fz_buf *j)
+{
+	const char *p = data, *end = data + size, *nl;
+	size_t n;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		if (n >= 4 && p[1] == ' ' && p[2] >= '0' &&
+		    p[2] < '0' + ENTRIES && p[3] == ' ') {
+			fz_put(j, p, 2);
+			fz_printf(j, "%ju", (uintmax_t)ents[p[2] - '0'].ino);
+			fz_put(j, p + 3, n - 3);
+		} else
+			fz_put(j, p, n);
+		p += n;
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/* Whether the (well-formed) journal names entry e with its inode. */
+static bool
+named(const char *j, size_t len, const struct entry *e)
+{
+	const char *p = j, *end = j + len, *nl;
+	char name[NAME_MAX + 1];
+
+	for (; p < end; p = nl + 1) {
+		uintmax_t ino = 0;
+		const char *q;
+		size_t o = 0;
+
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		if (p[0] != e->sub || nl - p < 5 || p[1] != ' ')
+			continue;
+		for (q = p + 2; q < nl && *q >= '0' && *q <= '9'; q++)
+			ino = ino * 10 + (uintmax_t)(*q - '0');
+		if (q == nl || ino != (uintmax_t)e->ino)
+			continue;
+		for (q++; q < nl && o < NAME_MAX; q++) {
+			if (*q == '%' && q + 2 < nl && hexval(q[1]) >= 0 &&
+			    hexval(q[2]) >= 0) {
+				name[o++] = (char)(hexval(q[1]) << 4 |
+				    hexval(q[2]));
+				q += 2;
+			} else
+				name[o++] = *q;
+		}
+		if (o == strlen(e->name) && memcmp(name, e->name, o) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct fz_fixture *fx = fz_fixture();
+	const char *allowed[] = { NULL, NULL };
+	bool maildir = size > 0 && (data[0] & 1);
+	struct fz_buf j = { 0 };
+	struct store *st = NULL;
+	enum store_res r;
+	enum store_journal js;
+	size_t removed, gone = 0, left = 0;
+	struct stat sb;
+	char *p;
+
+	if (dir == NULL) {
+		dir = fz_join(fx->dir, "journal");
+		box = fz_join(dir, "box");
+		outside = fz_join(dir, "outside");
+		hard = fz_join(dir, "hard");
+		if (mkdir(dir, 0700) == -1)
+			fz_fail("mkdir %s: %s", dir, strerror(errno));
+		fz_write(outside, "outside\n", 8);
+		fz_write(hard, "hard\n", 5);
+	}
+	setup(maildir);
+	if (size > 0) {
+		data++;
+		size--;
+	}
+	journal((const char *)data, size, &j);
+	p = fz_join(box, POP3D_JOURNAL_NAME);
+	fz_write(p, j.p == NULL ? "" : j.p, j.len);
+	free(p);
+
+	allowed[0] = box;
+	fz_watch_begin(allowed);
+	r = store_open(&st, box, false);
+	fz_watch_end();
+	if (r != STORE_OK)
+		fz_fail("store_open: %d (%s)", (int)r, strerror(errno));
+
+	p = fz_join(box, POP3D_JOURNAL_NAME);
+	if (lstat(p, &sb) == 0)
+		fz_fail("the journal is still there");
+	free(p);
+	p = fz_join(dir, "outside");
+	if (lstat(p, &sb) == -1 || !S_ISREG(sb.st_mode))
+		fz_fail("the file outside the mailbox is gone");
+	free(p);
+	if (lstat(hard, &sb) == -1 || !S_ISREG(sb.st_mode))
+		fz_fail("the hard link's other name is gone");
+	fz_check_canaries();
+
+	for (int i = 0; i < ENTRIES && ents[i].path != NULL; i++) {
+		struct entry *e = &ents[i];
+
+		p = fz_join(box, e->path);
+		e->gone = lstat(p, &sb) == -1;
+		free(p);
+		if (e->gone && !e->regular)
+			fz_fail("%s was removed: it is no message", e->path);
+		gone += e->gone;
+		left += e->regular && !e->gone;
+	}
+	js = store_journal(st, &removed);
+	if (js == STORE_JOURNAL_NONE)
+		fz_fail("store_open did not see the journal");
+	if (js == STORE_JOURNAL_DISCARDED && gone > 0)
+		fz_fail("a discarded journal removed %zu files", gone);
+	if (js == STORE_JOURNAL_FINISHED) {
+		if (removed != gone)
+			fz_fail("the journal removed %zu files, store says "
+			    "%zu", gone, removed);
+		for (int i = 0; i < ENTRIES && ents[i].path != NULL; i++)
+			if (ents[i].regular && ents[i].gone !=
+			    named(j.p, j.len, &ents[i]))
+				fz_fail("%s was %sremoved", ents[i].path,
+				    ents[i].gone ? "" : "not ");
+	}
+	if (store_count(st) != left)
+		fz_fail("%zu messages listed, %zu left", store_count(st), left);
+	store_close(st);
+	free(j.p);
+	return 0;
+}
