@@ -1,17 +1,23 @@
 #!/bin/bash
 # Installs what is missing, builds pop3d with warnings as errors in
-# build-ci/ and runs every test (unit, transcript, integration, crash);
-# then builds it again with ASan and UBSan in build-asan/ and runs the
-# unit, transcript and integration suites there, where any report fails.
+# build-ci/ and runs every test (unit, transcript, integration, crash,
+# fuzz replays, measured limits); then builds it again with ASan and
+# UBSan in build-asan/ and runs the unit, transcript, integration and
+# fuzz suites there, where any report fails; then runs build-ci's unit,
+# transcript and fuzz suites again under valgrind, where any error or
+# leak fails; then builds the libFuzzer targets with clang in
+# build-fuzz/ and fuzzes each for FUZZ_SECONDS (default 40; 0 skips
+# them), where any finding fails and is kept in tests/fuzz/crashes/;
+# last, bench/run --quick against build-ci/pop3d.
 # This is what CI runs (.ci/run).  Extra arguments go to both meson test
-# runs, e.g. ./test.sh --suite integration
+# runs, e.g. ./test.sh --suite integration, and skip valgrind and fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 scripts/install-deps
 
-# setup DIR OPTIONS...: configure DIR, reusing it when it can be.
-setup() {
+# configure DIR OPTIONS...: configure DIR, reusing it when it can be.
+configure() {
 	local dir=$1
 	shift
 	if [ -d "$dir/meson-private" ]; then
@@ -20,7 +26,12 @@ setup() {
 	else
 		meson setup "$dir" "$@"
 	fi
-	ninja -C "$dir"
+}
+
+# setup DIR OPTIONS...: configure DIR and build all of it.
+setup() {
+	configure "$@"
+	ninja -C "$1"
 }
 
 setup build-ci -Dwerror=true -Dtests=enabled
@@ -29,7 +40,23 @@ meson test -C build-ci --print-errorlogs "$@"
 setup build-asan -Dwerror=true -Dtests=enabled \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fno-sanitize-recover=all
-if [ $# -eq 0 ]; then
-	set -- --suite unit --suite transcript --suite integration
+if [ $# -gt 0 ]; then
+	meson test -C build-asan --print-errorlogs "$@"
+	exit 0
 fi
-meson test -C build-asan --print-errorlogs "$@"
+meson test -C build-asan --print-errorlogs --suite unit --suite transcript \
+    --suite integration --suite fuzz
+
+meson test -C build-ci --setup valgrind --print-errorlogs --suite unit \
+    --suite transcript --suite fuzz
+
+if [ "${FUZZ_SECONDS:-40}" -gt 0 ]; then
+	# run-fuzz builds what it runs: the targets, not the whole tree.
+	CC=clang configure build-fuzz -Dfuzz=true -Dtests=enabled \
+	    -Db_lundef=false
+	tests/fuzz/run-fuzz -t "${FUZZ_SECONDS:-40}" build-fuzz
+fi
+
+# The benchmark in its quick mode, so that it never rots: it fails on a
+# wrong answer, never on a time.
+bench/run --quick --pop3d build-ci/pop3d
