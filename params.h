@@ -88,9 +88,10 @@
  * A mailbox listing holds at most this many messages (2^18): about
  * 80 MiB of memory and of address space, within the units'
  * MemoryMax=128M and xinetd's rlimit_as = 128M (tests/limits lists this
- * many under that rlimit_as; one more doubles the listing's arrays past
- * it).  Real mailboxes hold hundreds of thousands; past this the
- * listing is refused rather than served in part.
+ * many under that rlimit_as; past 2^18 the listing's arrays double, to
+ * 140 MiB of address space for 300,000).  Real mailboxes hold hundreds
+ * of thousands; past this the listing is refused rather than served in
+ * part.
  */
 #define POP3D_MSGS_MAX		262144
 
