@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Resource limits, measured: hostile sizes and hostile pacing.
 
-usage: limits_test.py POP3D RSS_LAUNCH PARAMS_H USERS
+usage: limits_test.py POP3D RSS_LAUNCH PARAMS_H USERS POP3D_PASSWD
 
 Runs the real pop3d on:
 
@@ -16,6 +16,7 @@ Runs the real pop3d on:
   - a message of 4 GiB + 1 octet (a sparse file): LIST and STAT with
     its 64-bit size, TOP 1 0, and a RETR that streams every octet;
   - a users file of 100,000 lines, and one with a 10 MB line;
+  - a login at pop3d-passwd's cost (argon2id over POP3D_PWHASH_MEM);
   - a message file whose name is 255 octets holding every byte a name
     may hold;
   - and, with --idle-timeout 2, a client that says nothing, one that
@@ -27,7 +28,8 @@ Each answer is checked octet for octet, and pop3d's peak memory (the
 ru_maxrss of a child of RSS_LAUNCH, a small C launcher: Linux keeps a
 process's peak across execve, so a child of Python would start from
 Python's size) is held to what params.h states: POP3D_MEM_BASE_KIB, plus
-POP3D_MEM_MSG octets per listed message.  The users are the transcript
+POP3D_MEM_MSG octets per listed message, plus POP3D_PWHASH_MEM at a
+login at pop3d-passwd's cost.  Elsewhere the users are the transcript
 tests' (cheapest argon2id cost), so the hash adds nothing to measure.
 Prints what it measured, and last "N passed, N failed".
 """
@@ -46,7 +48,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pop3dtest import check, finish  # noqa: E402
 
-POP3D, LAUNCH, PARAMS_H, USERS = sys.argv[1:5]
+POP3D, LAUNCH, PARAMS_H, USERS, PASSWD = sys.argv[1:6]
 MIB = 1024 * 1024
 GREETING = b"+OK pop3d ready\r\n"
 LOGIN = b"USER me\r\nPASS passw0rd\r\n"
@@ -74,6 +76,7 @@ P = params(PARAMS_H)
 BASE_KIB = P["POP3D_MEM_BASE_KIB"]
 MSG_OCTETS = P["POP3D_MEM_MSG"]
 MSGS_MAX = P["POP3D_MSGS_MAX"]
+PWHASH_KIB = P["POP3D_PWHASH_MEM"] // 1024
 LINE_MAX = P["POP3D_LINE_MAX"]
 
 
@@ -146,8 +149,8 @@ def session(root, data, **kw):
     return out, rc, peak, took
 
 
-def mem_ok(what, peak, msgs=0):
-    bound = BASE_KIB + (msgs * MSG_OCTETS + 1023) // 1024
+def mem_ok(what, peak, msgs=0, extra_kib=0):
+    bound = BASE_KIB + (msgs * MSG_OCTETS + 1023) // 1024 + extra_kib
     print("  %s: peak %d KiB (bound %d KiB)" % (what, peak, bound))
     check(0 < peak <= bound, "%s: peak %d KiB, bound %d KiB" %
           (what, peak, bound))
@@ -391,6 +394,23 @@ def test_users_file(top):
     mem_ok("a 10 MB users line", peak)
 
 
+def test_real_cost(top):
+    print("a login at pop3d-passwd's cost")
+    root = mailbox(top, "cost", [("1", b"Subject: x\n\nx\n")])
+    users = os.path.join(top, "users-cost")
+    r = subprocess.run([PASSWD, "add", "--users", users, "me"],
+                       input=b"passw0rd\n", capture_output=True)
+    check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
+    out, rc, peak, took = session(root, LOGIN + b"QUIT\r\n", users=users)
+    check(out == LOGGED + b"+OK maildrop has 1 messages (17 octets)\r\n"
+          b"+OK bye, 0 messages deleted\r\n", "login: %r" % out)
+    print("  logged in in %.2f s" % took)
+    mem_ok("argon2id over %d MiB" % (PWHASH_KIB // 1024), peak,
+           extra_kib=PWHASH_KIB)
+    check(peak >= PWHASH_KIB, "peak %d KiB: was the hash made at %d KiB?" %
+          (peak, PWHASH_KIB))
+
+
 def test_long_name(top):
     print("a file name of 255 octets with every byte a name may hold")
     name = bytes(b for b in range(1, 256) if b != 0x2F) + b"x"  # not "/"
@@ -508,7 +528,7 @@ def main():
           "messages" % (BASE_KIB, MSG_OCTETS, MSGS_MAX))
     try:
         for t in (test_long_line, test_pipelining, test_users_file,
-                  test_long_name, test_slow_clients, test_huge_message,
+                  test_real_cost, test_long_name, test_slow_clients, test_huge_message,
                   test_many_messages):
             t(top)
             sys.stdout.flush()
