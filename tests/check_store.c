@@ -865,12 +865,34 @@ START_TEST(expire_removes_only_the_old_before_numbering)
 	size_t removed, idx;
 	time_t cut;
 
+	struct stat sb;
+
 	tl_write(dir, "old1", "a\n", 2);
 	tl_write(dir, "old2", "b\n", 2);
-	sleep(1);
-	cut = time(NULL);
-	sleep(1);
+	/*
+	 * The cut-off from the files' own ctimes, not from the clock (which
+	 * a loaded machine may read a tick apart from the file system's).
+	 */
+	cut = 0;
+	for (const char *const *n = (const char *const[]){ "old1", "old2",
+	    NULL }; *n != NULL; n++) {
+		char *p = tl_path(dir, *n);
+
+		ck_assert_int_eq(stat(p, &sb), 0);
+		free(p);
+		if (sb.st_ctim.tv_sec >= cut)
+			cut = sb.st_ctim.tv_sec + 1;
+	}
+	while (time(NULL) <= cut)
+		usleep(50000);
 	tl_write(dir, "new", "c\n", 2);
+	{
+		char *p = tl_path(dir, "new");
+
+		ck_assert_int_eq(stat(p, &sb), 0);
+		free(p);
+	}
+	ck_assert_int_ge(sb.st_ctim.tv_sec, cut);
 	st = open_ok();
 	ck_assert_uint_eq(store_count(st), 3);
 	ck_assert_int_eq(store_expire(st, 0, &removed), STORE_OK);
