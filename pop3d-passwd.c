@@ -49,8 +49,9 @@ static void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: pop3d-passwd add [--folder DIR] [--read-only] [COST] "
-	    "--users FILE NAME\n"
+	    "usage: pop3d-passwd add [--folder DIR] [--read-only] "
+	    "[--login-delay SECONDS]\n"
+	    "                        [COST] --users FILE NAME\n"
 	    "       pop3d-passwd passwd [COST] --users FILE NAME\n"
 	    "       pop3d-passwd del --users FILE NAME\n"
 	    "       pop3d-passwd check [COST] --users FILE NAME\n"
@@ -459,6 +460,7 @@ main(int argc, char *argv[])
 		{ "users",	required_argument, NULL, 'u' },
 		{ "folder",	required_argument, NULL, 'f' },
 		{ "read-only",	no_argument,	   NULL, 'r' },
+		{ "login-delay", required_argument, NULL, 'd' },
 		{ "level",	required_argument, NULL, 'l' },
 		{ "ops",	required_argument, NULL, 'o' },
 		{ "mem",	required_argument, NULL, 'm' },
@@ -476,7 +478,9 @@ main(int argc, char *argv[])
 	const char *users = NULL, *folder = NULL, *name;
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
-	bool read_only = false, costed = false;
+	bool read_only = false, costed = false, delayed = false;
+	unsigned long delay = 0;
+	char *end;
 	size_t pwlen = 0;
 	enum op op;
 	int c;
@@ -502,6 +506,15 @@ main(int argc, char *argv[])
 		case 'r':
 			read_only = true;
 			break;
+		case 'd':
+			errno = 0;
+			delay = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || delay > POP3D_LOGIN_DELAY_MAX)
+				die(POP3D_EXIT_USAGE, "--login-delay takes 0 to "
+				    "86400 seconds");
+			delayed = true;
+			break;
 		case 'l':
 			set_level(&cost, optarg);
 			costed = true;
@@ -522,7 +535,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (users == NULL || optind != argc - (op == OP_LIST ? 0 : 1) ||
-	    ((folder != NULL || read_only) && op != OP_ADD) ||
+	    ((folder != NULL || read_only || delayed) && op != OP_ADD) ||
 	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK))
 		usage(POP3D_EXIT_USAGE);
 	if (cost.ops < crypto_pwhash_OPSLIMIT_MIN ||
@@ -546,6 +559,8 @@ main(int argc, char *argv[])
 		die(POP3D_EXIT_USAGE, "a name is 1 to 255 bytes");
 	memcpy(e.name, name, e.namelen);
 	e.read_only = read_only;
+	e.has_login_delay = delayed;
+	e.login_delay = (unsigned)delay;
 	if (folder != NULL && snprintf(e.folder, sizeof(e.folder), "%s",
 	    folder) >= (int)sizeof(e.folder))
 		die(POP3D_EXIT_USAGE, "folder path too long");
@@ -576,6 +591,8 @@ main(int argc, char *argv[])
 		/* Keep the folder and flags the line had. */
 		memcpy(e.folder, l.entry.folder, sizeof(e.folder));
 		e.read_only = l.entry.read_only;
+		e.has_login_delay = l.entry.has_login_delay;
+		e.login_delay = l.entry.login_delay;
 	}
 	get_password(true, pw, sizeof(pw), &pwlen);
 	if (crypto_pwhash_str(e.hash, pw, pwlen, cost.ops, cost.mem) != 0)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static const char usage_text[] =
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
     "             [--ban-time SECONDS] [--ban-loopback]\n"
     "             [--proxy-from ADDR[/PREFIX]]...\n"
-    "             [--login-delay SECONDS] [--expire DAYS]\n";
+    "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n";
 
 static void
 usage(int code)
@@ -73,6 +74,22 @@ parse_number(const char *s, long min, long max)
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		usage(POP3D_EXIT_USAGE);
 	return v;
+}
+
+/* With --qaut: the one confinement must leave every login possible. */
+static struct sandbox_paths qaut_paths;
+
+static int
+confine_qaut(int dirfd, bool read_only)
+{
+	static bool confined;
+
+	if (confined)
+		return 0;
+	if (sandbox_logins(&qaut_paths, dirfd, read_only) == -1)
+		return -1;
+	confined = true;
+	return 0;
 }
 
 /* Names the client in every log line from now on. */
@@ -142,6 +159,7 @@ main(int argc, char *argv[])
 		{ "proxy-from",		required_argument, NULL, 'p' },
 		{ "login-delay",	required_argument, NULL, 'L' },
 		{ "expire",		required_argument, NULL, 'E' },
+		{ "qaut",		no_argument,	   NULL, 'Q' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -217,6 +235,10 @@ main(int argc, char *argv[])
 			cfg.expire_days = (unsigned)parse_number(optarg, 1,
 			    POP3D_EXPIRE_DAYS_MAX);
 			break;
+		case 'Q':
+			cfg.qaut = true;
+			cfg.confine = confine_qaut;
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
@@ -231,6 +253,9 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(POP3D_EXIT_USAGE);
 	cfg.ban = &ban;
+	qaut_paths.mail_root = cfg.mail_root;
+	qaut_paths.users = cfg.users;
+	qaut_paths.ban = ban.after != 0 ? ban.path : NULL;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
 	/* A vanished client is a failed write, not a killed process. */

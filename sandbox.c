@@ -7,11 +7,19 @@
  * path that could be swapped since it was opened.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "sandbox.h"
+
+#ifndef O_PATH
+#define O_PATH	O_RDONLY	/* a system without it: an open to name it */
+#endif
 
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -26,11 +34,8 @@
 #ifdef SANDBOX_LANDLOCK
 
 #include <linux/landlock.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-#include <unistd.h>
 
 /*
  * Rights of later ABIs than the kernel headers may know (Debian 12's
@@ -118,15 +123,16 @@ fs_handled(int abi)
  * a commit write .pop3d.journal.tmp (O_TRUNC), rename it within the
  * folder (which needs no REFER) and remove files.  No folder is made or
  * removed, nothing is executed, and no link, device, FIFO or socket is
- * made.
+ * made.  SANDBOX_READ_FILES: files may be read, and that is all.
  */
 static uint64_t
-fs_allowed(int abi, bool read_only)
+fs_allowed(int abi, enum sandbox_use use)
 {
-	uint64_t fs = LANDLOCK_ACCESS_FS_READ_FILE |
-	    LANDLOCK_ACCESS_FS_READ_DIR;
+	uint64_t fs = LANDLOCK_ACCESS_FS_READ_FILE;
 
-	if (!read_only)
+	if (use != SANDBOX_READ_FILES)
+		fs |= LANDLOCK_ACCESS_FS_READ_DIR;
+	if (use == SANDBOX_WRITE)
 		fs |= LANDLOCK_ACCESS_FS_WRITE_FILE |
 		    LANDLOCK_ACCESS_FS_MAKE_REG |
 		    LANDLOCK_ACCESS_FS_REMOVE_FILE |
@@ -135,10 +141,21 @@ fs_allowed(int abi, bool read_only)
 }
 
 static int
-confine(int dirfd, bool read_only, int abi)
+add_rule(int rfd, int dirfd, uint64_t allowed)
+{
+	struct landlock_path_beneath_attr rule;
+
+	memset(&rule, 0, sizeof(rule));
+	rule.allowed_access = allowed;
+	rule.parent_fd = dirfd;
+	return (int)syscall(__NR_landlock_add_rule, rfd,
+	    LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+}
+
+static int
+confine(const struct sandbox_dir *dirs, size_t n, int abi)
 {
 	struct ruleset_attr attr;
-	struct landlock_path_beneath_attr rule;
 	size_t size = sizeof(attr.handled_access_fs);
 	int rfd, saved;
 
@@ -159,29 +176,25 @@ confine(int dirfd, bool read_only, int abi)
 	rfd = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
 	if (rfd == -1)
 		return -1;
-	if (dirfd != -1) {
-		memset(&rule, 0, sizeof(rule));
-		rule.allowed_access = fs_allowed(abi, read_only);
-		rule.parent_fd = dirfd;
-		if (syscall(__NR_landlock_add_rule, rfd,
-		    LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == -1)
+	for (size_t i = 0; i < n; i++)
+		if (add_rule(rfd, dirs[i].fd, fs_allowed(abi, dirs[i].use)) ==
+		    -1)
 			goto fail;
-	}
 #ifdef SANITIZER_PROC
-	memset(&rule, 0, sizeof(rule));
-	rule.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
-	    LANDLOCK_ACCESS_FS_READ_DIR;
-	if ((rule.parent_fd = open("/proc", O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		goto fail;
-	if (syscall(__NR_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH,
-	    &rule, 0) == -1) {
-		saved = errno;
-		close(rule.parent_fd);
-		errno = saved;
-		goto fail;
+	{
+		int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (proc == -1)
+			goto fail;
+		if (add_rule(rfd, proc, LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR) == -1) {
+			saved = errno;
+			close(proc);
+			errno = saved;
+			goto fail;
+		}
+		close(proc);
 	}
-	close(rule.parent_fd);
 #endif
 	if (syscall(__NR_landlock_restrict_self, rfd, 0) == -1)
 		goto fail;
@@ -195,7 +208,7 @@ fail:
 }
 
 int
-sandbox_mailbox(int dirfd, bool read_only)
+sandbox_dirs(const struct sandbox_dir *dirs, size_t n)
 {
 	static bool noted;
 	int abi;
@@ -225,7 +238,7 @@ sandbox_mailbox(int dirfd, bool read_only)
 		errno = EINVAL;	/* NEVER: Landlock's ABIs start at 1 */
 		return -1;
 	}
-	return confine(dirfd, read_only, abi);
+	return confine(dirs, n, abi);
 }
 
 #else	/* no confinement known for this system, or these headers */
@@ -237,12 +250,12 @@ sandbox_level(void)
 }
 
 int
-sandbox_mailbox(int dirfd, bool read_only)
+sandbox_dirs(const struct sandbox_dir *dirs, size_t n)
 {
 	static bool noted;
 
-	(void)dirfd;
-	(void)read_only;
+	(void)dirs;
+	(void)n;
 #ifdef __linux__
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return -1;
@@ -256,3 +269,73 @@ sandbox_mailbox(int dirfd, bool read_only)
 }
 
 #endif
+
+int
+sandbox_mailbox(int dirfd, bool read_only)
+{
+	struct sandbox_dir d = { dirfd, read_only ? SANDBOX_READ :
+	    SANDBOX_WRITE };
+
+	return sandbox_dirs(&d, dirfd == -1 ? 0 : 1);
+}
+
+/* Opens path's folder to name it in a rule; -1 (errno) if it can't. */
+static int
+open_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	n = slash == path ? 1 : (size_t)(slash - path);	/* "/file": "/" */
+	if (n >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Adds path (or its folder) to d[*n]; a folder not there is left out. */
+static int
+add_dir(struct sandbox_dir *d, size_t *n, const char *path, bool parent,
+    enum sandbox_use use)
+{
+	int fd = parent ? open_parent(path) :
+	    open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	d[*n].fd = fd;
+	d[(*n)++].use = use;
+	return 0;
+}
+
+int
+sandbox_logins(const struct sandbox_paths *p, int dirfd, bool read_only)
+{
+	struct sandbox_dir d[4];
+	size_t n = 0;
+	int rc = -1, saved;
+
+	if (add_dir(d, &n, p->mail_root, false, SANDBOX_WRITE) == -1 ||
+	    add_dir(d, &n, p->users, true, SANDBOX_READ_FILES) == -1 ||
+	    (p->ban != NULL &&
+	    add_dir(d, &n, p->ban, true, SANDBOX_WRITE) == -1))
+		goto out;
+	/* Last, as it is the store's to close. */
+	if (dirfd != -1) {
+		d[n].fd = dirfd;
+		d[n].use = read_only ? SANDBOX_READ : SANDBOX_WRITE;
+	}
+	rc = sandbox_dirs(d, n + (dirfd != -1));
+out:
+	saved = errno;
+	for (size_t i = 0; i < n; i++)
+		close(d[i].fd);
+	errno = saved;
+	return rc;
+}

@@ -48,10 +48,12 @@ struct session {
 	const char			*reply;
 	unsigned			 bad;
 	unsigned			 fails;
+	unsigned			 logins; /* QAUT may make several */
 	bool				 have_user;
 	bool				 bol;	/* dot-stuffing: at a line start */
 	bool				 delay_kept; /* LOGIN-DELAY is recorded
 						for this mailbox */
+	unsigned			 delay;	/* the user's LOGIN-DELAY */
 	size_t				 userlen;
 	char				 user[POP3D_NAME_MAX + 1];
 	char				 text[POP3D_REPLY_MAX];
@@ -283,7 +285,8 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	    "PIPELINING\r\n"
 	    "UID-PARAM\r\n"
 	    "DELI\r\n"
-	    "SLEE-WAKE\r\n") == -1)
+	    "SLEE-WAKE\r\n") == -1 ||
+	    (s->cfg->qaut && io_puts(s->io, "QAUT\r\n") == -1))
 		return CMD_ABORT;
 	/*
 	 * RFC 2449 s.6.7: EXPIRE n promises at least n days, so it holds
@@ -293,14 +296,14 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	    line(s, "EXPIRE %u", s->cfg->expire_days)) == -1)
 		return CMD_ABORT;
 	/*
-	 * RFC 2449 s.6.5: a mailbox the delay cannot be recorded in (no
-	 * folder, read-only) has none, so it is a per-user value: USER
-	 * before login, and after it only where it is enforced.
+	 * RFC 2449 s.6.5: the users file may give a user a delay of their
+	 * own, and a mailbox the delay cannot be recorded in (no folder,
+	 * read-only) has none, so it is a per-user value: pop3d's own with
+	 * USER before login, and after it the user's, only where enforced.
 	 */
-	if (s->cfg->login_delay != 0 && (s->state == ST_AUTH ?
-	    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay) :
-	    s->delay_kept ? line(s, "LOGIN-DELAY %u", s->cfg->login_delay) :
-	    0) == -1)
+	if ((s->state == ST_AUTH ? s->cfg->login_delay != 0 &&
+	    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay) == -1 :
+	    s->delay_kept && line(s, "LOGIN-DELAY %u", s->delay) == -1))
 		return CMD_ABORT;
 	if (io_puts(s->io, "IMPLEMENTATION pop3d\r\n"
 	    ".\r\n") == -1)
@@ -406,18 +409,20 @@ login_failed(struct session *s, long long started, const char *reply)
  * connection.  The store is closed when the login is refused.
  */
 static enum cmd_res
-login_delay(struct session *s, const char *esc)
+login_delay(struct session *s, const char *esc, const struct users_login *li)
 {
 	unsigned wait;
 	int r;
 
+	/* The users file's value for this user, else pop3d's. */
+	s->delay = li->has_login_delay ? li->login_delay :
+	    s->cfg->login_delay;
 	s->delay_kept = false;
 	/* No folder or read-only: nowhere to record it, so no delay. */
-	if (s->cfg->login_delay == 0 || store_read_only(s->store) ||
+	if (s->delay == 0 || store_read_only(s->store) ||
 	    store_dirfd(s->store) == -1)
 		return CMD_OK;
-	r = store_login_delay(s->store, time(NULL), s->cfg->login_delay,
-	    &wait);
+	r = store_login_delay(s->store, time(NULL), s->delay, &wait);
 	if (r == 1) {
 		log_msg(LOG_NOTICE, "login user=%s result=login-delay "
 		    "wait=%u", esc, wait);
@@ -484,14 +489,19 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		bool perm = errno == ELOOP || errno == ENOTDIR ||
 		    errno == ENAMETOOLONG;
 
+		/* After QAUT: confined by the first login, as pop3d says. */
+		bool reach = s->logins > 0 && errno == EACCES;
+
 		log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
 		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
 		    strerror(errno));
 		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
+		    reach ? "[SYS/TEMP] mailbox out of this connection's reach, "
+		    "connect again" :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
-	if (login_delay(s, esc) != CMD_OK)
+	if (login_delay(s, esc, li) != CMD_OK)
 		return CMD_ERR;
 	/* Never serve a mailbox unconfined where it could be confined. */
 	if (s->cfg->confine != NULL && s->cfg->confine(store_dirfd(s->store),
@@ -525,6 +535,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
 	    "");
 	s->state = ST_TRANS;
+	s->logins++;
 	s->bad = 0;	/* each state has its own budget */
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
 	    n, octets);
@@ -995,6 +1006,42 @@ count_marked(struct session *s)
 }
 
 /*
+ * The UPDATE state's work, for QUIT, SLEE and QAUT: removes the marked
+ * messages through the journal and counts them into *marked.  A
+ * failure is logged under event; STORE_PENDING means they go at the
+ * next commit or login.
+ */
+static enum store_res
+commit(struct session *s, const char *event, size_t *marked)
+{
+	size_t removed;
+	enum store_res r;
+
+	*marked = count_marked(s);
+	r = store_commit(s->store, &removed);
+	if (r != STORE_OK)
+		log_msg(LOG_ERR, "%s marked=%zu removed=%zu result=%s "
+		    "error=\"%s\"", event, *marked, removed,
+		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
+	if (r != STORE_FAIL)
+		s->ndele += *marked;
+	return r;
+}
+
+/*
+ * The reply to a SLEE or QAUT whose commit failed: the session stays in
+ * TRANSACTION, and says what became of the deletes.
+ */
+static enum cmd_res
+commit_failed(struct session *s, enum store_res r)
+{
+	s->reply = r == STORE_PENDING ? "[SYS/TEMP] deletes interrupted; "
+	    "SLEE, QUIT or the next login completes them" :
+	    "[SYS/TEMP] nothing deleted, try again later";
+	return CMD_ERR;
+}
+
+/*
  * SLEE (POP3 Listener's SLEE-WAKE): commits as QUIT does, then releases
  * the mailbox lock and waits, connected, for WAKE.  On failure the
  * session stays in TRANSACTION.
@@ -1002,32 +1049,51 @@ count_marked(struct session *s)
 static enum cmd_res
 cmd_slee(struct session *s, char *arg, size_t len)
 {
-	size_t removed, marked;
 	enum store_res r;
+	size_t marked;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	marked = count_marked(s);
-	r = store_commit(s->store, &removed);
-	if (r != STORE_OK) {
-		log_msg(LOG_ERR, "sleep marked=%zu removed=%zu result=%s "
-		    "error=\"%s\"", marked, removed,
-		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
-		if (r == STORE_PENDING) {
-			s->ndele += marked;
-			s->reply = "[SYS/TEMP] deletes interrupted; SLEE, QUIT "
-			    "or the next login completes them";
-		} else
-			s->reply = "[SYS/TEMP] nothing deleted, try again "
-			    "later";
-		return CMD_ERR;
-	}
-	s->ndele += marked;
+	if ((r = commit(s, "sleep", &marked)) != STORE_OK)
+		return commit_failed(s, r);
 	store_sleep(s->store);
 	s->state = ST_SLEEP;
 	log_msg(LOG_INFO, "sleep deleted=%zu", marked);
 	s->reply = text(s, "sleeping, %zu messages deleted", marked);
+	return CMD_OK;
+}
+
+/*
+ * QAUT (POP3 Listener's): commits as QUIT does, releases the mailbox
+ * and goes back to AUTHORIZATION on the same connection, whose failed
+ * logins keep counting.  Offered only when the confinement after login
+ * leaves room for another user's mailbox (pop3d --qaut).  On failure
+ * the session stays in TRANSACTION.
+ */
+static enum cmd_res
+cmd_qaut(struct session *s, char *arg, size_t len)
+{
+	enum store_res r;
+	size_t marked;
+
+	(void)len;
+	if (!s->cfg->qaut) {
+		s->reply = "unknown command";
+		return CMD_BAD;
+	}
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	if ((r = commit(s, "qaut", &marked)) != STORE_OK)
+		return commit_failed(s, r);
+	store_close(s->store);
+	s->store = NULL;
+	s->state = ST_AUTH;
+	s->have_user = false;
+	s->delay_kept = false;
+	s->bad = 0;	/* each state has its own budget */
+	log_msg(LOG_INFO, "qaut deleted=%zu", marked);
+	s->reply = text(s, "%zu messages deleted, log in again", marked);
 	return CMD_OK;
 }
 
@@ -1053,9 +1119,17 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		return CMD_ERR;
 	}
 	if (r != STORE_OK) {
+		/*
+		 * A folder made since a login that found none: the session
+		 * was confined to nothing, so only a new one can open it.
+		 */
+		bool reach = errno == EACCES;
+
 		log_msg(LOG_ERR, "wake result=tempfail error=\"%s\"",
 		    strerror(errno));
-		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
+		s->reply = reach ? "[SYS/TEMP] mailbox out of this "
+		    "connection's reach, connect again" :
+		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
 	switch (store_journal(s->store, &n)) {
@@ -1081,19 +1155,13 @@ cmd_wake(struct session *s, char *arg, size_t len)
 static enum cmd_res
 cmd_quit_trans(struct session *s, char *arg, size_t len)
 {
-	size_t removed, marked;
 	enum store_res r;
+	size_t marked;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	marked = count_marked(s);
-	s->ndele += marked;
-	r = store_commit(s->store, &removed);
-	if (r != STORE_OK) {
-		log_msg(LOG_ERR, "update marked=%zu removed=%zu result=%s "
-		    "error=\"%s\"", marked, removed,
-		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
+	if ((r = commit(s, "update", &marked)) != STORE_OK) {
 		s->end = SESSION_TEMPFAIL;
 		s->end_why = "quit-failed";
 		/* RFC 1939 s.6: say honestly what became of the deletes. */
@@ -1140,6 +1208,7 @@ static const struct cmd trans_cmds[] = {
 	{ "CAPA", cmd_capa },
 	{ "DELI", cmd_deli },
 	{ "SLEE", cmd_slee },
+	{ "QAUT", cmd_qaut },
 	{ NULL, NULL }
 };
 

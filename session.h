@@ -23,6 +23,9 @@ struct session_cfg {
 	int		(*confine)(int dirfd, bool read_only);
 	unsigned	 login_delay;	/* LOGIN-DELAY seconds; 0: none */
 	unsigned	 expire_days;	/* EXPIRE days; 0: never */
+	bool		 qaut;		/* QAUT offered: confine must allow
+					   every user's mailbox to be opened
+					   after the first login */
 };
 
 enum session_end {

@@ -55,6 +55,31 @@ hash_ok(const char *h, size_t len)
 	return true;
 }
 
+/*
+ * "login-delay=" and N: decimal digits, no sign, no leading zero (so that
+ * a value has one spelling and a format round trip changes nothing).
+ */
+static bool
+parse_delay(const char *s, size_t n, unsigned *out)
+{
+	static const char key[] = "login-delay=";
+	size_t k = sizeof(key) - 1;
+	unsigned long v = 0;
+
+	if (n <= k || memcmp(s, key, k) != 0 || n - k > 5 ||
+	    (s[k] == '0' && n - k > 1))
+		return false;
+	for (size_t i = k; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > POP3D_LOGIN_DELAY_MAX)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
 /* The flags field: ','-separated, each one known, none repeated. */
 static int
 parse_flags(const char *s, size_t len, struct users_entry *e)
@@ -67,6 +92,9 @@ parse_flags(const char *s, size_t len, struct users_entry *e)
 		n = comma != NULL ? (size_t)(comma - s) : (size_t)(end - s);
 		if (n == 2 && memcmp(s, "ro", 2) == 0 && !e->read_only)
 			e->read_only = true;
+		else if (!e->has_login_delay &&
+		    parse_delay(s, n, &e->login_delay))
+			e->has_login_delay = true;
 		else
 			return -1;
 		s += n + (comma != NULL);
@@ -137,7 +165,7 @@ users_format_line(const struct users_entry *e, char *buf, size_t cap)
 	buf[o++] = ':';
 	memcpy(buf + o, e->hash, hl);
 	o += hl;
-	if (e->folder[0] != '\0' || e->read_only) {
+	if (e->folder[0] != '\0' || e->read_only || e->has_login_delay) {
 		buf[o++] = ':';
 		n = pct_encode(buf + o, cap - o - 1, e->folder,
 		    strlen(e->folder), folder_esc);
@@ -145,11 +173,23 @@ users_format_line(const struct users_entry *e, char *buf, size_t cap)
 			goto toolong;
 		o += (size_t)n;
 	}
-	if (e->read_only) {
-		if (o + 4 + 2 > cap)
+	if (e->read_only || e->has_login_delay) {
+		char flags[32];
+
+		n = snprintf(flags, sizeof(flags), ":%s%s", e->read_only ?
+		    "ro" : "", e->read_only && e->has_login_delay ? "," : "");
+		if (e->has_login_delay) {
+			if (e->login_delay > POP3D_LOGIN_DELAY_MAX) {
+				errno = EINVAL;
+				return -1;
+			}
+			n += snprintf(flags + n, sizeof(flags) - (size_t)n,
+			    "login-delay=%u", e->login_delay);
+		}
+		if (o + (size_t)n + 2 > cap)
 			goto toolong;
-		memcpy(buf + o, ":ro", 3);
-		o += 3;
+		memcpy(buf + o, flags, (size_t)n);
+		o += (size_t)n;
 	}
 	buf[o++] = '\n';
 	buf[o] = '\0';
@@ -383,6 +423,8 @@ users_check(const char *path, const char *mail_root, const char *name,
 			res = USERS_PERMFAIL;	/* a name no folder can hold */
 		} else {
 			login->read_only = e.read_only;
+			login->has_login_delay = e.has_login_delay;
+			login->login_delay = e.login_delay;
 			res = USERS_OK;
 		}
 	}

@@ -9,7 +9,10 @@
  * argon2id string from crypto_pwhash_str.  folder, when given, is the
  * user's mailbox: absolute, or relative to the mail root (empty: the
  * default, <mail-root>/<users_folder_name>).  flags is a ','-separated
- * list; "ro" serves the mailbox read-only (DELE is refused).  An unknown
+ * list; "ro" serves the mailbox read-only (DELE is refused), and
+ * "login-delay=N" sets the user's own LOGIN-DELAY (RFC 2449 s.6.5) to N
+ * seconds (0 to POP3D_LOGIN_DELAY_MAX, decimal, no sign or leading
+ * zero), in place of pop3d's --login-delay.  An unknown or repeated
  * flag makes the line malformed.  Empty lines and lines starting with
  * '#' are ignored.
  */
@@ -30,12 +33,16 @@ struct users_entry {
 	char	hash[crypto_pwhash_STRBYTES];
 	char	folder[PATH_MAX];	/* "" when the default applies */
 	bool	read_only;		/* the "ro" flag */
+	bool	has_login_delay;	/* a "login-delay=N" flag ... */
+	unsigned login_delay;		/* ... and its N */
 };
 
 /* What a successful login yields. */
 struct users_login {
 	char	mailbox[PATH_MAX];
 	bool	read_only;
+	bool	has_login_delay;	/* the user's own LOGIN-DELAY, which */
+	unsigned login_delay;		/* replaces the global one */
 };
 
 enum users_res {
@@ -65,7 +72,8 @@ int	users_parse_line(const char *line, size_t len, struct users_entry *e)
 /*
  * Formats *e as a line with its newline into buf.  Returns the length,
  * or -1 (errno ENAMETOOLONG) when it does not fit cap or
- * POP3D_USERS_LINE_MAX, or EINVAL for an empty name or a bad hash.
+ * POP3D_USERS_LINE_MAX, or EINVAL for an empty name, a bad hash or a
+ * login delay above POP3D_LOGIN_DELAY_MAX.
  */
 int	users_format_line(const struct users_entry *e, char *buf, size_t cap)
 	    __attribute__((warn_unused_result));

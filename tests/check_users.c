@@ -292,6 +292,89 @@ START_TEST(read_only_flag)
 }
 END_TEST
 
+/* "login-delay=N": parsed strictly, kept by a round trip, handed on. */
+START_TEST(login_delay_flag)
+{
+	static const char *bad_flags[] = {
+		"a:" POP3D_DUMMY_HASH "::login-delay=",
+		"a:" POP3D_DUMMY_HASH "::login-delay=-1",
+		"a:" POP3D_DUMMY_HASH "::login-delay=+5",
+		"a:" POP3D_DUMMY_HASH "::login-delay=05",
+		"a:" POP3D_DUMMY_HASH "::login-delay=86401",
+		"a:" POP3D_DUMMY_HASH "::login-delay=999999",
+		"a:" POP3D_DUMMY_HASH "::login-delay=1x",
+		"a:" POP3D_DUMMY_HASH "::login-delay= 1",
+		"a:" POP3D_DUMMY_HASH "::login-delay=1,login-delay=2",
+		"a:" POP3D_DUMMY_HASH "::LOGIN-DELAY=1",
+		"a:" POP3D_DUMMY_HASH "::login-delay",
+		"a:" POP3D_DUMMY_HASH "::login-delay=1,",
+	};
+	static const struct {
+		const char	*line;
+		unsigned	 delay;
+		bool		 ro;
+	} good[] = {
+		{ "a:" POP3D_DUMMY_HASH "::login-delay=0", 0, false },
+		{ "a:" POP3D_DUMMY_HASH "::login-delay=900", 900, false },
+		{ "a:" POP3D_DUMMY_HASH "::login-delay=86400", 86400, false },
+		{ "a:" POP3D_DUMMY_HASH ":/x:ro,login-delay=60", 60, true },
+		{ "a:" POP3D_DUMMY_HASH ":/x:login-delay=60,ro", 60, true },
+	};
+	char mailbox[PATH_MAX], line[POP3D_USERS_LINE_MAX + 1];
+	struct users_entry e;
+	struct users_login login;
+	struct users_note note;
+	unsigned long bad;
+	char pw[] = "x";
+	int n;
+
+	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++)
+		ck_assert_msg(users_parse_line(bad_flags[i],
+		    strlen(bad_flags[i]), &e) == -1, "%s", bad_flags[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(users_parse_line(good[i].line,
+		    strlen(good[i].line), &e), 1);
+		ck_assert(e.has_login_delay);
+		ck_assert_uint_eq(e.login_delay, good[i].delay);
+		ck_assert(e.read_only == good[i].ro);
+		/* Written back in one spelling, ro first, and read the same. */
+		n = users_format_line(&e, line, sizeof(line));
+		ck_assert_int_gt(n, 0);
+		ck_assert_ptr_nonnull(strstr(line, good[i].ro ?
+		    ":ro,login-delay=" : "::login-delay="));
+		ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &e), 1);
+		ck_assert_uint_eq(e.login_delay, good[i].delay);
+	}
+	e.login_delay = POP3D_LOGIN_DELAY_MAX + 1;
+	ck_assert_int_eq(users_format_line(&e, line, sizeof(line)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+
+	/* users_check hands the user's value on; none without the flag. */
+	tl_user(users, "me", "x", NULL);
+	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_OK);
+	ck_assert_int_eq(users_check(users, "/mail", "me", 2, pw, 1, &login,
+	    &note), USERS_OK);
+	ck_assert(!login.has_login_delay);
+	{
+		char *text;
+		size_t len;
+
+		text = tl_read(users, &len);
+		ck_assert_int_eq(users_parse_line(text, len - 1, &e), 1);
+		free(text);
+		e.has_login_delay = true;
+		e.login_delay = 300;
+		n = users_format_line(&e, line, sizeof(line));
+		tl_write(dir, "users", line, (size_t)n);
+	}
+	memcpy(pw, "x", 2);
+	ck_assert_int_eq(users_check(users, "/mail", "me", 2, pw, 1, &login,
+	    &note), USERS_OK);
+	ck_assert(login.has_login_delay);
+	ck_assert_uint_eq(login.login_delay, 300);
+}
+END_TEST
+
 START_TEST(missing_file_is_tempfail)
 {
 	char mailbox[PATH_MAX];
@@ -359,6 +442,7 @@ main(void)
 	tcase_add_test(tc, names_round_trip);
 	tcase_add_test(tc, readable_lines);
 	tcase_add_test(tc, read_only_flag);
+	tcase_add_test(tc, login_delay_flag);
 	tcase_add_test(tc, malformed_lines);
 	tcase_add_test(tc, folder_names);
 	tcase_add_test(tc, check_passwords);

@@ -22,9 +22,10 @@ creation of the temporary journal on).  Then, for each of them in turn:
 
 The same is done to the commits that do not end the session: DELI
 (one message at once, while another waits for QUIT: that one must never
-be in DELI's journal) and SLEE (what QUIT would do, then sleep).  There
-a failed call makes DELI or SLEE answer -ERR and the session go on, and
-its QUIT must then leave exactly what it would have.
+be in DELI's journal), SLEE (what QUIT would do, then sleep) and QAUT
+(what QUIT would do, then AUTHORIZATION again).  There a failed call
+makes DELI, SLEE or QAUT answer -ERR and the session go on, and its QUIT
+must then leave exactly what it would have.
 
 Plain folders and Maildirs are both tried.  Prints "N passed, N failed".
 """
@@ -52,6 +53,9 @@ DELI_SESSION = ("USER me\r\nPASS %s\r\nDELE 4\r\nDELI 2\r\nQUIT\r\n"
 SLEE_SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
                 + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
                 + "SLEE\r\nQUIT\r\n").encode()
+QAUT_SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
+                + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
+                + "QAUT\r\nQUIT\r\n").encode()
 TRACED = "openat,write,fsync,close,rename,renameat,renameat2,unlinkat,newfstatat"
 
 def message(i):
@@ -93,6 +97,8 @@ def state(files):
 def run(top, data, strace_args=None):
     cmd = [POP3D, "--users", os.path.join(top, "users"),
            "--mail-root", os.path.join(top, "mail"), "--idle-timeout", "10"]
+    if data == QAUT_SESSION:
+        cmd.append("--qaut")    # QAUT is offered only when asked for
     if strace_args is not None:
         cmd = ["strace", "-o", os.devnull] + strace_args + ["--"] + cmd
     return subprocess.run(cmd, input=data, capture_output=True, timeout=60)
@@ -172,13 +178,15 @@ def exclusive_sessions(base):
 
 
 def immediate_commit(base, maildir, verb):
-    """Kills and fails each step of DELI's or SLEE's commit."""
+    """Kills and fails each step of DELI's, SLEE's or QAUT's commit."""
     kind = "%s %s" % ("maildir" if maildir else "folder", verb)
     everything = set(range(1, COUNT + 1))
     if verb == "DELI":
         session, now, later = DELI_SESSION, {2}, {4}
-    else:
+    elif verb == "SLEE":
         session, now, later = SLEE_SESSION, set(MARKED), set()
+    else:
+        session, now, later = QAUT_SESSION, set(MARKED), set()
     top, box, files = fresh(base, maildir)
     calls, rename_at = commit_calls(top, session)
     check(state(files) == everything - now - later,
@@ -312,7 +320,7 @@ def main():
                     check(left == (kept if step > rename_at else everything),
                           what + ": after next login %r" % sorted(left))
                     shutil.rmtree(top)
-            for verb in ("DELI", "SLEE"):
+            for verb in ("DELI", "SLEE", "QAUT"):
                 immediate_commit(base, maildir, verb)
     finally:
         shutil.rmtree(base, ignore_errors=True)

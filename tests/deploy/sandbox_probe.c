@@ -7,15 +7,17 @@
  * then goes on, confined, to its end.
  *
  * usage: sandbox_probe --level
- *        sandbox_probe [--unconfined|--hook-fails] USERS MAIL_ROOT REPORT
- *            [PROBE...]
+ *        sandbox_probe [--unconfined|--hook-fails|--qaut] USERS MAIL_ROOT
+ *            REPORT [PROBE...]
  *
  * PROBE is r:PATH (open to read), d:PATH (open a folder to list it),
  * w:PATH (create or open to write), u:PATH (unlink), m:PATH (mkdir),
  * s:PATH (symlink to /etc/passwd), n:PATH (rename PATH to PATH.moved)
  * or c:PORT (TCP connect to 127.0.0.1:PORT).  --unconfined runs the
  * probes without the sandbox (the test's control); --hook-fails makes
- * the hook fail as a failed confinement would.  Exits as pop3d does.
+ * the hook fail as a failed confinement would; --qaut offers QAUT and
+ * confines as pop3d --qaut does (sandbox_logins, once), running the
+ * probes at every login.  Exits as pop3d does.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,7 +41,8 @@
 #include "sandbox.h"
 #include "session.h"
 
-static enum { CONFINED, UNCONFINED, HOOK_FAILS } mode = CONFINED;
+static enum { CONFINED, UNCONFINED, HOOK_FAILS, QAUT } mode = CONFINED;
+static struct sandbox_paths paths;
 static char **probes;
 static int nprobes;
 static int report = -1;
@@ -119,6 +122,9 @@ confine(int dirfd, bool read_only)
 	}
 	if (mode == CONFINED && sandbox_mailbox(dirfd, read_only) == -1)
 		return -1;
+	if (mode == QAUT && hook_calls == 1 &&
+	    sandbox_logins(&paths, dirfd, read_only) == -1)
+		return -1;
 	for (int i = 0; i < nprobes; i++) {
 		int r = probe(probes[i]);
 		const char *res = r == 0 ? "ok" : strerrorname_np(errno);
@@ -154,14 +160,21 @@ main(int argc, char *argv[])
 	} else if (i < argc && strcmp(argv[i], "--hook-fails") == 0) {
 		mode = HOOK_FAILS;
 		i++;
+	} else if (i < argc && strcmp(argv[i], "--qaut") == 0) {
+		mode = QAUT;
+		cfg.qaut = true;
+		i++;
 	}
 	if (argc - i < 3) {
 		fprintf(stderr, "usage: sandbox_probe [--unconfined|"
-		    "--hook-fails] USERS MAIL_ROOT REPORT [PROBE...]\n");
+		    "--hook-fails|--qaut] USERS MAIL_ROOT REPORT "
+		    "[PROBE...]\n");
 		return POP3D_EXIT_USAGE;
 	}
 	cfg.users = argv[i];
 	cfg.mail_root = argv[i + 1];
+	paths.mail_root = cfg.mail_root;
+	paths.users = cfg.users;
 	report = open(argv[i + 2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600);
 	if (report == -1) {
@@ -176,8 +189,8 @@ main(int argc, char *argv[])
 		return POP3D_EXIT_TEMP;
 	end = session_run(io, &cfg);
 	io_free(io);
-	if (hook_calls > 1)
-		return 2;	/* the hook runs once a session at most */
+	if (hook_calls > 1 && mode != QAUT)
+		return 2;	/* the hook runs once a login, one login */
 	switch (end) {
 	case SESSION_QUIT:
 		return POP3D_EXIT_QUIT;

@@ -87,12 +87,13 @@ def login(user):
     return ("USER %s\r\nPASS %s\r\n" % (user, PASSWORD)).encode()
 
 
-def drive(top, args, user, commands, probes, prefix=()):
+def drive(top, args, user, commands, probes, prefix=(), users=None):
     """Runs SANDBOX_PROBE; returns (exit code, stdout, {probe: result},
     the report's first line)."""
     report = os.path.join(top, "report")
     r = subprocess.run(list(prefix) + [PROBE] + args + [
-        os.path.join(top, "users"), os.path.join(top, "mail"), report]
+        users or os.path.join(top, "users"), os.path.join(top, "mail"),
+        report]
         + probes, input=login(user) + commands, capture_output=True,
         timeout=60, env=untraced_lsan() if prefix else None)
     check(r.stderr == b"", "%s: the driver writes nothing to stderr" % user,
@@ -104,6 +105,70 @@ def drive(top, args, user, commands, probes, prefix=()):
         p, _, res = line.rpartition(" ")
         got[p] = res
     return r.returncode, r.stdout, got, lines[0] if lines else ""
+
+
+def test_qaut(top, lvl, port):
+    """--qaut: one confinement for every login of the connection, so the
+    mail root and the users file (its folder, read only) stay reachable;
+    nothing else does."""
+    mail = os.path.join(top, "mail")
+    me, other = os.path.join(mail, "me"), os.path.join(mail, "other")
+    etc = os.path.join(top, "etc")
+    users = os.path.join(etc, "users")
+    os.makedirs(etc, exist_ok=True)
+    shutil.copyfile(os.path.join(top, "users"), users)
+    outside_dir = os.path.join(top, "outside")
+    os.makedirs(outside_dir, exist_ok=True)
+    with open(os.path.join(outside_dir, "1.eml"), "wb") as f:
+        f.write(MESSAGES["1.eml"])
+    reach = {
+        "r:" + users: "ok",
+        "d:" + other: "ok",
+        "r:" + os.path.join(other, "1.eml"): "ok",
+        "w:" + os.path.join(other, ".probe"): "ok",
+        "u:" + os.path.join(other, ".probe"): "ok",
+    }
+    outside = {
+        "r:/etc/passwd": "EACCES",
+        "d:" + etc: "EACCES",
+        "w:" + os.path.join(etc, "planted"): "EACCES",
+        "u:" + users: "EACCES",
+        "d:" + outside_dir: "EACCES",
+        "r:" + os.path.join(outside_dir, "1.eml"): "EACCES",
+        "w:" + os.path.join(top, "planted"): "EACCES",
+        "m:" + os.path.join(mail, "sub"): "EACCES",
+        "s:" + os.path.join(me, "link"): "EACCES",
+        "r:" + os.path.join(me, "escape"): "EACCES",
+    }
+    if lvl >= 4:
+        outside["c:%d" % port] = "EACCES"
+    probes = list(reach) + list(outside)
+    fixture(top)
+    _, _, got0, _ = drive(top, ["--unconfined"], "me", b"QUIT\r\n", probes,
+                          users=users)
+    expect_probes("qaut control: without the sandbox every probe succeeds",
+                  got0, {p: "ok" for p in probes})
+    fixture(top)
+    shutil.copyfile(os.path.join(top, "users"), users)  # the control's u:
+    cmds = ("DELE 1\r\nQAUT\r\n" + login("other").decode()
+            + "DELE 2\r\nRETR 1\r\nQUIT\r\n").encode()
+    rc, out, got, hook = drive(top, ["--qaut"], "me", cmds, probes,
+                               users=users)
+    expect_probes("--qaut: every mailbox under the mail root and the users "
+                  "file stay reachable", got, reach)
+    expect_probes("--qaut: nothing else can be read, listed, written, "
+                  "removed or connected to; no folder or link made", got,
+                  outside)
+    check(rc == 0 and out.count(b"+OK maildrop has 3 messages") == 2
+          and b"+OK 1 messages deleted, log in again\r\n" in out
+          and b"\r\nbody one\r\n.\r\n" in out
+          and out.endswith(b"+OK bye, 1 messages deleted\r\n"),
+          "--qaut: QAUT commits and the second user logs in, confined",
+          (rc, out[-400:]))
+    check(on_disk(me) == ["2.eml", "3.eml", "escape"] and
+          on_disk(other) == ["1.eml", "3.eml"],
+          "--qaut: each login deleted in its own mailbox",
+          (on_disk(me), on_disk(other)))
 
 
 def on_disk(folder):
@@ -283,6 +348,43 @@ def pop3d(top, prefix=(), data=None):
                           timeout=60, env=untraced_lsan())
 
 
+def test_wake_new_folder(top):
+    """A user without a folder is confined to nothing: when one appears
+    while it sleeps, WAKE says plainly that only a new connection can
+    open it, and a new connection does."""
+    fixture(top)
+    box = os.path.join(top, "mail", "none")
+    p = subprocess.Popen([POP3D, "--users", os.path.join(top, "users"),
+                          "--mail-root", os.path.join(top, "mail")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env=untraced_lsan())
+    try:
+        p.stdin.write(login("none") + b"SLEE\r\n")
+        p.stdin.flush()
+        got = [p.stdout.readline() for _ in range(4)]
+        os.makedirs(box)
+        with open(os.path.join(box, "1.eml"), "wb") as f:
+            f.write(MESSAGES["1.eml"])
+        p.stdin.write(b"WAKE\r\nQUIT\r\n")
+        p.stdin.flush()
+        got += [p.stdout.readline() for _ in range(2)]
+        p.stdin.close()
+        rc = p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.stdout.close()
+    check(got[2:] == [b"+OK maildrop has 0 messages (0 octets)\r\n",
+                      b"+OK sleeping, 0 messages deleted\r\n",
+                      b"-ERR [SYS/TEMP] mailbox out of this connection's "
+                      b"reach, connect again\r\n", b"+OK bye\r\n"]
+          and rc == 0, "WAKE into a folder made since the login: "
+          "-ERR [SYS/TEMP], connect again", got)
+    r = pop3d(top, data=login("none") + b"STAT\r\nQUIT\r\n")
+    check(b"+OK 1 " in r.stdout, "a new connection sees the new folder",
+          r.stdout)
+
+
 def strace(top, inject, data):
     """pop3d under strace -f (one injection or none); returns (run,
     strace's lines)."""
@@ -451,6 +553,8 @@ def main():
                            capture_output=True, timeout=60)
         check(r.returncode == 0, "pop3d-passwd add --read-only", r.stderr)
         test_driver(top, lvl, listener.getsockname()[1])
+        test_qaut(top, lvl, listener.getsockname()[1])
+        test_wake_new_folder(top)
         if shutil.which("strace"):
             test_real(top, log)
         else:

@@ -624,7 +624,11 @@ number(const char *s, size_t n, uint64_t *v)
  * What the session has listed: positions (message number - 1) map to
  * the box's messages.  DELE marks; DELI marks and removes at once; SLEE
  * removes what is marked and sleeps; WAKE lists afresh what is left, so
- * numbers change (POP3 Listener's SLEE-WAKE).
+ * numbers change (POP3 Listener's SLEE-WAKE).  QAUT removes what is
+ * marked and goes back to AUTHORIZATION; the next login may be anyone's
+ * (every fixture box holds the same messages, but each its own files),
+ * so from there on only the grammar and the counts of replies are
+ * checked (box NULL).
  */
 enum mstate { M_AUTH, M_TRANS, M_SLEEP };
 
@@ -807,6 +811,9 @@ check_trans(struct model *m, const struct cmd *c, const char *l, size_t n,
 			if (m->deleted[i])
 				m->removed[m->map[i]] = true;
 		m->state = M_SLEEP;
+	} else if (strcmp(c->verb, "QAUT") == 0) {
+		m->state = M_AUTH;
+		m->box = NULL;
 	}
 }
 
@@ -861,6 +868,8 @@ check_answer(struct model *m, const struct cmd *c, const char *l, size_t n,
 			    body.len);
 		else if (ok && strcmp(c->verb, "SLEE") == 0)
 			m->state = M_SLEEP;
+		else if (ok && strcmp(c->verb, "QAUT") == 0)
+			m->state = M_AUTH;
 		break;
 	case M_SLEEP:
 		if (!ok || strcmp(c->verb, "WAKE") != 0)

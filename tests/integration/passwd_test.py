@@ -819,6 +819,48 @@ def test_read_only(tmp):
           show(out, 300))
 
 
+def test_login_delay(tmp):
+    """add --login-delay writes the user's own LOGIN-DELAY flag, passwd
+    keeps it, and pop3d enforces it after a login."""
+    users = os.path.join(tmp, "users")
+    root = os.path.join(tmp, "mail")
+    add_ok(users, "polly", "p pw", ["--login-delay", "600"])
+    add_ok(users, "rory", "r pw", ["--read-only", "--login-delay", "0"])
+    ls = lines(read(users))
+    check("add --login-delay writes name:hash::login-delay=N",
+          re.fullmatch(user_line(b"polly", b"::login-delay=600"), ls[0])
+          is not None, show(ls[0]))
+    check("with --read-only: name:hash::ro,login-delay=N",
+          re.fullmatch(user_line(b"rory", b"::ro,login-delay=0"), ls[1])
+          is not None, show(ls[1]))
+    rc, _, _ = passwd("passwd", users, "polly", b"p pw 2\n")
+    check("passwd keeps the login delay", rc == 0 and re.fullmatch(
+        user_line(b"polly", b"::login-delay=600"), lines(read(users))[0])
+        is not None, show(lines(read(users))[0]))
+    os.makedirs(os.path.join(root, "polly"))
+    rc, out = login(users, root, "polly", "p pw 2", b"CAPA\r\n")
+    check("first login: ok, and CAPA says the user's delay",
+          maildrop(out, 0) and b"\r\nLOGIN-DELAY 600\r\n" in out,
+          show(out, 400))
+    rc, out = login(users, root, "polly", "p pw 2")
+    check("a second login at once: -ERR [LOGIN-DELAY]",
+          b"\r\n-ERR [LOGIN-DELAY]" in out and not maildrop(out, 0),
+          show(out, 300))
+    for bad in ("-1", "86401", "x", "", "1e3"):
+        before = state(users)
+        rc = raw(["add", "--login-delay", bad, "--users", users, "zed"],
+                 b"pw\n")
+        check(f"add --login-delay {bad!r}: usage error (100)", rc == 100,
+              f"exit {rc}")
+        untouched(f"add --login-delay {bad!r}", users, before)
+    before = state(users)
+    rc = raw(["passwd", "--login-delay", "5", "--users", users, "polly"],
+             b"pw\n")
+    check("--login-delay with passwd: usage error (100)", rc == 100,
+          f"exit {rc}")
+    untouched("--login-delay with passwd", users, before)
+
+
 def test_write_failure(tmp, h):
     """A rewrite that cannot be written (the file size limit) is a system
     error: exit 111, the file untouched, no temporary file left."""
@@ -931,6 +973,7 @@ def main():
                          ("terminal", test_terminal),
                          ("concurrency", test_concurrency),
                          ("read-only", test_read_only),
+                         ("login delay", test_login_delay),
                          ("write failure",
                           lambda d: test_write_failure(d, h)),
                          ("list and cost", test_list_and_cost),
