@@ -23,6 +23,21 @@ struct session_cfg {
 	int		(*confine)(int dirfd, bool read_only);
 	unsigned	 login_delay;	/* LOGIN-DELAY seconds; 0: none */
 	unsigned	 expire_days;	/* EXPIRE days; 0: never */
+	/*
+	 * STLS (RFC 2595), or NULL when it is not offered.  Called once
+	 * "+OK" is flushed and the input buffered after STLS dropped: runs
+	 * the handshake and puts TLS under io (so io is no longer plain).
+	 * 0 when it did; -1 when it failed (the hook logs why) and the
+	 * session ends.  STLS is offered while io is plain.
+	 */
+	int		(*starttls)(struct io *, void *arg);
+	void		*starttls_arg;
+	/*
+	 * While io is plain, USER, PASS and AUTH are refused and CAPA
+	 * lists neither USER nor SASL: a password would cross the network
+	 * in the clear.
+	 */
+	bool		 auth_needs_tls;
 };
 
 enum session_end {
