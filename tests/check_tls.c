@@ -117,6 +117,8 @@ setup(void)
 	X509 *old = mkcert("localhost", ok, NULL, NULL, false, -172800,
 	    -86400);
 	X509 *chain[2] = { leaf, mid };
+	const char *junk = "-----BEGIN CERTIFICATE-----\nnot base64\n"
+	    "-----END CERTIFICATE-----\n";
 
 	signal(SIGPIPE, SIG_IGN);
 	dir = tl_tmpdir();
@@ -135,8 +137,7 @@ setup(void)
 	write_pem(both_pem, chain, 2, sk, NULL);
 	write_pem(other_key_pem, NULL, 0, ok, NULL);
 	write_pem(enc_key_pem, NULL, 0, sk, "secret");
-	tl_write(dir, "junk.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n"
-	    "-----END CERTIFICATE-----\n", 67);
+	tl_write(dir, "junk.pem", junk, strlen(junk));
 	write_pem(old_pem, &old, 1, NULL, NULL);
 	write_pem(old_key_pem, NULL, 0, ok, NULL);
 	X509_free(root);
