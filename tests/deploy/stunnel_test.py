@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The README's TLS recipe: stunnel in front of pop3d, in its exec mode.
+"""A TLS terminator in front of pop3d: stunnel, in its exec mode.
 
-usage: tls_test.py POP3D POP3D_PASSWD
+usage: stunnel_test.py POP3D POP3D_PASSWD
 
 stunnel accepts TLS on a loopback port and starts one pop3d per
 connection, which speaks plain POP3 to stunnel over a local socket.
