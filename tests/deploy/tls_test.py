@@ -18,8 +18,8 @@ chain is made with openssl at the start; clients trust only its root.
   holds no password, in any encoding, and no message.  The same relay
   does see the password of a plain USER/PASS login (so it could fail).
 - From 192.0.2.1, CAPA lists neither USER nor SASL before STLS, USER and
-  AUTH are refused with [AUTH], and curl and mpop without TLS fail
-  without sending the password; after STLS the login works.
+  AUTH are refused with [AUTH], and curl, mpop and fetchmail without
+  TLS fail without sending the password; after STLS they log in.
 - The log: each handshake with its mode, version and cipher; a refused
   TLS 1.1 client, with its address; the refused logins; dropped bytes
   after STLS; a missing key at startup (exit 100).
@@ -184,7 +184,7 @@ def delivered(folder):
     return sorted(out)
 
 
-def fetchmail(top, port, name, options):
+def fetchmail(top, port, name, options, host="127.0.0.1"):
     home = os.path.join(top, "fm-" + name)
     out = os.path.join(home, "out")
     os.makedirs(out)
@@ -192,12 +192,12 @@ def fetchmail(top, port, name, options):
     pw = PASSWORD.replace("\\", "\\\\").replace('"', '\\"')
     with open(rc, "w") as f:
         f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol pop3 port %d timeout 30\n'
+                'poll %s protocol pop3 port %d timeout 30\n'
                 '  user "%s" there with password "%s" is "root" here\n'
                 '  options fetchall keep sslcertck sslcertfile %s '
                 'sslcommonname localhost %s\n'
                 '  mda "sh -c \'cat > %s/m.$$\'"\n'
-                % (port, USER, pw, CERTS["root"], options, out))
+                % (host, port, USER, pw, CERTS["root"], options, out))
     os.chmod(rc, 0o600)
     r = subprocess.run(["fetchmail", "-f", rc, "-v", "--invisible",
                         "--norewrite",
@@ -313,7 +313,19 @@ def test_not_local(top, port, relay):
                  tls="off")
     check(r.returncode != 0 and delivered(md) == [],
           "mpop tls off from %s fails" % REMOTE, (r.returncode, r.stderr))
+    r, out = fetchmail(top, relay.port, "remote-plain", "sslproto ''",
+                       host=REMOTE)
+    check(r.returncode != 0 and delivered(out) == [] and
+          b"no login without TLS" in r.stdout + r.stderr,
+          "fetchmail sslproto '' from %s is refused" % REMOTE,
+          (r.returncode, r.stdout[-300:]))
     clean(relay.taken(), "clients without TLS from " + REMOTE)
+    r, out = fetchmail(top, relay.port, "remote-stls", "sslproto TLS1.2+",
+                       host=REMOTE)
+    check(r.returncode == 0 and delivered(out) == sorted(
+        lf(m) for m in MESSAGES.values()),
+        "fetchmail sslproto TLS1.2+ from %s: every message" % REMOTE,
+        (r.returncode, r.stdout[-300:]))
     # After STLS the same clients log in.
     r = subprocess.run(["curl", "-sS", "--max-time", "30", "--ssl-reqd",
                         "--cacert", CERTS["root"], "--user",
