@@ -37,6 +37,8 @@ fake_read(void *arg, void *buf, size_t len, short *ev)
 	size_t n = f->inlen - f->inoff;
 
 	(void)ev;
+	if (n == 0)
+		return 0;
 	if (n > len)
 		n = len;
 	memcpy(buf, f->in + f->inoff, n);
