@@ -4,10 +4,10 @@
 # fuzz replays, measured limits, deployment); then builds it again with
 # ASan and UBSan in build-asan/ and runs the unit, transcript, integration
 # and fuzz suites there, where any report fails; then runs build-ci's
-# unit, transcript and fuzz suites again under valgrind, where any error
-# or leak fails; then builds it without TLS in build-notls/ and runs the
-# unit and transcript suites, which must pass as they are; then builds
-# the libFuzzer targets with clang in
+# unit, transcript and fuzz suites and the TLS integration test again
+# under valgrind, where any error or leak fails; then builds it without
+# TLS in build-notls/ and runs the unit and transcript suites, which must
+# pass as they are; then builds the libFuzzer targets with clang in
 # build-fuzz/ and fuzzes each for FUZZ_SECONDS (default 40; 0 skips
 # them), where any finding fails and is kept in tests/fuzz/crashes/;
 # last, bench/run --quick against build-ci/pop3d.
@@ -51,6 +51,9 @@ meson test -C build-asan --print-errorlogs --suite unit --suite transcript \
 
 meson test -C build-ci --setup valgrind --print-errorlogs --suite unit \
     --suite transcript --suite fuzz
+# The real pop3d over TLS, implicit and STLS, under valgrind too.
+meson test -C build-ci --setup valgrind --print-errorlogs --suite integration \
+    tls
 
 # Without OpenSSL pop3d must build and serve exactly as before.
 setup build-notls -Dwerror=true -Dtests=enabled -Dtls=disabled
