@@ -1,5 +1,6 @@
 /*
- * io.c: the only code that reads from or writes to the client.  Trusts no
+ * io.c: the only code that reads from or writes to the client (itself,
+ * or through a transport such as TLS that it waits for).  Trusts no
  * byte it reads: lines are bounded by POP3D_LINE_MAX before anyone sees
  * them.  Every wait has a deadline.  Knows nothing about POP3.
  */
@@ -26,6 +27,7 @@ struct io {
 	size_t	last_len;
 	size_t	out_len;
 	int	werr;		/* a write failed: its errno, for good */
+	struct io_transport tp;	/* hooks under io; none: the fds as they are */
 	char	in[POP3D_INBUF];
 	char	out[POP3D_OUTBUF];
 };
@@ -100,6 +102,33 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* Waits for the readiness ev (POLLIN: rfd, POLLOUT: wfd) asks for. */
+static int
+wait_ev(struct io *io, short ev, long long deadline)
+{
+	return wait_fd(ev == POLLOUT ? io->wfd : io->rfd, ev, deadline);
+}
+
+/* read(2) on rfd, or the transport's read; *ev as in io_transport. */
+static ssize_t
+rd(struct io *io, void *buf, size_t len, short *ev)
+{
+	*ev = POLLIN;
+	if (io->tp.read != NULL)
+		return io->tp.read(io->tp.arg, buf, len, ev);
+	return read(io->rfd, buf, len);
+}
+
+/* write(2) on wfd, or the transport's write. */
+static ssize_t
+wr(struct io *io, const void *buf, size_t len, short *ev)
+{
+	*ev = POLLOUT;
+	if (io->tp.write != NULL)
+		return io->tp.write(io->tp.arg, buf, len, ev);
+	return write(io->wfd, buf, len);
+}
+
 /*
  * Moves unread input to the front of the buffer and wipes what it leaves
  * behind, so a secret's bytes never outlive the line that held them.
@@ -122,13 +151,14 @@ static int
 fill(struct io *io, long long deadline)
 {
 	ssize_t n;
+	short ev;
 
 	if (io_flush(io) == -1)
 		return -1;
 	compact(io);
 	for (;;) {
-		n = read(io->rfd, io->in + io->in_len,
-		    sizeof(io->in) - io->in_len);
+		n = rd(io, io->in + io->in_len, sizeof(io->in) - io->in_len,
+		    &ev);
 		if (n > 0) {
 			io->in_len += (size_t)n;
 			return 1;
@@ -139,7 +169,7 @@ fill(struct io *io, long long deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if (wait_fd(io->rfd, POLLIN, deadline) == -1)
+		if (wait_ev(io, ev, deadline) == -1)
 			return -1;
 	}
 }
@@ -220,6 +250,7 @@ io_flush(struct io *io)
 	long long deadline = now_ms() + io->timeout_ms;
 	size_t done = 0;
 	ssize_t n;
+	short ev;
 
 	/* A peer that stalled or vanished once gets no second deadline. */
 	if (io->werr != 0) {
@@ -227,7 +258,7 @@ io_flush(struct io *io)
 		return -1;
 	}
 	while (done < io->out_len) {
-		n = write(io->wfd, io->out + done, io->out_len - done);
+		n = wr(io, io->out + done, io->out_len - done, &ev);
 		if (n > 0) {
 			done += (size_t)n;
 			deadline = now_ms() + io->timeout_ms;
@@ -237,7 +268,7 @@ io_flush(struct io *io)
 			continue;
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 			goto fail;
-		if (wait_fd(io->wfd, POLLOUT, deadline) == -1)
+		if (wait_ev(io, ev, deadline) == -1)
 			goto fail;
 	}
 	io->out_len = 0;
@@ -276,4 +307,50 @@ int
 io_puts(struct io *io, const char *s)
 {
 	return io_write(io, s, strlen(s));
+}
+
+int
+io_set_transport(struct io *io, const struct io_transport *t)
+{
+	if (io->out_len != 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	(void)io_discard(io);
+	io->tp = *t;
+	return 0;
+}
+
+bool
+io_is_plain(const struct io *io)
+{
+	return io->tp.read == NULL && io->tp.write == NULL;
+}
+
+size_t
+io_discard(struct io *io)
+{
+	size_t n = io->in_len - io->in_off;
+
+	sodium_memzero(io->in, sizeof(io->in));
+	io->in_off = io->in_len = 0;
+	io->last_len = 0;
+	return n;
+}
+
+int
+io_drive(struct io *io, int (*step)(void *, short *), void *arg)
+{
+	long long deadline = now_ms() + io->timeout_ms;
+	short ev;
+	int r;
+
+	for (;;) {
+		ev = POLLIN;
+		r = step(arg, &ev);
+		if (r != -1 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return r;
+		if (wait_ev(io, ev, deadline) == -1)
+			return -1;
+	}
 }

@@ -2,6 +2,8 @@
 #ifndef POP3D_IO_H
 #define POP3D_IO_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,5 +55,47 @@ int		 io_write(struct io *, const void *, size_t)
 int		 io_puts(struct io *, const char *)
 		    __attribute__((warn_unused_result));
 int		 io_flush(struct io *) __attribute__((warn_unused_result));
+
+/*
+ * A transport under io (TLS): what io calls instead of read(2) and
+ * write(2) on its fds.  Each hook acts like the system call it replaces:
+ * a count of bytes, 0 for the peer's end (read only), or -1 with errno.
+ * EAGAIN means "wait and call again"; *ev, POLLIN or POLLOUT on entry as
+ * the call suggests, then says what to wait for (POLLIN on the read fd,
+ * POLLOUT on the write fd), which need not be the call's own direction.
+ * io waits with its usual deadlines.
+ */
+struct io_transport {
+	ssize_t	(*read)(void *arg, void *buf, size_t len, short *ev);
+	ssize_t	(*write)(void *arg, const void *buf, size_t len, short *ev);
+	void	*arg;
+};
+
+/*
+ * Puts t under io from now on (a copy is kept; t->arg must outlive io).
+ * Input already buffered was received before t, so it is wiped and
+ * dropped.  -1 (EBUSY) when output is pending: flush it first, so that
+ * no byte meant for the plain channel goes through t.
+ */
+int		 io_set_transport(struct io *, const struct io_transport *t)
+		    __attribute__((warn_unused_result));
+
+/* Whether io reads and writes its fds directly (no transport). */
+bool		 io_is_plain(const struct io *);
+
+/*
+ * Drops (and wipes) the input buffered but not yet returned as a line;
+ * returns how many bytes that was.
+ */
+size_t		 io_discard(struct io *);
+
+/*
+ * Calls step until it returns anything but -1 with EAGAIN, waiting in
+ * between on io's fds for what step puts in *ev (as a transport hook
+ * does), all within one idle timeout.  Returns step's result, or -1
+ * with ETIMEDOUT.  For a transport's own exchanges, like a handshake.
+ */
+int		 io_drive(struct io *, int (*step)(void *arg, short *ev),
+		    void *arg) __attribute__((warn_unused_result));
 
 #endif

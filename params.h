@@ -195,6 +195,13 @@
 #define POP3D_PROXY_TIMEOUT_MS	10000
 #define POP3D_PROXY_FROM_MAX	64
 
+/*
+ * A PEM file given to --tls-cert or --tls-key: a key, a certificate and
+ * a chain of intermediates take a few KiB; anything near this is no
+ * such file.
+ */
+#define POP3D_TLS_PEM_MAX	(1024 * 1024)
+
 #define POP3D_VERSION		"0.1.0"
 
 /* Exit codes (the checkpassword/skarnet convention). */

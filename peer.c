@@ -65,6 +65,27 @@ peer_loopback(const struct sockaddr *sa, socklen_t len)
 	return false;
 }
 
+bool
+peer_is_local(const char *addr)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+
+	if (strcmp(addr, "local") == 0)
+		return true;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return peer_loopback((struct sockaddr *)&sin, sizeof(sin));
+	}
+	if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		return peer_loopback((struct sockaddr *)&sin6, sizeof(sin6));
+	}
+	return false;
+}
+
 /*
  * The client the environment names: 1 and its address in buf, 0 when
  * no variable is set, -1 when one is set but holds no numeric address

@@ -28,6 +28,12 @@ int	peer_format(const struct sockaddr *sa, socklen_t len, char *buf,
 bool	peer_loopback(const struct sockaddr *sa, socklen_t len);
 
 /*
+ * Whether addr, as peer_lookup writes it, is this host: "local" (a
+ * pipe, a Unix socket) or a loopback address.  "unknown" is not.
+ */
+bool	peer_is_local(const char *addr);
+
+/*
  * The client of a session on fd, into buf (cap >= PEER_ADDR_MAX):
  *
  *  1. fd is an AF_INET or AF_INET6 socket: its peer's address, unless

@@ -1,8 +1,9 @@
 /*
  * pop3d.c: main.  Reads the options, makes fds 0-2 safe, opens the log,
  * names the client in every log line (as a trusted proxy's PROXY header
- * says, where one is configured), initialises libsodium and runs one
- * session on stdin/stdout, confined to the mailbox once logged in.
+ * says, where one is configured), initialises libsodium, loads the TLS
+ * certificate and key, and runs one session on stdin/stdout (over TLS
+ * from the start, or after STLS), confined to the mailbox once logged in.
  * Holds no protocol or file-format logic.
  * Never writes to stdout or stderr once the session may be on them,
  * except --help and --version.
@@ -30,13 +31,25 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "session.h"
+#include "tls.h"
 
 static const char usage_text[] =
     "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
     "             [--ban-time SECONDS] [--ban-loopback]\n"
     "             [--proxy-from ADDR[/PREFIX]]...\n"
-    "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n";
+    "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
+    "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
+    "             [--tls-key FILE] [--allow-plaintext-auth]\n";
+
+/* --tls: none given means STLS with a certificate, else off. */
+enum tls_mode { MODE_UNSET, MODE_OFF, MODE_STARTTLS, MODE_IMPLICIT };
+
+/* What the STLS hook and the implicit start need, and the log says. */
+struct tls_hook {
+	struct tls	*tls;
+	const char	*mode;		/* "implicit" or "starttls" */
+};
 
 static void
 usage(int code)
@@ -144,6 +157,35 @@ take_proxy(const struct proxy_net *nets, size_t n, char *peer, size_t cap)
 	    hdr.local ? " client=none" : "");
 }
 
+/*
+ * Runs the handshake on stdin/stdout and puts TLS under io; logs the
+ * outcome with the client's address (the tag).  The session's STLS
+ * hook, and the start of an implicit-TLS session.
+ */
+static int
+start_tls(struct io *io, void *arg)
+{
+	struct tls_hook *h = arg;
+	const char *why;
+
+	if (tls_start(h->tls, io, STDIN_FILENO, STDOUT_FILENO, &why) == -1) {
+		log_msg(LOG_NOTICE, "tls result=fail mode=%s error=\"%s\"",
+		    h->mode, why);
+		return -1;
+	}
+	log_msg(LOG_INFO, "tls result=ok mode=%s version=%s cipher=%s",
+	    h->mode, tls_version(h->tls), tls_cipher(h->tls));
+	return 0;
+}
+
+/* A usage error with its reason in the log. */
+static void
+misuse(const char *why)
+{
+	log_msg(LOG_ERR, "startup result=usage error=\"%s\"", why);
+	usage(POP3D_EXIT_USAGE);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -160,6 +202,10 @@ main(int argc, char *argv[])
 		{ "login-delay",	required_argument, NULL, 'L' },
 		{ "expire",		required_argument, NULL, 'E' },
 		{ "qaut",		no_argument,	   NULL, 'Q' },
+		{ "tls",		required_argument, NULL, 'T' },
+		{ "tls-cert",		required_argument, NULL, 'C' },
+		{ "tls-key",		required_argument, NULL, 'K' },
+		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -179,7 +225,11 @@ main(int argc, char *argv[])
 	};
 	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
 	size_t nproxies = 0;
-	char peer[PEER_ADDR_MAX];
+	char peer[PEER_ADDR_MAX], err[1024];
+	enum tls_mode mode = MODE_UNSET;
+	const char *cert = NULL, *key = NULL;
+	struct tls_hook hook = { NULL, NULL };
+	bool allow_plain = false;
 	int timeout = POP3D_IDLE_TIMEOUT, c;
 	struct io *io;
 	enum session_end end;
@@ -239,12 +289,33 @@ main(int argc, char *argv[])
 			cfg.qaut = true;
 			cfg.confine = confine_qaut;
 			break;
+		case 'T':
+			if (strcmp(optarg, "implicit") == 0)
+				mode = MODE_IMPLICIT;
+			else if (strcmp(optarg, "starttls") == 0)
+				mode = MODE_STARTTLS;
+			else if (strcmp(optarg, "off") == 0)
+				mode = MODE_OFF;
+			else
+				misuse("--tls takes implicit, starttls or off");
+			break;
+		case 'C':
+			cert = optarg;
+			break;
+		case 'K':
+			key = optarg;
+			break;
+		case 'A':
+			allow_plain = true;
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
 			exit(0);
 		case 'V':
-			printf("pop3d %s\n", POP3D_VERSION);
+			printf("pop3d %s\nTLS: %s\n", POP3D_VERSION,
+			    tls_library() != NULL ? tls_library() :
+			    "none (built without OpenSSL)");
 			exit(0);
 		default:
 			usage(POP3D_EXIT_USAGE);
@@ -252,12 +323,34 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(POP3D_EXIT_USAGE);
+	if (mode == MODE_UNSET)
+		mode = cert != NULL ? MODE_STARTTLS : MODE_OFF;
+	if (mode != MODE_OFF && cert == NULL)
+		misuse("--tls=implicit and --tls=starttls need --tls-cert");
+	if (key != NULL && cert == NULL)
+		misuse("--tls-key needs --tls-cert");
 	cfg.ban = &ban;
 	qaut_paths.mail_root = cfg.mail_root;
 	qaut_paths.users = cfg.users;
 	qaut_paths.ban = ban.after != 0 ? ban.path : NULL;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
+	/*
+	 * The certificate and key before a byte is read from or written to
+	 * the client: a server that cannot do what it was told to does
+	 * nothing at all.
+	 */
+	if (mode != MODE_OFF) {
+		hook.mode = mode == MODE_IMPLICIT ? "implicit" : "starttls";
+		if ((hook.tls = tls_new(cert, key != NULL ? key : cert, err,
+		    sizeof(err))) == NULL)
+			fatal(POP3D_EXIT_USAGE, "startup result=fail tls=%s "
+			    "error=\"%s\"", hook.mode, err);
+		if (tls_cert_expired(hook.tls))
+			log_msg(LOG_WARNING, "startup tls=%s result=warning "
+			    "error=\"certificate expired or not yet valid\"",
+			    hook.mode);
+	}
 	/* A vanished client is a failed write, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
 	if (nproxies > 0)
@@ -265,7 +358,19 @@ main(int argc, char *argv[])
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));
+	if (mode == MODE_STARTTLS) {
+		cfg.starttls = start_tls;
+		cfg.starttls_arg = &hook;
+		/* Over loopback or a pipe no password crosses a network. */
+		cfg.auth_needs_tls = !allow_plain && !peer_is_local(cfg.peer);
+	}
+	if (mode == MODE_IMPLICIT && start_tls(io, &hook) == -1) {
+		tls_free(hook.tls);
+		io_free(io);
+		return POP3D_EXIT_ABORT;
+	}
 	end = session_run(io, &cfg);
+	tls_free(hook.tls);
 	io_free(io);
 	switch (end) {
 	case SESSION_QUIT:

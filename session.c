@@ -263,6 +263,30 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	return CMD_SENT;
 }
 
+/* RFC 2595 s.4: STLS while the connection is plain, where configured. */
+static bool
+stls_offered(struct session *s)
+{
+	return s->cfg->starttls != NULL && io_is_plain(s->io);
+}
+
+/* Logins refused while a password would cross the network in clear. */
+static bool
+login_refused(struct session *s)
+{
+	return s->cfg->auth_needs_tls && io_is_plain(s->io);
+}
+
+/* The reply to a login refused by login_refused; logged each time. */
+static enum cmd_res
+refuse_login(struct session *s)
+{
+	s->have_user = false;
+	log_msg(LOG_NOTICE, "login result=refused reason=no-tls");
+	s->reply = "[AUTH] no login without TLS: send STLS first";
+	return CMD_BAD;
+}
+
 static enum cmd_res
 cmd_capa(struct session *s, char *arg, size_t len)
 {
@@ -273,12 +297,14 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	}
 	if (io_puts(s->io, "+OK capability list follows\r\n"
 	    "TOP\r\n"
-	    "UIDL\r\n"
-	    "USER\r\n") == -1)
+	    "UIDL\r\n") == -1 ||
+	    (!login_refused(s) && io_puts(s->io, "USER\r\n") == -1))
 		return CMD_ABORT;
 	/* RFC 2449 s.5: what only works before login is listed only there. */
-	if (s->state == ST_AUTH && io_puts(s->io, "SASL PLAIN LOGIN\r\n"
-	    "UTF8 USER\r\n") == -1)
+	if (s->state == ST_AUTH && ((!login_refused(s) &&
+	    io_puts(s->io, "SASL PLAIN LOGIN\r\n") == -1) ||
+	    io_puts(s->io, "UTF8 USER\r\n") == -1 ||
+	    (stls_offered(s) && io_puts(s->io, "STLS\r\n") == -1)))
 		return CMD_ABORT;
 	if (io_puts(s->io, "RESP-CODES\r\n"
 	    "AUTH-RESP-CODE\r\n"
@@ -337,6 +363,8 @@ cmd_quit_auth(struct session *s, char *arg, size_t len)
 static enum cmd_res
 cmd_user(struct session *s, char *arg, size_t len)
 {
+	if (login_refused(s))
+		return refuse_login(s);
 	s->have_user = false;
 	if (arg == NULL || len == 0) {
 		s->reply = "USER needs a name";
@@ -615,6 +643,8 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 static enum cmd_res
 cmd_pass(struct session *s, char *arg, size_t len)
 {
+	if (login_refused(s))
+		return refuse_login(s);
 	if (!s->have_user) {
 		s->reply = "USER first";
 		return CMD_BAD;
@@ -747,6 +777,8 @@ cmd_auth(struct session *s, char *arg, size_t len)
 	size_t mlen = len, ilen = 0;
 	char *sp;
 
+	if (login_refused(s))
+		return refuse_login(s);
 	s->have_user = false;
 	if (arg == NULL) {
 		/* What Outlook and others send to learn the mechanisms. */
@@ -778,6 +810,42 @@ cmd_utf8(struct session *s, char *arg, size_t len)
 	}
 	s->reply = "UTF8 enabled";
 	return CMD_OK;
+}
+
+/*
+ * STLS (RFC 2595 s.4): "+OK" in the clear, then the handshake.  What
+ * the client sent after STLS came before TLS, so it is dropped, never
+ * run as if it had come under TLS (CVE-2011-0411); so is the name a
+ * USER gave.
+ */
+static enum cmd_res
+cmd_stls(struct session *s, char *arg, size_t len)
+{
+	size_t dropped;
+
+	(void)len;
+	if (s->cfg->starttls == NULL) {
+		s->reply = "not supported";
+		return CMD_ERR;
+	}
+	if (!io_is_plain(s->io)) {
+		s->reply = "TLS is active already";
+		return CMD_ERR;
+	}
+	if (cmd_noarg(s, arg) != CMD_OK)
+		return CMD_BAD;
+	s->have_user = false;
+	if (io_puts(s->io, "+OK begin TLS negotiation\r\n") == -1 ||
+	    io_flush(s->io) == -1)
+		return CMD_ABORT;
+	if ((dropped = io_discard(s->io)) > 0)
+		log_msg(LOG_WARNING, "stls result=dropped octets=%zu "
+		    "reason=sent-before-tls", dropped);
+	if (s->cfg->starttls(s->io, s->cfg->starttls_arg) == -1) {
+		finish(s, SESSION_ABORT, "tls-failed");
+		return CMD_QUIT;
+	}
+	return CMD_SENT;
 }
 
 static enum cmd_res
@@ -1191,7 +1259,7 @@ static const struct cmd auth_cmds[] = {
 	{ "AUTH", cmd_auth },
 	{ "UTF8", cmd_utf8 },
 	{ "APOP", cmd_unsupported },
-	{ "STLS", cmd_unsupported },
+	{ "STLS", cmd_stls },
 	{ NULL, NULL }
 };
 

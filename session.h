@@ -26,6 +26,21 @@ struct session_cfg {
 	bool		 qaut;		/* QAUT offered: confine must allow
 					   every user's mailbox to be opened
 					   after the first login */
+	/*
+	 * STLS (RFC 2595), or NULL when it is not offered.  Called once
+	 * "+OK" is flushed and the input buffered after STLS dropped: runs
+	 * the handshake and puts TLS under io (so io is no longer plain).
+	 * 0 when it did; -1 when it failed (the hook logs why) and the
+	 * session ends.  STLS is offered while io is plain.
+	 */
+	int		(*starttls)(struct io *, void *arg);
+	void		*starttls_arg;
+	/*
+	 * While io is plain, USER, PASS and AUTH are refused and CAPA
+	 * lists neither USER nor SASL: a password would cross the network
+	 * in the clear.
+	 */
+	bool		 auth_needs_tls;
 };
 
 enum session_end {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,187 @@ START_TEST(wipe_clears_the_secret)
 }
 END_TEST
 
+/*
+ * A stand-in transport: bytes on the fds are the plain ones plus one
+ * (mod 256), so a byte that bypassed it shows.  reads counts its calls;
+ * stall makes the first read ask to wait for POLLOUT.
+ */
+struct shift {
+	int	rfd, wfd;
+	int	reads;
+	bool	stall;
+	const char *canned;	/* returned instead of reading rfd */
+};
+
+static ssize_t
+shift_read(void *arg, void *buf, size_t len, short *ev)
+{
+	struct shift *t = arg;
+	unsigned char *p = buf;
+	ssize_t n;
+
+	if (t->reads++ == 0 && t->stall) {
+		*ev = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (t->canned != NULL) {
+		n = (ssize_t)strlen(t->canned);
+		memcpy(buf, t->canned, (size_t)n);
+		t->canned = NULL;
+		return n;
+	}
+	if ((n = read(t->rfd, buf, len)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			p[i]--;
+	return n;
+}
+
+static ssize_t
+shift_write(void *arg, const void *buf, size_t len, short *ev)
+{
+	struct shift *t = arg;
+	unsigned char tmp[256];
+	const unsigned char *p = buf;
+
+	(void)ev;
+	if (len > sizeof(tmp))
+		len = sizeof(tmp);
+	for (size_t i = 0; i < len; i++)
+		tmp[i] = (unsigned char)(p[i] + 1);
+	return write(t->wfd, tmp, len);
+}
+
+static void
+use_shift(struct io *io, struct shift *t)
+{
+	struct io_transport tp = { shift_read, shift_write, t };
+
+	t->rfd = in[0];
+	t->wfd = out[1];
+	ck_assert(io_is_plain(io));
+	ck_assert_int_eq(io_set_transport(io, &tp), 0);
+	ck_assert(!io_is_plain(io));
+}
+
+START_TEST(transport_carries_both_directions)
+{
+	struct io *io = reader("", 0, false);
+	struct shift t = { 0 };
+	char buf[64];
+
+	use_shift(io, &t);
+	ck_assert_int_eq(write(in[1], "OPPQ\016\013", 6), 6);	/* "NOOP\r\n" + 1 */
+	close(in[1]);
+	expect_line(io, "NOOP");
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), 0);
+	ck_assert_int_eq(io_flush(io), 0);
+	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), 5);
+	ck_assert_mem_eq(buf, ",PL\016\013", 5);
+	io_free(io);
+}
+END_TEST
+
+/* What was buffered before the transport came never reaches a reader. */
+START_TEST(transport_drops_what_came_before)
+{
+	struct io *io = reader("STLS\r\nUSER x\r\nPASS y\r\n", 22, false);
+	struct shift t = { 0 };
+	char *line;
+	size_t len;
+	bool nul;
+
+	expect_line(io, "STLS");
+	use_shift(io, &t);
+	close(in[1]);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_EOF);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(transport_waits_for_what_it_asks)
+{
+	struct io *io = reader("", 0, false);
+	struct shift t = { .stall = true, .canned = "NOOP\r\n" };
+
+	/* rfd stays empty: waiting on it would time out; wfd is ready. */
+	use_shift(io, &t);
+	expect_line(io, "NOOP");
+	ck_assert_int_eq(t.reads, 2);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(transport_not_over_pending_output)
+{
+	struct io *io = reader("", 0, true);
+	struct io_transport tp = { shift_read, shift_write, NULL };
+
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), 0);
+	ck_assert_int_eq(io_set_transport(io, &tp), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert(io_is_plain(io));
+	io_free(io);
+}
+END_TEST
+
+START_TEST(discard_drops_and_counts)
+{
+	struct io *io = reader("STLS\r\nUSER x\r\nNOOP", 18, true);
+	char *line;
+	size_t len;
+	bool nul;
+
+	expect_line(io, "STLS");
+	ck_assert_uint_eq(io_discard(io), 12);
+	ck_assert_uint_eq(io_discard(io), 0);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_EOF);
+	io_free(io);
+}
+END_TEST
+
+static int
+never_ready(void *arg, short *ev)
+{
+	(*(int *)arg)++;
+	*ev = POLLIN;
+	errno = EAGAIN;
+	return -1;
+}
+
+static int
+ready_second_time(void *arg, short *ev)
+{
+	if ((*(int *)arg)++ == 0) {
+		*ev = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	return 7;
+}
+
+START_TEST(drive_waits_within_one_timeout)
+{
+	struct io *io = reader("", 0, false);
+	struct timespec a, b;
+	long long ms;
+	int calls = 0;
+
+	ck_assert_int_eq(io_drive(io, ready_second_time, &calls), 7);
+	ck_assert_int_eq(calls, 2);
+	calls = 0;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(io_drive(io, never_ready, &calls), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert(ms >= 900 && ms < 5000);
+	io_free(io);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -268,6 +450,12 @@ main(void)
 	tcase_add_test(tc, stalled_reader_times_out);
 	tcase_add_test(tc, stalled_reader_costs_one_timeout);
 	tcase_add_test(tc, wipe_clears_the_secret);
+	tcase_add_test(tc, transport_carries_both_directions);
+	tcase_add_test(tc, transport_drops_what_came_before);
+	tcase_add_test(tc, transport_waits_for_what_it_asks);
+	tcase_add_test(tc, transport_not_over_pending_output);
+	tcase_add_test(tc, discard_drops_and_counts);
+	tcase_add_test(tc, drive_waits_within_one_timeout);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

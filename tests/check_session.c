@@ -884,6 +884,168 @@ START_TEST(login_delay_is_not_claimed_where_not_kept)
 }
 END_TEST
 
+/*
+ * A stand-in for TLS under io, for STLS: once started, the client's
+ * bytes come from in and the server's go to out, apart from the plain
+ * channel, so each side of the handshake can be checked by itself.
+ */
+struct fake_tls {
+	const char	*in;
+	size_t		 inlen, inoff;
+	char		 out[8192];
+	size_t		 outlen;
+	int		 starts;
+	bool		 fail;
+};
+
+static ssize_t
+fake_read(void *arg, void *buf, size_t len, short *ev)
+{
+	struct fake_tls *f = arg;
+	size_t n = f->inlen - f->inoff;
+
+	(void)ev;
+	if (n > len)
+		n = len;
+	memcpy(buf, f->in + f->inoff, n);
+	f->inoff += n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+fake_write(void *arg, const void *buf, size_t len, short *ev)
+{
+	struct fake_tls *f = arg;
+
+	(void)ev;
+	ck_assert_uint_le(len, sizeof(f->out) - f->outlen);
+	memcpy(f->out + f->outlen, buf, len);
+	f->outlen += len;
+	return (ssize_t)len;
+}
+
+static int
+fake_starttls(struct io *io, void *arg)
+{
+	struct io_transport t = { fake_read, fake_write, arg };
+	struct fake_tls *f = arg;
+
+	f->starts++;
+	if (f->fail)
+		return -1;
+	return io_set_transport(io, &t);
+}
+
+/*
+ * A session with STLS offered (logins refused in the clear when
+ * needs_tls): plain is what the client sends before TLS, tls what it
+ * sends under it; checks what the server wrote on each side.
+ */
+static void
+expect_stls(bool needs_tls, const char *plain, const char *tls,
+    const char *want_plain, const char *want_tls, enum session_end want_end)
+{
+	struct fake_tls f = { .in = tls, .inlen = strlen(tls) };
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "192.0.2.1", .starttls = fake_starttls,
+	    .starttls_arg = &f, .auth_needs_tls = needs_tls };
+	enum session_end end;
+	size_t len;
+	char *out = tl_session_cfg(&cfg, plain, strlen(plain), &len, &end);
+
+	ck_assert_str_eq(out, want_plain);
+	ck_assert_uint_eq(len, strlen(want_plain));
+	ck_assert_uint_eq(f.outlen, strlen(want_tls));
+	ck_assert_mem_eq(f.out, want_tls, f.outlen);
+	ck_assert_int_eq(end, want_end);
+	free(out);
+}
+
+#define CAPA_HEAD	"+OK capability list follows\r\nTOP\r\nUIDL\r\n"
+#define CAPA_TAIL	"RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n" \
+	"UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n" \
+	"IMPLEMENTATION pop3d\r\n.\r\n"
+#define CAPA_PLAIN	CAPA_HEAD "UTF8 USER\r\nSTLS\r\n" CAPA_TAIL
+#define CAPA_TLS	CAPA_HEAD "USER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n" \
+	CAPA_TAIL
+#define REFUSED		"-ERR [AUTH] no login without TLS: send STLS first\r\n"
+#define BEGIN_TLS	"+OK begin TLS negotiation\r\n"
+
+START_TEST(stls_logins_refused_in_the_clear)
+{
+	char *cmd = auth_plain("\0me\0passw0rd", 12), *in;
+
+	/* Refusals are bad commands: the third ends the session. */
+	ck_assert_int_ne(asprintf(&in, "CAPA\r\nUSER me\r\nPASS passw0rd\r\n"
+	    "%sQUIT\r\n", cmd), -1);
+	expect_stls(true, in, "", GREET CAPA_PLAIN REFUSED REFUSED
+	    "-ERR too many bad commands, closing\r\n", "", SESSION_ABORT);
+	free(in);
+	expect_stls(true, "AUTH\r\nAUTH LOGIN\r\n", "", GREET REFUSED
+	    REFUSED, "", SESSION_ABORT);
+	free(cmd);
+}
+END_TEST
+
+START_TEST(stls_then_login)
+{
+	expect_stls(true, "CAPA\r\nSTLS\r\n",
+	    "CAPA\r\n" LOGIN "STAT\r\nCAPA\r\nQUIT\r\n",
+	    GREET CAPA_PLAIN BEGIN_TLS,
+	    CAPA_TLS "+OK send PASS\r\n" MAILDROP "+OK 2 47\r\n"
+	    CAPA_HEAD "USER\r\n" CAPA_TAIL BYE, SESSION_QUIT);
+}
+END_TEST
+
+/* CVE-2011-0411: what came with STLS is never run, before or after. */
+START_TEST(stls_drops_what_came_with_it)
+{
+	expect_stls(true, "STLS\r\nUSER me\r\nPASS passw0rd\r\nQUIT\r\n",
+	    "PASS passw0rd\r\nCAPA\r\nQUIT\r\n", GREET BEGIN_TLS,
+	    "-ERR USER first\r\n" CAPA_TLS "+OK bye\r\n", SESSION_QUIT);
+	/* Nor does a USER given before STLS carry over. */
+	expect_stls(false, "USER me\r\nSTLS\r\n", "PASS passw0rd\r\nQUIT\r\n",
+	    GREET "+OK send PASS\r\n" BEGIN_TLS,
+	    "-ERR USER first\r\n+OK bye\r\n", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(stls_only_once_and_only_before_login)
+{
+	expect_stls(true, "STLS x\r\nSTLS\r\n", "STLS\r\n" LOGIN "STLS\r\n"
+	    "QUIT\r\n", GREET "-ERR no argument expected\r\n" BEGIN_TLS,
+	    "-ERR TLS is active already\r\n+OK send PASS\r\n" MAILDROP
+	    "-ERR command not valid in this state\r\n" BYE, SESSION_QUIT);
+}
+END_TEST
+
+/* From loopback, or with --allow-plaintext-auth: both ways work. */
+START_TEST(stls_offered_beside_plain_logins)
+{
+	expect_stls(false, "CAPA\r\n" LOGIN "QUIT\r\n", "",
+	    GREET CAPA_HEAD "USER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\nSTLS\r\n"
+	    CAPA_TAIL "+OK send PASS\r\n" MAILDROP BYE, "", SESSION_QUIT);
+}
+END_TEST
+
+START_TEST(stls_failed_handshake_ends_the_session)
+{
+	struct fake_tls f = { .in = "", .fail = true };
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "192.0.2.1", .starttls = fake_starttls,
+	    .starttls_arg = &f, .auth_needs_tls = true };
+	enum session_end end;
+	size_t len;
+	char *out;
+
+	out = tl_session_cfg(&cfg, "STLS\r\nCAPA\r\n", 12, &len, &end);
+	ck_assert_str_eq(out, GREET BEGIN_TLS);
+	ck_assert_int_eq(end, SESSION_ABORT);
+	ck_assert_int_eq(f.starts, 1);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -928,6 +1090,12 @@ main(void)
 	tcase_add_test(tc, wake_finishes_a_journal_left_meanwhile);
 	tcase_add_test(tc, login_delay_is_enforced_and_advertised);
 	tcase_add_test(tc, login_delay_is_not_claimed_where_not_kept);
+	tcase_add_test(tc, stls_logins_refused_in_the_clear);
+	tcase_add_test(tc, stls_then_login);
+	tcase_add_test(tc, stls_drops_what_came_with_it);
+	tcase_add_test(tc, stls_only_once_and_only_before_login);
+	tcase_add_test(tc, stls_offered_beside_plain_logins);
+	tcase_add_test(tc, stls_failed_handshake_ends_the_session);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

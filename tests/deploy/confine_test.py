@@ -18,19 +18,27 @@ writes a journal):
   StateDirectory=: in a private mount namespace the file system is
   read-only but for the mail root and /var/lib.
 - Memory: the session's peak RSS stays below the unit's MemoryMax=.
+- TLS: when pop3d has it, the same session over implicit TLS (what
+  pop3d-tls@.service runs, with the same filter), a Python client on the
+  other end of a socketpair, under strace and under the filter too.
 
 Needs root, strace and systemd-analyze; skipped (77) without them.
 """
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
 from deploylib import (Syslog, add_user, bound, check, finish,  # noqa: E402
                        private_dev, reexec_private, skip, tempdir)
+from pop3dtest import make_certs  # noqa: E402
 
 POP3D, PASSWD, UNIT = (os.path.abspath(p) for p in sys.argv[1:4])
 SECCOMP_EXEC = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 else None
@@ -146,9 +154,57 @@ def run_session(top, prefix, what):
     return p.returncode, usage.ru_maxrss
 
 
-def strace_calls(top):
+def run_tls_session(top, prefix, what):
+    """The session of run_session over implicit TLS: pop3d on one end of
+    a socketpair, Python's ssl on the other; returns pop3d's exit
+    status."""
+    box = fresh_mailbox(top)
+    certs = os.path.join(top, "certs")
+    a, b = socket.socketpair()
+    with open(os.path.join(top, "tls.err"), "wb") as e:
+        p = subprocess.Popen(prefix + [
+            POP3D, "--users", os.path.join(top, "users"), "--mail-root",
+            os.path.join(top, "mail"), "--tls=implicit", "--tls-cert",
+            os.path.join(certs, "chain.pem"), "--tls-key",
+            os.path.join(certs, "server.key")],
+            stdin=b.fileno(), stdout=b.fileno(), stderr=e)
+    b.close()
+    out = b""
+    try:
+        a.settimeout(30)
+        ctx = ssl.create_default_context(
+            cafile=os.path.join(certs, "root.pem"))
+        with ctx.wrap_socket(a, server_hostname="localhost") as t:
+            for line in session_input().split(b"\n")[:-1]:
+                t.sendall(line + b"\n")
+                time.sleep(0.02)
+            while True:
+                got = t.recv(65536)
+                if not got:
+                    break
+                out += got
+    except (OSError, ssl.SSLError) as e:
+        check(False, what + ": the TLS client", repr(e))
+    finally:
+        a.close()
+    rc = p.wait(timeout=30)
+    err = open(os.path.join(top, "tls.err"), "rb").read()
+    check(rc == 0 and out.endswith(b"+OK bye, 2 messages deleted\r\n"),
+          what + ": the session over TLS ends with QUIT's deletes",
+          (rc, out[-200:], err[-300:]))
+    left = sorted(n for n in os.listdir(box) if not n.startswith("."))
+    check(left == ["3.eml"], what + ": the two deleted messages are gone",
+          left)
+    return rc
+
+
+def strace_calls(top, tls=False):
     out = os.path.join(top, "strace.txt")
-    run_session(top, ["strace", "-f", "-qq", "-o", out], "strace")
+    if tls:
+        run_tls_session(top, ["strace", "-f", "-qq", "-o", out],
+                        "strace, TLS")
+    else:
+        run_session(top, ["strace", "-f", "-qq", "-o", out], "strace")
     names = set()
     with open(out) as f:
         for line in f:
@@ -208,6 +264,19 @@ def main():
               "SystemCallFilter=", denied)
         check(any(l for l in log.snapshot() if b" pop3d[" in l),
               "pop3d reached syslog (sendto on /dev/log)")
+        tls = b"TLS: OpenSSL" in subprocess.run(
+            [POP3D, "--version"], capture_output=True).stdout and \
+            shutil.which("openssl") is not None
+        if tls:
+            os.makedirs(os.path.join(top, "certs"))
+            make_certs(os.path.join(top, "certs"))
+            used_tls = strace_calls(top, tls=True)
+            print("# and over TLS:", " ".join(sorted(used_tls - used)))
+            denied = sorted(used_tls - allowed)
+            check(denied == [], "every call pop3d makes over TLS is in the "
+                  "unit's SystemCallFilter=", denied)
+        else:
+            print("# pop3d without TLS, or no openssl: no TLS session")
 
         names = os.path.join(top, "allowed.txt")
         with open(names, "w") as f:
@@ -231,6 +300,10 @@ def main():
                   "MemoryMax=%s" % (rss, mem))
             check(0 < rss * 1024 < limit,
                   "the peak RSS of a login is below MemoryMax=", (rss, mem))
+            if tls:
+                rc = run_tls_session(top, jail + [SECCOMP_EXEC, names],
+                                     "confined, TLS")
+                check(rc != -31, "no call was denied over TLS (SIGSYS)")
         else:
             print("# seccomp_exec not built (libseccomp-dev missing): "
                   "the confined run is left out")

@@ -50,10 +50,12 @@ def expected(opts):
            os.path.join(man, "man8", "pop3d-passwd.8"): "man",
            os.path.join(man, "man5", "pop3d.users.5"): "man"}
     if DIRS["unit"] != "no":
-        out[os.path.join(DIRS["unit"], "pop3d.socket")] = "unit"
-        out[os.path.join(DIRS["unit"], "pop3d@.service")] = "unit"
+        for unit in ("pop3d.socket", "pop3d@.service", "pop3d-tls.socket",
+                     "pop3d-tls@.service"):
+            out[os.path.join(DIRS["unit"], unit)] = "unit"
     if DIRS["xinetd"] != "no":
         out[os.path.join(DIRS["xinetd"], "pop3d")] = "xinetd"
+        out[os.path.join(DIRS["xinetd"], "pop3s")] = "xinetd"
     if DIRS["sysusers"] != "no":
         out[os.path.join(DIRS["sysusers"], "pop3d.conf")] = "sysusers"
     if DIRS["tmpfiles"] != "no":
@@ -88,16 +90,16 @@ def test_destdir(dest):
         else:
             check(mode == 0o644, "%s is mode 0644" % path, oct(mode))
         text = open(full, errors="replace").read()
-        if path.endswith("pop3d@.service"):
+        if path.endswith("@.service"):
             check(re.search(r"(?m)^ExecStart=%s " % re.escape(sbin_pop3d),
                             text) is not None,
-                  "the service starts the installed pop3d")
+                  "%s starts the installed pop3d" % path)
         if kind == "xinetd":
             check(re.search(r"(?m)^\s*server\s*=\s*%s$"
                             % re.escape(sbin_pop3d), text) is not None,
-                  "the xinetd entry starts the installed pop3d")
+                  "the xinetd entry %s starts the installed pop3d" % path)
             check(re.search(r"(?m)^\s*disable\s*=\s*yes$", text) is not None,
-                  "the xinetd entry is shipped disabled")
+                  "the xinetd entry %s is shipped disabled" % path)
         if kind == "man" and shutil.which("groff"):
             r = subprocess.run(["groff", "-ww", "-man", "-z", full],
                                capture_output=True, text=True, timeout=30)
@@ -166,11 +168,11 @@ def test_distro_layout(scratch):
     dests = set(json.loads(r.stdout).values())
     for p in ("/usr/sbin/pop3d", "/usr/sbin/pop3d-passwd",
               "/usr/share/man/man8/pop3d.8", "/usr/share/man/man5/pop3d.users.5",
-              "/etc/xinetd.d/pop3d"):
+              "/etc/xinetd.d/pop3d", "/etc/xinetd.d/pop3s"):
         check(p in dests, "--prefix=/usr installs " + p, sorted(dests))
-    units = [d for d in dests if d.endswith("/pop3d@.service")]
-    check(len(units) == 1 and re.match(r"^(/usr)?/lib/systemd/system/",
-                                       units[0]),
+    units = [d for d in dests if d.endswith("@.service")]
+    check(len(units) == 2 and all(re.match(r"^(/usr)?/lib/systemd/system/",
+                                           u) for u in units),
           "--prefix=/usr puts the units in /usr/lib/systemd/system", units)
     for kind in ("sysusers.d", "tmpfiles.d"):
         check("/usr/lib/%s/pop3d.conf" % kind in dests,

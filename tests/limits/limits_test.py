@@ -19,6 +19,8 @@ Runs the real pop3d on:
   - a login at pop3d-passwd's cost (argon2id over POP3D_PWHASH_MEM);
   - a message file whose name is 255 octets holding every byte a name
     may hold;
+  - over implicit TLS (when pop3d has it): a login, a 10 MB line and a
+    RETR of 64 MiB, to a client on a socketpair;
   - and, with --idle-timeout 2, a client that says nothing, one that
     sends a byte a second and never ends its line (before login, after
     it, past the line limit, inside AUTH), and one that stops reading
@@ -46,7 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish  # noqa: E402
+from pop3dtest import check, finish, make_certs  # noqa: E402
 
 POP3D, LAUNCH, PARAMS_H, USERS, PASSWD = sys.argv[1:6]
 MIB = 1024 * 1024
@@ -516,6 +518,61 @@ def test_slow_clients(top):
     cut_off("a client that stops reading", r, start)
 
 
+def test_tls(top):
+    """A session over TLS costs no more than the bound either."""
+    import socket
+    import ssl
+    if b"TLS: OpenSSL" not in subprocess.run(
+            [POP3D, "--version"], capture_output=True).stdout or \
+            shutil.which("openssl") is None:
+        print("TLS: not built in, or no openssl; not measured")
+        return
+    print("over TLS")
+    certs = os.path.join(top, "certs")
+    os.makedirs(certs)
+    paths = make_certs(certs)
+    msg = b"Subject: big\n\n" + b"x" * 1000 + b"\n"
+    msg = msg * (64 * 1024)
+    root = mailbox(top, "tls", [("1", msg)])
+    report = tempfile.mktemp(prefix="pop3d-rss.")
+    a, b = socket.socketpair()
+    p = subprocess.Popen([LAUNCH, report, POP3D, "--users", USERS,
+                          "--mail-root", root, "--tls=implicit",
+                          "--tls-cert", paths["chain"], "--tls-key",
+                          paths["key"]], stdin=b.fileno(),
+                         stdout=b.fileno())
+    b.close()
+    got = 0
+    tail = b""
+    ctx = ssl.create_default_context(cafile=paths["root"])
+    a.settimeout(60)
+    with ctx.wrap_socket(a, server_hostname="localhost") as t:
+        t.sendall(LOGIN)
+        for _ in range(10):
+            t.sendall(b"y" * MIB)
+        t.sendall(b"\r\nRETR 1\r\nQUIT\r\n")
+        while True:
+            data = t.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+            tail = (tail + data)[-200:]
+    p.wait(timeout=120)
+    with open(report) as f:
+        peak = int(f.read().split()[0])
+    os.unlink(report)
+    size = crlf_size(msg)
+    want = len(LOGGED) + len(b"+OK maildrop has 1 messages (%d octets)\r\n"
+                             % size) + len(b"-ERR line too long\r\n") + \
+        len(b"+OK %d octets\r\n" % size) + size + 3 + \
+        len(b"+OK bye, 0 messages deleted\r\n")
+    check(p.returncode == 0 and got == want and
+          tail.endswith(b"\r\n.\r\n+OK bye, 0 messages deleted\r\n"),
+          "TLS: 10 MB line and 64 MiB RETR answered (%d of %d octets)"
+          % (got, want))
+    mem_ok("TLS, 10 MB line and 64 MiB RETR", peak)
+
+
 BASELINE = [0]
 
 
@@ -529,7 +586,7 @@ def main():
     try:
         for t in (test_long_line, test_pipelining, test_users_file,
                   test_real_cost, test_long_name, test_slow_clients, test_huge_message,
-                  test_many_messages):
+                  test_many_messages, test_tls):
             t(top)
             sys.stdout.flush()
     finally:

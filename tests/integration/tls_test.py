@@ -1,0 +1,522 @@
+#!/usr/bin/env python3
+"""pop3d's own TLS on loopback: implicit TLS and STLS, and what it refuses.
+
+usage: tls_test.py POP3D USERS
+
+Certificates are made at the start with openssl (a root, an
+intermediate and the server's; pop3d gets the server's certificate with
+the intermediate, clients trust only the root, so the chain is checked
+too).  pop3d runs once per connection from a small inetd of the test's
+own, which keeps each session's exit status and stderr (which must be
+empty).  Clients: openssl s_client (implicit and -starttls pop3),
+Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
+
+- startup: a missing or wrong certificate or key, or --tls without one,
+  is exit 100 with nothing written to the client;
+- both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message);
+- CAPA lists STLS only before TLS; STLS twice or after login is refused;
+- STARTTLS injection: what follows STLS in the same write is never
+  answered, in the clear or under TLS;
+- a client that PROXY (--proxy-from) names as 192.0.2.9 cannot log in
+  before STLS (CAPA lists neither USER nor SASL) and can after it;
+  --allow-plaintext-auth and --tls=off let it, as before;
+- TLS 1.0 and 1.1 clients, ALPN other than pop3, garbage and a cut or
+  stalled ClientHello end the session (exit 1) without a byte of POP3;
+- timeouts and the bad-command budget apply under TLS.
+Exits 0 when every check passed, 1 otherwise, 77 when openssl or curl is
+missing.  Needs no root.
+"""
+import os
+import poplib
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import Inetd, check, finish, make_certs, pop3d_argv  # noqa
+
+POP3D = os.path.abspath(sys.argv[1])
+USERS = os.path.abspath(sys.argv[2])
+PASSWORD = "passw0rd"
+HOST = "127.0.0.1"
+
+
+def big():
+    return b"Subject: big\n\n" + b"".join(
+        b"%s%07d %s\n" % (b"." if i % 7 == 0 else b"", i, b"y" * 60)
+        for i in range(45000))
+
+
+MESSAGES = {
+    "1.eml": b"Subject: one\n\nbody\n.\n..two\n.one\n",
+    "2.eml": b"Subject: two\r\n\r\nCRLF\r\nno final newline",
+    "3.eml": big(),
+}
+
+
+def crlf(data):
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
+                    for l in lines)
+
+
+def stuffed(data):
+    """RETR's answer after its first line: dot-stuffed, then ".\r\n"."""
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n"
+                    for l in crlf(data).split(b"\r\n")[:-1]) + b".\r\n"
+
+
+def retr_ok(data, n):
+    """Whether the raw stream data holds RETR n's whole answer."""
+    msg = MESSAGES["%d.eml" % n]
+    head = b"+OK %d octets\r\n" % len(crlf(msg))
+    return head + stuffed(msg) in data
+
+
+def plain_run(args, stdin=b"QUIT\r\n"):
+    """pop3d with pipes: (exit status, stdout, stderr)."""
+    r = subprocess.run(pop3d_argv(POP3D, *args), input=stdin,
+                       capture_output=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def sessions_ok(inetd, n, what, rcs=(0,)):
+    got = inetd.sessions(n)
+    check(len(got) == n and all(rc in rcs and err == b"" for rc, err in got),
+          "%s: %d session(s) end with %s and an empty stderr: %r"
+          % (what, n, rcs, got))
+    inetd.forget()
+
+
+def client_ctx(**kw):
+    ctx = ssl.create_default_context(cafile=CERTS["root"])
+    for k, v in kw.items():
+        setattr(ctx, k, v)
+    return ctx
+
+
+def s_client(port, script, *extra):
+    r = subprocess.run(["openssl", "s_client", "-quiet", "-connect",
+                        "%s:%d" % (HOST, port), "-servername", "localhost",
+                        "-verify_hostname", "localhost", "-CAfile",
+                        CERTS["root"], "-verify_return_error"] + list(extra),
+                       input=script, capture_output=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def recv_line(sock):
+    data = b""
+    while not data.endswith(b"\r\n"):
+        c = sock.recv(1)
+        if not c:
+            break
+        data += c
+    return data
+
+
+def recv_all(sock):
+    data = b""
+    while True:
+        try:
+            c = sock.recv(65536)
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            break
+        if not c:
+            break
+        data += c
+    return data
+
+
+def client_hello():
+    """The first flight of a real TLS client, from a memory BIO."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx().wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def test_startup(top):
+    cert, key = CERTS["chain"], CERTS["key"]
+    missing = os.path.join(top, "missing.pem")
+    for what, args in (
+            ("--tls=implicit without a certificate", ["--tls=implicit"]),
+            ("--tls=starttls without a certificate", ["--tls=starttls"]),
+            ("--tls-key without --tls-cert", ["--tls-key", key]),
+            ("--tls=bogus", ["--tls=bogus", "--tls-cert", cert,
+                             "--tls-key", key]),
+            ("a missing certificate", ["--tls-cert", missing,
+                                       "--tls-key", key]),
+            ("a missing key", ["--tls-cert", cert, "--tls-key", missing]),
+            ("a folder for a key", ["--tls-cert", cert, "--tls-key", top]),
+            ("the key of another certificate",
+             ["--tls-cert", cert, "--tls-key",
+              os.path.join(CERTS["dir"], "root.key")]),
+            ("the certificate for a key", ["--tls-cert", cert,
+                                           "--tls-key", cert])):
+        rc, out, err = plain_run(ARGS + args)
+        check(rc == 100 and out == b"" and err == b"",
+              "%s: exit 100, nothing to the client (%r)"
+              % (what, (rc, out, err)))
+    rc, out, err = plain_run(ARGS + ["--tls=off", "--tls-cert", missing])
+    check(rc == 0 and out.startswith(b"+OK") and err == b"",
+          "--tls=off reads no certificate: %r" % ((rc, out, err),))
+    r = subprocess.run(pop3d_argv(POP3D, "--version"), capture_output=True,
+                       timeout=60)
+    check(r.returncode == 0 and b"TLS: OpenSSL" in r.stdout,
+          "--version names the TLS library: %r" % r.stdout)
+    # The default with a certificate is STLS; a pipe is this host, so
+    # logins are offered beside it.
+    rc, out, err = plain_run(ARGS + ["--tls-cert", cert, "--tls-key", key],
+                             b"CAPA\r\nUSER me\r\nPASS passw0rd\r\nQUIT\r\n")
+    check(rc == 0 and b"\r\nSTLS\r\n" in out and b"\r\nUSER\r\n" in out and
+          b"+OK maildrop has" in out,
+          "a certificate alone means STLS, with logins from this host: %r"
+          % out)
+
+
+def test_implicit(port):
+    script = (b"CAPA\r\nUSER me\r\nPASS " + PASSWORD.encode() +
+              b"\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n")
+    rc, out, err = s_client(port, script)
+    check(rc == 0 and out.startswith(b"+OK pop3d ready\r\n"),
+          "s_client: implicit TLS, greeting first", (out[:80], err[-300:]))
+    check(b"\r\nSTLS\r\n" not in out and b"\r\nUSER\r\n" in out,
+          "implicit: CAPA lists USER and no STLS")
+    check(all(retr_ok(out, n) for n in (1, 2, 3)),
+          "s_client: implicit: RETR 1, 2, 3 byte-exact")
+    check(out.endswith(b"+OK bye, 0 messages deleted\r\n"),
+          "s_client: implicit: QUIT", out[-60:])
+    c = poplib.POP3_SSL("localhost", port, context=client_ctx(), timeout=30)
+    try:
+        caps = c.capa()
+        check("STLS" not in caps and "USER" in caps,
+              "poplib: CAPA under TLS: USER, no STLS", caps)
+        c.user("me")
+        c.pass_(PASSWORD)
+        _, lines, _ = c.retr(3)
+        check(b"".join(l + b"\r\n" for l in lines) == crlf(MESSAGES["3.eml"]),
+              "poplib POP3_SSL: RETR of 3 MB byte-exact")
+        c.quit()
+    finally:
+        c.close()
+    url = "pop3s://%s:%d/" % (HOST, port)
+    base = ["curl", "-sS", "--max-time", "30", "--cacert", CERTS["root"],
+            "--user", "me:" + PASSWORD]
+    r = subprocess.run(base + [url], capture_output=True, timeout=60)
+    want = b"".join(b"%d %d\r\n" % (i + 1, len(crlf(MESSAGES[n])))
+                    for i, n in enumerate(sorted(MESSAGES)))
+    check(r.returncode == 0 and r.stdout == want, "curl pop3s://: LIST",
+          (r.returncode, r.stdout[:200], r.stderr))
+    for n in (1, 2):
+        r = subprocess.run(base + [url + str(n)], capture_output=True,
+                           timeout=60)
+        check(r.returncode == 0 and r.stdout == crlf(MESSAGES["%d.eml" % n]),
+              "curl pop3s://: RETR %d byte-exact" % n, (r.returncode,
+                                                        r.stderr))
+
+
+def test_starttls(port):
+    script = (b"CAPA\r\nUSER me\r\nPASS " + PASSWORD.encode() +
+              b"\r\nRETR 1\r\nRETR 3\r\nQUIT\r\n")
+    rc, out, err = s_client(port, script, "-starttls", "pop3")
+    check(rc == 0 and retr_ok(out, 1) and retr_ok(out, 3) and
+          out.endswith(b"+OK bye, 0 messages deleted\r\n"),
+          "s_client -starttls pop3: RETR 1 and 3 byte-exact",
+          (out[:200], err[-300:]))
+    check(b"\r\nSTLS\r\n" not in out,
+          "s_client -starttls pop3: CAPA under TLS lists no STLS")
+    c = poplib.POP3("localhost", port, timeout=30)
+    try:
+        check("STLS" in c.capa(), "poplib: STLS listed before TLS")
+        c.stls(context=client_ctx())
+        caps = c.capa()
+        check("STLS" not in caps and "USER" in caps and "SASL" in caps,
+              "poplib: after STLS, CAPA lists USER and SASL, not STLS: %r"
+              % caps)
+        try:
+            c._shortcmd("STLS")
+            check(False, "STLS under TLS is refused")
+        except poplib.error_proto as e:
+            check(e.args[0] == b"-ERR TLS is active already",
+                  "STLS under TLS is refused: %r" % e.args[0])
+        c.user("me")
+        c.pass_(PASSWORD)
+        _, lines, _ = c.retr(2)
+        check(b"".join(l + b"\r\n" for l in lines) == crlf(MESSAGES["2.eml"]),
+              "poplib stls(): RETR 2 byte-exact")
+        try:
+            c._shortcmd("STLS")
+            check(False, "STLS after login is refused")
+        except poplib.error_proto as e:
+            check(e.args[0].startswith(b"-ERR command not valid"),
+                  "STLS after login is refused: %r" % e.args[0])
+        c.quit()
+    finally:
+        c.close()
+    r = subprocess.run(["curl", "-sS", "--max-time", "30", "--ssl-reqd",
+                        "--cacert", CERTS["root"], "--user", "me:" + PASSWORD,
+                        "pop3://%s:%d/1" % (HOST, port)],
+                       capture_output=True, timeout=60)
+    check(r.returncode == 0 and r.stdout == crlf(MESSAGES["1.eml"]),
+          "curl --ssl-reqd pop3://: RETR 1 byte-exact", (r.returncode,
+                                                         r.stderr))
+
+
+def test_injection(port):
+    """CVE-2011-0411: STLS and more commands in one write."""
+    for extra, under, want in (
+            (b"USER x\r\n", b"PASS " + PASSWORD.encode() + b"\r\n",
+             b"-ERR USER first\r\n"),
+            (b"USER me\r\nPASS " + PASSWORD.encode() + b"\r\nSTAT\r\n",
+             b"STAT\r\n", b"-ERR command not valid in this state\r\n")):
+        s = socket.create_connection((HOST, port), timeout=30)
+        try:
+            check(recv_line(s) == b"+OK pop3d ready\r\n", "greeting")
+            s.sendall(b"STLS\r\n" + extra)
+            check(recv_line(s) == b"+OK begin TLS negotiation\r\n",
+                  "injection: STLS answered")
+            # Had pop3d answered the rest in the clear, the handshake
+            # would read that answer and fail.
+            t = client_ctx().wrap_socket(s, server_hostname="localhost")
+            t.sendall(under)
+            got = recv_line(t)
+            check(got == want, "injection: %r never ran; under TLS %r gets "
+                  "%r" % (extra, under, got))
+            t.sendall(b"QUIT\r\n")
+            check(recv_line(t) == b"+OK bye\r\n", "injection: QUIT")
+        finally:
+            s.close()
+
+
+def proxied(port, header, script):
+    """A session through the PROXY protocol: the bytes pop3d sends."""
+    s = socket.create_connection((HOST, port), timeout=30)
+    with s:
+        s.sendall(header + script)
+        s.shutdown(socket.SHUT_WR)
+        return recv_all(s)
+
+
+def proxied_stls(port, header, before, under):
+    """PROXY header, then before in the clear, STLS, under under TLS;
+    returns (what came in the clear, what came under TLS)."""
+    s = socket.create_connection((HOST, port), timeout=30)
+    try:
+        s.sendall(header)
+        clear = recv_line(s)
+        for line in before.split(b"\r\n")[:-1]:
+            s.sendall(line + b"\r\n")
+            if line.upper() == b"CAPA":
+                while not clear.endswith(b"\r\n.\r\n"):
+                    clear += recv_line(s)
+            else:
+                clear += recv_line(s)
+        s.sendall(b"STLS\r\n")
+        clear += recv_line(s)
+        t = client_ctx().wrap_socket(s, server_hostname="localhost")
+        t.sendall(under)
+        return clear, recv_all(t)
+    finally:
+        s.close()
+
+
+REMOTE = b"PROXY TCP4 192.0.2.9 192.0.2.1 50000 110\r\n"
+
+
+def test_not_local(port, port_allow, port_off):
+    login = b"USER me\r\nPASS " + PASSWORD.encode() + b"\r\n"
+    clear, under = proxied_stls(port, REMOTE, b"CAPA\r\n" + login,
+                                b"CAPA\r\n" + login + b"QUIT\r\n")
+    check(b"\r\nSTLS\r\n" in clear and b"\r\nUSER\r\n" not in clear and
+          b"SASL" not in clear,
+          "192.0.2.9 in the clear: CAPA has STLS, no USER, no SASL: %r"
+          % clear)
+    check(clear.count(b"-ERR [AUTH] no login without TLS: send STLS "
+                      b"first\r\n") == 2,
+          "192.0.2.9 in the clear: USER and PASS refused with [AUTH]")
+    check(b"\r\nUSER\r\nSASL PLAIN LOGIN\r\n" in under and
+          b"STLS" not in under and b"+OK maildrop has 3 messages" in under,
+          "192.0.2.9 after STLS: CAPA lists logins, and login works: %r"
+          % under[:400])
+    sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9 with STLS")
+    cmd = b"AUTH PLAIN " + __import__("base64").b64encode(
+        b"\0me\0" + PASSWORD.encode()) + b"\r\n"
+    out = proxied(port, REMOTE, cmd + b"QUIT\r\n")
+    check(out == b"+OK pop3d ready\r\n-ERR [AUTH] no login without TLS: "
+          b"send STLS first\r\n+OK bye\r\n",
+          "192.0.2.9 in the clear: AUTH PLAIN refused: %r" % out)
+    sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9, AUTH")
+    for p, what, inetd in ((port_allow, "--allow-plaintext-auth",
+                            INETD_ALLOW),
+                           (port_off, "--tls=off", INETD_OFF)):
+        out = proxied(p, REMOTE, b"CAPA\r\n" + login + b"QUIT\r\n")
+        check(b"\r\nUSER\r\n" in out and b"+OK maildrop has 3" in out,
+              "192.0.2.9 with %s: logs in without TLS: %r"
+              % (what, out[-200:]))
+        check((b"STLS" in out) == (what != "--tls=off"),
+              "192.0.2.9 with %s: STLS offered as configured" % what)
+        sessions_ok(inetd, 1, "PROXY 192.0.2.9, " + what)
+
+
+def handshake_refused(port, ctx, what):
+    s = socket.create_connection((HOST, port), timeout=30)
+    try:
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        t.close()
+        check(False, what + ": refused")
+    except (ssl.SSLError, ConnectionError) as e:
+        check(True, what)
+        return str(e)
+    finally:
+        s.close()
+
+
+def test_refused(port):
+    # Old versions: a client that allows nothing newer.
+    for ver in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        ctx = client_ctx(minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED,
+                         maximum_version=ver)
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        err = handshake_refused(port, ctx, "a %s client is refused" % ver)
+        check(err is not None and ("PROTOCOL_VERSION" in err.upper() or
+                                   "UNSUPPORTED" in err.upper()),
+              "%s: the server's alert says protocol version: %s"
+              % (ver, err))
+        sessions_ok(INETD_IMPLICIT, 1, "%s client" % ver, (1,))
+    rc, out, err = s_client(port, b"", "-tls1_1", "-cipher",
+                            "DEFAULT:@SECLEVEL=0")
+    check(rc != 0 and b"+OK" not in out,
+          "s_client -tls1_1 is refused: %r" % err[-200:])
+    sessions_ok(INETD_IMPLICIT, 1, "s_client -tls1_1", (1,))
+    ctx = client_ctx()
+    ctx.set_alpn_protocols(["http/1.1"])
+    handshake_refused(port, ctx, "ALPN http/1.1 alone is refused")
+    sessions_ok(INETD_IMPLICIT, 1, "ALPN http/1.1", (1,))
+    ctx = client_ctx()
+    ctx.set_alpn_protocols(["http/1.1", "pop3"])
+    with socket.create_connection((HOST, port), timeout=30) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            check(t.selected_alpn_protocol() == "pop3", "ALPN pop3 chosen")
+            check(recv_line(t) == b"+OK pop3d ready\r\n", "ALPN: greeting")
+            t.sendall(b"QUIT\r\n")
+            recv_line(t)
+    sessions_ok(INETD_IMPLICIT, 1, "ALPN pop3")
+    # Garbage, and a ClientHello cut short: no POP3, exit 1, at once.
+    hello = client_hello()
+    for what, data in (("plain POP3", b"USER me\r\nPASS passw0rd\r\n"),
+                       ("HTTP", b"GET / HTTP/1.0\r\n\r\n"),
+                       ("a cut ClientHello", hello[:len(hello) // 2]),
+                       ("one byte", hello[:1])):
+        start = time.monotonic()
+        with socket.create_connection((HOST, port), timeout=30) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            out = recv_all(s)
+        check(b"+OK" not in out and b"-ERR" not in out,
+              "%s instead of a handshake: no POP3 answer: %r" % (what, out))
+        sessions_ok(INETD_IMPLICIT, 1, what, (1,))
+        check(time.monotonic() - start < 10, what + ": ends at once")
+
+
+def test_deadlines(port):
+    """--idle-timeout 2: a silent, a stalled and an idle TLS client."""
+    hello = client_hello()
+    for what, data in (("a silent client", b""),
+                       ("a stalled ClientHello", hello[:40])):
+        start = time.monotonic()
+        with socket.create_connection((HOST, port), timeout=30) as s:
+            s.sendall(data)
+            out = recv_all(s)
+        took = time.monotonic() - start
+        check(out == b"" and 1.5 < took < 10,
+              "%s is cut off after the idle timeout: %.1f s" % (what, took))
+        sessions_ok(INETD_SLOW, 1, what, (1,))
+    start = time.monotonic()
+    with socket.create_connection((HOST, port), timeout=30) as s:
+        with client_ctx().wrap_socket(s, server_hostname="localhost") as t:
+            check(recv_line(t) == b"+OK pop3d ready\r\n", "slow: greeting")
+            out = recv_all(t)
+    took = time.monotonic() - start
+    check(out == b"" and 1.5 < took < 10,
+          "an idle client under TLS is cut off without a reply: %.1f s"
+          % took)
+    sessions_ok(INETD_SLOW, 1, "idle under TLS", (1,))
+    with socket.create_connection((HOST, port), timeout=30) as s:
+        with client_ctx().wrap_socket(s, server_hostname="localhost") as t:
+            recv_line(t)
+            t.sendall(b"X\r\nY\r\nZ\r\n")
+            out = recv_all(t)
+    check(out.endswith(b"-ERR too many bad commands, closing\r\n") and
+          out.count(b"-ERR") == 3,
+          "the bad-command budget holds under TLS: %r" % out)
+    sessions_ok(INETD_SLOW, 1, "bad commands under TLS", (1,))
+
+
+def main():
+    global ARGS, CERTS, INETD_IMPLICIT, INETD_PROXY, INETD_ALLOW, INETD_OFF
+    global INETD_SLOW
+    for tool in ("openssl", "curl"):
+        if shutil.which(tool) is None:
+            print("skipped: %s not found" % tool)
+            sys.exit(77)
+    signal.alarm(300)
+    # TLS 1.0 and 1.1 clients are what the test is for.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    top = tempfile.mkdtemp(prefix="pop3d-tls.")
+    servers = []
+    try:
+        os.makedirs(os.path.join(top, "certs"))
+        CERTS = make_certs(os.path.join(top, "certs"))
+        CERTS["dir"] = os.path.join(top, "certs")
+        box = os.path.join(top, "mail", "me")
+        os.makedirs(box)
+        for name, data in MESSAGES.items():
+            with open(os.path.join(box, name), "wb") as f:
+                f.write(data)
+        ARGS = ["--users", USERS, "--mail-root", os.path.join(top, "mail"),
+                "--ban-file", os.path.join(top, "failures")]
+        tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
+        test_startup(top)
+
+        def serve(*extra):
+            s = Inetd(pop3d_argv(POP3D, *(ARGS + list(extra))))
+            servers.append(s)
+            return s
+        INETD_IMPLICIT = serve("--tls=implicit", *tls)
+        starttls = serve(*tls)
+        INETD_PROXY = serve(*tls, "--proxy-from", "127.0.0.1")
+        INETD_ALLOW = serve(*tls, "--proxy-from", "127.0.0.1",
+                            "--allow-plaintext-auth")
+        INETD_OFF = serve("--tls=off", *tls, "--proxy-from", "127.0.0.1")
+        INETD_SLOW = serve("--tls=implicit", *tls, "--idle-timeout", "2")
+
+        test_implicit(INETD_IMPLICIT.port)
+        sessions_ok(INETD_IMPLICIT, 5, "implicit TLS clients")
+        test_starttls(starttls.port)
+        sessions_ok(starttls, 3, "STLS clients")
+        test_injection(starttls.port)
+        sessions_ok(starttls, 2, "injection")
+        test_not_local(INETD_PROXY.port, INETD_ALLOW.port, INETD_OFF.port)
+        test_refused(INETD_IMPLICIT.port)
+        test_deadlines(INETD_SLOW.port)
+    finally:
+        for s in servers:
+            s.close()
+        shutil.rmtree(top, ignore_errors=True)
+    sys.exit(finish())
+
+
+if __name__ == "__main__":
+    main()

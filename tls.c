@@ -1,0 +1,499 @@
+/*
+ * tls.c: TLS under io, on OpenSSL.  Trusts no byte from the client: the
+ * library parses the handshake and records, and io bounds what comes
+ * out.  Reads the certificate and key once, at startup, and nothing
+ * from the file system afterwards (the session is confined by then).
+ * Knows nothing about POP3; never logs (its callers do).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "params.h"
+#include "tls.h"
+
+#ifdef POP3D_TLS
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "file.h"
+
+struct tls {
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	bool		 expired;
+	bool		 broken;	/* a fatal error: no close_notify */
+	const char	*why;		/* the last failure, for tls_start */
+};
+
+const char *
+tls_library(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}
+
+/* The library's reason for its last error, a constant string. */
+static const char *
+lib_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r != NULL ? r : "unknown error";
+}
+
+/* A key is never asked a passphrase for: stdin is the client. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/*
+ * Reads a whole PEM file of at most POP3D_TLS_PEM_MAX octets into *buf
+ * (malloc'd; the caller wipes and frees it).
+ */
+static int
+read_pem(const char *path, char **buf, size_t *len, char *err, size_t cap)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, cap, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > POP3D_TLS_PEM_MAX) {
+		snprintf(err, cap, "%s: %s", path, !S_ISREG(st.st_mode) ?
+		    "not a regular file" : "too large for a PEM file");
+		goto fail;
+	}
+	*len = (size_t)st.st_size;
+	if ((*buf = malloc(*len + 1)) == NULL) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	for (size_t done = 0; done < *len; done += (size_t)n) {
+		if ((n = file_read(fd, *buf + done, *len - done)) <= 0) {
+			snprintf(err, cap, "cannot read %s: %s", path,
+			    n == 0 ? "file shrank" : strerror(errno));
+			OPENSSL_cleanse(*buf, *len);
+			free(*buf);
+			*buf = NULL;
+			goto fail;
+		}
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The certificate, then every further one in the file as the chain. */
+static int
+load_chain(struct tls *t, const char *path, char *err, size_t cap)
+{
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	char *buf;
+	size_t len;
+	int r = -1;
+
+	if (read_pem(path, &buf, &len, err, cap) == -1)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		goto libfail;
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL)) ==
+	    NULL) {
+		snprintf(err, cap, "%s: no certificate (%s)", path,
+		    lib_reason());
+		goto done;
+	}
+	if (SSL_CTX_use_certificate(t->ctx, x) != 1) {
+		snprintf(err, cap, "%s: certificate refused (%s)", path,
+		    lib_reason());
+		goto done;
+	}
+	t->expired = X509_cmp_current_time(X509_get0_notAfter(x)) <= 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) !=
+	    NULL) {
+		if (SSL_CTX_add0_chain_cert(t->ctx, x) != 1) {
+			snprintf(err, cap, "%s: chain certificate refused "
+			    "(%s)", path, lib_reason());
+			goto done;
+		}
+	}
+	x = NULL;
+	/* The end of the file is where reading stops; anything else is not. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		snprintf(err, cap, "%s: bad chain certificate (%s)", path,
+		    lib_reason());
+		goto done;
+	}
+	r = 0;
+	goto done;
+libfail:
+	snprintf(err, cap, "%s: %s", path, lib_reason());
+done:
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return r;
+}
+
+static int
+load_key(struct tls *t, const char *path, char *err, size_t cap)
+{
+	EVP_PKEY *k = NULL;
+	BIO *bio = NULL;
+	char *buf;
+	size_t len;
+	int r = -1;
+
+	if (read_pem(path, &buf, &len, err, cap) == -1)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		snprintf(err, cap, "%s: %s", path, lib_reason());
+		goto done;
+	}
+	if ((k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) ==
+	    NULL) {
+		snprintf(err, cap, "%s: no private key, or an encrypted one "
+		    "(%s)", path, lib_reason());
+		goto done;
+	}
+	if (SSL_CTX_use_PrivateKey(t->ctx, k) != 1) {
+		snprintf(err, cap, "%s: key does not match the certificate "
+		    "(%s)", path, lib_reason());
+		goto done;
+	}
+	r = 0;
+done:
+	ERR_clear_error();
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return r;
+}
+
+/*
+ * ALPN (RFC 7301): a client that names protocols must name "pop3" (RFC
+ * 8314 s.7.1 names the id), so that a connection meant for another
+ * protocol, as in the ALPACA cross-protocol attacks, goes no further.
+ */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char pop3[] = "\x04pop3";
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, pop3, sizeof(pop3) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls *
+tls_new(const char *cert, const char *key, char *err, size_t cap)
+{
+	struct tls *t;
+
+	/* Now, not lazily: the configuration is a file, read before
+	   anything else may be, and it holds the system's policy. */
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1) {
+		snprintf(err, cap, "cannot initialise OpenSSL (%s)",
+		    lib_reason());
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, cap, "%s", strerror(errno));
+		return NULL;
+	}
+	/* SSL_CTX_new applies the configuration's system_default section. */
+	if ((t->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, cap, "cannot make a TLS context (%s)",
+		    lib_reason());
+		goto fail;
+	}
+	SSL_CTX_set_default_passwd_cb(t->ctx, no_passphrase);
+	/* At least TLS 1.2, or what the system's policy says if higher. */
+	if (SSL_CTX_get_min_proto_version(t->ctx) < TLS1_2_VERSION &&
+	    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1) {
+		snprintf(err, cap, "cannot require TLS 1.2 (%s)",
+		    lib_reason());
+		goto fail;
+	}
+	SSL_CTX_set_options(t->ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* A client gone without close_notify has ended (POP3 frames its own
+	   data: a cut reply shows), as OpenSSL 1.1 saw it. */
+	SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+	/* One process a connection: nothing to resume a session from. */
+	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(t->ctx, 0);
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_dh_auto(t->ctx, 1);
+	SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, NULL);
+	if (load_chain(t, cert, err, cap) == -1 ||
+	    load_key(t, key, err, cap) == -1)
+		goto fail;
+	if (SSL_CTX_check_private_key(t->ctx) != 1) {
+		snprintf(err, cap, "%s: key does not match the certificate "
+		    "(%s)", key, lib_reason());
+		goto fail;
+	}
+	ERR_clear_error();
+	return t;
+fail:
+	ERR_clear_error();
+	tls_free(t);
+	return NULL;
+}
+
+bool
+tls_cert_expired(const struct tls *t)
+{
+	return t->expired;
+}
+
+/*
+ * Maps a failed SSL call to io_transport's terms: -1 with EAGAIN and
+ * *ev to wait, 0 for the peer's end, -1 with errno on an error.
+ */
+static ssize_t
+failed(struct tls *t, int r, short *ev)
+{
+	int saved = errno;
+
+	switch (SSL_get_error(t->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*ev = POLLIN;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*ev = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		t->why = "eof";
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		t->broken = true;
+		if (saved == 0) {
+			/* EOF at a place no record ends. */
+			t->why = "eof";
+			return 0;
+		}
+		t->why = strerror(saved);
+		errno = saved;
+		return -1;
+	default:
+		t->broken = true;
+		t->why = lib_reason();
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t
+tls_read(void *arg, void *buf, size_t len, short *ev)
+{
+	struct tls *t = arg;
+	size_t n;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_read_ex(t->ssl, buf, len, &n)) == 1)
+		return (ssize_t)n;
+	return failed(t, r, ev);
+}
+
+static ssize_t
+tls_write(void *arg, const void *buf, size_t len, short *ev)
+{
+	struct tls *t = arg;
+	size_t n;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write_ex(t->ssl, buf, len, &n)) == 1)
+		return (ssize_t)n;
+	if (failed(t, r, ev) == 0) {
+		errno = EPIPE;		/* the peer closed: nothing to write to */
+		return -1;
+	}
+	return -1;
+}
+
+static int
+accept_step(void *arg, short *ev)
+{
+	struct tls *t = arg;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_accept(t->ssl)) == 1)
+		return 0;
+	if (failed(t, r, ev) == 0)
+		errno = ECONNABORTED;	/* the client left mid-handshake */
+	return -1;
+}
+
+int
+tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
+{
+	struct io_transport tp = { tls_read, tls_write, t };
+	BIO *rbio = NULL, *wbio = NULL;
+
+	*why = "setup";
+	if (t->ssl != NULL)
+		return -1;		/* NEVER: once per tls */
+	if ((t->ssl = SSL_new(t->ctx)) == NULL ||
+	    (rbio = BIO_new_fd(rfd, BIO_NOCLOSE)) == NULL ||
+	    (wbio = BIO_new_fd(wfd, BIO_NOCLOSE)) == NULL) {
+		BIO_free(rbio);
+		*why = lib_reason();
+		t->broken = true;
+		return -1;
+	}
+	SSL_set_bio(t->ssl, rbio, wbio);
+	if (io_drive(io, accept_step, t) == -1) {
+		t->broken = true;
+		*why = errno == ETIMEDOUT ? "timeout" :
+		    t->why != NULL ? t->why : "unknown error";
+		return -1;
+	}
+	if (io_set_transport(io, &tp) == -1) {
+		t->broken = true;
+		*why = "output pending";	/* NEVER: flushed first */
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+tls_version(const struct tls *t)
+{
+	return t->ssl != NULL ? SSL_get_version(t->ssl) : "none";
+}
+
+const char *
+tls_cipher(const struct tls *t)
+{
+	const char *c = t->ssl != NULL ? SSL_get_cipher_name(t->ssl) : NULL;
+
+	return c != NULL ? c : "none";
+}
+
+void
+tls_free(struct tls *t)
+{
+	if (t == NULL)
+		return;
+	if (t->ssl != NULL) {
+		/* Best effort: one try, never a wait for the peer's reply. */
+		if (!t->broken && SSL_is_init_finished(t->ssl)) {
+			ERR_clear_error();
+			(void)SSL_shutdown(t->ssl);
+		}
+		SSL_free(t->ssl);
+	}
+	SSL_CTX_free(t->ctx);
+	ERR_clear_error();
+	free(t);
+}
+
+#else	/* !POP3D_TLS: built without OpenSSL; every entry point says so. */
+
+const char *
+tls_library(void)
+{
+	return NULL;
+}
+
+struct tls *
+tls_new(const char *cert, const char *key, char *err, size_t cap)
+{
+	(void)cert;
+	(void)key;
+	snprintf(err, cap, "pop3d was built without TLS");
+	return NULL;
+}
+
+bool
+tls_cert_expired(const struct tls *t)
+{
+	(void)t;
+	return false;
+}
+
+int
+tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
+{
+	(void)t;
+	(void)io;
+	(void)rfd;
+	(void)wfd;
+	*why = "built without TLS";
+	return -1;
+}
+
+const char *
+tls_version(const struct tls *t)
+{
+	(void)t;
+	return "none";
+}
+
+const char *
+tls_cipher(const struct tls *t)
+{
+	(void)t;
+	return "none";
+}
+
+void
+tls_free(struct tls *t)
+{
+	(void)t;
+}
+
+#endif
