@@ -49,7 +49,6 @@ struct session {
 	unsigned			 bad;
 	unsigned			 fails;
 	bool				 have_user;
-	bool				 bol;	/* dot-stuffing: at a line start */
 	bool				 delay_kept; /* LOGIN-DELAY is recorded
 						for this mailbox */
 	size_t				 userlen;
@@ -202,26 +201,13 @@ totals(struct session *s, size_t *n, uint64_t *octets)
 	}
 }
 
-/* store_send's sink: dot-stuffs every line that starts with '.'. */
+/* store_send's sink. */
 static int
-put_stuffed(void *arg, const char *p, size_t len)
+put_io(void *arg, const char *p, size_t len)
 {
 	struct session *s = arg;
-	const char *nl;
-	size_t n;
 
-	while (len > 0) {
-		if (s->bol && p[0] == '.' && io_write(s->io, ".", 1) == -1)
-			return -1;
-		nl = memchr(p, '\n', len);
-		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
-		if (io_write(s->io, p, n) == -1)
-			return -1;
-		s->bol = nl != NULL;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return io_write(s->io, p, len);
 }
 
 static enum cmd_res
@@ -247,8 +233,8 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	if ((body_lines < 0 ? line(s, "+OK %" PRIu64 " octets", info.size) :
 	    line(s, "+OK top of message follows")) == -1)
 		return CMD_ABORT;
-	s->bol = true;
-	if (store_send(s->store, body_lines, put_stuffed, s, &sent) !=
+	/* RFC 1939 s.3: a line that starts with '.' gets one more. */
+	if (store_send(s->store, body_lines, '.', put_io, s, &sent) !=
 	    STORE_OK) {
 		/* The client must see a cut, never a short message. */
 		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
