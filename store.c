@@ -104,7 +104,11 @@ struct store {
 	struct snap	 snap[SUB_COUNT];	/* the cache's folder lines */
 	struct snap	 now[SUB_COUNT];	/* each folder as it is listed */
 	bool		 snapped;	/* a folder was listed from its snap */
-	char		 buf[POP3D_READBUF];
+	/*
+	 * A message is read into rbuf + 16: x_feed looks at the octet
+	 * before (x_file puts the last one read there) and up to 32 past.
+	 */
+	char		 rbuf[16 + POP3D_READBUF + 32];
 	char		 obuf[POP3D_OUTCHUNK];
 };
 
@@ -306,12 +310,13 @@ open_msg(const struct store *st, const char *name, int sub)
  * The CRLF form of a file: each line, ended by LF or CRLF in the file,
  * is sent with CRLF; a last line without an ending gets one (a CR that
  * ends the file is taken as its ending).  Every other byte, a lone CR
- * and NUL included, passes through.  When asked, a given byte that
- * begins a line is doubled on the way out (dot-stuffing, for a caller
- * that speaks POP3); sizes never count it.  The same code measures
- * (without put) and sends, so a size can never disagree with the bytes
- * sent.  One pass over each buffer looks only at the bytes around each
- * LF, and hands on runs of lines that need no change as they are.
+ * and NUL included, passes through.  So it is the file with a CR put
+ * before each LF that has none, and an ending added at the end.  When
+ * asked, a given byte that begins a line is doubled on the way out
+ * (dot-stuffing, for a caller that speaks POP3); sizes never count it.
+ * The same code measures (without put: the output is thrown away) and
+ * sends, so a size can never disagree with the bytes sent.  It copies
+ * the file sixteen octets at a time while it looks for LFs in them.
  */
 struct xfer {
 	int		(*put)(void *, const char *, size_t);	/* NULL: count */
@@ -320,13 +325,24 @@ struct xfer {
 	size_t		 olen;
 	int		 stuff;		/* doubled at a line's start; -1: none */
 	long		 body_left;	/* < 0: no limit */
+	size_t		 linelen;	/* TOP: octets of the line so far */
 	bool		 in_body;
 	bool		 bol;		/* at the start of a line */
-	bool		 cr;		/* a CR held back at a buffer's end */
 	bool		 done;
-	uint64_t	 sent;		/* octets of the CRLF form */
+	unsigned char	 prev;		/* the last octet read */
+	uint64_t	 flushed;	/* octets handed to put (or thrown away) */
 	uint64_t	 stuffed;	/* lines that got their byte doubled */
 };
+
+/* Room x_feed keeps at the end of out: two blocks, a doubled byte, CRLF. */
+#define X_SLACK		48
+
+/* Octets of the CRLF form so far. */
+static uint64_t
+x_sent(const struct xfer *x)
+{
+	return x->flushed + x->olen - x->stuffed;
+}
 
 static int
 x_flush(struct xfer *x)
@@ -334,46 +350,8 @@ x_flush(struct xfer *x)
 	size_t n = x->olen;
 
 	x->olen = 0;
-	return n == 0 ? 0 : x->put(x->arg, x->out, n);
-}
-
-static int
-x_emit_long(struct xfer *x, const char *p, size_t len)
-{
-	size_t room;
-
-	/* A long run goes on as it is, with no copy. */
-	if (len >= POP3D_OUTCHUNK / 4) {
-		if (x_flush(x) == -1)
-			return -1;
-		return x->put(x->arg, p, len);
-	}
-	while (len > 0) {
-		if ((room = POP3D_OUTCHUNK - x->olen) == 0) {
-			if (x_flush(x) == -1)
-				return -1;
-			continue;
-		}
-		if (room > len)
-			room = len;
-		memcpy(x->out + x->olen, p, room);
-		x->olen += room;
-		p += room;
-		len -= room;
-	}
-	return 0;
-}
-
-static inline int
-x_emit(struct xfer *x, const char *p, size_t len)
-{
-	if (x->put == NULL || len == 0)
-		return 0;
-	if (len > POP3D_OUTCHUNK - x->olen || len >= POP3D_OUTCHUNK / 4)
-		return x_emit_long(x, p, len);
-	memcpy(x->out + x->olen, p, len);
-	x->olen += len;
-	return 0;
+	x->flushed += n;
+	return n == 0 || x->put == NULL ? 0 : x->put(x->arg, x->out, n);
 }
 
 /* A line ended; whether TOP has sent enough. */
@@ -389,76 +367,124 @@ x_line_done(struct xfer *x, bool empty)
 	return x->body_left > 0 && --x->body_left == 0;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define X_BLOCKS	1
+typedef unsigned char x_v16 __attribute__((vector_size(16)));
+#else
+#define X_BLOCKS	0
+#endif
+
+/*
+ * Runs len octets at p through x; p[-1] is x->prev and 32 octets past
+ * len may be read (x_file's rbuf).
+ */
 static int
 x_feed(struct xfer *x, const char *p, size_t len)
 {
-	const char *end = p + len, *run, *nl, *q;
-	bool crlf, empty;
+	const char *end = p + len;
+	char *o = x->out + x->olen, *lim = x->out + POP3D_OUTCHUNK - X_SLACK;
+	bool bol = x->bol, top = x->body_left >= 0, done = x->done;
+	unsigned char prev = x->prev, c;
+	int stuff = x->stuff;	/* a local: stores through o may alias x */
+#if X_BLOCKS
+	const x_v16 lf = { '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n',
+	    '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n' };
+	x_v16 v, eq;
+	uint64_t lo, hi;
+	unsigned k, ins, has, m;
+#endif
 
-	if (len == 0 || x->done)
-		return 0;
-	/* A CR held back from the last buffer: content, unless LF follows. */
-	if (x->cr) {
-		x->cr = false;
-		if (*p != '\n') {
-			x->bol = false;
-			x->sent++;
-			if (x_emit(x, "\r", 1) == -1)
+	while (p < end && !done) {
+		if (o >= lim) {
+			x->olen = (size_t)(o - x->out);
+			if (x_flush(x) == -1)
 				return -1;
+			o = x->out;
 		}
-	}
-	run = p;		/* input not yet emitted, to go as it is */
-	while (p < end) {
-		if (x->bol && (unsigned char)*p == x->stuff) {
-			if (x_emit(x, run, (size_t)(p - run)) == -1 ||
-			    x_emit(x, p, 1) == -1)
-				return -1;
+#if X_BLOCKS
+		/*
+		 * Sixteen octets holding at most one LF, where no line starts
+		 * with the byte to double (the usual case), without a branch
+		 * that depends on where the LF is: all sixteen out, then a
+		 * CR where the LF was and the rest again from the LF on, one
+		 * further if a CR went in.  (Without an LF, k is 16 and that
+		 * second copy is the next block's, written again next time.)
+		 */
+		while (!top && end - p >= 16 && o < lim &&
+		    !(bol && (unsigned char)*p == stuff)) {
+			memcpy(&v, p, 16);
+			memcpy(o, &v, 16);
+			eq = (x_v16)(v == lf);
+			memcpy(&lo, &eq, 8);
+			memcpy(&hi, (char *)&eq + 8, 8);
+			/* One bit an LF, in the order of the octets. */
+			lo = (lo & 0x8080808080808080ULL) >> 7;
+			hi = (hi & 0x8080808080808080ULL) >> 7;
+			m = (unsigned)((lo * 0x0102040810204080ULL) >> 56) |
+			    (unsigned)((hi * 0x0102040810204080ULL) >> 56) << 8;
+			k = (unsigned)__builtin_ctz(m | 0x10000);
+			has = m != 0;
+			/* Two LFs, or a line starting with the byte: slowly. */
+			if ((m & (m - 1)) != 0 ||
+			    (has & ((unsigned char)p[k + 1] == stuff) & (k < 15)))
+				break;
+			/* p[-1] is the octet before (x_file keeps it there). */
+			ins = has & ((unsigned char)p[(int)k - 1] != '\r');
+			o[k] = '\r';
+			memcpy(o + k + ins, p + k, 16);
+			o += 16 + ins;
+			p += 16;
+			bol = k == 15;
+		}
+		prev = (unsigned char)p[-1];
+		if (p >= end)
+			break;
+		if (o >= lim)
+			continue;
+#endif
+		/* Anything else, one octet at a time. */
+		c = (unsigned char)*p++;
+		if (bol && c == stuff) {
+			*o++ = (char)c;
 			x->stuffed++;
-			run = p;
 		}
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-			/* A line that goes on in the next buffer. */
-			q = end;
-			if (q[-1] == '\r') {
-				x->cr = true;
-				q--;
-			}
-			if (q > p)
-				x->bol = false;
-			x->sent += (uint64_t)(q - p);
-			return x_emit(x, run, (size_t)(q - run));
+		if (c != '\n') {
+			*o++ = (char)c;
+			bol = false;
+			prev = c;
+			x->linelen++;
+			continue;
 		}
-		crlf = nl > p && nl[-1] == '\r';
-		empty = x->bol && nl - p == (crlf ? 1 : 0);
-		x->sent += (uint64_t)(nl - p) + (crlf ? 1 : 2);
-		if (!crlf) {
-			if (x_emit(x, run, (size_t)(nl - run)) == -1 ||
-			    x_emit(x, "\r\n", 2) == -1)
-				return -1;
-			run = nl + 1;
-		}
-		p = nl + 1;
-		x->bol = true;
-		if (x->body_left >= 0 && x_line_done(x, empty)) {
-			x->done = true;
-			return x_emit(x, run, (size_t)(p - run));
-		}
+		if (prev != '\r')
+			*o++ = '\r';
+		*o++ = '\n';
+		/* Empty: nothing before its LF but a CR. */
+		if (top && x_line_done(x, x->linelen == (prev == '\r' ? 1 : 0)))
+			x->done = done = true;
+		x->linelen = 0;
+		bol = true;
+		prev = c;
 	}
-	return x_emit(x, run, (size_t)(p - run));
+	x->bol = bol;
+	x->prev = prev;
+	x->olen = (size_t)(o - x->out);
+	return 0;
 }
 
 /* The end of the file: a last line without its ending gets one. */
 static int
 x_end(struct xfer *x)
 {
-	if (!x->done && (x->cr || !x->bol)) {
-		x->cr = false;
+	if (!x->done && !x->bol) {
 		x->bol = true;
-		x->sent += 2;
-		if (x_emit(x, "\r\n", 2) == -1)
+		if (POP3D_OUTCHUNK - x->olen < 2 && x_flush(x) == -1)
 			return -1;
+		if (x->prev != '\r')
+			x->out[x->olen++] = '\r';
+		x->out[x->olen++] = '\n';
 	}
-	return x->put == NULL ? 0 : x_flush(x);
+	return x_flush(x);
 }
 
 /*
@@ -469,17 +495,19 @@ x_end(struct xfer *x)
 static int
 x_file(struct store *st, int fd, uint64_t len, struct xfer *x)
 {
+	char *buf = st->rbuf + 16;
 	ssize_t n;
 
 	while (len > 0 && !x->done) {
-		n = file_read(fd, st->buf, len < sizeof(st->buf) ?
-		    (size_t)len : sizeof(st->buf));
+		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
+		    POP3D_READBUF);
 		if (n == -1)
 			return -1;
 		if (n == 0)
 			return -3;
 		len -= (uint64_t)n;
-		if (x_feed(x, st->buf, (size_t)n) == -1)
+		buf[-1] = (char)x->prev;
+		if (x_feed(x, buf, (size_t)n) == -1)
 			return -2;
 	}
 	return x_end(x) == -1 ? -2 : 0;
@@ -760,12 +788,13 @@ static int
 measure(struct store *st, int fd, const struct stat *sb, uint64_t *size,
     bool *dots)
 {
-	struct xfer x = { .stuff = '.', .body_left = -1, .bol = true };
+	struct xfer x = { .out = st->obuf, .stuff = '.', .body_left = -1,
+	    .bol = true };
 	int r;
 
 	if ((r = x_file(st, fd, (uint64_t)sb->st_size, &x)) == -1)
 		return -1;
-	*size = x.sent;
+	*size = x_sent(&x);
 	*dots = x.stuffed > 0;
 	return r == -3 ? 1 : 0;
 }
@@ -1604,8 +1633,8 @@ store_send(struct store *st, long body_lines, int stuff,
 	saved = r == -3 ? EIO : errno;
 	close(st->msgfd);
 	st->msgfd = -1;
-	*sent = x.sent;
-	if (r == 0 && body_lines < 0 && x.sent != m->size) {
+	*sent = x_sent(&x);
+	if (r == 0 && body_lines < 0 && *sent != m->size) {
 		r = -1;		/* changed in place while being read */
 		saved = EIO;
 	}
