@@ -3,6 +3,7 @@
  * byte it reads: lines are bounded by POP3D_LINE_MAX before anyone sees
  * them.  Every wait has a deadline.  Knows nothing about POP3.
  */
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -322,6 +323,44 @@ io_write(struct io *io, const void *buf, size_t len)
 		io->out_len += room;
 		p += room;
 		len -= room;
+	}
+	return 0;
+}
+
+int
+io_sendfile(struct io *io, int fd, uint64_t len)
+{
+	long long deadline = now_ms() + io->timeout_ms;
+	bool sent = false;
+	ssize_t n;
+
+	if (!io->plain)
+		return 1;
+	if (io_flush(io) == -1)
+		return -1;
+	while (len > 0) {
+		n = sendfile(io->wfd, fd, NULL, len < (1U << 30) ? (size_t)len :
+		    (1U << 30));
+		if (n > 0) {
+			len -= (uint64_t)n;
+			sent = true;
+			deadline = now_ms() + io->timeout_ms;
+			continue;
+		}
+		if (n == 0) {
+			errno = EIO;	/* the file ended early */
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (!sent && (errno == EINVAL || errno == ENOSYS ||
+		    errno == EOPNOTSUPP))
+			return 1;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    wait_fd(io->wfd, POLLOUT, deadline) == -1) {
+			io->werr = errno != 0 ? errno : EIO;
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -201,13 +201,21 @@ totals(struct session *s, size_t *n, uint64_t *octets)
 	}
 }
 
-/* store_send's sink. */
+/* store_send's sinks. */
 static int
 put_io(void *arg, const char *p, size_t len)
 {
 	struct session *s = arg;
 
 	return io_write(s->io, p, len);
+}
+
+static int
+put_file_io(void *arg, int fd, uint64_t len)
+{
+	struct session *s = arg;
+
+	return io_sendfile(s->io, fd, len);
 }
 
 static enum cmd_res
@@ -234,8 +242,8 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	    line(s, "+OK top of message follows")) == -1)
 		return CMD_ABORT;
 	/* RFC 1939 s.3: a line that starts with '.' gets one more. */
-	if (store_send(s->store, body_lines, '.', put_io, s, &sent) !=
-	    STORE_OK) {
+	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
+	    &sent) != STORE_OK) {
 		/* The client must see a cut, never a short message. */
 		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
 		    " error=\"%s\"", idx + 1, sent, strerror(errno));

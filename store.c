@@ -1616,7 +1616,8 @@ store_open_msg(struct store *st, size_t idx)
 
 enum store_res
 store_send(struct store *st, long body_lines, int stuff,
-    int (*put)(void *, const char *, size_t), void *arg, uint64_t *sent)
+    int (*put)(void *, const char *, size_t),
+    int (*put_file)(void *, int, uint64_t), void *arg, uint64_t *sent)
 {
 	const struct msg *m;
 	struct xfer x = { .put = put, .arg = arg, .out = st->obuf,
@@ -1629,11 +1630,23 @@ store_send(struct store *st, long body_lines, int stuff,
 		return STORE_ABORT;
 	}
 	m = &st->msgs[st->msgidx];
-	r = x_file(st, st->msgfd, (uint64_t)m->fsize, &x);
+	/*
+	 * A file that is its own CRLF form (its size is that form's, so no
+	 * line ending changes) with no line to stuff (stuff is '.', the
+	 * only byte the listing looks for) may go as it is.
+	 */
+	r = 1;
+	if (put_file != NULL && body_lines < 0 && stuff == '.' &&
+	    m->size == (uint64_t)m->fsize && !m->dots &&
+	    (r = put_file(arg, st->msgfd, m->size)) == 0)
+		*sent = m->size;
+	if (r == 1) {
+		r = x_file(st, st->msgfd, (uint64_t)m->fsize, &x);
+		*sent = x_sent(&x);
+	}
 	saved = r == -3 ? EIO : errno;
 	close(st->msgfd);
 	st->msgfd = -1;
-	*sent = x_sent(&x);
 	if (r == 0 && body_lines < 0 && *sent != m->size) {
 		r = -1;		/* changed in place while being read */
 		saved = EIO;

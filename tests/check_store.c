@@ -99,8 +99,8 @@ send(struct store *st, size_t idx, long body_lines)
 	uint64_t sent;
 
 	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
-	ck_assert_int_eq(store_send(st, body_lines, -1, collect, &b, &sent),
-	    STORE_OK);
+	ck_assert_int_eq(store_send(st, body_lines, -1, collect, NULL, &b,
+	    &sent), STORE_OK);
 	ck_assert_uint_eq(sent, b.len);
 	if (b.p == NULL)
 		collect(&b, "", 0);
@@ -507,7 +507,8 @@ START_TEST(a_put_failure_cuts_the_stream)
 	tl_write(dir, "1", "a\nb\n", 4);
 	st = open_ok();
 	ck_assert_int_eq(store_open_msg(st, 0), STORE_OK);
-	ck_assert_int_eq(store_send(st, -1, -1, refuse, NULL, &sent), STORE_ABORT);
+	ck_assert_int_eq(store_send(st, -1, -1, refuse, NULL, NULL, &sent),
+	    STORE_ABORT);
 	ck_assert_uint_gt(sent, 0);
 	store_close(st);
 }
@@ -1586,7 +1587,7 @@ send_stuffed(struct store *st, size_t idx, long body_lines, uint64_t *sent)
 	struct buf b = { NULL, 0 };
 
 	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
-	ck_assert_int_eq(store_send(st, body_lines, '.', collect, &b, sent),
+	ck_assert_int_eq(store_send(st, body_lines, '.', collect, NULL, &b, sent),
 	    STORE_OK);
 	if (b.p == NULL)
 		collect(&b, "", 0);
@@ -1674,6 +1675,98 @@ START_TEST(stuffing_across_read_buffers)
 }
 END_TEST
 
+struct file_sink {
+	struct buf	 b;
+	int		 answer;	/* what put_file says: 0, 1 or -1 */
+	int		 offers;
+};
+
+static int
+put_file(void *arg, int fd, uint64_t len)
+{
+	struct file_sink *f = arg;
+	char chunk[4096];
+	ssize_t n;
+
+	f->offers++;
+	if (f->answer != 0)
+		return f->answer;
+	while (len > 0 && (n = read(fd, chunk, len < sizeof(chunk) ?
+	    (size_t)len : sizeof(chunk))) > 0) {
+		collect(&f->b, chunk, (size_t)n);
+		len -= (uint64_t)n;
+	}
+	return len == 0 ? 0 : -1;
+}
+
+static int
+put_sink(void *arg, const char *p, size_t len)
+{
+	struct file_sink *f = arg;
+
+	return collect(&f->b, p, len);
+}
+
+START_TEST(files_already_in_their_form_may_go_as_they_are)
+{
+	static const struct { const char *data; size_t len; int offers; } m[] = {
+		{ "A: 1\r\n\r\nbody\r\n", 14, 1 },	/* as it is */
+		{ "A: 1\n\nbody\n", 11, 0 },		/* LF */
+		{ "A: 1\r\n\r\n.dot\r\n", 14, 0 },	/* a line to stuff */
+		{ "A: 1\r\n\r\nno end", 14, 0 },	/* CRLF to add */
+		{ "", 0, 1 },
+	};
+	struct file_sink f;
+	struct buf crlf, want;
+	struct store *st;
+	char name[8];
+	uint64_t sent;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(name, sizeof(name), "%02zu", i);
+		tl_write(dir, name, m[i].data, m[i].len);
+	}
+	for (int round = 0; round < 2; round++) {	/* measured, cached */
+		st = open_ok();
+		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			for (int answer = 0; answer < 2; answer++) {
+				memset(&f, 0, sizeof(f));
+				f.answer = answer;
+				ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+				ck_assert_int_eq(store_send(st, -1, '.', put_sink,
+				    put_file, &f, &sent), STORE_OK);
+				ck_assert_int_eq(f.offers, m[i].offers);
+				crlf = reference(m[i].data, m[i].len);
+				want = stuffed(&crlf);
+				if (f.b.p == NULL)
+					collect(&f.b, "", 0);
+				ck_assert_uint_eq(sent, crlf.len);
+				ck_assert_uint_eq(f.b.len, want.len);
+				ck_assert_mem_eq(f.b.p, want.p, want.len);
+				free(f.b.p);
+				free(crlf.p);
+				free(want.p);
+			}
+			/* Never for TOP, and a failure cuts the stream. */
+			memset(&f, 0, sizeof(f));
+			ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+			ck_assert_int_eq(store_send(st, 5, '.', put_sink,
+			    put_file, &f, &sent), STORE_OK);
+			ck_assert_int_eq(f.offers, 0);
+			free(f.b.p);
+			memset(&f, 0, sizeof(f));
+			f.answer = -1;
+			ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+			ck_assert_int_eq(store_send(st, -1, '.', put_sink,
+			    put_file, &f, &sent), m[i].offers ? STORE_ABORT :
+			    STORE_OK);
+			free(f.b.p);
+		}
+		store_close(st);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1720,6 +1813,7 @@ main(void)
 	tcase_add_test(tc, read_only_maildir_checks_every_file);
 	tcase_add_test(tc, stuffing_doubles_a_leading_dot_in_one_pass);
 	tcase_add_test(tc, stuffing_across_read_buffers);
+	tcase_add_test(tc, files_already_in_their_form_may_go_as_they_are);
 	tcase_add_test(tc, find_uid_looks_in_the_listing_only);
 	tcase_add_test(tc, find_uid_of_digests_and_maildir_twins);
 	tcase_add_test(tc, remove_takes_one_and_leaves_the_marks);
