@@ -1675,6 +1675,45 @@ START_TEST(stuffing_across_read_buffers)
 }
 END_TEST
 
+/*
+ * Lines of every short length, CRs and dots in any place: blocks with
+ * many LFs, a dot after each, CRLF split across reads.
+ */
+START_TEST(stuffing_of_dense_random_lines)
+{
+	static const char alphabet[] = "aaaaab.\r\n\n\n";
+	size_t len = 2 * POP3D_READBUF + 333, i;
+	char *data = malloc(len);
+	struct buf got, crlf, want;
+	struct store_info info;
+	struct store *st;
+	uint32_t r = 8;
+	uint64_t sent;
+
+	for (int round = 0; round < 4; round++) {
+		for (i = 0; i < len; i++) {
+			r = r * 1103515245 + 12345;
+			data[i] = alphabet[(r >> 16) % (sizeof(alphabet) - 1)];
+		}
+		tl_write(dir, "m", data, len - (size_t)round * 7);
+		st = open_ok();
+		store_info(st, 0, &info);
+		crlf = reference(data, len - (size_t)round * 7);
+		want = stuffed(&crlf);
+		got = send_stuffed(st, 0, -1, &sent);
+		ck_assert_uint_eq(info.size, crlf.len);
+		ck_assert_uint_eq(sent, crlf.len);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+		free(crlf.p);
+		store_close(st);
+	}
+	free(data);
+}
+END_TEST
+
 struct file_sink {
 	struct buf	 b;
 	int		 answer;	/* what put_file says: 0, 1 or -1 */
@@ -1813,6 +1852,7 @@ main(void)
 	tcase_add_test(tc, read_only_maildir_checks_every_file);
 	tcase_add_test(tc, stuffing_doubles_a_leading_dot_in_one_pass);
 	tcase_add_test(tc, stuffing_across_read_buffers);
+	tcase_add_test(tc, stuffing_of_dense_random_lines);
 	tcase_add_test(tc, files_already_in_their_form_may_go_as_they_are);
 	tcase_add_test(tc, find_uid_looks_in_the_listing_only);
 	tcase_add_test(tc, find_uid_of_digests_and_maildir_twins);
