@@ -44,8 +44,10 @@ name_field(const char *p, size_t len, char out[NAME_MAX + 1],
 	size_t i;
 	int n;
 
+	/* pct_name_raw_ok, in line: this runs over every name. */
 	for (i = 0; i < len; i++)
-		if (!pct_name_raw_ok((unsigned char)p[i]) || p[i] == '%')
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e ||
+		    p[i] == '%')
 			break;
 	if (i == len) {
 		/* No escapes (the usual case): the field is the name. */
