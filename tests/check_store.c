@@ -40,6 +40,7 @@ teardown(void)
 struct buf {
 	char	*p;
 	size_t	 len;
+	size_t	 cap;
 };
 
 static int
@@ -47,7 +48,10 @@ collect(void *arg, const char *p, size_t len)
 {
 	struct buf *b = arg;
 
-	b->p = realloc(b->p, b->len + len + 1);
+	if (b->p == NULL || b->len + len + 1 > b->cap) {
+		b->cap = 2 * (b->len + len + 1);
+		b->p = realloc(b->p, b->cap);
+	}
 	ck_assert_ptr_nonnull(b->p);
 	memcpy(b->p + b->len, p, len);
 	b->len += len;
@@ -63,7 +67,7 @@ collect(void *arg, const char *p, size_t len)
 static struct buf
 reference(const char *p, size_t len)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { NULL, 0, 0 };
 	size_t start = 0, end;
 
 	for (size_t i = 0; i <= len; i++) {
@@ -95,7 +99,7 @@ open_ok(void)
 static struct buf
 send(struct store *st, size_t idx, long body_lines)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { NULL, 0, 0 };
 	uint64_t sent;
 
 	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
@@ -1569,22 +1573,22 @@ END_TEST
 static struct buf
 stuffed(const struct buf *crlf)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { malloc(2 * crlf->len + 1), 0, 2 * crlf->len + 1 };
 
+	ck_assert_ptr_nonnull(b.p);
 	for (size_t i = 0; i < crlf->len; i++) {
 		if (crlf->p[i] == '.' && (i == 0 || crlf->p[i - 1] == '\n'))
-			collect(&b, ".", 1);
-		collect(&b, &crlf->p[i], 1);
+			b.p[b.len++] = '.';
+		b.p[b.len++] = crlf->p[i];
 	}
-	if (b.p == NULL)
-		collect(&b, "", 0);
+	b.p[b.len] = '\0';
 	return b;
 }
 
 static struct buf
 send_stuffed(struct store *st, size_t idx, long body_lines, uint64_t *sent)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { NULL, 0, 0 };
 
 	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
 	ck_assert_int_eq(store_send(st, body_lines, '.', collect, NULL, &b, sent),
