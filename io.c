@@ -4,9 +4,13 @@
  * byte it reads: lines are bounded by POP3D_LINE_MAX before anyone sees
  * them.  Every wait has a deadline.  Knows nothing about POP3.
  */
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -244,23 +248,38 @@ io_wipe_line(struct io *io)
 	io->last_len = 0;
 }
 
-int
-io_flush(struct io *io)
+/*
+ * Writes all of iov[0..cnt) to the client, each wait no longer than the
+ * timeout since the peer last took something; 0, or -1 with errno and
+ * io->werr set.  *done counts the octets written.  A transport takes
+ * one piece at a time; the fd itself takes them in one writev.
+ */
+static int
+write_all(struct io *io, struct iovec *iov, int cnt, size_t *done)
 {
 	long long deadline = now_ms() + io->timeout_ms;
-	size_t done = 0;
 	ssize_t n;
 	short ev;
 
-	/* A peer that stalled or vanished once gets no second deadline. */
-	if (io->werr != 0) {
-		errno = io->werr;
-		return -1;
-	}
-	while (done < io->out_len) {
-		n = wr(io, io->out + done, io->out_len - done, &ev);
+	*done = 0;
+	while (cnt > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			cnt--;
+			continue;
+		}
+		ev = POLLOUT;
+		n = cnt == 1 || io->tp.write != NULL ?
+		    wr(io, iov->iov_base, iov->iov_len, &ev) :
+		    writev(io->wfd, iov, cnt);
 		if (n > 0) {
-			done += (size_t)n;
+			*done += (size_t)n;
+			for (; cnt > 0 && (size_t)n >= iov->iov_len; iov++, cnt--)
+				n -= (ssize_t)iov->iov_len;
+			if (cnt > 0) {
+				iov->iov_base = (char *)iov->iov_base + n;
+				iov->iov_len -= (size_t)n;
+			}
 			deadline = now_ms() + io->timeout_ms;
 			continue;
 		}
@@ -271,21 +290,57 @@ io_flush(struct io *io)
 		if (wait_ev(io, ev, deadline) == -1)
 			goto fail;
 	}
-	io->out_len = 0;
 	return 0;
 fail:
 	io->werr = errno != 0 ? errno : EIO;
-	memmove(io->out, io->out + done, io->out_len - done);
-	io->out_len -= done;
 	return -1;
+}
+
+int
+io_flush(struct io *io)
+{
+	struct iovec iov = { io->out, io->out_len };
+	size_t done;
+
+	/* A peer that stalled or vanished once gets no second deadline. */
+	if (io->werr != 0) {
+		errno = io->werr;
+		return -1;
+	}
+	if (write_all(io, &iov, 1, &done) == -1) {
+		memmove(io->out, io->out + done, io->out_len - done);
+		io->out_len -= done;
+		return -1;
+	}
+	io->out_len = 0;
+	return 0;
 }
 
 int
 io_write(struct io *io, const void *buf, size_t len)
 {
 	const char *p = buf;
-	size_t room;
+	size_t room, done;
 
+	/* A peer that stalled or vanished once gets no second deadline. */
+	if (io->werr != 0) {
+		errno = io->werr;
+		return -1;
+	}
+	/*
+	 * A large piece (a message being sent) goes out from where it is,
+	 * after what is pending and in the same system call, not through
+	 * out.  Only when io owns the fd: a layer under io gets it all.
+	 */
+	if (io_is_plain(io) && len >= sizeof(io->out) / 2) {
+		struct iovec iov[2] = { { io->out, io->out_len },
+		    { (void *)(uintptr_t)p, len } };
+
+		if (write_all(io, iov, 2, &done) == -1)
+			return -1;
+		io->out_len = 0;
+		return 0;
+	}
 	while (len > 0) {
 		room = sizeof(io->out) - io->out_len;
 		if (room == 0) {
@@ -299,6 +354,44 @@ io_write(struct io *io, const void *buf, size_t len)
 		io->out_len += room;
 		p += room;
 		len -= room;
+	}
+	return 0;
+}
+
+int
+io_sendfile(struct io *io, int fd, uint64_t len)
+{
+	long long deadline = now_ms() + io->timeout_ms;
+	bool sent = false;
+	ssize_t n;
+
+	if (!io_is_plain(io))
+		return 1;
+	if (io_flush(io) == -1)
+		return -1;
+	while (len > 0) {
+		n = sendfile(io->wfd, fd, NULL, len < (1U << 30) ? (size_t)len :
+		    (1U << 30));
+		if (n > 0) {
+			len -= (uint64_t)n;
+			sent = true;
+			deadline = now_ms() + io->timeout_ms;
+			continue;
+		}
+		if (n == 0) {
+			errno = EIO;	/* the file ended early */
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (!sent && (errno == EINVAL || errno == ENOSYS ||
+		    errno == EOPNOTSUPP))
+			return 1;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    wait_fd(io->wfd, POLLOUT, deadline) == -1) {
+			io->werr = errno != 0 ? errno : EIO;
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct io;
 
@@ -53,6 +54,18 @@ void		 io_wipe_line(struct io *);
 int		 io_write(struct io *, const void *, size_t)
 		    __attribute__((warn_unused_result));
 int		 io_puts(struct io *, const char *)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Sends the next len octets of the file fd, after what is pending, with
+ * sendfile(2), under the same deadline rule as io_write.  0 when all of
+ * them went; 1 when io cannot (a layer is under it, or the kernel will
+ * not sendfile between these fds) and nothing was sent, so the caller
+ * sends them itself; -1 with errno, and io fails from then on as after
+ * io_write, or EIO when the file ended early (then len octets did not
+ * all go, and the stream is cut).
+ */
+int		 io_sendfile(struct io *, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));
 int		 io_flush(struct io *) __attribute__((warn_unused_result));
 

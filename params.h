@@ -20,8 +20,15 @@
 /* Output buffer: large enough that RETR writes in big, cheap chunks. */
 #define POP3D_OUTBUF		65536
 
-/* Read size when streaming or measuring a message file. */
-#define POP3D_READBUF		65536
+/*
+ * Streaming or measuring a message file: reads of POP3D_READBUF, and the
+ * CRLF form handed on in pieces of up to POP3D_OUTCHUNK (runs of lines
+ * that need no change go on as they were read).  As large as cat(1)'s
+ * reads, so that a big message costs few system calls; the pages are
+ * touched only by a session that streams.
+ */
+#define POP3D_READBUF		131072
+#define POP3D_OUTCHUNK		131072
 
 /* RFC 1939 s.3: an autologout timer, if any, is at least 10 minutes. */
 #define POP3D_IDLE_TIMEOUT	600
@@ -75,23 +82,24 @@
  * there.  A session needs at most POP3D_MEM_BASE_KIB (2.3 MiB in fact)
  * beside the argon2id hash's memory (POP3D_PWHASH_MEM at pop3d-passwd's
  * cost, freed before the mailbox is listed), and POP3D_MEM_MSG octets
- * for each listed message (about 300 in fact: its entry, 160 with its
- * 71-octet id, its name, the sort's index and the size cache's entry).
- * Nothing else grows with what a client or a folder holds: a line of
- * any length, any number of pipelined commands and a message of any
- * size go through fixed buffers.
+ * for each listed message: its 40-octet entry, its name (and its id,
+ * when that is a digest), and while listing a slot of the table of names
+ * and the sort's index.  That is about 55 octets for tests/limits' short
+ * names and 90 for a Maildir's (some 45 octets); the bound leaves room
+ * for longer names.  Nothing else grows with what a client or a folder
+ * holds: a line of any length, any number of pipelined commands and a
+ * message of any size go through fixed buffers.
  */
 #define POP3D_MEM_BASE_KIB	8192
-#define POP3D_MEM_MSG		320
+#define POP3D_MEM_MSG		160
 
 /*
- * A mailbox listing holds at most this many messages (2^18): about
- * 80 MiB of memory and of address space, within the units'
- * MemoryMax=128M and xinetd's rlimit_as = 128M (tests/limits lists this
- * many under that rlimit_as; past 2^18 the listing's arrays double, to
- * 140 MiB of address space for 300,000).  Real mailboxes hold hundreds
- * of thousands; past this the listing is refused rather than served in
- * part.
+ * A mailbox listing holds at most this many messages (2^18), and its
+ * size cache as many entries: some 17 MiB of memory for tests/limits'
+ * names, within the units' MemoryMax=128M and xinetd's rlimit_as = 128M
+ * (tests/limits lists this many under that rlimit_as).  Real mailboxes
+ * hold hundreds of thousands; past this the listing is refused rather
+ * than served in part.
  */
 #define POP3D_MSGS_MAX		262144
 

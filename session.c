@@ -50,7 +50,6 @@ struct session {
 	unsigned			 fails;
 	unsigned			 logins; /* QAUT may make several */
 	bool				 have_user;
-	bool				 bol;	/* dot-stuffing: at a line start */
 	bool				 delay_kept; /* LOGIN-DELAY is recorded
 						for this mailbox */
 	unsigned			 delay;	/* the user's LOGIN-DELAY */
@@ -204,26 +203,21 @@ totals(struct session *s, size_t *n, uint64_t *octets)
 	}
 }
 
-/* store_send's sink: dot-stuffs every line that starts with '.'. */
+/* store_send's sinks. */
 static int
-put_stuffed(void *arg, const char *p, size_t len)
+put_io(void *arg, const char *p, size_t len)
 {
 	struct session *s = arg;
-	const char *nl;
-	size_t n;
 
-	while (len > 0) {
-		if (s->bol && p[0] == '.' && io_write(s->io, ".", 1) == -1)
-			return -1;
-		nl = memchr(p, '\n', len);
-		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
-		if (io_write(s->io, p, n) == -1)
-			return -1;
-		s->bol = nl != NULL;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return io_write(s->io, p, len);
+}
+
+static int
+put_file_io(void *arg, int fd, uint64_t len)
+{
+	struct session *s = arg;
+
+	return io_sendfile(s->io, fd, len);
 }
 
 static enum cmd_res
@@ -249,9 +243,9 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	if ((body_lines < 0 ? line(s, "+OK %" PRIu64 " octets", info.size) :
 	    line(s, "+OK top of message follows")) == -1)
 		return CMD_ABORT;
-	s->bol = true;
-	if (store_send(s->store, body_lines, put_stuffed, s, &sent) !=
-	    STORE_OK) {
+	/* RFC 1939 s.3: a line that starts with '.' gets one more. */
+	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
+	    &sent) != STORE_OK) {
 		/* The client must see a cut, never a short message. */
 		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
 		    " error=\"%s\"", idx + 1, sent, strerror(errno));

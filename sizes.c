@@ -1,15 +1,13 @@
 /*
- * sizes.c: the store's size cache (see sizes.h).  Trusts nothing in the
- * cache file: lines are bounded and parsed strictly, names are data
- * compared byte for byte, and an entry counts only while the file it
- * names has the identity it records.  Knows nothing about POP3.
+ * sizes.c: the file of the store's size cache (see sizes.h).  Trusts
+ * nothing in it: lines are bounded and parsed strictly, and names are
+ * decoded into plain, visible file names or the line is skipped.  Knows
+ * nothing about POP3, nor when an entry may be believed.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,250 +16,334 @@
 #include "pct.h"
 #include "sizes.h"
 
-static const char sizes_head[] = "pop3d sizes 1";
+static const char sizes_head[] = "pop3d sizes 2";
 
-struct entry {
-	char		*name;
-	int		 folder;
-	ino_t		 ino;
-	off_t		 fsize;
-	int64_t		 mtime_s;
-	long		 mtime_ns;
-	uint64_t	 size;
-	bool		 used;		/* got or put since the load */
-};
-
-struct sizes {
-	struct entry	*e;
-	size_t		 count;
-	size_t		 cap;
-	uint32_t	*index;		/* entry + 1 by hash; 0: empty */
-	size_t		 slots;		/* a power of two */
-	size_t		 loaded;	/* entries read from the file */
-	bool		 changed;	/* put() added or replaced one */
-};
-
-static uint64_t
-hash(int folder, const char *name)
+/* Digits up to a space: at most 20, no sign, no overflow. */
+static const char *
+num(const char *p, const char *end, uint64_t *v)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)folder;
+	const char *start = p;
+	uint64_t n = 0;
 
-	for (; *name != '\0'; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h;
-}
-
-/* The slot of (folder, name): its entry's, or the empty one to use. */
-static uint32_t *
-slot(struct sizes *s, int folder, const char *name)
-{
-	size_t i = hash(folder, name) & (s->slots - 1);
-	struct entry *e;
-
-	for (;; i = (i + 1) & (s->slots - 1)) {
-		if (s->index[i] == 0)
-			return &s->index[i];
-		e = &s->e[s->index[i] - 1];
-		if (e->folder == folder && strcmp(e->name, name) == 0)
-			return &s->index[i];
-	}
-}
-
-static int
-grow(struct sizes *s)
-{
-	size_t nslots = s->slots ? s->slots * 2 : 1024;
-	uint32_t *old = s->index;
-	size_t oslots = s->slots;
-
-	if ((s->index = calloc(nslots, sizeof(*s->index))) == NULL) {
-		s->index = old;
-		return -1;
-	}
-	s->slots = nslots;
-	for (size_t i = 0; i < oslots; i++)
-		if (old[i] != 0) {
-			struct entry *e = &s->e[old[i] - 1];
-
-			*slot(s, e->folder, e->name) = old[i];
-		}
-	free(old);
-	return 0;
-}
-
-/* Adds an entry (the name is copied); NULL when memory runs out. */
-static struct entry *
-add(struct sizes *s, int folder, const char *name)
-{
-	struct entry *e;
-
-	if (s->count >= UINT32_MAX - 1)
-		return NULL;
-	if ((s->count + 1) * 2 > s->slots && grow(s) == -1)
-		return NULL;
-	if (s->count == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 256;
-		struct entry *n = reallocarray(s->e, ncap, sizeof(*n));
-
-		if (n == NULL)
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
 			return NULL;
-		s->e = n;
-		s->cap = ncap;
+		n = n * 10 + (uint64_t)(*p - '0');
 	}
-	e = &s->e[s->count];
-	memset(e, 0, sizeof(*e));
-	if ((e->name = strdup(name)) == NULL)
+	if (p == start || p - start > 20 || p == end || *p != ' ')
 		return NULL;
-	e->folder = folder;
-	*slot(s, folder, name) = (uint32_t)++s->count;
-	return e;
+	*v = n;
+	return p + 1;
 }
 
+/* The name field: plain, visible file names only, never a path. */
 static int
-load_line(void *arg, unsigned long lineno, const char *line, size_t len)
+name_field(const char *p, size_t len, char out[NAME_MAX + 1],
+    const char **name)
 {
-	struct sizes *s = arg;
-	char name[NAME_MAX + 1];
-	uintmax_t ino, fsize, size;
-	long long msec;
-	long mnsec;
-	int folder, n = 0, nl;
-	struct entry *e;
+	size_t i;
+	int n;
 
-	if (line == NULL || memchr(line, '\0', len) != NULL)
-		return 0;
-	if (lineno == 1)
-		return strcmp(line, sizes_head) == 0 ? 0 : 1;	/* not ours */
-	if (sscanf(line, "%d %ju %ju %lld %ld %ju %n", &folder, &ino, &fsize,
-	    &msec, &mnsec, &size, &n) != 6 || n == 0 || folder < 0 ||
-	    folder > 9 || mnsec < 0 || mnsec > 999999999 ||
-	    (ino_t)ino != ino || (off_t)fsize < 0 || (uintmax_t)(off_t)fsize !=
-	    fsize)
-		return 0;
-	nl = pct_decode(name, sizeof(name), line + n, len - (size_t)n,
-	    pct_name_raw_ok);
-	if (nl <= 0 || strlen(name) != (size_t)nl || name[0] == '.' ||
-	    strchr(name, '/') != NULL)
-		return 0;
-	if (*slot(s, folder, name) != 0)
-		return 0;		/* a second line for one file */
-	if ((e = add(s, folder, name)) == NULL)
+	/* pct_name_raw_ok, in line: this runs over every name. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e ||
+		    p[i] == '%')
+			break;
+	if (i == len) {
+		/* No escapes (the usual case): the field is the name. */
+		if (len == 0 || len > NAME_MAX || p[0] == '.' ||
+		    memchr(p, '/', len) != NULL)
+			return -1;
+		*name = p;
+		return (int)len;
+	}
+	n = pct_decode(out, NAME_MAX + 1, p, len, pct_name_raw_ok);
+	if (n <= 0 || memchr(out, '\0', (size_t)n) != NULL ||
+	    out[0] == '.' || memchr(out, '/', (size_t)n) != NULL)
 		return -1;
-	e->ino = (ino_t)ino;
-	e->fsize = (off_t)fsize;
-	e->mtime_s = msec;
-	e->mtime_ns = mnsec;
-	e->size = size;
-	return 0;
+	*name = out;
+	return n;
 }
 
-struct sizes *
-sizes_load(int dirfd)
+/*
+ * One entry line, NUL-terminated at len; 1 when it is well-formed (*e
+ * filled, its name in buf or in line), 0 when not.
+ */
+static int
+parse(const char *line, size_t len, char buf[NAME_MAX + 1],
+    struct sizes_entry *e)
 {
-	struct sizes *s;
-	int fd, saved;
+	const char *p = line, *end = line + len;
+	uint64_t folder, ms, mns;
+	bool neg = false;
+	int nl;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL || grow(s) == -1) {
-		free(s);
-		return NULL;
+	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
+	    (p = num(p, end, &e->ino)) == NULL ||
+	    (p = num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX)
+		return 0;
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
 	}
+	if ((p = num(p, end, &ms)) == NULL || ms > INT64_MAX ||
+	    (p = num(p, end, &mns)) == NULL || mns > 999999999 ||
+	    (p = num(p, end, &e->size)) == NULL)
+		return 0;
+	if (end - p < 3 || p[1] != ' ' || (p[0] != '.' && p[0] != '-'))
+		return 0;
+	e->dots = p[0] == '.';
+	p += 2;
+	if ((nl = name_field(p, (size_t)(end - p), buf, &e->name)) < 0)
+		return 0;
+	if ((ino_t)e->ino != e->ino)
+		return 0;
+	e->folder = (int)folder;
+	e->mtime_s = neg ? -(int64_t)ms : (int64_t)ms;
+	e->mtime_ns = (long)mns;
+	e->namelen = (size_t)nl;
+	return 1;
+}
+
+/* "folder <folder> <inode> <mtime-s> <mtime-ns> <entries>" */
+static int
+parse_folder(const char *line, size_t len, struct sizes_folder *f)
+{
+	static const char word[] = "folder ";
+	const char *p = line + sizeof(word) - 1, *end = line + len;
+	uint64_t folder, ms, mns;
+	bool neg = false;
+
+	if (len < sizeof(word) || memcmp(line, word, sizeof(word) - 1) != 0)
+		return 0;
+	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
+	    (p = num(p, end, &f->ino)) == NULL)
+		return 0;
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if ((p = num(p, end, &ms)) == NULL || ms > INT64_MAX ||
+	    (p = num(p, end, &mns)) == NULL || mns > 999999999)
+		return 0;
+	/* The last number: up to the end, not a space. */
+	if (p == end || end - p > 20)
+		return 0;
+	f->entries = 0;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9' || f->entries > (UINT64_MAX - 9) / 10)
+			return 0;
+		f->entries = f->entries * 10 + (uint64_t)(*p - '0');
+	}
+	f->folder = (int)folder;
+	f->mtime_s = neg ? -(int64_t)ms : (int64_t)ms;
+	f->mtime_ns = (long)mns;
+	return 1;
+}
+
+struct load {
+	int		(*fn)(void *, const struct sizes_entry *);
+	void		(*folder)(void *, const struct sizes_folder *);
+	void		*arg;
+	unsigned long	 lineno;
+	bool		 skip;		/* the line under way is over-long */
+	bool		 ended;		/* the last line read was "end" */
+};
+
+/*
+ * Hands each whole line of buf[0..len) on; returns how many octets it
+ * used (the rest is a line that goes on), -1 when fn said stop, -2 when
+ * the file is not a cache of this version.
+ */
+static ssize_t
+lines(struct load *l, char *buf, size_t len)
+{
+	char name[NAME_MAX + 1], *p = buf, *nl;
+	struct sizes_entry e;
+	struct sizes_folder f;
+	size_t n;
+
+	while ((nl = memchr(p, '\n', len - (size_t)(p - buf))) != NULL) {
+		n = (size_t)(nl - p);
+		*nl = '\0';
+		l->ended = false;
+		if (++l->lineno == 1) {
+			if (l->skip || n != sizeof(sizes_head) - 1 ||
+			    memcmp(p, sizes_head, n) != 0)
+				return -2;
+		} else if (l->skip || n > POP3D_JOURNAL_LINE_MAX ||
+		    memchr(p, '\0', n) != NULL)
+			;	/* malformed */
+		else if (n == 3 && memcmp(p, "end", 3) == 0)
+			l->ended = true;
+		else if (p[0] == 'f') {
+			if (parse_folder(p, n, &f))
+				l->folder(l->arg, &f);
+		} else if (parse(p, n, name, &e) && l->fn(l->arg, &e) != 0)
+			return -1;
+		l->skip = false;
+		p = nl + 1;
+	}
+	return p - buf;
+}
+
+int
+sizes_load(int dirfd, int (*fn)(void *, const struct sizes_entry *),
+    void (*folder)(void *, const struct sizes_folder *), void *arg,
+    bool *whole)
+{
+	struct load l = { .fn = fn, .folder = folder, .arg = arg };
+	char buf[65536];
+	size_t len = 0;
+	ssize_t n, used;
+	int fd, saved, r = 0;
+
+	*whole = false;
 	fd = openat(dirfd, POP3D_SIZES_NAME, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)
-		return s;
-	if (file_each_line(fd, POP3D_JOURNAL_LINE_MAX, load_line, s, NULL) ==
-	    -1 && errno == ENOMEM) {
-		saved = errno;
-		close(fd);
-		sizes_free(s);
-		errno = saved;
-		return NULL;
-	}
-	close(fd);
-	s->loaded = s->count;
-	return s;
-}
-
-static bool
-same(const struct entry *e, const struct stat *sb)
-{
-	return e->ino == sb->st_ino && e->fsize == sb->st_size &&
-	    e->mtime_s == (int64_t)sb->st_mtim.tv_sec &&
-	    e->mtime_ns == sb->st_mtim.tv_nsec;
-}
-
-bool
-sizes_get(struct sizes *s, int folder, const char *name,
-    const struct stat *sb, uint64_t *size)
-{
-	uint32_t i = *slot(s, folder, name);
-	struct entry *e;
-
-	if (i == 0)
-		return false;
-	e = &s->e[i - 1];
-	if (!same(e, sb))
-		return false;
-	e->used = true;
-	*size = e->size;
-	return true;
-}
-
-int
-sizes_put(struct sizes *s, int folder, const char *name,
-    const struct stat *sb, uint64_t size)
-{
-	uint32_t i = *slot(s, folder, name);
-	struct entry *e = i != 0 ? &s->e[i - 1] : add(s, folder, name);
-
-	if (e == NULL)
-		return -1;
-	e->ino = sb->st_ino;
-	e->fsize = sb->st_size;
-	e->mtime_s = (int64_t)sb->st_mtim.tv_sec;
-	e->mtime_ns = sb->st_mtim.tv_nsec;
-	e->size = size;
-	e->used = true;
-	s->changed = true;
-	return 0;
-}
-
-int
-sizes_save(struct sizes *s, int dirfd)
-{
-	char line[POP3D_JOURNAL_LINE_MAX + 1];
-	size_t used = 0, i;
-	int fd, n, e, saved;
-
-	for (i = 0; i < s->count; i++)
-		used += s->e[i].used;
-	/* Nothing new and nothing gone: the file says it all already. */
-	if (!s->changed && used == s->loaded)
 		return 0;
+	/*
+	 * A read error leaves what was read, and a last line without its
+	 * newline (a cut file) is not read: a cache is only a hint.
+	 */
+	while ((n = file_read(fd, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)n;
+		used = lines(&l, buf, len);
+		if (used == -2) {
+			l.ended = false;
+			break;
+		}
+		if (used == -1) {
+			r = -1;
+			break;
+		}
+		memmove(buf, buf + used, len - (size_t)used);
+		len -= (size_t)used;
+		if (len == sizeof(buf)) {
+			l.skip = true;	/* far over POP3D_JOURNAL_LINE_MAX */
+			len = 0;
+		}
+	}
+	saved = errno;
+	/* "end", then nothing: not even part of a line. */
+	*whole = r == 0 && n == 0 && l.ended && len == 0;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Writes v in decimal at p; the number of digits. */
+static size_t
+put_num(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* One line, or 0 when the name cannot be written. */
+static size_t
+format(char *line, size_t cap, const struct sizes_entry *e)
+{
+	size_t n = 0;
+	int k;
+
+	/* Six numbers of at most 21 octets each, a flag: far below cap. */
+	n += put_num(line + n, (uint64_t)e->folder);
+	line[n++] = ' ';
+	n += put_num(line + n, e->ino);
+	line[n++] = ' ';
+	n += put_num(line + n, e->fsize);
+	line[n++] = ' ';
+	if (e->mtime_s < 0) {
+		line[n++] = '-';
+		n += put_num(line + n, -(uint64_t)e->mtime_s);
+	} else
+		n += put_num(line + n, (uint64_t)e->mtime_s);
+	line[n++] = ' ';
+	n += put_num(line + n, (uint64_t)e->mtime_ns);
+	line[n++] = ' ';
+	n += put_num(line + n, e->size);
+	line[n++] = ' ';
+	line[n++] = e->dots ? '.' : '-';
+	line[n++] = ' ';
+	if (e->namelen == 0 || e->namelen > NAME_MAX)
+		return 0;
+	k = pct_encode(line + n, cap - n - 1, e->name, e->namelen,
+	    pct_name_esc);
+	if (k < 0)
+		return 0;
+	n += (size_t)k;
+	line[n++] = '\n';
+	return n;
+}
+
+/* A folder line. */
+static size_t
+format_folder(char *line, const struct sizes_folder *f)
+{
+	size_t n = 0;
+
+	memcpy(line, "folder ", 7);
+	n = 7;
+	n += put_num(line + n, (uint64_t)f->folder);
+	line[n++] = ' ';
+	n += put_num(line + n, f->ino);
+	line[n++] = ' ';
+	if (f->mtime_s < 0) {
+		line[n++] = '-';
+		n += put_num(line + n, -(uint64_t)f->mtime_s);
+	} else
+		n += put_num(line + n, (uint64_t)f->mtime_s);
+	line[n++] = ' ';
+	n += put_num(line + n, (uint64_t)f->mtime_ns);
+	line[n++] = ' ';
+	n += put_num(line + n, f->entries);
+	line[n++] = '\n';
+	return n;
+}
+
+int
+sizes_save(int dirfd, const struct sizes_folder *folders, size_t nfolders,
+    int (*next)(void *, struct sizes_entry *), void *arg)
+{
+	char buf[65536];
+	struct sizes_entry e;
+	size_t len, n;
+	int fd, saved;
+
 	fd = openat(dirfd, POP3D_SIZES_TMP, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1)
 		return -1;
-	n = snprintf(line, sizeof(line), "%s\n", sizes_head);
-	if (file_write_all(fd, line, (size_t)n) == -1)
-		goto fail;
-	for (i = 0; i < s->count; i++) {
-		const struct entry *en = &s->e[i];
-
-		if (!en->used)
-			continue;
-		n = snprintf(line, sizeof(line), "%d %ju %ju %" PRId64 " %ld "
-		    "%" PRIu64 " ", en->folder, (uintmax_t)en->ino,
-		    (uintmax_t)en->fsize, en->mtime_s, en->mtime_ns, en->size);
-		e = pct_encode(line + n, sizeof(line) - (size_t)n - 1,
-		    en->name, strlen(en->name), pct_name_esc);
-		if (e < 0)
-			continue;	/* NEVER: a name is at most NAME_MAX */
-		n += e;
-		line[n++] = '\n';
-		if (file_write_all(fd, line, (size_t)n) == -1)
-			goto fail;
+	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", sizes_head);
+	/* At most ten folder lines of at most 100 octets: they fit. */
+	for (size_t i = 0; i < nfolders && i < 10; i++)
+		len += format_folder(buf + len, &folders[i]);
+	while (next(arg, &e) == 1) {
+		if (sizeof(buf) - len < POP3D_JOURNAL_LINE_MAX) {
+			if (file_write_all(fd, buf, len) == -1)
+				goto fail;
+			len = 0;
+		}
+		n = format(buf + len, POP3D_JOURNAL_LINE_MAX, &e);
+		len += n;
 	}
+	if (sizeof(buf) - len < 4) {
+		if (file_write_all(fd, buf, len) == -1)
+			goto fail;
+		len = 0;
+	}
+	memcpy(buf + len, "end\n", 4);
+	if (file_write_all(fd, buf, len + 4) == -1)
+		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
@@ -279,16 +361,4 @@ fail:
 	unlinkat(dirfd, POP3D_SIZES_TMP, 0);
 	errno = saved;
 	return -1;
-}
-
-void
-sizes_free(struct sizes *s)
-{
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < s->count; i++)
-		free(s->e[i].name);
-	free(s->e);
-	free(s->index);
-	free(s);
 }

@@ -1,11 +1,11 @@
 /*
  * store.c: one user's mailbox.  Owns the folder's file descriptors, the
  * session lock (given up and taken again for SLEE and WAKE), the listing
- * (names, CRLF sizes, unique ids), streaming a message in its CRLF form,
- * marks, the removal of marked files and the time of the last login.
- * Trusts nothing in the folder: only regular, non-hidden files are
- * messages, every open is relative to the folder and never follows a
- * symlink, and a file that changed since the listing is gone.
+ * (names, CRLF sizes, unique ids), its size cache, streaming a message in
+ * its CRLF form, marks, the removal of marked files and the time of the
+ * last login.  Trusts nothing in the folder: only regular, non-hidden
+ * files are messages, every open is relative to the folder and never
+ * follows a symlink, and a file that changed since the listing is gone.
  * Knows nothing about POP3, users or passwords.
  */
 #include <sys/file.h>
@@ -32,21 +32,44 @@
 
 enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
 
+#if defined(__GNUC__)
+#define PREFETCH(p)	__builtin_prefetch(p)
+#else
+#define PREFETCH(p)	((void)(p))
+#endif
+
+/*
+ * A listed message.  Kept to 40 octets, since mailboxes hold hundreds of
+ * thousands: the name lives in st->names (see msg_base), the id is the
+ * name's or a digest kept after it, and the identity is what same_file
+ * compares.
+ */
 struct msg {
-	char		*name;		/* the file's name in its folder */
-	int		 sub;		/* which folder: SUB_* */
-	bool		 deleted;
-	bool		 removed;	/* past a commit point: gone for good */
-	bool		 sel;		/* chosen for the commit under way */
-	bool		 gone;		/* found changed or missing */
-	uint64_t	 size;
-	dev_t		 dev;		/* identity at listing time */
+	uint64_t	 size;		/* octets of the CRLF form */
+	uint64_t	 ino;		/* identity at listing time: inode, */
+	int64_t		 fsize;		/* the file's size, */
+	int64_t		 mtime;		/* its mtime (mtime_of) */
+	uint32_t	 name;		/* offset in st->names */
+	unsigned	 sub:2;		/* which folder: SUB_* */
+	bool		 deleted:1;
+	bool		 removed:1;	/* past a commit point: gone for good */
+	bool		 sel:1;		/* chosen for the commit under way */
+	bool		 gone:1;	/* found changed or missing */
+	bool		 colon:1;	/* Maildir: the name's first ':' is kept
+					   as a NUL, so the base stands alone */
+	bool		 digest:1;	/* the id is a digest, kept after the name */
+	bool		 dots:1;	/* a line of the CRLF form starts with '.' */
+	bool		 unchecked:1;	/* identity from the cache, not a stat */
+	bool		 used:1;	/* while listing: found in the folder */
+};
+
+/* A Maildir folder as it was when every file in it was listed. */
+struct snap {
+	bool		 have;
 	ino_t		 ino;
-	off_t		 fsize;
-	struct timespec	 mtime;
-	struct timespec	 ctime;		/* for EXPIRE: never before delivery */
-	size_t		 baselen;	/* Maildir: the name before ':' */
-	char		 uid[POP3D_UID_MAX + 1];
+	int64_t		 mtime;		/* mtime_of */
+	uint64_t	 entries;	/* the messages listed in it */
+	bool		 skipped;	/* a file in it was passed over */
 };
 
 struct store {
@@ -66,140 +89,213 @@ struct store {
 	struct msg	*msgs;
 	size_t		 count;
 	size_t		 cap;
-	struct msg	**byuid;	/* msgs sorted by uid, built on demand */
-	struct sizes	*sizes;		/* the size cache, during list() */
+	char		*names;		/* every msg's name and digest id */
+	size_t		 names_len;
+	size_t		 names_cap;
+	uint32_t	*byuid;		/* msgs sorted by uid, built on demand */
 	bool		 byuid_failed;	/* no memory for it: scan instead */
-	char		 buf[POP3D_READBUF];
+	/* While listing: */
+	uint32_t	*slots;		/* msgs by (folder, name): index + 1 */
+	size_t		 nslots;	/* a power of two; 0: no table */
+	uint64_t	 seed;
+	size_t		 listed;	/* msgs found in the folder */
+	size_t		 cached;	/* msgs[0..cached) came from the cache */
+	bool		 cache_dirty;	/* the cache file must be rewritten */
+	struct snap	 snap[SUB_COUNT];	/* the cache's folder lines */
+	struct snap	 now[SUB_COUNT];	/* each folder as it is listed */
+	bool		 snapped;	/* a folder was listed from its snap */
+	/*
+	 * A message is read into rbuf + 16: x_feed looks at the octet
+	 * before (x_file puts the last one read there) and up to 64 past.
+	 */
+	char		 rbuf[16 + POP3D_READBUF + 64];
+	char		 obuf[POP3D_OUTCHUNK];
 };
 
 /*
- * The CRLF form of a file: each line, ended by LF or CRLF in the file,
- * is sent with CRLF; a last line without an ending gets one (a CR that
- * ends the file is taken as its ending).  Every other byte, a lone CR
- * and NUL included, passes through.  The same code measures (put counts)
- * and sends, so a size can never disagree with the bytes sent.
+ * The mtime in nanoseconds, clamped to int64_t's range (the years 1678
+ * to 2262): a file edited in place gets the current time, which is never
+ * clamped, so the clamping never hides a change.
  */
-struct crlf {
-	int		(*put)(void *, const char *, size_t);
-	void		*arg;
-	uint64_t	 sent;
-	long		 body_left;	/* < 0: no limit */
-	bool		 in_body;
-	bool		 line_data;	/* the current line has content */
-	bool		 pending_cr;	/* a CR held back: maybe a CRLF */
-	bool		 done;
-};
-
-static int
-crlf_put(struct crlf *c, const char *p, size_t len)
+static int64_t
+mtime_of(int64_t s, long ns)
 {
-	if (len == 0)
-		return 0;
-	c->sent += len;
-	return c->put == NULL ? 0 : c->put(c->arg, p, len);
-}
-
-static int
-crlf_flush_cr(struct crlf *c)
-{
-	if (!c->pending_cr)
-		return 0;
-	c->pending_cr = false;
-	c->line_data = true;
-	return crlf_put(c, "\r", 1);
-}
-
-/* Ends the current line; decides whether TOP has sent enough. */
-static int
-crlf_eol(struct crlf *c)
-{
-	bool empty = !c->line_data;
-
-	c->pending_cr = false;	/* a CR right before LF is the ending */
-	c->line_data = false;
-	if (crlf_put(c, "\r\n", 2) == -1)
-		return -1;
-	if (!c->in_body) {
-		if (empty) {
-			c->in_body = true;
-			if (c->body_left == 0)
-				c->done = true;
-		}
-	} else if (c->body_left > 0 && --c->body_left == 0)
-		c->done = true;
-	return 0;
-}
-
-static int
-crlf_feed(struct crlf *c, const char *p, size_t len)
-{
-	const char *nl;
-	size_t n;
-
-	while (len > 0 && !c->done) {
-		nl = memchr(p, '\n', len);
-		n = nl != NULL ? (size_t)(nl - p) : len;
-		if (n > 0) {
-			/* Bytes follow a held CR on its line: it was content. */
-			if (crlf_flush_cr(c) == -1)
-				return -1;
-			if (p[n - 1] == '\r') {
-				if (n > 1)
-					c->line_data = true;
-				c->pending_cr = true;
-				n--;
-			} else
-				c->line_data = true;
-			if (crlf_put(c, p, n) == -1)
-				return -1;
-		}
-		if (nl == NULL)
-			break;
-		if (crlf_eol(c) == -1)
-			return -1;
-		len -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-	return 0;
-}
-
-static int
-crlf_end(struct crlf *c)
-{
-	if (c->done || (!c->line_data && !c->pending_cr))
-		return 0;
-	return crlf_eol(c);
-}
-
-/*
- * Runs fd through the CRLF form.  Returns 0, -1 on a read error (errno),
- * -2 when put failed.
- */
-static int
-crlf_file(struct store *st, int fd, struct crlf *c)
-{
-	ssize_t n;
-
-	for (;;) {
-		if ((n = file_read(fd, st->buf, sizeof(st->buf))) == -1)
-			return -1;
-		if (n == 0)
-			break;
-		if (crlf_feed(c, st->buf, (size_t)n) == -1)
-			return -2;
-		if (c->done)
-			return 0;
-	}
-	return crlf_end(c) == -1 ? -2 : 0;
+	if (s > INT64_MAX / 1000000000 - 1)
+		return INT64_MAX;
+	if (s < INT64_MIN / 1000000000 + 1)
+		return INT64_MIN;
+	return s * 1000000000 + ns;
 }
 
 static bool
 same_file(const struct msg *m, const struct stat *sb)
 {
-	return S_ISREG(sb->st_mode) && sb->st_dev == m->dev &&
-	    sb->st_ino == m->ino && sb->st_size == m->fsize &&
-	    sb->st_mtim.tv_sec == m->mtime.tv_sec &&
-	    sb->st_mtim.tv_nsec == m->mtime.tv_nsec;
+	/*
+	 * Not st_dev: the files of a folder share its file system, and a
+	 * mount over one would have to match inode, size and mtime too.
+	 */
+	return S_ISREG(sb->st_mode) && sb->st_ino == m->ino &&
+	    sb->st_size == m->fsize &&
+	    mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
+}
+
+static void
+set_identity(struct msg *m, const struct stat *sb)
+{
+	m->ino = sb->st_ino;
+	m->fsize = sb->st_size;
+	m->mtime = mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec);
+	m->unchecked = false;
+}
+
+/*
+ * Names.  st->names holds, for each msg, its name and a NUL; for a
+ * Maildir name with a ':' (colon), the ':' is a NUL too, so the base
+ * before it (what orders the listing and usually is the id) stands
+ * alone; then, when the id is a digest, the id and a NUL.
+ */
+static const char *
+msg_base(const struct store *st, const struct msg *m)
+{
+	return st->names + m->name;
+}
+
+/* The whole name, in buf when it must be put together. */
+static const char *
+msg_name(const struct store *st, const struct msg *m, char buf[NAME_MAX + 1])
+{
+	const char *base = msg_base(st, m);
+	size_t bl;
+
+	if (!m->colon)
+		return base;
+	bl = strlen(base);
+	memcpy(buf, base, bl);
+	buf[bl] = ':';
+	/* Both parts came from one name of at most NAME_MAX octets. */
+	memcpy(buf + bl + 1, base + bl + 1, strlen(base + bl + 1) + 1);
+	return buf;
+}
+
+/* The id of m, whose name is in names. */
+static const char *
+uid_in(const char *names, const struct msg *m)
+{
+	const char *p = names + m->name;
+
+	if (!m->digest)
+		return p;
+	p += strlen(p) + 1;
+	if (m->colon)
+		p += strlen(p) + 1;
+	return p;
+}
+
+static const char *
+msg_uid(const struct store *st, const struct msg *m)
+{
+	return uid_in(st->names, m);
+}
+
+/* Whether m's name is name. */
+static bool
+name_is(const struct store *st, const struct msg *m, const char *name)
+{
+	const char *s = msg_base(st, m);
+
+	while (*s != '\0' && *s == *name) {
+		s++;
+		name++;
+	}
+	if (*s != '\0')
+		return false;
+	if (!m->colon)
+		return *name == '\0';
+	return *name == ':' && strcmp(s + 1, name + 1) == 0;
+}
+
+/* '=', 32 hex digits: a digest id (make_uid). */
+#define DIGEST_UID_LEN	33
+
+static bool
+uid_ok(const char *base, size_t len)
+{
+	if (len < 1 || len > POP3D_UID_MAX || base[0] == '=')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)base[i] < 0x21 ||
+		    (unsigned char)base[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* '=' and a hex digest of salt (and a NUL), when given, and p. */
+static void
+make_digest(char out[DIGEST_UID_LEN + 1], const char *salt, const char *p,
+    size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[16];
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, sizeof(d));
+	if (salt != NULL)
+		crypto_generichash_update(&h, (const unsigned char *)salt,
+		    strlen(salt) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)p, len);
+	crypto_generichash_final(&h, d, sizeof(d));
+	out[0] = '=';
+	for (size_t i = 0; i < sizeof(d); i++) {
+		out[1 + 2 * i] = hex[d[i] >> 4];
+		out[2 + 2 * i] = hex[d[i] & 0xf];
+	}
+	out[DIGEST_UID_LEN] = '\0';
+}
+
+/*
+ * Keeps name (len octets) as m's, with its id.  The unique id: the name
+ * (for a Maildir, its part before ':') when it is 1..70 octets in
+ * 0x21..0x7E and does not start with '='; otherwise '=' and a digest of
+ * it.  The two forms never meet.  With salt (telling apart messages
+ * whose names would give the same id), a digest of salt and the whole
+ * name.  0, or -1 when memory runs out.
+ */
+static int
+set_name(struct store *st, struct msg *m, const char *name, size_t len,
+    const char *salt)
+{
+	const char *colon = m->sub != SUB_ROOT ? memchr(name, ':', len) : NULL;
+	size_t bl = colon != NULL ? (size_t)(colon - name) : len;
+	bool digest = salt != NULL || !uid_ok(name, bl);
+	size_t need = len + 1 + (digest ? DIGEST_UID_LEN + 1 : 0);
+	char *p;
+
+	if (st->names_len + need > UINT32_MAX) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (st->names_len + need > st->names_cap) {
+		size_t ncap = st->names_cap ? st->names_cap : 65536;
+
+		while (ncap < st->names_len + need)
+			ncap *= 2;
+		if ((p = realloc(st->names, ncap)) == NULL)
+			return -1;
+		st->names = p;
+		st->names_cap = ncap;
+	}
+	p = st->names + st->names_len;
+	memcpy(p, name, len);
+	p[len] = '\0';
+	m->colon = colon != NULL;
+	if (m->colon)
+		p[bl] = '\0';
+	m->digest = digest;
+	if (digest)
+		make_digest(p + len + 1, salt, name, salt != NULL ? len : bl);
+	m->name = (uint32_t)st->names_len;
+	st->names_len += need;
+	return 0;
 }
 
 /* Opens a message file by its listed name, never following a symlink. */
@@ -211,46 +307,256 @@ open_msg(const struct store *st, const char *name, int sub)
 }
 
 /*
- * The unique id: the name (for a Maildir, its part before ':') when it is
- * 1..70 octets in 0x21..0x7E and does not start with '='; otherwise '='
- * and a digest of it.  The two forms never meet.  salt tells apart
- * messages whose names would give the same id.
+ * The CRLF form of a file: each line, ended by LF or CRLF in the file,
+ * is sent with CRLF; a last line without an ending gets one (a CR that
+ * ends the file is taken as its ending).  Every other byte, a lone CR
+ * and NUL included, passes through.  So it is the file with a CR put
+ * before each LF that has none, and an ending added at the end.  When
+ * asked, a given byte that begins a line is doubled on the way out
+ * (dot-stuffing, for a caller that speaks POP3); sizes never count it.
+ * The same code measures (without put: the output is thrown away) and
+ * sends, so a size can never disagree with the bytes sent.  It copies
+ * the file 32 octets at a time while it looks for LFs in them.
  */
-static void
-make_uid(struct msg *m, bool maildir, const char *salt)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char d[16];
-	crypto_generichash_state h;
-	const char *base = m->name;
-	size_t len = strlen(base), i;
-	bool ok;
+struct xfer {
+	int		(*put)(void *, const char *, size_t);	/* NULL: count */
+	void		*arg;
+	char		*out;		/* POP3D_OUTCHUNK octets */
+	size_t		 olen;
+	int		 stuff;		/* doubled at a line's start; -1: none */
+	long		 body_left;	/* < 0: no limit */
+	size_t		 linelen;	/* TOP: octets of the line so far */
+	bool		 in_body;
+	bool		 bol;		/* at the start of a line */
+	bool		 done;
+	unsigned char	 prev;		/* the last octet read */
+	uint64_t	 flushed;	/* octets handed to put (or thrown away) */
+	uint64_t	 stuffed;	/* lines that got their byte doubled */
+};
 
-	if (maildir && strchr(base, ':') != NULL)
-		len = (size_t)(strchr(base, ':') - base);
-	m->baselen = len;
-	ok = len >= 1 && len <= POP3D_UID_MAX && base[0] != '=' &&
-	    salt == NULL;
-	for (i = 0; ok && i < len; i++)
-		if ((unsigned char)base[i] < 0x21 || (unsigned char)base[i] > 0x7e)
-			ok = false;
-	if (ok) {
-		memcpy(m->uid, base, len);
-		m->uid[len] = '\0';
-		return;
+/*
+ * Room x_feed keeps at the end of out: a doubled byte, a block of 32
+ * octets that may grow by 32 (a CR at each LF, a doubled byte after
+ * it), and one more copy of 32 past that.
+ */
+#define X_SLACK		128
+
+/* Octets of the CRLF form so far. */
+static uint64_t
+x_sent(const struct xfer *x)
+{
+	return x->flushed + x->olen - x->stuffed;
+}
+
+static int
+x_flush(struct xfer *x)
+{
+	size_t n = x->olen;
+
+	x->olen = 0;
+	x->flushed += n;
+	return n == 0 || x->put == NULL ? 0 : x->put(x->arg, x->out, n);
+}
+
+/* A line ended; whether TOP has sent enough. */
+static bool
+x_line_done(struct xfer *x, bool empty)
+{
+	if (!x->in_body) {
+		if (!empty)
+			return false;
+		x->in_body = true;
+		return x->body_left == 0;
 	}
-	crypto_generichash_init(&h, NULL, 0, sizeof(d));
-	if (salt != NULL)
-		crypto_generichash_update(&h, (const unsigned char *)salt,
-		    strlen(salt) + 1);
-	crypto_generichash_update(&h, (const unsigned char *)base, len);
-	crypto_generichash_final(&h, d, sizeof(d));
-	m->uid[0] = '=';
-	for (i = 0; i < sizeof(d); i++) {
-		m->uid[1 + 2 * i] = hex[d[i] >> 4];
-		m->uid[2 + 2 * i] = hex[d[i] & 0xf];
+	return x->body_left > 0 && --x->body_left == 0;
+}
+
+/*
+ * lf_mask(p): one bit for each of the 16 octets at p that is LF, in
+ * order.  SSE2 (every x86-64) has an instruction for it; elsewhere GCC's
+ * vectors and a multiply gather the bits.  Without either, x_feed goes
+ * octet by octet.
+ */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define X_BLOCKS	1
+static inline unsigned
+lf_mask(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\n')));
+}
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define X_BLOCKS	1
+typedef unsigned char x_v16 __attribute__((vector_size(16)));
+static inline unsigned
+lf_mask(const char *p)
+{
+	static const x_v16 lf = { '\n', '\n', '\n', '\n', '\n', '\n', '\n',
+	    '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n' };
+	x_v16 v;
+	uint64_t lo, hi;
+
+	memcpy(&v, p, 16);
+	v = (x_v16)(v == lf);
+	memcpy(&lo, &v, 8);
+	memcpy(&hi, (char *)&v + 8, 8);
+	lo = (lo & 0x8080808080808080ULL) >> 7;
+	hi = (hi & 0x8080808080808080ULL) >> 7;
+	return (unsigned)((lo * 0x0102040810204080ULL) >> 56) |
+	    (unsigned)((hi * 0x0102040810204080ULL) >> 56) << 8;
+}
+#else
+#define X_BLOCKS	0
+#endif
+
+/*
+ * Runs len octets at p through x; p[-1] is x->prev and 32 octets past
+ * len may be read (x_file's rbuf).
+ */
+static int
+x_feed(struct xfer *x, const char *p, size_t len)
+{
+	const char *end = p + len;
+	char *o = x->out + x->olen, *lim = x->out + POP3D_OUTCHUNK - X_SLACK;
+	bool bol = x->bol, top = x->body_left >= 0, done = x->done;
+	unsigned char prev = x->prev, c;
+	int stuff = x->stuff;	/* a local: stores through o may alias x */
+#if X_BLOCKS
+	uint64_t m, mm;
+	unsigned k, ins, has, shift;
+#endif
+
+	while (p < end && !done) {
+		if (o >= lim) {
+			x->olen = (size_t)(o - x->out);
+			if (x_flush(x) == -1)
+				return -1;
+			o = x->out;
+		}
+#if X_BLOCKS
+		/*
+		 * A block of 32 octets: all out, then at each LF without a CR
+		 * before it a CR, and after an LF the byte to double, each
+		 * time with the rest of the block copied again one further
+		 * on.  A block with at most one LF and nothing to double (the
+		 * usual case) goes without a branch that depends on where the
+		 * LF is: without one, k is 32, and the second copy is of the
+		 * next block, which is written again next time.
+		 */
+		while (!top && end - p >= 32 && o < lim) {
+			if (bol && (unsigned char)*p == stuff) {
+				*o++ = (char)stuff;
+				x->stuffed++;
+			}
+			memcpy(o, p, 32);
+			m = lf_mask(p) | (uint64_t)lf_mask(p + 16) << 16;
+			k = (unsigned)__builtin_ctzll(m | 1ULL << 32);
+			has = m != 0;
+			if ((m & (m - 1)) == 0 && !(has & (k < 31) &
+			    ((unsigned char)p[k + 1] == stuff))) {
+				ins = has & ((unsigned char)p[(int)k - 1] != '\r');
+				o[k] = '\r';
+				memcpy(o + k + ins, p + k, 32);
+				o += 32 + ins;
+				p += 32;
+				bol = k == 31;
+				continue;
+			}
+			for (mm = m, shift = 0; mm != 0; mm &= mm - 1) {
+				k = (unsigned)__builtin_ctzll(mm);
+				ins = (unsigned char)p[(int)k - 1] != '\r';
+				o[k + shift] = '\r';
+				memcpy(o + k + shift + ins, p + k, 32);
+				shift += ins;
+				if (k < 31 && (unsigned char)p[k + 1] == stuff) {
+					o[k + 1 + shift] = (char)stuff;
+					memcpy(o + k + 2 + shift, p + k + 1, 32);
+					shift++;
+					x->stuffed++;
+				}
+			}
+			o += 32 + shift;
+			p += 32;
+			bol = m >> 31 & 1;
+		}
+		prev = (unsigned char)p[-1];
+		if (p >= end)
+			break;
+		if (o >= lim)
+			continue;
+#endif
+		/* Anything else, one octet at a time. */
+		c = (unsigned char)*p++;
+		if (bol && c == stuff) {
+			*o++ = (char)c;
+			x->stuffed++;
+		}
+		if (c != '\n') {
+			*o++ = (char)c;
+			bol = false;
+			prev = c;
+			x->linelen++;
+			continue;
+		}
+		if (prev != '\r')
+			*o++ = '\r';
+		*o++ = '\n';
+		/* Empty: nothing before its LF but a CR. */
+		if (top && x_line_done(x, x->linelen == (prev == '\r' ? 1 : 0)))
+			x->done = done = true;
+		x->linelen = 0;
+		bol = true;
+		prev = c;
 	}
-	m->uid[1 + 2 * sizeof(d)] = '\0';
+	x->bol = bol;
+	x->prev = prev;
+	x->olen = (size_t)(o - x->out);
+	return 0;
+}
+
+/* The end of the file: a last line without its ending gets one. */
+static int
+x_end(struct xfer *x)
+{
+	if (!x->done && !x->bol) {
+		x->bol = true;
+		if (POP3D_OUTCHUNK - x->olen < 2 && x_flush(x) == -1)
+			return -1;
+		if (x->prev != '\r')
+			x->out[x->olen++] = '\r';
+		x->out[x->olen++] = '\n';
+	}
+	return x_flush(x);
+}
+
+/*
+ * Runs the first len octets of fd through x (a file read as it was when
+ * it was measured or listed, and no further).  Returns 0, -1 on a read
+ * error (errno), -2 when put failed, -3 when the file ended early.
+ */
+static int
+x_file(struct store *st, int fd, uint64_t len, struct xfer *x)
+{
+	char *buf = st->rbuf + 16;
+	ssize_t n;
+
+	while (len > 0 && !x->done) {
+		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
+		    POP3D_READBUF);
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return -3;
+		len -= (uint64_t)n;
+		buf[-1] = (char)x->prev;
+		if (x_feed(x, buf, (size_t)n) == -1)
+			return -2;
+	}
+	return x_end(x) == -1 ? -2 : 0;
 }
 
 /*
@@ -259,165 +565,769 @@ make_uid(struct msg *m, bool maildir, const char *salt)
  * folder, then by full name.  Equal base names end up side by side.
  */
 static int
-msg_cmp(const void *a, const void *b)
+msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
 {
-	const struct msg *x = a, *y = b;
-	char xb[NAME_MAX + 1], yb[NAME_MAX + 1];
+	const char *a = msg_base(st, x), *b = msg_base(st, y);
 	int r;
 
-	memcpy(xb, x->name, x->baselen);
-	xb[x->baselen] = '\0';
-	memcpy(yb, y->name, y->baselen);
-	yb[y->baselen] = '\0';
-	if ((r = strverscmp(xb, yb)) != 0)
+	if ((r = strverscmp(a, b)) != 0)
 		return r;
 	if (x->sub != y->sub)
 		return x->sub < y->sub ? -1 : 1;
-	return strcmp(x->name, y->name);
+	/* One base: "base" comes before "base:...". */
+	if (x->colon != y->colon)
+		return x->colon ? 1 : -1;
+	if (!x->colon)
+		return 0;
+	return strcmp(a + strlen(a) + 1, b + strlen(b) + 1);
 }
 
-/* Measures one directory entry; 1 listed, 0 not a message, -1 error. */
 static int
-list_one(struct store *st, int sub, const char *name)
+idx_cmp(const void *a, const void *b, void *arg)
 {
-	struct crlf c = { .body_left = -1 };
-	struct stat sb;
-	struct msg *m;
-	uint64_t size;
-	int fd, r;
+	const struct store *st = arg;
 
-	if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISREG(sb.st_mode))
-		return 0;	/* a symlink, a folder, a FIFO: not a message */
-	if (st->count == POP3D_MSGS_MAX) {
-		errno = EFBIG;
+	return msg_cmp(st, &st->msgs[*(const uint32_t *)a],
+	    &st->msgs[*(const uint32_t *)b]);
+}
+
+/*
+ * The listing's table of names, while listing: open addressing on a
+ * seeded hash of the folder and the base name.  A slot holds a msg's
+ * index + 1 in its low SLOT_BITS and 32 - SLOT_BITS more bits of the
+ * hash above them, so a probe looks at a msg only when those match.
+ * The table holds the cache's entries and the folder's new files, each
+ * at most POP3D_MSGS_MAX.
+ */
+#define SLOT_BITS	20
+#define LIST_BATCH	32
+#define SLOT_INDEX(v)	((v) & ((1U << SLOT_BITS) - 1))
+#define SLOT_TAG(h)	((uint32_t)((h) >> (64 - (32 - SLOT_BITS))) << SLOT_BITS)
+_Static_assert(2 * POP3D_MSGS_MAX < (1U << SLOT_BITS) - 1,
+    "slot indices must hold every msg a listing may make");
+
+static uint64_t
+name_hash(const struct store *st, int sub, const char *p, size_t len)
+{
+	uint64_t h = st->seed ^ ((uint64_t)sub << 56) ^ len, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ULL;
+	return h ^ (h >> 32);
+}
+
+/* Puts msg index + 1 (v) in the first free slot for hash h. */
+static void
+slot_put(struct store *st, uint64_t h, uint32_t v)
+{
+	size_t i = h & (st->nslots - 1);
+
+	while (st->slots[i] != 0)
+		i = (i + 1) & (st->nslots - 1);
+	st->slots[i] = SLOT_TAG(h) | v;
+}
+
+/* Finds name (whose name_hash is h) in folder sub; NULL if not there. */
+static struct msg *
+find(struct store *st, int sub, const char *name, uint64_t h)
+{
+	uint32_t tag = SLOT_TAG(h), v;
+	size_t i;
+	struct msg *m;
+
+	if (st->nslots == 0)
+		return NULL;
+	for (i = h & (st->nslots - 1);; i = (i + 1) & (st->nslots - 1)) {
+		if ((v = st->slots[i]) == 0)
+			return NULL;
+		if ((v & ~SLOT_INDEX(~0U)) != tag)
+			continue;
+		m = &st->msgs[SLOT_INDEX(v) - 1];
+		if (m->sub == sub && name_is(st, m, name))
+			return m;
+	}
+}
+
+/* At most 4/5 full: the tags keep long runs of probes cheap. */
+static bool
+too_full(size_t nslots, size_t n)
+{
+	return n * 5 > nslots * 4;
+}
+
+static int
+grow_slots(struct store *st)
+{
+	size_t n = st->nslots ? st->nslots * 2 : 1024, on = st->nslots;
+	uint32_t *old = st->slots;
+
+	while (too_full(n, st->count + 1))
+		n *= 2;
+	if ((st->slots = calloc(n, sizeof(*st->slots))) == NULL) {
+		st->slots = old;
 		return -1;
+	}
+	st->nslots = n;
+	for (size_t k = 0; k < on; k++) {
+		const struct msg *m;
+		const char *b;
+
+		if (old[k] == 0)
+			continue;
+		m = &st->msgs[SLOT_INDEX(old[k]) - 1];
+		b = msg_base(st, m);
+		slot_put(st, name_hash(st, m->sub, b, strlen(b)),
+		    SLOT_INDEX(old[k]));
+	}
+	free(old);
+	return 0;
+}
+
+/* A new msg in folder sub named name (len octets); NULL (errno). */
+static struct msg *
+new_msg(struct store *st, int sub, const char *name, size_t len)
+{
+	struct msg *m;
+
+	if (st->count >= 2 * POP3D_MSGS_MAX) {
+		errno = ENOMEM;	/* NEVER: callers stop at POP3D_MSGS_MAX each */
+		return NULL;
 	}
 	if (st->count == st->cap) {
 		size_t ncap = st->cap ? st->cap * 2 : 64;
 		struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
 
 		if (n == NULL)
-			return -1;
+			return NULL;
 		st->msgs = n;
 		st->cap = ncap;
 	}
-	if (st->sizes == NULL || !sizes_get(st->sizes, sub, name, &sb, &size)) {
-		if ((fd = open_msg(st, name, sub)) == -1) {
-			/* Gone, replaced by a symlink, or unreadable. */
-			if (errno == ENOENT || errno == ELOOP ||
-			    errno == EACCES || errno == ENXIO ||
-			    errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-			close(fd);
-			return 0;
-		}
-		r = crlf_file(st, fd, &c);
-		close(fd);
-		if (r != 0)
-			return -1;
-		size = c.sent;
-		if (st->sizes != NULL &&
-		    sizes_put(st->sizes, sub, name, &sb, size) == -1) {
-			sizes_free(st->sizes);	/* out of memory: no cache */
-			st->sizes = NULL;
-		}
-	}
 	m = &st->msgs[st->count];
 	memset(m, 0, sizeof(*m));
-	if ((m->name = strdup(name)) == NULL)
-		return -1;
-	m->sub = sub;
-	m->size = size;
-	m->dev = sb.st_dev;
-	m->ino = sb.st_ino;
-	m->fsize = sb.st_size;
-	m->mtime = sb.st_mtim;
-	m->ctime = sb.st_ctim;
+	m->sub = (unsigned)sub;
+	if (set_name(st, m, name, len, NULL) == -1)
+		return NULL;
 	st->count++;
+	return m;
+}
+
+/*
+ * new_msg, and into the table (where a name already there stays first
+ * and hides the new one: the caller looks first).
+ */
+static struct msg *
+add_msg(struct store *st, int sub, const char *name, size_t len, size_t bl)
+{
+	struct msg *m;
+
+	if (too_full(st->nslots, st->count + 1) && grow_slots(st) == -1)
+		return NULL;
+	if ((m = new_msg(st, sub, name, len)) == NULL)
+		return NULL;
+	slot_put(st, name_hash(st, sub, name, bl), (uint32_t)st->count);
+	return m;
+}
+
+/*
+ * Puts msgs[0..count) into an empty table, fetching each one's slot
+ * ahead: in a table of 100,000 names every slot is a cache miss.
+ */
+static int
+index_msgs(struct store *st)
+{
+	uint64_t h[32];
+	size_t i, k, n;
+
+	while (too_full(st->nslots, st->count))
+		if (grow_slots(st) == -1)
+			return -1;
+	for (i = 0; i < st->count; i += n) {
+		n = st->count - i < 32 ? st->count - i : 32;
+		for (k = 0; k < n; k++) {
+			const struct msg *m = &st->msgs[i + k];
+			const char *b = msg_base(st, m);
+
+			h[k] = name_hash(st, m->sub, b, strlen(b));
+			PREFETCH(&st->slots[h[k] & (st->nslots - 1)]);
+		}
+		for (k = 0; k < n; k++)
+			slot_put(st, h[k], (uint32_t)(i + k + 1));
+	}
+	return 0;
+}
+
+/* The base of a name in folder sub: a Maildir name's part before ':'. */
+static size_t
+base_len(int sub, const char *name, size_t len)
+{
+	const char *colon;
+
+	if (sub == SUB_ROOT || (colon = memchr(name, ':', len)) == NULL)
+		return len;
+	return (size_t)(colon - name);
+}
+
+/*
+ * The size cache (sizes.h).  An entry stands for a file while the
+ * file's identity holds: its folder, name, inode, size and mtime.  In a
+ * plain folder that is checked with a stat of each file, since such
+ * files may be edited in place.  In a Maildir, files are never changed
+ * once delivered (maildir(5): a message is written in tmp/, then only
+ * renamed; flags change the name, not the file), so the name and the
+ * inode the folder's own listing gives (d_ino) identify the file, and
+ * the cache's size and mtime stand for it unchecked, as Dovecot trusts
+ * its index.  Nothing trusts them further: opening a message for
+ * RETR or TOP, and removing it, compare them with the file's own
+ * (same_file), so a file edited in place against the convention is
+ * "no longer available", never sent with a wrong size, and that drops
+ * the cache so the next login measures again.  A read-only mailbox
+ * (whose cache cannot be dropped) checks every file.
+ */
+static int
+cache_entry(void *arg, const struct sizes_entry *e)
+{
+	struct store *st = arg;
+	struct msg *m;
+
+	if (e->folder >= SUB_COUNT || st->subfd[e->folder] == -1)
+		return 0;	/* no such folder here */
+	if (st->count >= POP3D_MSGS_MAX)
+		return 0;	/* more than a listing may hold */
+	/*
+	 * Indexed after the load (index_msgs): a second line for one file
+	 * (not one pop3d wrote) is hidden by the first, so left out.
+	 */
+	if ((m = new_msg(st, e->folder, e->name, e->namelen)) == NULL)
+		return -1;
+	m->ino = e->ino;
+	m->fsize = (int64_t)e->fsize;
+	m->mtime = mtime_of(e->mtime_s, e->mtime_ns);
+	m->size = e->size;
+	m->dots = e->dots;
+	return 0;
+}
+
+/* Forgets every msg and name; the table is emptied too. */
+static void
+drop_listing(struct store *st)
+{
+	st->count = 0;
+	st->names_len = 0;
+	st->cached = 0;
+	if (st->nslots > 0)
+		memset(st->slots, 0, st->nslots * sizeof(*st->slots));
+}
+
+/*
+ * Measures fd (a regular file, sb) as x_file does; 0, 1 when it ended
+ * before its size (it is changing: not listed now), -1 (errno).
+ */
+static int
+measure(struct store *st, int fd, const struct stat *sb, uint64_t *size,
+    bool *dots)
+{
+	struct xfer x = { .out = st->obuf, .stuff = '.', .body_left = -1,
+	    .bol = true };
+	int r;
+
+	if ((r = x_file(st, fd, (uint64_t)sb->st_size, &x)) == -1)
+		return -1;
+	*size = x_sent(&x);
+	*dots = x.stuffed > 0;
+	return r == -3 ? 1 : 0;
+}
+
+/* A directory entry, as list_dir hands it to list_one. */
+struct dent {
+	const char	*name;
+	size_t		 len;
+	size_t		 bl;		/* base_len */
+	uint64_t	 h;		/* name_hash */
+	ino_t		 ino;
+	unsigned char	 type;
+};
+
+/* Lists one directory entry; 1 listed, 0 not a message, -1 error. */
+static int
+list_file(struct store *st, int sub, const struct dent *de)
+{
+	const char *name = de->name;
+	struct msg *m = find(st, sub, name, de->h);
+	struct stat sb;
+	uint64_t size;
+	bool dots;
+	int fd, r;
+
+	if (m != NULL && m->used)
+		return 0;	/* NEVER: a folder holds a name once */
+	if (st->listed == POP3D_MSGS_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (m != NULL && sub != SUB_ROOT && !st->read_only &&
+	    de->type == DT_REG && m->ino == de->ino) {
+		m->used = true;
+		m->unchecked = true;
+		st->listed++;
+		return 1;
+	}
+	if (m != NULL || de->type == DT_UNKNOWN) {
+		if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			return errno == ENOENT ? 0 : -1;
+		if (!S_ISREG(sb.st_mode))
+			return 0;	/* a symlink, a folder, a FIFO */
+		if (m != NULL && same_file(m, &sb)) {
+			m->used = true;
+			st->listed++;
+			return 1;
+		}
+	}
+	if ((fd = open_msg(st, name, sub)) == -1) {
+		/* Gone, replaced by a symlink, or unreadable. */
+		if (errno == ENOENT || errno == ELOOP || errno == EACCES ||
+		    errno == ENXIO || errno == EWOULDBLOCK)
+			return 0;
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	r = measure(st, fd, &sb, &size, &dots);
+	close(fd);
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	if (m == NULL && (m = add_msg(st, sub, name, de->len, de->bl)) ==
+	    NULL)
+		return -1;
+	set_identity(m, &sb);
+	m->size = size;
+	m->dots = dots;
+	m->used = true;
+	st->listed++;
+	st->cache_dirty = true;
 	return 1;
+}
+
+static int
+list_one(struct store *st, int sub, const struct dent *de)
+{
+	int r = list_file(st, sub, de);
+
+	/* A file passed over now may be a message later, unseen by a snap. */
+	if (r == 0)
+		st->now[sub].skipped = true;
+	return r;
+}
+
+/*
+ * Lists a batch of entries.  Each lookup in a table of 100,000 names
+ * misses the CPU's caches three times (the slot, the msg, its name), so
+ * those are fetched ahead for the whole batch first.
+ */
+static int
+list_batch(struct store *st, int sub, struct dent *d, size_t n)
+{
+	const struct msg *m;
+	uint32_t v[LIST_BATCH];
+	size_t k, mask = st->nslots - 1;
+
+	if (st->nslots > 0) {
+		for (k = 0; k < n; k++)
+			PREFETCH(&st->slots[d[k].h & mask]);
+		for (k = 0; k < n; k++) {
+			v[k] = st->slots[d[k].h & mask];
+			if (v[k] != 0)
+				PREFETCH(&st->msgs[SLOT_INDEX(v[k]) - 1]);
+		}
+		for (k = 0; k < n; k++)
+			if (v[k] != 0) {
+				m = &st->msgs[SLOT_INDEX(v[k]) - 1];
+				PREFETCH(st->names + m->name);
+			}
+	}
+	for (k = 0; k < n; k++)
+		if (list_one(st, sub, &d[k]) == -1)
+			return -1;
+	return 0;
 }
 
 static int
 list_dir(struct store *st, int sub)
 {
+	char names[LIST_BATCH][NAME_MAX + 1];
+	struct dent d[LIST_BATCH];
 	struct dirent *de;
-	DIR *d;
+	size_t n = 0;
+	DIR *dir;
 	int fd, saved;
 
 	if ((fd = openat(st->subfd[sub], ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
+	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
 		return -1;
 	}
 	for (;;) {
 		errno = 0;
-		if ((de = readdir(d)) == NULL)
+		if ((de = readdir(dir)) == NULL)
 			break;
 		if (de->d_name[0] == '.')
 			continue;
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
-		if (list_one(st, sub, de->d_name) == -1)
-			break;
+		/* Copied: readdir may reuse its buffer. */
+		d[n].len = strlen(de->d_name);
+		memcpy(names[n], de->d_name, d[n].len + 1);
+		d[n].name = names[n];
+		d[n].bl = base_len(sub, names[n], d[n].len);
+		d[n].h = name_hash(st, sub, names[n], d[n].bl);
+		d[n].ino = de->d_ino;
+		d[n].type = de->d_type;
+		if (++n == LIST_BATCH) {
+			if (list_batch(st, sub, d, n) == -1)
+				break;
+			n = 0;
+		}
 	}
+	if (errno == 0 && n > 0)
+		(void)list_batch(st, sub, d, n);
 	saved = errno;
-	closedir(d);
+	closedir(dir);
 	errno = saved;
 	return saved == 0 ? 0 : -1;
+}
+
+/*
+ * Puts the listing in order.  msgs[0..cached) came from the cache, which
+ * is written in listing order: when they still are in order (checked:
+ * the cache is only a hint), only the new ones are sorted and merged in.
+ * Sorts indices, not msgs, then moves each msg once.  0, -1 (errno), or
+ * -2 when a folder listed from its snap holds one name twice (a cache
+ * pop3d did not write): the listing must be made again without snaps.
+ */
+static int
+sort_listing(struct store *st)
+{
+	size_t n = st->count, c = st->cached, i, j, k;
+	uint32_t *ord, *tmp = NULL, t;
+	struct msg save;
+
+	for (i = 1; i < c; i++)
+		if (msg_cmp(st, &st->msgs[i - 1], &st->msgs[i]) >= 0) {
+			if (st->snapped)
+				return -2;
+			c = 0;		/* not in order: sort them all */
+			st->cache_dirty = true;
+			break;
+		}
+	if (c == n)
+		return 0;
+	if ((ord = reallocarray(NULL, n, sizeof(*ord))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		ord[i] = (uint32_t)i;
+	qsort_r(ord + c, n - c, sizeof(*ord), idx_cmp, st);
+	if (c > 0) {
+		/* Merge the two sorted runs. */
+		if ((tmp = reallocarray(NULL, n, sizeof(*tmp))) == NULL) {
+			free(ord);
+			return -1;
+		}
+		for (i = 0, j = c, k = 0; k < n; k++)
+			tmp[k] = j == n || (i < c && idx_cmp(&ord[i], &ord[j],
+			    st) <= 0) ? ord[i++] : ord[j++];
+		free(ord);
+		ord = tmp;
+	}
+	/* msgs[k] becomes msgs[ord[k]]: follow each cycle once. */
+	for (i = 0; i < n; i++) {
+		if (ord[i] == i)
+			continue;
+		save = st->msgs[i];
+		for (k = i;; k = t) {
+			t = ord[k];
+			ord[k] = (uint32_t)k;
+			if (t == i) {
+				st->msgs[k] = save;
+				break;
+			}
+			st->msgs[k] = st->msgs[t];
+		}
+	}
+	free(ord);
+	return 0;
+}
+
+struct save_iter {
+	struct store	*st;
+	size_t		 i;
+	char		 name[NAME_MAX + 1];
+};
+
+static int
+save_next(void *arg, struct sizes_entry *e)
+{
+	struct save_iter *it = arg;
+	const struct msg *m;
+	int64_t s, ns;
+
+	if (it->i == it->st->count)
+		return 0;
+	m = &it->st->msgs[it->i++];
+	e->folder = m->sub;
+	e->ino = m->ino;
+	e->fsize = (uint64_t)m->fsize;
+	s = m->mtime / 1000000000;
+	ns = m->mtime % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		s--;
+	}
+	e->mtime_s = s;
+	e->mtime_ns = (long)ns;
+	e->size = m->size;
+	e->dots = m->dots;
+	e->name = msg_name(it->st, m, it->name);
+	e->namelen = strlen(e->name);
+	return 1;
+}
+
+static void
+free_slots(struct store *st)
+{
+	free(st->slots);
+	st->slots = NULL;
+	st->nslots = 0;
+}
+
+/*
+ * Maildir can hold the same base name in new/ and cur/: the later ones
+ * get a digest of their folder and full name instead.  Equal ids can
+ * only come from equal base names, which sort side by side.
+ */
+static int
+dedupe_uids(struct store *st)
+{
+	char salt[2], buf[NAME_MAX + 1];
+	const char *name;
+	size_t i, prev;
+
+	for (i = 1, prev = 0; i < st->count; i++) {
+		struct msg *m = &st->msgs[i];
+
+		if (strcmp(msg_uid(st, &st->msgs[prev]), msg_uid(st, m)) != 0) {
+			prev = i;
+			continue;
+		}
+		salt[0] = (char)('0' + m->sub);
+		salt[1] = '\0';
+		/* Out of st->names, which set_name may move. */
+		name = msg_name(st, m, buf);
+		memmove(buf, name, strlen(name) + 1);
+		if (set_name(st, m, buf, strlen(buf), salt) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+cache_folder(void *arg, const struct sizes_folder *f)
+{
+	struct store *st = arg;
+
+	if (f->folder == SUB_ROOT || f->folder >= SUB_COUNT ||
+	    (ino_t)f->ino != f->ino)
+		return;
+	st->snap[f->folder] = (struct snap){ .have = true, .ino = (ino_t)f->ino,
+	    .mtime = mtime_of(f->mtime_s, f->mtime_ns), .entries = f->entries };
+}
+
+/*
+ * Whether folder sub may be listed from its snap: a Maildir folder whose
+ * inode and mtime are what they were when all its files were listed, in
+ * a cache that is whole, with as many entries of it as it says.
+ */
+static bool
+snap_holds(const struct store *st, int sub, const size_t *entries)
+{
+	const struct snap *s = &st->snap[sub], *n = &st->now[sub];
+
+	return sub != SUB_ROOT && !st->read_only && s->have &&
+	    s->ino == n->ino && s->mtime == n->mtime &&
+	    s->entries == entries[sub];
+}
+
+/* Lists every cache entry of folder sub, unchecked (see above). */
+static int
+list_snap(struct store *st, int sub)
+{
+	for (size_t i = 0; i < st->cached; i++) {
+		struct msg *m = &st->msgs[i];
+
+		if (m->sub != (unsigned)sub)
+			continue;
+		if (st->listed == POP3D_MSGS_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+		m->used = true;
+		m->unchecked = true;
+		st->listed++;
+	}
+	return 0;
+}
+
+/*
+ * Notes what folder sub is before it is listed.  A change to a folder's
+ * entries (a file made, renamed or removed) sets its mtime to the time
+ * of the change, so a later listing can trust an unchanged mtime only if
+ * no change could have come in the same tick of the clock: only a mtime
+ * at least a second old is kept (as Dovecot does).
+ */
+static int
+note_folder(struct store *st, int sub)
+{
+	struct timespec now;
+	struct stat sb;
+	int64_t m;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (fstat(st->subfd[sub], &sb) == -1)
+		return -1;
+	m = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+	st->now[sub] = (struct snap){ .ino = sb.st_ino, .mtime = m,
+	    .have = sub != SUB_ROOT && m != INT64_MAX &&
+	    m <= mtime_of(now.tv_sec - 1, now.tv_nsec) };
+	return 0;
+}
+
+/*
+ * One listing: 0, -1 (errno), or -2 to list again with use_snaps false
+ * (sort_listing).
+ */
+static int
+list_pass(struct store *st, bool use_snaps)
+{
+	struct sizes_folder f[SUB_COUNT];
+	size_t i, n, c, nf = 0, entries[SUB_COUNT] = { 0 };
+	bool whole, table = false, snap[SUB_COUNT] = { false };
+	int sub, r;
+
+	st->count = st->names_len = st->listed = st->cached = 0;
+	st->cache_dirty = st->snapped = false;
+	memset(st->snap, 0, sizeof(st->snap));
+	randombytes_buf(&st->seed, sizeof(st->seed));
+	/*
+	 * Sizes come from the cache where the file is still the one it
+	 * describes; only new or changed files are read.  The cache is an
+	 * optimisation: without memory for it, listing goes on without.
+	 */
+	if (sizes_load(st->dirfd, cache_entry, cache_folder, st, &whole) ==
+	    -1) {
+		drop_listing(st);
+		whole = false;
+	}
+	st->cached = st->count;
+	if (!whole || !use_snaps)
+		memset(st->snap, 0, sizeof(st->snap));
+	for (i = 0; i < st->count; i++)
+		entries[st->msgs[i].sub]++;
+	for (sub = 0; sub < SUB_COUNT; sub++) {
+		if (st->subfd[sub] == -1)
+			continue;
+		if (note_folder(st, sub) == -1)
+			goto fail;
+		if (!(snap[sub] = snap_holds(st, sub, entries)))
+			table = true;
+	}
+	/* The table is for looking up what a folder's listing holds. */
+	if (table && index_msgs(st) == -1) {
+		drop_listing(st);
+		memset(snap, 0, sizeof(snap));
+	}
+	for (sub = 0; sub < SUB_COUNT; sub++) {
+		if (st->subfd[sub] == -1)
+			continue;
+		if (snap[sub]) {
+			st->snapped = true;
+			if (list_snap(st, sub) == -1)
+				goto fail;
+		} else if (list_dir(st, sub) == -1)
+			goto fail;
+	}
+	free_slots(st);
+	/* Entries for files that are gone leave the listing (and cache). */
+	memset(entries, 0, sizeof(entries));
+	for (i = n = c = 0; i < st->count; i++) {
+		if (!st->msgs[i].used)
+			continue;
+		st->msgs[i].used = false;
+		c += i < st->cached;
+		entries[st->msgs[i].sub]++;
+		st->msgs[n++] = st->msgs[i];
+	}
+	if (n != st->count)
+		st->cache_dirty = true;
+	st->count = n;
+	st->cached = c;
+	if ((r = sort_listing(st)) != 0)
+		return r;
+	if (dedupe_uids(st) == -1)
+		return -1;
+	/* The folders to trust next time, if nothing changes them. */
+	for (sub = 0; sub < SUB_COUNT; sub++) {
+		struct snap *s = &st->now[sub];
+
+		if (st->subfd[sub] == -1 || !s->have || s->skipped)
+			continue;
+		f[nf++] = (struct sizes_folder){ .folder = sub, .ino = s->ino,
+		    .mtime_s = s->mtime / 1000000000, .mtime_ns = (long)(s->mtime %
+		    1000000000), .entries = entries[sub] };
+		if (s->mtime < 0 && f[nf - 1].mtime_ns != 0) {
+			f[nf - 1].mtime_s--;
+			f[nf - 1].mtime_ns += 1000000000;
+		}
+		if (!st->snap[sub].have || st->snap[sub].ino != s->ino ||
+		    st->snap[sub].mtime != s->mtime ||
+		    st->snap[sub].entries != entries[sub])
+			st->cache_dirty = true;
+	}
+	for (sub = 0; sub < SUB_COUNT; sub++)
+		if (st->snap[sub].have && (st->subfd[sub] == -1 ||
+		    !st->now[sub].have || st->now[sub].skipped))
+			st->cache_dirty = true;		/* a line to drop */
+	/* Unwritable, the cache is only not there next time. */
+	if (st->cache_dirty && !st->read_only) {
+		struct save_iter it = { .st = st };
+
+		if (sizes_save(st->dirfd, f, nf, save_next, &it) == -1)
+			st->cache_dirty = true;
+	}
+	return 0;
+fail:
+	free_slots(st);
+	return -1;
 }
 
 static int
 list(struct store *st)
 {
-	const char *prev = NULL;
-	bool maildir = st->subfd[SUB_ROOT] == -1;
-	char salt[8];
-	size_t i;
+	int r;
 
-	/*
-	 * Sizes come from the cache where the file is still the one it
-	 * describes; only new or changed files are read.  The cache is an
-	 * optimisation: without memory for it, or unwritable, listing goes on.
-	 */
-	st->sizes = sizes_load(st->dirfd);
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && list_dir(st, sub) == -1) {
-			sizes_free(st->sizes);
-			st->sizes = NULL;
-			return -1;
-		}
-	if (st->sizes != NULL && !st->read_only)
-		(void)sizes_save(st->sizes, st->dirfd);
-	sizes_free(st->sizes);
-	st->sizes = NULL;
-	for (i = 0; i < st->count; i++)
-		make_uid(&st->msgs[i], maildir, NULL);
-	if (st->count > 0)
-		qsort(st->msgs, st->count, sizeof(*st->msgs), msg_cmp);
-	/*
-	 * Maildir can hold the same base name in new/ and cur/: the later
-	 * ones get a digest of their folder and full name instead.  Equal
-	 * ids can only come from equal base names, which sort side by side.
-	 */
-	for (i = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
-
-		if (prev != NULL && strcmp(prev, m->uid) == 0) {
-			salt[0] = (char)('0' + m->sub);
-			salt[1] = '\0';
-			make_uid(m, false, salt);
-			continue;
-		}
-		prev = m->uid;
-	}
-	return 0;
+	if ((r = list_pass(st, true)) == -2)
+		r = list_pass(st, false);
+	return r;
 }
 
 static int	roll_forward(struct store *);
@@ -545,11 +1455,10 @@ take(struct store *st)
 }
 
 static void
-free_listing(struct msg *msgs, size_t count)
+free_listing(struct msg *msgs, char *names)
 {
-	for (size_t i = 0; i < count; i++)
-		free(msgs[i].name);
 	free(msgs);
+	free(names);
 }
 
 enum store_res
@@ -588,7 +1497,8 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	close_fds(st);
-	free_listing(st->msgs, st->count);
+	free_listing(st->msgs, st->names);
+	free(st->slots);
 	free(st->byuid);
 	free(st->path);
 	free(st);
@@ -625,7 +1535,7 @@ store_info(const struct store *st, size_t idx, struct store_info *info)
 	const struct msg *m = &st->msgs[idx];
 
 	info->size = m->size;
-	info->uid = m->uid;
+	info->uid = msg_uid(st, m);
 	info->deleted = m->deleted || m->removed;
 	info->removed = m->removed;
 	info->gone = m->gone;
@@ -639,14 +1549,16 @@ store_mark(struct store *st, size_t idx, bool deleted)
 }
 
 static int
-byuid_cmp(const void *a, const void *b)
+byuid_cmp(const void *a, const void *b, void *arg)
 {
-	const struct msg *const *x = a, *const *y = b;
+	const struct store *st = arg;
 
-	return strcmp((*x)->uid, (*y)->uid);
+	return strcmp(msg_uid(st, &st->msgs[*(const uint32_t *)a]),
+	    msg_uid(st, &st->msgs[*(const uint32_t *)b]));
 }
 
 struct uid_key {
+	const struct store *st;
 	const char	*p;
 	size_t		 len;
 };
@@ -656,9 +1568,9 @@ static int
 uid_key_cmp(const void *k, const void *e)
 {
 	const struct uid_key *key = k;
-	const struct msg *const *m = e;
-	size_t len = strlen((*m)->uid);
-	int r = memcmp(key->p, (*m)->uid, key->len < len ? key->len : len);
+	const char *uid = msg_uid(key->st, &key->st->msgs[*(const uint32_t *)e]);
+	size_t len = strlen(uid);
+	int r = memcmp(key->p, uid, key->len < len ? key->len : len);
 
 	if (r != 0)
 		return r;
@@ -676,8 +1588,9 @@ byuid_reset(struct store *st)
 int
 store_find_uid(struct store *st, const char *uid, size_t len, size_t *idx)
 {
-	struct uid_key key = { uid, len };
-	struct msg **found;
+	struct uid_key key = { st, uid, len };
+	const char *u;
+	uint32_t *found;
 
 	/* No listed id is empty or longer (RFC 1939 s.7). */
 	if (len == 0 || len > POP3D_UID_MAX || st->count == 0)
@@ -688,26 +1601,27 @@ store_find_uid(struct store *st, const char *uid, size_t len, size_t *idx)
 			st->byuid_failed = true;
 		else {
 			for (size_t i = 0; i < st->count; i++)
-				st->byuid[i] = &st->msgs[i];
-			qsort(st->byuid, st->count, sizeof(*st->byuid),
-			    byuid_cmp);
+				st->byuid[i] = (uint32_t)i;
+			qsort_r(st->byuid, st->count, sizeof(*st->byuid),
+			    byuid_cmp, st);
 		}
 	}
 	if (st->byuid == NULL) {
 		/* Too little memory for the index: a scan does the same. */
-		for (size_t i = 0; i < st->count; i++)
-			if (strlen(st->msgs[i].uid) == len &&
-			    memcmp(st->msgs[i].uid, uid, len) == 0) {
+		for (size_t i = 0; i < st->count; i++) {
+			u = msg_uid(st, &st->msgs[i]);
+			if (strlen(u) == len && memcmp(u, uid, len) == 0) {
 				*idx = i;
 				return 0;
 			}
+		}
 		return -1;
 	}
 	found = bsearch(&key, st->byuid, st->count, sizeof(*st->byuid),
 	    uid_key_cmp);
 	if (found == NULL)
 		return -1;
-	*idx = (size_t)(*found - st->msgs);
+	*idx = *found;
 	return 0;
 }
 
@@ -715,13 +1629,14 @@ enum store_res
 store_open_msg(struct store *st, size_t idx)
 {
 	struct msg *m = &st->msgs[idx];
+	char buf[NAME_MAX + 1];
 	struct stat sb;
 
 	if (st->msgfd != -1) {
 		close(st->msgfd);
 		st->msgfd = -1;
 	}
-	if ((st->msgfd = open_msg(st, m->name, m->sub)) == -1) {
+	if ((st->msgfd = open_msg(st, msg_name(st, m, buf), m->sub)) == -1) {
 		/* Out of resources is ours; anything else is the file's. */
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 		    errno == EIO || errno == EINTR)
@@ -730,6 +1645,12 @@ store_open_msg(struct store *st, size_t idx)
 		return STORE_GONE;
 	}
 	if (fstat(st->msgfd, &sb) == -1 || !same_file(m, &sb)) {
+		/*
+		 * A Maildir file edited in place (see "The size cache"): its
+		 * entry lied, so the next login measures every file again.
+		 */
+		if (m->unchecked && S_ISREG(sb.st_mode) && !st->read_only)
+			(void)unlinkat(st->dirfd, POP3D_SIZES_NAME, 0);
 		close(st->msgfd);
 		st->msgfd = -1;
 		m->gone = true;
@@ -740,10 +1661,13 @@ store_open_msg(struct store *st, size_t idx)
 }
 
 enum store_res
-store_send(struct store *st, long body_lines,
-    int (*put)(void *, const char *, size_t), void *arg, uint64_t *sent)
+store_send(struct store *st, long body_lines, int stuff,
+    int (*put)(void *, const char *, size_t),
+    int (*put_file)(void *, int, uint64_t), void *arg, uint64_t *sent)
 {
-	struct crlf c = { .put = put, .arg = arg, .body_left = body_lines };
+	const struct msg *m;
+	struct xfer x = { .put = put, .arg = arg, .out = st->obuf,
+	    .stuff = stuff, .body_left = body_lines, .bol = true };
 	int r, saved;
 
 	*sent = 0;
@@ -751,12 +1675,25 @@ store_send(struct store *st, long body_lines,
 		errno = EBADF;	/* NEVER: store_open_msg comes first */
 		return STORE_ABORT;
 	}
-	r = crlf_file(st, st->msgfd, &c);
-	saved = errno;
+	m = &st->msgs[st->msgidx];
+	/*
+	 * A file that is its own CRLF form (its size is that form's, so no
+	 * line ending changes) with no line to stuff (stuff is '.', the
+	 * only byte the listing looks for) may go as it is.
+	 */
+	r = 1;
+	if (put_file != NULL && body_lines < 0 && stuff == '.' &&
+	    m->size == (uint64_t)m->fsize && !m->dots &&
+	    (r = put_file(arg, st->msgfd, m->size)) == 0)
+		*sent = m->size;
+	if (r == 1) {
+		r = x_file(st, st->msgfd, (uint64_t)m->fsize, &x);
+		*sent = x_sent(&x);
+	}
+	saved = r == -3 ? EIO : errno;
 	close(st->msgfd);
 	st->msgfd = -1;
-	*sent = c.sent;
-	if (r == 0 && body_lines < 0 && c.sent != st->msgs[st->msgidx].size) {
+	if (r == 0 && body_lines < 0 && *sent != m->size) {
 		r = -1;		/* changed in place while being read */
 		saved = EIO;
 	}
@@ -783,12 +1720,14 @@ static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
 
 /* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
 static size_t
-journal_line(char *buf, const struct msg *m)
+journal_line(char *buf, const struct store *st, const struct msg *m)
 {
+	char nbuf[NAME_MAX + 1];
+	const char *name = msg_name(st, m, nbuf);
 	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju ",
 	    journal_sub[m->sub], (uintmax_t)m->ino);
 	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
-	    m->name, strlen(m->name), pct_name_esc);
+	    name, strlen(name), pct_name_esc);
 
 	if (e < 0)
 		return 0;	/* NEVER: a name is at most NAME_MAX octets */
@@ -796,32 +1735,42 @@ journal_line(char *buf, const struct msg *m)
 	return (size_t)(n + e + 1);
 }
 
-/* Writes the journal under its temporary name; 0 or -1 (errno). */
+/*
+ * Writes the journal under its temporary name, in writes of up to
+ * POP3D_OUTCHUNK (st->obuf); 0 or -1 (errno).
+ */
 static int
 journal_write(struct store *st)
 {
-	char line[POP3D_JOURNAL_LINE_MAX];
+	size_t len = sizeof(journal_head) - 1, n;
 	int fd, saved;
 
 	fd = openat(st->dirfd, POP3D_JOURNAL_TMP, O_WRONLY | O_CREAT |
 	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1)
 		return -1;
-	if (file_write_all(fd, journal_head, sizeof(journal_head) - 1) == -1)
-		goto fail;
+	memcpy(st->obuf, journal_head, len);
 	for (size_t i = 0; i < st->count; i++) {
 		if (!st->msgs[i].sel)
 			continue;
-		size_t len = journal_line(line, &st->msgs[i]);
-
-		if (len == 0) {
+		if (sizeof(st->obuf) - len < POP3D_JOURNAL_LINE_MAX) {
+			if (file_write_all(fd, st->obuf, len) == -1)
+				goto fail;
+			len = 0;
+		}
+		if ((n = journal_line(st->obuf + len, st, &st->msgs[i])) == 0) {
 			errno = ENAMETOOLONG;
 			goto fail;
 		}
-		if (file_write_all(fd, line, len) == -1)
-			goto fail;
+		len += n;
 	}
-	if (file_write_all(fd, "end\n", 4) == -1 || fsync(fd) == -1)
+	if (sizeof(st->obuf) - len < 4) {
+		if (file_write_all(fd, st->obuf, len) == -1)
+			goto fail;
+		len = 0;
+	}
+	memcpy(st->obuf + len, "end\n", 4);
+	if (file_write_all(fd, st->obuf, len + 4) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -1046,12 +1995,15 @@ commit(struct store *st, size_t *removed)
 		goto fail;
 	for (size_t i = 0; i < st->count; i++) {
 		struct msg *m = &st->msgs[i];
+		char buf[NAME_MAX + 1];
+		const char *name;
 		struct stat sb;
 
 		if (!m->sel)
 			continue;
+		name = msg_name(st, m, buf);
 		/* Never remove a file that replaced the one listed. */
-		if (fstatat(st->subfd[m->sub], m->name, &sb,
+		if (fstatat(st->subfd[m->sub], name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)
 				goto fail;
@@ -1059,7 +2011,7 @@ commit(struct store *st, size_t *removed)
 		}
 		if (!same_file(m, &sb))
 			continue;	/* replaced or changed since the listing */
-		if (unlinkat(st->subfd[m->sub], m->name, 0) == -1) {
+		if (unlinkat(st->subfd[m->sub], name, 0) == -1) {
 			if (errno != ENOENT)
 				goto fail;
 			continue;
@@ -1107,20 +2059,38 @@ store_remove(struct store *st, size_t idx, size_t *removed)
 enum store_res
 store_expire(struct store *st, time_t before, size_t *removed)
 {
+	char buf[NAME_MAX + 1];
 	enum store_res res;
+	struct stat sb;
 	size_t n = 0;
 
-	for (size_t i = 0; i < st->count; i++)
-		st->msgs[i].sel = !st->msgs[i].removed &&
-		    st->msgs[i].ctime.tv_sec < before;
+	/*
+	 * The listing keeps no ctime: ask each file, which must still be
+	 * the one listed.  Only with --expire, once a session.
+	 */
+	for (size_t i = 0; i < st->count; i++) {
+		struct msg *m = &st->msgs[i];
+
+		m->sel = false;
+		if (m->removed)
+			continue;
+		if (fstatat(st->subfd[m->sub], msg_name(st, m, buf), &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;
+			*removed = 0;
+			for (size_t k = 0; k < i; k++)
+				st->msgs[k].sel = false;
+			return STORE_FAIL;
+		}
+		m->sel = same_file(m, &sb) && sb.st_ctim.tv_sec < before;
+	}
 	if ((res = commit(st, removed)) == STORE_FAIL)
 		return res;
 	/* Before any number is shown: the removed leave the listing. */
 	for (size_t i = 0; i < st->count; i++) {
-		if (st->msgs[i].removed) {
-			free(st->msgs[i].name);
+		if (st->msgs[i].removed)
 			continue;
-		}
 		st->msgs[n++] = st->msgs[i];
 	}
 	st->count = n;
@@ -1221,9 +2191,10 @@ uidp_cmp(const void *a, const void *b)
 	return strcmp(*x, *y);
 }
 
-/* Whether the listing holds an id that old[0..n) did not. */
+/* Whether the listing holds an id that old[0..n) (names) did not. */
 static bool
-any_new(const struct store *st, const struct msg *old, size_t n)
+any_new(const struct store *st, const struct msg *old, size_t n,
+    const char *names)
 {
 	const char **ids;
 	bool news = false;
@@ -1236,10 +2207,10 @@ any_new(const struct store *st, const struct msg *old, size_t n)
 	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL)
 		return true;
 	for (size_t i = 0; i < n; i++)
-		ids[i] = old[i].uid;
+		ids[i] = uid_in(names, &old[i]);
 	qsort(ids, n, sizeof(*ids), uidp_cmp);
 	for (size_t i = 0; i < st->count && !news; i++) {
-		const char *key = st->msgs[i].uid;
+		const char *key = msg_uid(st, &st->msgs[i]);
 
 		news = bsearch(&key, ids, n, sizeof(*ids), uidp_cmp) == NULL;
 	}
@@ -1251,7 +2222,9 @@ enum store_res
 store_wake(struct store *st, bool *news)
 {
 	struct msg *old = st->msgs;
-	size_t oldn = st->count, oldcap = st->cap;
+	char *oldnames = st->names;
+	size_t oldn = st->count, oldcap = st->cap, oldncap = st->names_cap;
+	size_t oldnlen = st->names_len;
 	enum store_res res;
 
 	*news = false;
@@ -1274,17 +2247,21 @@ store_wake(struct store *st, bool *news)
 		}
 	}
 	st->msgs = NULL;
-	st->count = st->cap = 0;
+	st->names = NULL;
+	st->count = st->cap = st->names_len = st->names_cap = 0;
 	if ((res = take(st)) != STORE_OK) {
 		unlock(st);
-		free_listing(st->msgs, st->count);
+		free_listing(st->msgs, st->names);
 		st->msgs = old;
+		st->names = oldnames;
 		st->count = oldn;
 		st->cap = oldcap;
+		st->names_len = oldnlen;
+		st->names_cap = oldncap;
 		return res;
 	}
-	*news = any_new(st, old, oldn);
-	free_listing(old, oldn);
+	*news = any_new(st, old, oldn, oldnames);
+	free_listing(old, oldnames);
 	byuid_reset(st);
 	st->asleep = false;
 	return STORE_OK;

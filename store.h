@@ -91,13 +91,22 @@ enum store_res	 store_open_msg(struct store *, size_t idx)
  * Sends the message store_open_msg opened, with CRLF line endings,
  * through put in pieces of any size, then closes it.  put returns 0, or
  * -1 to stop.  body_lines < 0 sends it whole; otherwise the header, the
- * blank line and at most body_lines lines of the body.  *sent counts
- * the octets sent.  STORE_OK, or STORE_ABORT when reading or put failed
- * or the file turned out to differ from its listed size: the stream is
- * then cut and must not be terminated as if complete.
+ * blank line and at most body_lines lines of the body.  stuff is a byte
+ * (not CR or LF) sent twice where it begins a line, as POP3's
+ * dot-stuffing wants ('.'), or -1.  When the message goes whole and its
+ * file is known to be exactly what would be sent (CRLF already, no line
+ * starting with stuff), put_file, if not NULL, is offered the file
+ * instead: put_file(arg, fd, len) sends the next len octets of fd and
+ * returns 0, or 1 when it cannot and sent nothing (then put is used),
+ * or -1 to stop.  *sent counts the octets of the CRLF form sent,
+ * without those added by stuff.  STORE_OK, or STORE_ABORT when reading
+ * or sending failed or the file turned out to differ from its listed
+ * size: the stream is then cut and must not be terminated as if
+ * complete.
  */
-enum store_res	 store_send(struct store *, long body_lines,
-		    int (*put)(void *, const char *, size_t), void *arg,
+enum store_res	 store_send(struct store *, long body_lines, int stuff,
+		    int (*put)(void *, const char *, size_t),
+		    int (*put_file)(void *, int, uint64_t), void *arg,
 		    uint64_t *sent) __attribute__((warn_unused_result));
 
 /* Marks or unmarks a message for store_commit; a removed one stays. */

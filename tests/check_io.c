@@ -234,6 +234,115 @@ START_TEST(stalled_reader_costs_one_timeout)
 }
 END_TEST
 
+/*
+ * Large writes skip the buffer (writev with what is pending): the bytes
+ * still come out whole and in order, read by a slow peer in pieces.
+ */
+START_TEST(large_writes_keep_their_order)
+{
+	struct io *io = reader("", 0, true);
+	static char big[3 * POP3D_OUTBUF + 7], got[sizeof(big) + POP3D_OUTBUF];
+	size_t n = 0, i;
+	ssize_t r;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 23);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if (io_puts(io, "+OK\r\n") == -1 ||
+		    io_write(io, big, sizeof(big)) == -1 ||
+		    io_write(io, big, 10) == -1 ||
+		    io_write(io, big, POP3D_OUTBUF / 2) == -1 ||
+		    io_puts(io, ".\r\n") == -1 || io_flush(io) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(out[1]);
+	while ((r = read(out[0], got + n, n + 4096 < sizeof(got) ?
+	    4096 : sizeof(got) - n)) > 0) {
+		n += (size_t)r;
+		usleep(100);
+	}
+	{
+		int st;
+
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "status %#x", st);
+	}
+	ck_assert_uint_eq(n, 5 + sizeof(big) + 10 + POP3D_OUTBUF / 2 + 3);
+	ck_assert_mem_eq(got, "+OK\r\n", 5);
+	ck_assert_mem_eq(got + 5, big, sizeof(big));
+	ck_assert_mem_eq(got + 5 + sizeof(big), big, 10);
+	ck_assert_mem_eq(got + 15 + sizeof(big), big, POP3D_OUTBUF / 2);
+	ck_assert_mem_eq(got + n - 3, ".\r\n", 3);
+	io_free(io);
+}
+END_TEST
+
+/* io_sendfile: after what is pending, in order; a short file is EIO. */
+START_TEST(sendfile_keeps_order_and_deadlines)
+{
+	struct io *io = reader("", 0, true);
+	static char data[200000], got[sizeof(data) + 64];
+	char path[] = "/tmp/check_io.XXXXXX";
+	size_t n = 0;
+	ssize_t r;
+	int fd, st;
+	pid_t pid;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('A' + i % 17);
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if (io_puts(io, "+OK\r\n") == -1 ||
+		    io_sendfile(io, fd, sizeof(data) - 10) != 0 ||
+		    io_sendfile(io, fd, 20) != -1 || errno != EIO)
+			_exit(1);
+		_exit(0);
+	}
+	close(out[1]);
+	while ((r = read(out[0], got + n, sizeof(got) - n)) > 0)
+		n += (size_t)r;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	ck_assert_uint_eq(n, 5 + sizeof(data));
+	ck_assert_mem_eq(got, "+OK\r\n", 5);
+	ck_assert_mem_eq(got + 5, data, sizeof(data));
+	close(fd);
+	io_free(io);
+}
+END_TEST
+
+START_TEST(sendfile_to_a_stalled_reader_times_out)
+{
+	struct io *io = reader("", 0, true);
+	char path[] = "/tmp/check_io.XXXXXX";
+	static char data[1 << 20];
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	/* Nobody reads out[0]: the pipe fills and sendfile must give up. */
+	ck_assert_int_eq(io_sendfile(io, fd, sizeof(data)), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(io_puts(io, "x"), -1);
+	close(fd);
+	io_free(io);
+}
+END_TEST
+
 START_TEST(wipe_clears_the_secret)
 {
 	struct io *io = reader("PASS hunter2\r\nNOOP\r\n", 20, true);
@@ -449,6 +558,9 @@ main(void)
 	tcase_add_test(tc, output_is_flushed_before_reading);
 	tcase_add_test(tc, stalled_reader_times_out);
 	tcase_add_test(tc, stalled_reader_costs_one_timeout);
+	tcase_add_test(tc, large_writes_keep_their_order);
+	tcase_add_test(tc, sendfile_keeps_order_and_deadlines);
+	tcase_add_test(tc, sendfile_to_a_stalled_reader_times_out);
 	tcase_add_test(tc, wipe_clears_the_secret);
 	tcase_add_test(tc, transport_carries_both_directions);
 	tcase_add_test(tc, transport_drops_what_came_before);

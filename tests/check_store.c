@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -38,6 +40,7 @@ teardown(void)
 struct buf {
 	char	*p;
 	size_t	 len;
+	size_t	 cap;
 };
 
 static int
@@ -45,7 +48,10 @@ collect(void *arg, const char *p, size_t len)
 {
 	struct buf *b = arg;
 
-	b->p = realloc(b->p, b->len + len + 1);
+	if (b->p == NULL || b->len + len + 1 > b->cap) {
+		b->cap = 2 * (b->len + len + 1);
+		b->p = realloc(b->p, b->cap);
+	}
 	ck_assert_ptr_nonnull(b->p);
 	memcpy(b->p + b->len, p, len);
 	b->len += len;
@@ -61,7 +67,7 @@ collect(void *arg, const char *p, size_t len)
 static struct buf
 reference(const char *p, size_t len)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { NULL, 0, 0 };
 	size_t start = 0, end;
 
 	for (size_t i = 0; i <= len; i++) {
@@ -93,12 +99,12 @@ open_ok(void)
 static struct buf
 send(struct store *st, size_t idx, long body_lines)
 {
-	struct buf b = { NULL, 0 };
+	struct buf b = { NULL, 0, 0 };
 	uint64_t sent;
 
 	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
-	ck_assert_int_eq(store_send(st, body_lines, collect, &b, &sent),
-	    STORE_OK);
+	ck_assert_int_eq(store_send(st, body_lines, -1, collect, NULL, &b,
+	    &sent), STORE_OK);
 	ck_assert_uint_eq(sent, b.len);
 	if (b.p == NULL)
 		collect(&b, "", 0);
@@ -505,7 +511,8 @@ START_TEST(a_put_failure_cuts_the_stream)
 	tl_write(dir, "1", "a\nb\n", 4);
 	st = open_ok();
 	ck_assert_int_eq(store_open_msg(st, 0), STORE_OK);
-	ck_assert_int_eq(store_send(st, -1, refuse, NULL, &sent), STORE_ABORT);
+	ck_assert_int_eq(store_send(st, -1, -1, refuse, NULL, NULL, &sent),
+	    STORE_ABORT);
 	ck_assert_uint_gt(sent, 0);
 	store_close(st);
 }
@@ -1137,7 +1144,7 @@ START_TEST(size_cache_is_kept_and_changes_nothing)
 	ck_assert(strcmp(first + strlen(first) - 3, "=3;") == 0);
 	text = cache_text();
 	ck_assert_ptr_nonnull(text);
-	ck_assert(strncmp(text, "pop3d sizes 1\n", 14) == 0);
+	ck_assert(strncmp(text, "pop3d sizes 2\n", 14) == 0);
 	ck_assert_ptr_nonnull(strstr(text, " with%20space\n"));
 	free(text);
 	again = listing();
@@ -1164,9 +1171,9 @@ START_TEST(size_cache_is_used_while_the_identity_holds)
 	/* Make the cache lie about "a": it is believed, as its identity
 	 * still holds, which proves the file is not read again ... */
 	text = cache_text();
-	p = strstr(text, " 10 a\n");
+	p = strstr(text, " 10 - a\n");
 	ck_assert_ptr_nonnull(p);
-	memcpy(p, " 11 a\n", 6);
+	memcpy(p, " 11 - a\n", 8);
 	cache_write(text, strlen(text));
 	free(text);
 	out = listing();
@@ -1190,13 +1197,15 @@ START_TEST(broken_size_caches_are_ignored)
 {
 	static const char *bad[] = {
 		"",
-		"pop3d sizes 2\n0 1 8 0 0 99 a\n",
+		"pop3d sizes 3\n0 1 8 0 0 99 - a\n",
 		"garbage\n\0\0\xff",
-		"pop3d sizes 1\n0 1 8 0 0 99",
-		"pop3d sizes 1\n0 x 8 0 0 99 a\n",
-		"pop3d sizes 1\n9 1 8 0 0 99 a\n",
-		"pop3d sizes 1\n0 1 8 0 0 99 ..%2Fa\n",
-		"pop3d sizes 1\n0 1 8 0 0 99 a%zz\n",
+		"pop3d sizes 2\n0 1 8 0 0 99 - ",
+		"pop3d sizes 2\n0 x 8 0 0 99 - a\n",
+		"pop3d sizes 2\n9 1 8 0 0 99 - a\n",
+		"pop3d sizes 2\n0 1 8 0 0 99 - ..%2Fa\n",
+		"pop3d sizes 2\n0 1 8 0 0 99 - a%zz\n",
+		/* The old format: foreign now. */
+		"pop3d sizes 1\n0 1 8 0 0 99 a\n",
 	};
 	char *want, *got, *text;
 
@@ -1216,7 +1225,7 @@ START_TEST(broken_size_caches_are_ignored)
 		free(got);
 		/* ... and it is rebuilt whole. */
 		text = cache_text();
-		ck_assert(strncmp(text, "pop3d sizes 1\n", 14) == 0);
+		ck_assert(strncmp(text, "pop3d sizes 2\n", 14) == 0);
 		free(text);
 	}
 	free(want);
@@ -1250,6 +1259,576 @@ START_TEST(size_cache_in_a_maildir)
 	ck_assert_str_eq(first, again);
 	free(first);
 	free(again);
+}
+END_TEST
+
+/* Sets the mtime of dir/name to seconds ago (a folder left alone). */
+static void
+age(const char *name, time_t seconds)
+{
+	char *p = tl_path(dir, name);
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= seconds;
+	t[1] = t[0];
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+	free(p);
+}
+
+/* Sets the mtime of dir/name to that of sb. */
+static void
+set_mtime(const char *name, const struct stat *sb)
+{
+	char *p = tl_path(dir, name);
+	struct timespec t[2] = { sb->st_atim, sb->st_mtim };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+	free(p);
+}
+
+static void
+stat_of(const char *name, struct stat *sb)
+{
+	char *p = tl_path(dir, name);
+
+	ck_assert_int_eq(stat(p, sb), 0);
+	free(p);
+}
+
+/* Replaces the first "from" in the cache by "to" (same length or not). */
+static void
+cache_edit(const char *from, const char *to)
+{
+	char *text = cache_text(), *p, *out;
+
+	ck_assert_ptr_nonnull(text);
+	p = strstr(text, from);
+	ck_assert_msg(p != NULL, "no %s in %s", from, text);
+	ck_assert_int_ne(asprintf(&out, "%.*s%s%s", (int)(p - text), text, to,
+	    p + strlen(from)), -1);
+	cache_write(out, strlen(out));
+	free(out);
+	free(text);
+}
+
+/* A Maildir whose files are a second old and whose folders are older. */
+static void
+old_maildir(void)
+{
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/1.host", "a\n", 2);			/* 3 */
+	tl_write(dir, "cur/2.host:2,S", "bb\n", 3);		/* 4 */
+	tl_write(dir, "cur/3.host:2,", ".x\r\n", 4);		/* 4 */
+	age("new", 60);
+	age("cur", 60);
+}
+
+START_TEST(maildir_cache_stands_while_name_and_inode_hold)
+{
+	char *got, *p, *q;
+	struct stat sb;
+
+	old_maildir();
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;");
+	free(got);
+	got = cache_text();
+	ck_assert_ptr_nonnull(strstr(got, "\nfolder 1 "));
+	ck_assert_ptr_nonnull(strstr(got, "\nfolder 2 "));
+	ck_assert_ptr_nonnull(strstr(got, " 4 - 2.host:2,S\n"));
+	ck_assert_ptr_nonnull(strstr(got, " 4 . 3.host:2,\n"));
+	ck_assert(strcmp(got + strlen(got) - 4, "end\n") == 0);
+	free(got);
+	/*
+	 * A Maildir file is never edited: while its name and inode hold, its
+	 * entry is believed without a stat or a read (the lie shows it), ...
+	 */
+	cache_edit(" 4 - 2.host:2,S\n", " 9 - 2.host:2,S\n");
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=9;3.host=4;");
+	free(got);
+	/* ... also when the folder changed (here: a file was added), ... */
+	tl_write(dir, "cur/4.host:2,", "dddd\n", 5);
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=9;3.host=4;4.host=6;");
+	free(got);
+	/* ... but not once the name holds another file (a new inode). */
+	p = tl_path(dir, "cur/tmp");
+	q = tl_path(dir, "cur/2.host:2,S");
+	stat_of("cur/2.host:2,S", &sb);
+	tl_write(dir, "cur/tmp", "bb\n", 3);
+	ck_assert_int_eq(rename(p, q), 0);
+	free(p);
+	free(q);
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;");
+	free(got);
+}
+END_TEST
+
+START_TEST(maildir_file_edited_in_place_is_gone_and_drops_the_cache)
+{
+	struct store *st;
+	struct store_info info;
+	struct stat sb;
+	char *got;
+
+	old_maildir();
+	free(listing());
+	/* Edited in place, against the convention; the folder never knows. */
+	stat_of("cur", &sb);
+	tl_write(dir, "cur/2.host:2,S", "bbbbbb\n", 7);
+	set_mtime("cur", &sb);
+	st = open_ok();
+	store_info(st, 1, &info);
+	ck_assert_str_eq(info.uid, "2.host");
+	ck_assert_uint_eq(info.size, 4);		/* the cache's word */
+	/* Never sent with that size: it is no longer available, ... */
+	ck_assert_int_eq(store_open_msg(st, 1), STORE_GONE);
+	/* ... and the next login measures every file again. */
+	ck_assert(!tl_exists(dir, POP3D_SIZES_NAME));
+	store_close(st);
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=8;3.host=4;");
+	free(got);
+}
+END_TEST
+
+START_TEST(maildir_folder_unchanged_is_not_read_again)
+{
+	struct stat sb;
+	char *got, *text;
+
+	old_maildir();
+	free(listing());
+	/*
+	 * A file slipped in with the folder's mtime set back, as if in the
+	 * same tick of the clock as the listing: the whole cache believes
+	 * the folder unchanged and does not read it (which is why only a
+	 * folder whose mtime is a second old is noted) ...
+	 */
+	stat_of("cur", &sb);
+	tl_write(dir, "cur/4.host:2,", "dddd\n", 5);
+	set_mtime("cur", &sb);
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;");
+	free(got);
+	/* ... while a cache cut short (no "end") trusts no folder, ... */
+	text = cache_text();
+	cache_write(text, strlen(text) - 4);
+	free(text);
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;");
+	free(got);
+	/* ... nor one that lost an entry of that folder. */
+	stat_of("cur", &sb);
+	tl_write(dir, "cur/5.host:2,", "e\n", 2);
+	set_mtime("cur", &sb);
+	cache_edit(" 4 - 2.host:2,S\n", "");
+	got = listing();
+	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;5.host=3;");
+	free(got);
+}
+END_TEST
+
+START_TEST(maildir_folder_changed_just_now_is_read_next_time)
+{
+	char *got;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "cur/1.host:2,", "a\n", 2);
+	free(listing());
+	/* cur/ changed less than a second ago: its mtime proves nothing. */
+	got = cache_text();
+	ck_assert_ptr_null(strstr(got, "\nfolder 2 "));
+	free(got);
+}
+END_TEST
+
+START_TEST(size_cache_never_changes_sizes_ids_or_order)
+{
+	char *first, *again, *text, *p, *lines[16];
+	size_t n = 0;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	/* Twins in new/ and cur/, digest ids, names with ':' and spaces. */
+	tl_write(dir, "new/7.host", "a\n", 2);
+	tl_write(dir, "cur/7.host:2,S", "bb\n", 3);
+	tl_write(dir, "cur/10.host:2,", "c\r\n", 3);
+	tl_write(dir, "cur/9 x:2,", "dd", 2);
+	tl_write(dir, "cur/=eq:2,", ".\n", 2);
+	tl_write(dir, "new/caf\xc3\xa9", "\r", 1);
+	age("new", 60);
+	age("cur", 60);
+	first = listing();
+	/* Without a cache, with it (from the folders, then their snaps). */
+	for (int round = 0; round < 2; round++) {
+		again = listing();
+		ck_assert_str_eq(again, first);
+		free(again);
+	}
+	/* A cache in another order is believed only as far as it is sorted. */
+	text = cache_text();
+	for (p = strtok(text, "\n"); p != NULL && n < 16; p = strtok(NULL, "\n"))
+		lines[n++] = p;
+	ck_assert_uint_eq(n, 10);	/* head, 2 folders, 6 entries, end */
+	{
+		char *out = NULL, *prev;
+
+		/* head, folders, entries backwards, end */
+		ck_assert_int_ne(asprintf(&out, "%s\n%s\n%s\n", lines[0],
+		    lines[1], lines[2]), -1);
+		for (size_t i = n - 2; i >= 3; i--) {
+			prev = out;
+			ck_assert_int_ne(asprintf(&out, "%s%s\n", prev, lines[i]),
+			    -1);
+			free(prev);
+		}
+		prev = out;
+		ck_assert_int_ne(asprintf(&out, "%send\n", prev), -1);
+		free(prev);
+		cache_write(out, strlen(out));
+		free(out);
+	}
+	free(text);
+	again = listing();
+	ck_assert_str_eq(again, first);
+	free(again);
+	/* ... and a line twice, in a folder taken from its snap. */
+	text = cache_text();
+	p = strstr(text, "\n2 ");
+	ck_assert_ptr_nonnull(p);
+	{
+		char *end = strchr(p + 1, '\n'), *out;
+
+		ck_assert_int_ne(asprintf(&out, "%.*s%.*s", (int)(end - text),
+		    text, (int)strlen(p), p), -1);
+		cache_write(out, strlen(out));
+		free(out);
+	}
+	free(text);
+	/* (with its folder line counting both, so that the snap holds) */
+	text = cache_text();
+	p = strstr(text, "\nfolder 2 ");
+	ck_assert_ptr_nonnull(p);
+	{
+		char *eol = strchr(p + 1, '\n'), *sp = eol, *out;
+
+		while (sp[-1] != ' ')
+			sp--;
+		ck_assert_int_ne(asprintf(&out, "%.*s%ld%s", (int)(sp - text),
+		    text, strtol(sp, NULL, 10) + 1, eol), -1);
+		cache_write(out, strlen(out));
+		free(out);
+	}
+	free(text);
+	again = listing();
+	ck_assert_str_eq(again, first);
+	free(again);
+	/* Deleting it changes nothing either. */
+	text = tl_path(dir, POP3D_SIZES_NAME);
+	ck_assert_int_eq(unlink(text), 0);
+	free(text);
+	again = listing();
+	ck_assert_str_eq(again, first);
+	free(again);
+	free(first);
+}
+END_TEST
+
+START_TEST(foreign_size_caches_are_ignored_even_when_they_fit)
+{
+	char *want, *got, *text, *p, buf[256];
+	struct stat sb;
+
+	size_fixture();
+	want = listing();
+	stat_of("a", &sb);
+	/* The old format, with a's identity and a lying size. */
+	snprintf(buf, sizeof(buf), "pop3d sizes 1\n0 %ju %jd %jd %ld 99 a\n",
+	    (uintmax_t)sb.st_ino, (intmax_t)sb.st_size,
+	    (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+	cache_write(buf, strlen(buf));
+	got = listing();
+	ck_assert_str_eq(got, want);
+	free(got);
+	/* This format, but a's line cut before its newline. */
+	text = cache_text();
+	p = strstr(text, " - a\n");
+	ck_assert_ptr_nonnull(p);
+	memcpy(p - 2, "99 - a", 6);
+	p[4] = '\0';
+	cache_write(text, strlen(text));
+	free(text);
+	got = listing();
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
+START_TEST(read_only_maildir_checks_every_file)
+{
+	struct store_info info;
+	struct store *st;
+	struct stat sb;
+
+	old_maildir();
+	free(listing());
+	stat_of("cur", &sb);
+	tl_write(dir, "cur/2.host:2,S", "bbbbbb\n", 7);
+	set_mtime("cur", &sb);
+	/* It cannot drop a cache that lied, so it trusts none unchecked. */
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_OK);
+	store_info(st, 1, &info);
+	ck_assert_uint_eq(info.size, 8);
+	ck_assert_int_eq(store_open_msg(st, 1), STORE_OK);
+	store_close(st);
+}
+END_TEST
+
+/* The reference dot-stuffing of a CRLF text. */
+static struct buf
+stuffed(const struct buf *crlf)
+{
+	struct buf b = { malloc(2 * crlf->len + 1), 0, 2 * crlf->len + 1 };
+
+	ck_assert_ptr_nonnull(b.p);
+	for (size_t i = 0; i < crlf->len; i++) {
+		if (crlf->p[i] == '.' && (i == 0 || crlf->p[i - 1] == '\n'))
+			b.p[b.len++] = '.';
+		b.p[b.len++] = crlf->p[i];
+	}
+	b.p[b.len] = '\0';
+	return b;
+}
+
+static struct buf
+send_stuffed(struct store *st, size_t idx, long body_lines, uint64_t *sent)
+{
+	struct buf b = { NULL, 0, 0 };
+
+	ck_assert_int_eq(store_open_msg(st, idx), STORE_OK);
+	ck_assert_int_eq(store_send(st, body_lines, '.', collect, NULL, &b, sent),
+	    STORE_OK);
+	if (b.p == NULL)
+		collect(&b, "", 0);
+	return b;
+}
+
+START_TEST(stuffing_doubles_a_leading_dot_in_one_pass)
+{
+	static const struct { const char *data; size_t len; } m[] = {
+		{ ".\n..\n.x\nno.\n", 12 },
+		{ ".", 1 },
+		{ "a\r\n.\r\n", 6 },
+		{ "\r.x\n", 4 },			/* not a line's start */
+		{ "a\n.", 3 },
+		{ "H: 1\n\n.b\n.c\n", 12 },
+	};
+	struct buf got, crlf, want;
+	struct store_info info;
+	struct store *st;
+	char name[8];
+	uint64_t sent;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(name, sizeof(name), "%02zu", i);
+		tl_write(dir, name, m[i].data, m[i].len);
+	}
+	st = open_ok();
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		store_info(st, i, &info);
+		crlf = reference(m[i].data, m[i].len);
+		want = stuffed(&crlf);
+		got = send_stuffed(st, i, -1, &sent);
+		ck_assert_uint_eq(info.size, crlf.len);
+		ck_assert_uint_eq(sent, crlf.len);	/* stuffing not counted */
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+		free(crlf.p);
+	}
+	/* TOP: the header, the blank line and one line, stuffed. */
+	got = send_stuffed(st, 5, 1, &sent);
+	ck_assert_str_eq(got.p, "H: 1\r\n\r\n..b\r\n");
+	ck_assert_uint_eq(sent, 12);
+	free(got.p);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(stuffing_across_read_buffers)
+{
+	size_t len = 3 * POP3D_READBUF + 17, i;
+	char *data = malloc(len);
+	struct buf got, crlf, want;
+	struct store *st;
+	uint64_t sent;
+
+	/* Dots and CRs on both sides of every buffer's edge. */
+	for (i = 0; i < len; i++)
+		data[i] = (char)('a' + i % 26);
+	for (i = 50; i < len; i += 1 + i % 997) {
+		data[i] = '\n';
+		data[i + 1 < len ? i + 1 : i] = '.';
+	}
+	for (i = POP3D_READBUF; i < len; i += POP3D_READBUF) {
+		data[i - 2] = '\r', data[i - 1] = '\n', data[i] = '.';
+		if (i + 3 < len)
+			data[i + 1] = '\r', data[i + 2] = '\r', data[i + 3] = 'x';
+	}
+	data[2 * POP3D_READBUF - 1] = '\r';
+	data[2 * POP3D_READBUF] = '\n';
+	tl_write(dir, "big", data, len);
+	st = open_ok();
+	crlf = reference(data, len);
+	want = stuffed(&crlf);
+	got = send_stuffed(st, 0, -1, &sent);
+	ck_assert_uint_eq(sent, crlf.len);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.p, want.p, want.len);
+	free(got.p);
+	free(want.p);
+	free(crlf.p);
+	free(data);
+	store_close(st);
+}
+END_TEST
+
+/*
+ * Lines of every short length, CRs and dots in any place: blocks with
+ * many LFs, a dot after each, CRLF split across reads.
+ */
+START_TEST(stuffing_of_dense_random_lines)
+{
+	static const char alphabet[] = "aaaaab.\r\n\n\n";
+	size_t len = 2 * POP3D_READBUF + 333, i;
+	char *data = malloc(len);
+	struct buf got, crlf, want;
+	struct store_info info;
+	struct store *st;
+	uint32_t r = 8;
+	uint64_t sent;
+
+	for (int round = 0; round < 4; round++) {
+		for (i = 0; i < len; i++) {
+			r = r * 1103515245 + 12345;
+			data[i] = alphabet[(r >> 16) % (sizeof(alphabet) - 1)];
+		}
+		tl_write(dir, "m", data, len - (size_t)round * 7);
+		st = open_ok();
+		store_info(st, 0, &info);
+		crlf = reference(data, len - (size_t)round * 7);
+		want = stuffed(&crlf);
+		got = send_stuffed(st, 0, -1, &sent);
+		ck_assert_uint_eq(info.size, crlf.len);
+		ck_assert_uint_eq(sent, crlf.len);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+		free(crlf.p);
+		store_close(st);
+	}
+	free(data);
+}
+END_TEST
+
+struct file_sink {
+	struct buf	 b;
+	int		 answer;	/* what put_file says: 0, 1 or -1 */
+	int		 offers;
+};
+
+static int
+put_file(void *arg, int fd, uint64_t len)
+{
+	struct file_sink *f = arg;
+	char chunk[4096];
+	ssize_t n;
+
+	f->offers++;
+	if (f->answer != 0)
+		return f->answer;
+	while (len > 0 && (n = read(fd, chunk, len < sizeof(chunk) ?
+	    (size_t)len : sizeof(chunk))) > 0) {
+		collect(&f->b, chunk, (size_t)n);
+		len -= (uint64_t)n;
+	}
+	return len == 0 ? 0 : -1;
+}
+
+static int
+put_sink(void *arg, const char *p, size_t len)
+{
+	struct file_sink *f = arg;
+
+	return collect(&f->b, p, len);
+}
+
+START_TEST(files_already_in_their_form_may_go_as_they_are)
+{
+	static const struct { const char *data; size_t len; int offers; } m[] = {
+		{ "A: 1\r\n\r\nbody\r\n", 14, 1 },	/* as it is */
+		{ "A: 1\n\nbody\n", 11, 0 },		/* LF */
+		{ "A: 1\r\n\r\n.dot\r\n", 14, 0 },	/* a line to stuff */
+		{ "A: 1\r\n\r\nno end", 14, 0 },	/* CRLF to add */
+		{ "", 0, 1 },
+	};
+	struct file_sink f;
+	struct buf crlf, want;
+	struct store *st;
+	char name[8];
+	uint64_t sent;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(name, sizeof(name), "%02zu", i);
+		tl_write(dir, name, m[i].data, m[i].len);
+	}
+	for (int round = 0; round < 2; round++) {	/* measured, cached */
+		st = open_ok();
+		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			for (int answer = 0; answer < 2; answer++) {
+				memset(&f, 0, sizeof(f));
+				f.answer = answer;
+				ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+				ck_assert_int_eq(store_send(st, -1, '.', put_sink,
+				    put_file, &f, &sent), STORE_OK);
+				ck_assert_int_eq(f.offers, m[i].offers);
+				crlf = reference(m[i].data, m[i].len);
+				want = stuffed(&crlf);
+				if (f.b.p == NULL)
+					collect(&f.b, "", 0);
+				ck_assert_uint_eq(sent, crlf.len);
+				ck_assert_uint_eq(f.b.len, want.len);
+				ck_assert_mem_eq(f.b.p, want.p, want.len);
+				free(f.b.p);
+				free(crlf.p);
+				free(want.p);
+			}
+			/* Never for TOP, and a failure cuts the stream. */
+			memset(&f, 0, sizeof(f));
+			ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+			ck_assert_int_eq(store_send(st, 5, '.', put_sink,
+			    put_file, &f, &sent), STORE_OK);
+			ck_assert_int_eq(f.offers, 0);
+			free(f.b.p);
+			memset(&f, 0, sizeof(f));
+			f.answer = -1;
+			ck_assert_int_eq(store_open_msg(st, i), STORE_OK);
+			ck_assert_int_eq(store_send(st, -1, '.', put_sink,
+			    put_file, &f, &sent), m[i].offers ? STORE_ABORT :
+			    STORE_OK);
+			free(f.b.p);
+		}
+		store_close(st);
+	}
 }
 END_TEST
 
@@ -1289,6 +1868,18 @@ main(void)
 	tcase_add_test(tc, broken_size_caches_are_ignored);
 	tcase_add_test(tc, read_only_mailboxes_leave_no_cache);
 	tcase_add_test(tc, size_cache_in_a_maildir);
+	tcase_add_test(tc, maildir_cache_stands_while_name_and_inode_hold);
+	tcase_add_test(tc,
+	    maildir_file_edited_in_place_is_gone_and_drops_the_cache);
+	tcase_add_test(tc, maildir_folder_unchanged_is_not_read_again);
+	tcase_add_test(tc, maildir_folder_changed_just_now_is_read_next_time);
+	tcase_add_test(tc, size_cache_never_changes_sizes_ids_or_order);
+	tcase_add_test(tc, foreign_size_caches_are_ignored_even_when_they_fit);
+	tcase_add_test(tc, read_only_maildir_checks_every_file);
+	tcase_add_test(tc, stuffing_doubles_a_leading_dot_in_one_pass);
+	tcase_add_test(tc, stuffing_across_read_buffers);
+	tcase_add_test(tc, stuffing_of_dense_random_lines);
+	tcase_add_test(tc, files_already_in_their_form_may_go_as_they_are);
 	tcase_add_test(tc, find_uid_looks_in_the_listing_only);
 	tcase_add_test(tc, find_uid_of_digests_and_maildir_twins);
 	tcase_add_test(tc, remove_takes_one_and_leaves_the_marks);
