@@ -1134,7 +1134,8 @@ dedupe_uids(struct store *st)
 		salt[1] = '\0';
 		/* Out of st->names, which set_name may move. */
 		name = msg_name(st, m, buf);
-		memmove(buf, name, strlen(name) + 1);
+		if (name != buf)	/* it may be buf already */
+			memmove(buf, name, strlen(name) + 1);
 		if (set_name(st, m, buf, strlen(buf), salt) == -1)
 			return -1;
 	}
