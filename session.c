@@ -26,6 +26,13 @@
 #include "store.h"
 #include "users.h"
 
+/*
+ * A mailbox the confinement of an earlier login keeps out (after QAUT,
+ * or at WAKE into a folder made since a login that found none).
+ */
+#define OUT_OF_REACH \
+	"[SYS/TEMP] mailbox out of this connection's reach, connect again"
+
 /* ST_SLEEP: after SLEE, the mailbox unlocked until WAKE (SLEE-WAKE). */
 enum state { ST_AUTH, ST_TRANS, ST_SLEEP, ST_END };
 
@@ -491,6 +498,32 @@ expire(struct session *s, const char *esc)
 	    removed, strerror(errno));
 }
 
+/*
+ * Finishes or discards a journal a crashed commit left, and logs what
+ * became of it; esc names the user at login (NULL at WAKE).
+ */
+static void
+journal(struct session *s, const char *esc)
+{
+	const char *user = esc != NULL ? " user=" : "";
+	size_t n;
+
+	if (esc == NULL)
+		esc = "";
+	switch (store_journal(s->store, &n)) {
+	case STORE_JOURNAL_FINISHED:
+		log_msg(LOG_NOTICE, "journal%s%s result=finished removed=%zu",
+		    user, esc, n);
+		break;
+	case STORE_JOURNAL_DISCARDED:
+		log_msg(LOG_WARNING, "journal%s%s result=malformed removed=0",
+		    user, esc);
+		break;
+	case STORE_JOURNAL_NONE:
+		break;
+	}
+}
+
 static enum cmd_res
 open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 {
@@ -518,8 +551,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
 		    strerror(errno));
 		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
-		    reach ? "[SYS/TEMP] mailbox out of this connection's reach, "
-		    "connect again" :
+		    reach ? OUT_OF_REACH :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
@@ -536,18 +568,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
-	switch (store_journal(s->store, &n)) {
-	case STORE_JOURNAL_FINISHED:
-		log_msg(LOG_NOTICE, "journal user=%s result=finished "
-		    "removed=%zu", esc, n);
-		break;
-	case STORE_JOURNAL_DISCARDED:
-		log_msg(LOG_WARNING, "journal user=%s result=malformed "
-		    "removed=0", esc);
-		break;
-	case STORE_JOURNAL_NONE:
-		break;
-	}
+	journal(s, esc);
 	expire(s, esc);
 	if (store_read_only(s->store) && !li->read_only)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
@@ -1189,21 +1210,11 @@ cmd_wake(struct session *s, char *arg, size_t len)
 
 		log_msg(LOG_ERR, "wake result=tempfail error=\"%s\"",
 		    strerror(errno));
-		s->reply = reach ? "[SYS/TEMP] mailbox out of this "
-		    "connection's reach, connect again" :
+		s->reply = reach ? OUT_OF_REACH :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
-	switch (store_journal(s->store, &n)) {
-	case STORE_JOURNAL_FINISHED:
-		log_msg(LOG_NOTICE, "journal result=finished removed=%zu", n);
-		break;
-	case STORE_JOURNAL_DISCARDED:
-		log_msg(LOG_WARNING, "journal result=malformed removed=0");
-		break;
-	case STORE_JOURNAL_NONE:
-		break;
-	}
+	journal(s, NULL);
 	totals(s, &n, &octets);
 	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
 	    n, octets, news);
