@@ -27,7 +27,142 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <dlfcn.h>
+
 #include "file.h"
+
+/*
+ * OpenSSL is loaded when TLS is configured (tls_new), not linked: a
+ * pop3d with --tls=off, most of them behind a TLS proxy or on loopback,
+ * maps none of libssl and libcrypto and pays nothing at startup for
+ * relocating them.  Every OpenSSL function tls.c calls, directly or
+ * through one of OpenSSL's macros, goes through this table; a name
+ * left out of it does not link, as no libssl is linked.
+ */
+#define OSSL_FUNCTIONS(X) \
+	X(BIO_free) \
+	X(BIO_new_fd) \
+	X(BIO_new_mem_buf) \
+	X(ERR_clear_error) \
+	X(ERR_peek_last_error) \
+	X(ERR_reason_error_string) \
+	X(EVP_PKEY_free) \
+	X(OPENSSL_cleanse) \
+	X(OPENSSL_init_ssl) \
+	X(OpenSSL_version) \
+	X(PEM_read_bio_PrivateKey) \
+	X(PEM_read_bio_X509) \
+	X(PEM_read_bio_X509_AUX) \
+	X(SSL_CIPHER_get_name) \
+	X(SSL_CTX_check_private_key) \
+	X(SSL_CTX_ctrl) \
+	X(SSL_CTX_free) \
+	X(SSL_CTX_new) \
+	X(SSL_CTX_set_alpn_select_cb) \
+	X(SSL_CTX_set_default_passwd_cb) \
+	X(SSL_CTX_set_num_tickets) \
+	X(SSL_CTX_set_options) \
+	X(SSL_CTX_use_PrivateKey) \
+	X(SSL_CTX_use_certificate) \
+	X(SSL_accept) \
+	X(SSL_free) \
+	X(SSL_get_current_cipher) \
+	X(SSL_get_error) \
+	X(SSL_get_version) \
+	X(SSL_is_init_finished) \
+	X(SSL_new) \
+	X(SSL_read_ex) \
+	X(SSL_select_next_proto) \
+	X(SSL_set_bio) \
+	X(SSL_shutdown) \
+	X(SSL_write_ex) \
+	X(TLS_server_method) \
+	X(X509_cmp_current_time) \
+	X(X509_free) \
+	X(X509_get0_notAfter) \
+	X(X509_get0_notBefore)
+
+static struct {
+	bool	 loaded;
+#define X(f) __typeof__(f) *f;
+	OSSL_FUNCTIONS(X)
+#undef X
+} ossl;
+
+#define STR(x)		STR_(x)
+#define STR_(x)		#x
+#define OSSL_LIB	"libssl.so." STR(OPENSSL_SHLIB_VERSION)
+
+/*
+ * Loads libssl (and with it libcrypto) by the major version pop3d was
+ * built against, once, and for good.  Returns -1 with a reason in err
+ * (cap octets) when it is missing or lacks a function.
+ */
+static int
+ossl_load(char *err, size_t cap)
+{
+	void *lib, *fn;
+
+	if (ossl.loaded)
+		return 0;
+	if ((lib = dlopen(OSSL_LIB, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, cap, "cannot load %s: %s", OSSL_LIB, dlerror());
+		return -1;
+	}
+#define X(f)								\
+	if ((fn = dlsym(lib, #f)) == NULL) {				\
+		snprintf(err, cap, "%s lacks %s", OSSL_LIB, #f);	\
+		return -1;						\
+	}								\
+	memcpy(&ossl.f, &fn, sizeof(ossl.f));
+	OSSL_FUNCTIONS(X)
+#undef X
+	ossl.loaded = true;
+	return 0;
+}
+
+/* From here on, every call goes through the table. */
+#define BIO_free		(ossl.BIO_free)
+#define BIO_new_fd		(ossl.BIO_new_fd)
+#define BIO_new_mem_buf		(ossl.BIO_new_mem_buf)
+#define ERR_clear_error		(ossl.ERR_clear_error)
+#define ERR_peek_last_error	(ossl.ERR_peek_last_error)
+#define ERR_reason_error_string	(ossl.ERR_reason_error_string)
+#define EVP_PKEY_free		(ossl.EVP_PKEY_free)
+#define OPENSSL_cleanse		(ossl.OPENSSL_cleanse)
+#define OPENSSL_init_ssl	(ossl.OPENSSL_init_ssl)
+#define OpenSSL_version		(ossl.OpenSSL_version)
+#define PEM_read_bio_PrivateKey	(ossl.PEM_read_bio_PrivateKey)
+#define PEM_read_bio_X509	(ossl.PEM_read_bio_X509)
+#define PEM_read_bio_X509_AUX	(ossl.PEM_read_bio_X509_AUX)
+#define SSL_CIPHER_get_name	(ossl.SSL_CIPHER_get_name)
+#define SSL_CTX_check_private_key	(ossl.SSL_CTX_check_private_key)
+#define SSL_CTX_ctrl		(ossl.SSL_CTX_ctrl)
+#define SSL_CTX_free		(ossl.SSL_CTX_free)
+#define SSL_CTX_new		(ossl.SSL_CTX_new)
+#define SSL_CTX_set_alpn_select_cb	(ossl.SSL_CTX_set_alpn_select_cb)
+#define SSL_CTX_set_default_passwd_cb	(ossl.SSL_CTX_set_default_passwd_cb)
+#define SSL_CTX_set_num_tickets	(ossl.SSL_CTX_set_num_tickets)
+#define SSL_CTX_set_options	(ossl.SSL_CTX_set_options)
+#define SSL_CTX_use_PrivateKey	(ossl.SSL_CTX_use_PrivateKey)
+#define SSL_CTX_use_certificate	(ossl.SSL_CTX_use_certificate)
+#define SSL_accept		(ossl.SSL_accept)
+#define SSL_free		(ossl.SSL_free)
+#define SSL_get_current_cipher	(ossl.SSL_get_current_cipher)
+#define SSL_get_error		(ossl.SSL_get_error)
+#define SSL_get_version		(ossl.SSL_get_version)
+#define SSL_is_init_finished	(ossl.SSL_is_init_finished)
+#define SSL_new			(ossl.SSL_new)
+#define SSL_read_ex		(ossl.SSL_read_ex)
+#define SSL_select_next_proto	(ossl.SSL_select_next_proto)
+#define SSL_set_bio		(ossl.SSL_set_bio)
+#define SSL_shutdown		(ossl.SSL_shutdown)
+#define SSL_write_ex		(ossl.SSL_write_ex)
+#define TLS_server_method	(ossl.TLS_server_method)
+#define X509_cmp_current_time	(ossl.X509_cmp_current_time)
+#define X509_free		(ossl.X509_free)
+#define X509_get0_notAfter	(ossl.X509_get0_notAfter)
+#define X509_get0_notBefore	(ossl.X509_get0_notBefore)
 
 struct tls {
 	SSL_CTX		*ctx;
@@ -40,6 +175,10 @@ struct tls {
 const char *
 tls_library(void)
 {
+	char err[256];
+
+	if (ossl_load(err, sizeof(err)) == -1)
+		return OSSL_LIB " (cannot be loaded)";
 	return OpenSSL_version(OPENSSL_VERSION);
 }
 
@@ -229,6 +368,8 @@ tls_new(const char *cert, const char *key, char *err, size_t cap)
 {
 	struct tls *t;
 
+	if (ossl_load(err, cap) == -1)
+		return NULL;
 	/* Now, not lazily: the configuration is a file, read before
 	   anything else may be, and it holds the system's policy. */
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1) {

@@ -13,6 +13,8 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
 
 - startup: a missing or wrong certificate or key, or --tls without one,
   is exit 100 with nothing written to the client;
+- libssl and libcrypto are mapped only when TLS is configured; one that
+  cannot be loaded is exit 100 too;
 - both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message);
 - CAPA lists STLS only before TLS; STLS twice or after login is refused;
 - STARTTLS injection: what follows STLS in the same write is never
@@ -40,7 +42,8 @@ import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from pop3dtest import Inetd, check, finish, make_certs, pop3d_argv  # noqa
+from pop3dtest import (Inetd, check, finish, make_certs, pop3d_argv,  # noqa
+                       wrapped)
 
 POP3D = os.path.abspath(sys.argv[1])
 USERS = os.path.abspath(sys.argv[2])
@@ -184,6 +187,53 @@ def test_startup(top):
           b"+OK maildrop has" in out,
           "a certificate alone means STLS, with logins from this host: %r"
           % out)
+
+
+def mapped_libraries(args):
+    """The shared objects a pop3d maps once it has greeted."""
+    p = subprocess.Popen(pop3d_argv(POP3D, *args), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        greeting = p.stdout.readline()
+        with open("/proc/%d/maps" % p.pid) as f:
+            maps = f.read()
+        p.communicate(b"QUIT\r\n", timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return greeting, maps
+
+
+def test_loading(top):
+    """libssl is loaded when TLS is configured, and only then."""
+    tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
+    if wrapped():
+        print("skipped: what is mapped, under a wrapper (%s)"
+              % os.environ["POP3D_WRAPPER"].split()[0])
+        return
+    greeting, maps = mapped_libraries(ARGS + ["--tls=off"] + tls)
+    check(greeting.startswith(b"+OK") and "libsodium" in maps and
+          "libssl" not in maps and "libcrypto" not in maps,
+          "--tls=off maps neither libssl nor libcrypto")
+    greeting, maps = mapped_libraries(ARGS + tls)
+    check(greeting.startswith(b"+OK") and "libssl" in maps and
+          "libcrypto" in maps, "STLS maps libssl and libcrypto")
+    # A libssl that cannot be loaded is a startup failure, not a crash.
+    libs = os.path.join(top, "libs")
+    os.makedirs(libs)
+    with open(os.path.join(libs, "libssl.so.3"), "wb") as f:
+        f.write(b"not a shared object\n")
+    env = dict(os.environ, LD_LIBRARY_PATH=libs)
+    r = subprocess.run(pop3d_argv(POP3D, *(ARGS + tls)), input=b"QUIT\r\n",
+                       capture_output=True, timeout=60, env=env)
+    check(r.returncode == 100 and r.stdout == b"",
+          "an unloadable libssl: exit 100, nothing to the client: %r"
+          % ((r.returncode, r.stdout, r.stderr),))
+    r = subprocess.run(pop3d_argv(POP3D, "--version"), capture_output=True,
+                       timeout=60, env=env)
+    check(r.returncode == 0 and b"libssl.so.3 (cannot be loaded)" in r.stdout,
+          "--version says libssl cannot be loaded: %r" % r.stdout)
 
 
 def test_implicit(port):
@@ -489,6 +539,7 @@ def main():
                 "--ban-file", os.path.join(top, "failures")]
         tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
         test_startup(top)
+        test_loading(top)
 
         def serve(*extra):
             s = Inetd(pop3d_argv(POP3D, *(ARGS + list(extra))))
