@@ -375,9 +375,11 @@ x_line_done(struct xfer *x, bool empty)
  * lf_mask(p): one bit for each of the 16 octets at p that is LF, in
  * order.  SSE2 (every x86-64) has an instruction for it; elsewhere GCC's
  * vectors and a multiply gather the bits.  Without either, x_feed goes
- * octet by octet.
+ * octet by octet.  POP3D_NO_SSE2 and POP3D_NO_VECTORS choose the other
+ * paths on x86-64 too, for the tests.
  */
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(POP3D_NO_SSE2) && \
+    !defined(POP3D_NO_VECTORS)
 #include <emmintrin.h>
 #define X_BLOCKS	1
 static inline unsigned
@@ -389,7 +391,7 @@ lf_mask(const char *p)
 	    _mm_set1_epi8('\n')));
 }
 #elif defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(POP3D_NO_VECTORS)
 #define X_BLOCKS	1
 typedef unsigned char x_v16 __attribute__((vector_size(16)));
 static inline unsigned
