@@ -71,6 +71,8 @@ struct session {
 struct cmd {
 	const char	*verb;
 	enum cmd_res	(*fn)(struct session *, char *arg, size_t len);
+	/* Whether the configuration offers it; NULL: always. */
+	bool		(*offered)(const struct session *);
 };
 
 /* Formats a reply text from trusted values only (numbers, ids). */
@@ -271,6 +273,16 @@ stls_offered(struct session *s)
 	return s->cfg->starttls != NULL && io_is_plain(s->io);
 }
 
+/*
+ * QAUT only where the confinement after login leaves room for another
+ * user's mailbox (pop3d --qaut); elsewhere it is an unknown word.
+ */
+static bool
+qaut_offered(const struct session *s)
+{
+	return s->cfg->qaut;
+}
+
 /* Logins refused while a password would cross the network in clear. */
 static bool
 login_refused(struct session *s)
@@ -313,7 +325,7 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	    "UID-PARAM\r\n"
 	    "DELI\r\n"
 	    "SLEE-WAKE\r\n") == -1 ||
-	    (s->cfg->qaut && io_puts(s->io, "QAUT\r\n") == -1))
+	    (qaut_offered(s) && io_puts(s->io, "QAUT\r\n") == -1))
 		return CMD_ABORT;
 	/*
 	 * RFC 2449 s.6.7: EXPIRE n promises at least n days, so it holds
@@ -1150,9 +1162,8 @@ cmd_slee(struct session *s, char *arg, size_t len)
 /*
  * QAUT (POP3 Listener's): commits as QUIT does, releases the mailbox
  * and goes back to AUTHORIZATION on the same connection, whose failed
- * logins keep counting.  Offered only when the confinement after login
- * leaves room for another user's mailbox (pop3d --qaut).  On failure
- * the session stays in TRANSACTION.
+ * logins keep counting.  The tables offer it only with --qaut
+ * (qaut_offered).  On failure the session stays in TRANSACTION.
  */
 static enum cmd_res
 cmd_qaut(struct session *s, char *arg, size_t len)
@@ -1161,10 +1172,6 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	size_t marked;
 
 	(void)len;
-	if (!s->cfg->qaut) {
-		s->reply = "unknown command";
-		return CMD_BAD;
-	}
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	if ((r = commit(s, "qaut", &marked)) != STORE_OK)
@@ -1257,49 +1264,52 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 }
 
 static const struct cmd auth_cmds[] = {
-	{ "USER", cmd_user },
-	{ "PASS", cmd_pass },
-	{ "QUIT", cmd_quit_auth },
-	{ "CAPA", cmd_capa },
-	{ "AUTH", cmd_auth },
-	{ "UTF8", cmd_utf8 },
-	{ "APOP", cmd_unsupported },
-	{ "STLS", cmd_stls },
-	{ NULL, NULL }
+	{ "USER", cmd_user, NULL },
+	{ "PASS", cmd_pass, NULL },
+	{ "QUIT", cmd_quit_auth, NULL },
+	{ "CAPA", cmd_capa, NULL },
+	{ "AUTH", cmd_auth, NULL },
+	{ "UTF8", cmd_utf8, NULL },
+	{ "APOP", cmd_unsupported, NULL },
+	{ "STLS", cmd_stls, NULL },
+	{ NULL, NULL, NULL }
 };
 
 static const struct cmd trans_cmds[] = {
-	{ "STAT", cmd_stat },
-	{ "LIST", cmd_list },
-	{ "RETR", cmd_retr },
-	{ "DELE", cmd_dele },
-	{ "NOOP", cmd_noop },
-	{ "RSET", cmd_rset },
-	{ "TOP", cmd_top },
-	{ "UIDL", cmd_uidl },
-	{ "QUIT", cmd_quit_trans },
-	{ "CAPA", cmd_capa },
-	{ "DELI", cmd_deli },
-	{ "SLEE", cmd_slee },
-	{ "QAUT", cmd_qaut },
-	{ NULL, NULL }
+	{ "STAT", cmd_stat, NULL },
+	{ "LIST", cmd_list, NULL },
+	{ "RETR", cmd_retr, NULL },
+	{ "DELE", cmd_dele, NULL },
+	{ "NOOP", cmd_noop, NULL },
+	{ "RSET", cmd_rset, NULL },
+	{ "TOP", cmd_top, NULL },
+	{ "UIDL", cmd_uidl, NULL },
+	{ "QUIT", cmd_quit_trans, NULL },
+	{ "CAPA", cmd_capa, NULL },
+	{ "DELI", cmd_deli, NULL },
+	{ "SLEE", cmd_slee, NULL },
+	{ "QAUT", cmd_qaut, qaut_offered },
+	{ NULL, NULL, NULL }
 };
 
 /* The SLEEP state: the mailbox is not the session's; no CAPA either. */
 static const struct cmd sleep_cmds[] = {
-	{ "NOOP", cmd_noop },
-	{ "WAKE", cmd_wake },
-	{ "QUIT", cmd_quit_auth },	/* nothing is left to commit */
-	{ NULL, NULL }
+	{ "NOOP", cmd_noop, NULL },
+	{ "WAKE", cmd_wake, NULL },
+	{ "QUIT", cmd_quit_auth, NULL },	/* nothing is left to commit */
+	{ NULL, NULL, NULL }
 };
 
+/* The command verb names in table, if the configuration offers it. */
 static const struct cmd *
-find_cmd(const struct cmd *table, const char *verb, size_t len)
+find_cmd(const struct session *s, const struct cmd *table, const char *verb,
+    size_t len)
 {
 	for (; table->verb != NULL; table++)
 		if (strlen(table->verb) == len &&
 		    strncasecmp(table->verb, verb, len) == 0)
-			return table;
+			return table->offered == NULL || table->offered(s) ?
+			    table : NULL;
 	return NULL;
 }
 
@@ -1320,11 +1330,11 @@ dispatch(struct session *s, char *ln, size_t len)
 		alen = len - vlen - 1;
 	}
 	s->reply = NULL;
-	if ((c = find_cmd(tbl, ln, vlen)) != NULL)
+	if ((c = find_cmd(s, tbl, ln, vlen)) != NULL)
 		r = c->fn(s, arg, alen);
-	else if (find_cmd(auth_cmds, ln, vlen) != NULL ||
-	    find_cmd(trans_cmds, ln, vlen) != NULL ||
-	    find_cmd(sleep_cmds, ln, vlen) != NULL) {
+	else if (find_cmd(s, auth_cmds, ln, vlen) != NULL ||
+	    find_cmd(s, trans_cmds, ln, vlen) != NULL ||
+	    find_cmd(s, sleep_cmds, ln, vlen) != NULL) {
 		s->reply = "command not valid in this state";
 		r = CMD_BAD;
 	} else {
