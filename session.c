@@ -124,6 +124,18 @@ finish(struct session *s, enum session_end end, const char *why)
 }
 
 /*
+ * Ends the session for a failed write, unless it has ended already: then
+ * the first reason (a handler's "eof" in a SASL exchange, the step's
+ * "bad-commands") says why, and the write is only its consequence.
+ */
+static void
+finish_write_error(struct session *s)
+{
+	if (s->state != ST_END)
+		finish(s, SESSION_ABORT, "write-error");
+}
+
+/*
  * The one conversion from a message number on the wire to an index into
  * the listing.  Digits only, at most 10, within 1..count; or "UID:" (in
  * any case) and a unique id, looked up in the listing only (UID-PARAM).
@@ -1410,7 +1422,7 @@ answer:
 	case CMD_OK:
 	case CMD_ERR:
 		if (reply(s, r) == -1) {
-			finish(s, SESSION_ABORT, "write-error");
+			finish_write_error(s);
 			return;
 		}
 		break;
@@ -1420,7 +1432,8 @@ answer:
 		s->state = ST_END;
 		return;
 	case CMD_ABORT:
-		finish(s, SESSION_ABORT, "write-error");
+		/* A handler that ended the session has said why; else a write. */
+		finish_write_error(s);
 		return;
 	}
 	if (s->state == ST_AUTH && s->fails >= POP3D_AUTH_FAILS)

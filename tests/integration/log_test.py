@@ -7,8 +7,9 @@ No syslog daemon is needed: the test re-runs itself in a private mount
 namespace (unshare -m), mounts a fresh /dev there, and binds its own
 datagram socket at /dev/log, where syslog(3) writes.  Then it checks the
 lines of real sessions: logins with user and result, the end of a
-session with its counts, facility mail, client bytes escaped, and never
-a password.  Needs root (exit 77, skipped, otherwise).
+session with its counts and its reason (also when a SASL exchange is cut
+short), facility mail, client bytes escaped, and never a password.
+Needs root (exit 77, skipped, otherwise).
 """
 import os
 import shutil
@@ -32,13 +33,41 @@ def private_dev():
         os.chmod("/dev/" + name, 0o666)
 
 
+def argv(top, *args):
+    return pop3d_argv(POP3D, "--users", os.path.join(top, "users"),
+                      "--mail-root", os.path.join(top, "mail"), *args)
+
+
 def session(top, data):
-    r = subprocess.run(pop3d_argv(POP3D, "--users",
-                                  os.path.join(top, "users"), "--mail-root",
-                                  os.path.join(top, "mail")),
-                       input=data, capture_output=True, timeout=60)
+    r = subprocess.run(argv(top), input=data, capture_output=True, timeout=60)
     check(r.stderr == b"", "pop3d wrote to stderr: %r" % r.stderr)
     return r
+
+
+def idle_session(top, data):
+    """Sends data and keeps the connection open until pop3d's idle
+    timeout (1 s) ends the session."""
+    p = subprocess.Popen(argv(top, "--idle-timeout", "1"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    with p:
+        try:
+            p.stdin.write(data)
+            p.stdin.flush()
+            p.wait(timeout=60)
+        finally:
+            p.kill()
+        out, err = p.stdout.read(), p.stderr.read()
+    check(err == b"", "pop3d wrote to stderr: %r" % err)
+    return out
+
+
+def end_reason(lines):
+    """The reason in the session's "end reason=" line, or None."""
+    for line in lines:
+        if b" end reason=" in line:
+            return line.split(b" end reason=", 1)[1].split(b" ", 1)[0]
+    return None
 
 
 def drain(sock):
@@ -75,6 +104,24 @@ def main():
         session(top, ("USER me\r\nPASS %s\r\nUSER ev\x01l%%\"x\r\nPASS %s\r\nQUIT\r\n"
                       % (WRONG, PASSWORD)).encode())
         bad = drain(log)
+        # A SASL exchange that the client ends mid-way: the reason is the
+        # one its handler saw, not a write error that never happened.
+        for what, data, challenge in (
+                ("AUTH PLAIN, EOF at the challenge", b"AUTH PLAIN\r\n",
+                 b"+ \r\n"),
+                ("AUTH LOGIN, EOF at the password",
+                 b"AUTH LOGIN\r\nbWU=\r\n", b"+ UGFzc3dvcmQ6\r\n")):
+            r = session(top, data)
+            check(r.stdout.endswith(challenge),
+                  "%s: the challenge was sent" % what, r.stdout)
+            got = end_reason(drain(log))
+            check(got == b"eof", "%s: end reason=eof" % what, got)
+        out = idle_session(top, b"AUTH PLAIN\r\n")
+        check(out.endswith(b"+ \r\n"), "AUTH PLAIN, idle: the challenge",
+              out)
+        got = end_reason(drain(log))
+        check(got == b"timeout", "AUTH PLAIN, idle: end reason=timeout", got)
+
         everything = b"\n".join(ok + bad)
         print(everything.decode(errors="replace"))
 
