@@ -315,6 +315,8 @@ refuse_login(struct session *s)
 static enum cmd_res
 cmd_capa(struct session *s, char *arg, size_t len)
 {
+	bool logins = !login_refused(s);
+
 	(void)len;
 	if (arg != NULL) {
 		s->reply = "CAPA takes no argument";
@@ -323,12 +325,17 @@ cmd_capa(struct session *s, char *arg, size_t len)
 	if (io_puts(s->io, "+OK capability list follows\r\n"
 	    "TOP\r\n"
 	    "UIDL\r\n") == -1 ||
-	    (!login_refused(s) && io_puts(s->io, "USER\r\n") == -1))
+	    (logins && io_puts(s->io, "USER\r\n") == -1))
 		return CMD_ABORT;
-	/* RFC 2449 s.5: what only works before login is listed only there. */
-	if (s->state == ST_AUTH && ((!login_refused(s) &&
+	/*
+	 * RFC 2449 s.5: what only works before login is listed only there.
+	 * RFC 6856 s.2: UTF8's USER argument speaks of the names and
+	 * passwords USER and PASS take, so it goes where USER goes; the
+	 * UTF8 command itself works either way.
+	 */
+	if (s->state == ST_AUTH && ((logins &&
 	    io_puts(s->io, "SASL PLAIN LOGIN\r\n") == -1) ||
-	    io_puts(s->io, "UTF8 USER\r\n") == -1 ||
+	    io_puts(s->io, logins ? "UTF8 USER\r\n" : "UTF8\r\n") == -1 ||
 	    (stls_offered(s) && io_puts(s->io, "STLS\r\n") == -1)))
 		return CMD_ABORT;
 	if (io_puts(s->io, "RESP-CODES\r\n"

@@ -965,7 +965,8 @@ expect_stls(bool needs_tls, const char *plain, const char *tls,
 #define CAPA_TAIL	"RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n" \
 	"UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n" \
 	"IMPLEMENTATION pop3d\r\n.\r\n"
-#define CAPA_PLAIN	CAPA_HEAD "UTF8 USER\r\nSTLS\r\n" CAPA_TAIL
+/* No login in the clear: neither USER nor UTF8's USER (RFC 6856 s.2). */
+#define CAPA_PLAIN	CAPA_HEAD "UTF8\r\nSTLS\r\n" CAPA_TAIL
 #define CAPA_TLS	CAPA_HEAD "USER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n" \
 	CAPA_TAIL
 #define REFUSED		"-ERR [AUTH] no login without TLS: send STLS first\r\n"

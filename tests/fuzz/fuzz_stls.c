@@ -6,7 +6,8 @@
  * itself is OpenSSL's to fuzz).  Flag 1: the handshake fails.  Checks:
  *
  *  - in the clear no login gets anywhere: no "+OK send PASS", no SASL
- *    challenge, no "+OK maildrop", and CAPA lists neither USER nor SASL;
+ *    challenge, no "+OK maildrop", and CAPA lists neither USER nor SASL
+ *    nor UTF8's USER argument (RFC 6856 s.2: it speaks of USER and PASS);
  *  - the handshake starts at most once, and "+OK begin TLS negotiation"
  *    is the last thing said in the clear, said exactly when it starts;
  *  - when it starts, io holds nothing sent in the clear (so nothing
@@ -131,7 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strstr(out, "+OK send PASS") != NULL ||
 	    strstr(out, "+OK maildrop") != NULL || has_line(out, outlen, "+ "))
 		fz_fail("a login got somewhere in the clear");
-	if (has_line(out, outlen, "USER\r") || has_line(out, outlen, "SASL"))
+	if (has_line(out, outlen, "USER\r") || has_line(out, outlen, "SASL") ||
+	    has_line(out, outlen, "UTF8 USER\r"))
 		fz_fail("CAPA offers a login in the clear");
 	if (f.starts == 0 && strstr(out, begin) != NULL)
 		fz_fail("\"+OK begin\" without a handshake");

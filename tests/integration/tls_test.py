@@ -20,7 +20,8 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
 - STARTTLS injection: what follows STLS in the same write is never
   answered, in the clear or under TLS;
 - a client that PROXY (--proxy-from) names as 192.0.2.9 cannot log in
-  before STLS (CAPA lists neither USER nor SASL) and can after it;
+  before STLS (CAPA lists neither USER nor SASL, and UTF8 without its
+  USER argument) and can after it;
   --allow-plaintext-auth and --tls=off let it, as before;
 - TLS 1.0 and 1.1 clients, ALPN other than pop3, garbage and a cut or
   stalled ClientHello end the session (exit 1) without a byte of POP3;
@@ -393,10 +394,14 @@ def test_not_local(port, port_allow, port_off):
           b"SASL" not in clear,
           "192.0.2.9 in the clear: CAPA has STLS, no USER, no SASL: %r"
           % clear)
+    # RFC 6856 s.2: UTF8's USER argument is about USER and PASS, which are
+    # refused here; the UTF8 command itself is still offered.
+    check(b"\r\nUTF8\r\n" in clear and b"UTF8 USER" not in clear,
+          "192.0.2.9 in the clear: CAPA has UTF8 without USER: %r" % clear)
     check(clear.count(b"-ERR [AUTH] no login without TLS: send STLS "
                       b"first\r\n") == 2,
           "192.0.2.9 in the clear: USER and PASS refused with [AUTH]")
-    check(b"\r\nUSER\r\nSASL PLAIN LOGIN\r\n" in under and
+    check(b"\r\nUSER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n" in under and
           b"STLS" not in under and b"+OK maildrop has 3 messages" in under,
           "192.0.2.9 after STLS: CAPA lists logins, and login works: %r"
           % under[:400])
