@@ -469,7 +469,12 @@ v2(const unsigned char *buf, size_t len, size_t *need,
 	default:
 		return bad(why, "v2-family");
 	}
-	return v2_tlvs(buf + V2_HEAD + addrs, buf + V2_HEAD + alen, hdr, why);
+	if (v2_tlvs(buf + V2_HEAD + addrs, buf + V2_HEAD + alen, hdr,
+	    why) == PROXY_BAD) {
+		hdr->tls = false;	/* fail closed, whatever came first */
+		return PROXY_BAD;
+	}
+	return PROXY_DONE;
 }
 
 enum proxy_res

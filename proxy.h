@@ -88,7 +88,8 @@ struct proxy_hdr {
  *   length of any header that starts with buf, so a reader that reads
  *   *need - len more octets never reads a byte past the header.
  *  PROXY_BAD: buf cannot start a header pop3d takes; *why says why, a
- *   constant word for the log ("v1-address", "v2-signature", ...).
+ *   constant word for the log ("v1-address", "v2-signature", ...), and
+ *   hdr->tls is false.
  *
  * Version 1 (s.2.1): "PROXY TCP4|TCP6 SRC DST SPORT DPORT" or "PROXY
  * UNKNOWN[ ...]", and CRLF, at most 107 octets in all; fields are

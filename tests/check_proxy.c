@@ -157,6 +157,7 @@ refused(const void *buf, size_t len, const char *why_expected)
 	ck_assert_msg(parse_exact(buf, len, &need, &hdr, &why) == PROXY_BAD,
 	    "accepted: %.*s", (int)len, (const char *)buf);
 	ck_assert_str_eq(why, why_expected);
+	ck_assert(!hdr.tls);
 }
 
 static void

@@ -330,6 +330,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PROXY_BAD:
 		if (*why == '\0' || strchr(why, ' ') != NULL)
 			fz_fail("proxy: refused with reason \"%s\"", why);
+		if (hdr.tls)
+			fz_fail("proxy: refused (%s), yet TLS", why);
 		check_tlvs_refused(data, size, need, why);
 		break;
 	case PROXY_MORE:
