@@ -204,6 +204,13 @@
 #define POP3D_PROXY_FROM_MAX	64
 
 /*
+ * s.2.2.6: the TLS version and cipher a v2 header's PP2_TYPE_SSL may
+ * name, for the log: US-ASCII names such as "TLSv1.3" and IANA's
+ * longest cipher suite names (some 45 octets).  Longer is no such name.
+ */
+#define POP3D_PROXY_TLS_TEXT_MAX	64
+
+/*
  * A PEM file given to --tls-cert or --tls-key: a key, a certificate and
  * a chain of intermediates take a few KiB; anything near this is no
  * such file.

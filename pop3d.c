@@ -121,8 +121,11 @@ set_tag(const char *peer)
  * A trusted proxy that sends none, a bad one, or too slowly ends the
  * process before a byte is taken as a command.  Nobody else's bytes are
  * ever parsed as a header: from them, "PROXY ..." is a bad command.
+ * Returns whether the header says that the client spoke TLS to the
+ * proxy (a TLS terminator's send-proxy-v2-ssl), which is then logged as
+ * pop3d's own handshake would be.
  */
-static void
+static bool
 take_proxy(const struct proxy_net *nets, size_t n, char *peer, size_t cap)
 {
 	struct sockaddr_storage ss;
@@ -131,10 +134,13 @@ take_proxy(const struct proxy_net *nets, size_t n, char *peer, size_t cap)
 	struct proxy_hdr hdr;
 	const char *why;
 	char via[PEER_ADDR_MAX];
+	/* log_esc: 3 octets a byte at worst, and room for its "...". */
+	char version[3 * POP3D_PROXY_TLS_TEXT_MAX + 4];
+	char cipher[3 * POP3D_PROXY_TLS_TEXT_MAX + 4];
 
 	if (getpeername(STDIN_FILENO, sa, &len) == -1 ||
 	    !proxy_net_match(nets, n, sa, len))
-		return;
+		return false;
 	if (peer_format(sa, len, via, sizeof(via)) == -1)
 		snprintf(via, sizeof(via), "unknown");	/* NEVER: matched */
 	if (proxy_read(STDIN_FILENO, POP3D_PROXY_TIMEOUT_MS, &hdr,
@@ -155,6 +161,17 @@ take_proxy(const struct proxy_net *nets, size_t n, char *peer, size_t cap)
 	set_tag(peer);
 	log_msg(LOG_INFO, "proxy via=%s version=%d%s", via, hdr.version,
 	    hdr.local ? " client=none" : "");
+	if (!hdr.tls)
+		return false;
+	/* Each name is left out where the proxy sent none. */
+	log_msg(LOG_INFO, "tls result=ok mode=proxy%s%s%s%s",
+	    hdr.tls_version[0] != '\0' ? " version=" : "",
+	    log_esc(version, sizeof(version), hdr.tls_version,
+	    strlen(hdr.tls_version)),
+	    hdr.tls_cipher[0] != '\0' ? " cipher=" : "",
+	    log_esc(cipher, sizeof(cipher), hdr.tls_cipher,
+	    strlen(hdr.tls_cipher)));
+	return true;
 }
 
 /*
@@ -229,7 +246,7 @@ main(int argc, char *argv[])
 	enum tls_mode mode = MODE_UNSET;
 	const char *cert = NULL, *key = NULL;
 	struct tls_hook hook = { NULL, NULL };
-	bool allow_plain = false;
+	bool allow_plain = false, proxy_tls = false;
 	int timeout = POP3D_IDLE_TIMEOUT, c;
 	struct io *io;
 	enum session_end end;
@@ -354,11 +371,18 @@ main(int argc, char *argv[])
 	/* A vanished client is a failed write, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
 	if (nproxies > 0)
-		take_proxy(proxies, nproxies, peer, sizeof(peer));
+		proxy_tls = take_proxy(proxies, nproxies, peer, sizeof(peer));
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));
-	if (mode == MODE_STARTTLS) {
+	/*
+	 * A client that spoke TLS to a trusted proxy has its TLS: logins
+	 * need no STLS, and none is offered, since TLS inside the proxy's
+	 * would be a second layer no client expects.  The proxy's leg to
+	 * pop3d is the admin's, trusted as far as --proxy-from is.  With
+	 * --tls=implicit pop3d's own TLS runs as ever: the proxy re-encrypts.
+	 */
+	if (mode == MODE_STARTTLS && !proxy_tls) {
 		cfg.starttls = start_tls;
 		cfg.starttls_arg = &hook;
 		/* Over loopback or a pipe no password crosses a network. */

@@ -2,8 +2,9 @@
  * proxy.c: the PROXY protocol header a trusted proxy sends before the
  * client's first byte (see proxy.h).  Trusts none of its bytes: every
  * field is bounded and parsed strictly, addresses only through
- * inet_pton or as fixed-size binary fields, and nothing is read past
- * the header, so the client's commands stay the session's to read.
+ * inet_pton or as fixed-size binary fields, each TLV's length only
+ * within what holds it, and nothing is read past the header, so the
+ * client's commands stay the session's to read.
  * Never logs; the caller does, once.
  */
 #include <sys/socket.h>
@@ -43,6 +44,14 @@ static const unsigned char v4mapped[12] = {
 #define V2_INET_LEN	12	/* two IPv4 addresses, two ports */
 #define V2_INET6_LEN	36	/* two IPv6 addresses, two ports */
 #define V2_UNIX_LEN	216	/* two 108-octet paths */
+
+/* s.2.2.6: the one TLV read, and the sub-TLVs of it that are logged. */
+#define TLV_HEAD		3	/* type, length (16 bits) */
+#define PP2_TYPE_SSL		0x20
+#define PP2_SSL_HEAD		5	/* client (8 bits), verify (32) */
+#define PP2_CLIENT_SSL		0x01
+#define PP2_SUBTYPE_SSL_VERSION	0x21
+#define PP2_SUBTYPE_SSL_CIPHER	0x23
 
 /* The bits of an address past a prefix are all 0 (check) or made so. */
 static bool
@@ -279,13 +288,125 @@ v1(const unsigned char *buf, size_t len, size_t *need,
 	return v1_line(buf, *need, hdr, why);
 }
 
+/* One TLV: its type, and its value in the header's bytes. */
+struct tlv {
+	unsigned		 type;
+	const unsigned char	*val;
+	size_t			 len;
+};
+
+/*
+ * Takes the TLV at *p and steps *p past it: 0, or -1 (*why is trunc or
+ * overlong) when fewer than TLV_HEAD octets are left before end, or
+ * its value runs past end.  Never reads at or past end.
+ */
+static int
+tlv_next(const unsigned char **p, const unsigned char *end, struct tlv *t,
+    const char *trunc, const char *overlong, const char **why)
+{
+	size_t left = (size_t)(end - *p);
+
+	if (left < TLV_HEAD) {
+		*why = trunc;
+		return -1;
+	}
+	t->type = (*p)[0];
+	t->len = (size_t)(*p)[1] << 8 | (*p)[2];
+	if (t->len > left - TLV_HEAD) {
+		*why = overlong;
+		return -1;
+	}
+	t->val = *p + TLV_HEAD;
+	*p = t->val + t->len;
+	return 0;
+}
+
+/*
+ * A sub-TLV's name (a version, a cipher) into out, which holds
+ * POP3D_PROXY_TLS_TEXT_MAX + 1: -1 when it is longer or not
+ * US-ASCII text.
+ */
+static int
+ssl_text(const struct tlv *t, char *out)
+{
+	if (t->len > POP3D_PROXY_TLS_TEXT_MAX)
+		return -1;
+	for (size_t i = 0; i < t->len; i++)
+		if (t->val[i] < 0x20 || t->val[i] > 0x7e)
+			return -1;
+	memcpy(out, t->val, t->len);
+	out[t->len] = '\0';
+	return 0;
+}
+
+/* s.2.2.6: struct pp2_tlv_ssl, the value of one PP2_TYPE_SSL. */
+static enum proxy_res
+v2_ssl(const struct tlv *ssl, struct proxy_hdr *hdr, const char **why)
+{
+	const unsigned char *p, *end = ssl->val + ssl->len;
+	bool version = false, cipher = false;
+	struct tlv t;
+
+	if (ssl->len < PP2_SSL_HEAD)
+		return bad(why, "v2-ssl-short");
+	/* The verify field is about client certificates: none are used. */
+	hdr->tls = (ssl->val[0] & PP2_CLIENT_SSL) != 0;
+	for (p = ssl->val + PP2_SSL_HEAD; p < end; ) {
+		if (tlv_next(&p, end, &t, "v2-ssl-truncated", "v2-ssl-length",
+		    why) == -1)
+			return PROXY_BAD;
+		if (t.type == PP2_SUBTYPE_SSL_VERSION) {
+			if (version)
+				return bad(why, "v2-ssl-twice");
+			version = true;
+			if (ssl_text(&t, hdr->tls_version) == -1)
+				return bad(why, "v2-ssl-text");
+		} else if (t.type == PP2_SUBTYPE_SSL_CIPHER) {
+			if (cipher)
+				return bad(why, "v2-ssl-twice");
+			cipher = true;
+			if (ssl_text(&t, hdr->tls_cipher) == -1)
+				return bad(why, "v2-ssl-text");
+		}
+	}
+	return PROXY_DONE;
+}
+
+/*
+ * s.2.2: the TLVs of a PROXY header, p to end.  Types pop3d does not
+ * read are skipped, as the protocol allows, but each must still be a
+ * whole TLV: a header that does not add up is not trusted in part.
+ */
+static enum proxy_res
+v2_tlvs(const unsigned char *p, const unsigned char *end,
+    struct proxy_hdr *hdr, const char **why)
+{
+	bool ssl = false;
+	struct tlv t;
+
+	while (p < end) {
+		if (tlv_next(&p, end, &t, "v2-tlv-truncated", "v2-tlv-length",
+		    why) == -1)
+			return PROXY_BAD;
+		if (t.type != PP2_TYPE_SSL)
+			continue;
+		/* Two could disagree on whether the client spoke TLS. */
+		if (ssl)
+			return bad(why, "v2-ssl-twice");
+		ssl = true;
+		if (v2_ssl(&t, hdr, why) == PROXY_BAD)
+			return PROXY_BAD;
+	}
+	return PROXY_DONE;
+}
+
 static enum proxy_res
 v2(const unsigned char *buf, size_t len, size_t *need,
     struct proxy_hdr *hdr, const char **why)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&hdr->src;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&hdr->src;
-	size_t alen;
+	size_t alen, addrs;
 
 	if (memcmp(buf, v2_sig, len < sizeof(v2_sig) ? len :
 	    sizeof(v2_sig)) != 0)
@@ -308,11 +429,12 @@ v2(const unsigned char *buf, size_t len, size_t *need,
 	hdr->version = 2;
 	hdr->local = true;
 	if ((buf[12] & 0x0f) == V2_LOCAL)
-		return PROXY_DONE;	/* the addresses are to be ignored */
+		return PROXY_DONE;	/* the whole block is to be ignored */
 	memset(&hdr->src, 0, sizeof(hdr->src));
 	switch (buf[13] >> 4) {
 	case V2_AF_UNSPEC:
-		return PROXY_DONE;
+		addrs = 0;		/* no address, and no client */
+		break;
 	case V2_AF_INET:
 		if ((buf[13] & 0x0f) != V2_STREAM)
 			return bad(why, "v2-transport");
@@ -322,6 +444,8 @@ v2(const unsigned char *buf, size_t len, size_t *need,
 		memcpy(&sin->sin_addr, buf + V2_HEAD, 4);
 		memcpy(&sin->sin_port, buf + V2_HEAD + 8, 2);
 		hdr->srclen = sizeof(*sin);
+		hdr->local = false;
+		addrs = V2_INET_LEN;
 		break;
 	case V2_AF_INET6:
 		if ((buf[13] & 0x0f) != V2_STREAM)
@@ -332,17 +456,24 @@ v2(const unsigned char *buf, size_t len, size_t *need,
 		memcpy(&sin6->sin6_addr, buf + V2_HEAD, 16);
 		memcpy(&sin6->sin6_port, buf + V2_HEAD + 32, 2);
 		hdr->srclen = sizeof(*sin6);
+		hdr->local = false;
+		addrs = V2_INET6_LEN;
 		break;
 	case V2_AF_UNIX:
 		if ((buf[13] & 0x0f) != V2_STREAM)
 			return bad(why, "v2-transport");
 		if (alen < V2_UNIX_LEN)
 			return bad(why, "v2-short");
-		return PROXY_DONE;	/* a local client: no address */
+		addrs = V2_UNIX_LEN;	/* a local client: no address */
+		break;
 	default:
 		return bad(why, "v2-family");
 	}
-	hdr->local = false;
+	if (v2_tlvs(buf + V2_HEAD + addrs, buf + V2_HEAD + alen, hdr,
+	    why) == PROXY_BAD) {
+		hdr->tls = false;	/* fail closed, whatever came first */
+		return PROXY_BAD;
+	}
 	return PROXY_DONE;
 }
 
@@ -351,6 +482,8 @@ proxy_parse(const unsigned char *buf, size_t len, size_t *need,
     struct proxy_hdr *hdr, const char **why)
 {
 	*why = "";
+	hdr->tls = false;
+	hdr->tls_version[0] = hdr->tls_cipher[0] = '\0';
 	if (len == 0) {
 		*need = 1;
 		return PROXY_MORE;

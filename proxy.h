@@ -60,6 +60,20 @@ struct proxy_hdr {
 	bool			local;
 	struct sockaddr_storage	src;		/* unless local: the client */
 	socklen_t		srclen;
+	/*
+	 * A v2 PROXY header's PP2_TYPE_SSL TLV (s.2.2.6) with the
+	 * PP2_CLIENT_SSL bit: the client spoke TLS to the proxy.  False
+	 * for version 1, a LOCAL header, no such TLV, or the bit clear.
+	 */
+	bool			tls;
+	/*
+	 * That TLV's PP2_SUBTYPE_SSL_VERSION and PP2_SUBTYPE_SSL_CIPHER,
+	 * for the log: "" when not sent, else at most
+	 * POP3D_PROXY_TLS_TEXT_MAX octets in 0x20..0x7E (still to be
+	 * escaped: they are the proxy's words, not pop3d's).
+	 */
+	char			tls_version[POP3D_PROXY_TLS_TEXT_MAX + 1];
+	char			tls_cipher[POP3D_PROXY_TLS_TEXT_MAX + 1];
 };
 
 /*
@@ -74,7 +88,8 @@ struct proxy_hdr {
  *   length of any header that starts with buf, so a reader that reads
  *   *need - len more octets never reads a byte past the header.
  *  PROXY_BAD: buf cannot start a header pop3d takes; *why says why, a
- *   constant word for the log ("v1-address", "v2-signature", ...).
+ *   constant word for the log ("v1-address", "v2-signature", ...), and
+ *   hdr->tls is false.
  *
  * Version 1 (s.2.1): "PROXY TCP4|TCP6 SRC DST SPORT DPORT" or "PROXY
  * UNKNOWN[ ...]", and CRLF, at most 107 octets in all; fields are
@@ -83,7 +98,15 @@ struct proxy_hdr {
  * Version 2 (s.2.2): the 12-octet signature, version 2, command LOCAL or
  * PROXY, a family and transport (TCP over IPv4 or IPv6, AF_UNSPEC or
  * AF_UNIX), a length of at most POP3D_PROXY_V2_LEN_MAX that holds the
- * family's addresses, and TLVs, which are skipped unread.
+ * family's addresses, and TLVs.  A LOCAL header's block is ignored
+ * whole, as s.2.2 says.  After a PROXY header's addresses, the rest of
+ * the length must be whole TLVs (a type, a 16-bit length, that value);
+ * types other than PP2_TYPE_SSL are skipped.  PP2_TYPE_SSL, at most
+ * once, holds a client octet, a 32-bit verify and whole sub-TLVs, of
+ * which PP2_SUBTYPE_SSL_VERSION and PP2_SUBTYPE_SSL_CIPHER, each at
+ * most once, fill hdr->tls_version and hdr->tls_cipher, and others are
+ * skipped.  Anything else in them ("v2-tlv-...", "v2-ssl-...") is a
+ * bad header.
  */
 enum proxy_res	proxy_parse(const unsigned char *buf, size_t len,
 		    size_t *need, struct proxy_hdr *hdr, const char **why);

@@ -17,23 +17,39 @@ Direct connections: from an address pop3d does not trust, a forged
 PROXY header is a bad command and never an address; from a trusted one,
 a missing, malformed or late header ends the connection before the
 greeting, and a good header sent in one write with the first command
-leaves that command to the session.  Runs in private mount and network
-namespaces (a /dev/log of its own); needs root, else skipped (77), and
-haproxy and systemd-socket-activate.
+leaves that command to the session.
+
+HAProxy terminating TLS (README: "Several hosts behind HAProxy"): pop3d
+with a certificate (so --tls=starttls) behind a TLS frontend with
+send-proxy-v2-ssl.  Python's ssl and curl (pop3s://) from 198.51.100.x,
+no loopback address, log in without STLS, CAPA offers no STLS, and the
+log says "tls result=ok mode=proxy" with the version and cipher.  The
+same backend behind a frontend in the clear (the SSL TLV without
+PP2_CLIENT_SSL) still refuses logins until STLS, and STLS then runs
+pop3d's own TLS through HAProxy; a forged header with the TLV sent
+straight to pop3d from an untrusted address logs nobody in.
+
+Runs in private mount and network namespaces (a /dev/log of its own);
+needs root, else skipped (77), and haproxy and systemd-socket-activate
+(and openssl and curl for the TLS part).
 """
 import os
 import re
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
 from deploylib import (Activator, Syslog, add_user, bound, check,  # noqa
-                       finish, free_port, private_dev, reexec_private, skip,
-                       tempdir)
+                       crlf, finish, free_port, private_dev, reexec_private,
+                       skip, tempdir)
+from pop3dtest import make_certs  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "pr0xied pass"
@@ -321,6 +337,222 @@ def test_untrusted_instance(log, top):
         act.stop()
 
 
+def ssl_tlv(client):
+    """PP2_TYPE_SSL with the client octet, verify 0 and a version."""
+    value = struct.pack("!BI", client, 0) + b"\x21\x00\x07TLSv1.3"
+    return b"\x20" + struct.pack("!H", len(value)) + value
+
+
+def tls_talk(port, source, root, script):
+    """Through HAProxy's TLS frontend from source: the bytes of the
+    session after the handshake, script sent at once, until pop3d
+    closes or 15 s pass."""
+    ctx = ssl.create_default_context(cafile=root)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as raw:
+        raw.settimeout(15)
+        raw.bind((source, 0))
+        raw.connect(("127.0.0.1", port))
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(script)
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except (ConnectionError, ssl.SSLError, socket.timeout):
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return out, s.version()
+
+
+def stls_talk(port, source, root, before, under):
+    """From source to port in the clear: before, then STLS and the
+    handshake, then under.  Returns (in the clear, under TLS)."""
+    ctx = ssl.create_default_context(cafile=root)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as raw:
+        raw.settimeout(30)
+        raw.bind((source, 0))
+        raw.connect(("127.0.0.1", port))
+        f = raw.makefile("rb")
+        clear = f.readline()
+        raw.sendall(before + b"STLS\r\n")
+        for _ in range(before.count(b"\r\n") + 1):
+            line = f.readline()
+            clear += line
+            if line.startswith(b"+OK capability"):
+                while not clear.endswith(b"\r\n.\r\n"):
+                    clear += f.readline()
+        if not clear.endswith(b"+OK begin TLS negotiation\r\n"):
+            return clear, b""
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(under)
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except (ConnectionError, ssl.SSLError, socket.timeout):
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return clear, out
+
+
+def test_haproxy_tls(log, top):
+    """HAProxy terminating TLS in front of pop3d --tls=starttls."""
+    for tool in ("openssl", "curl"):
+        if shutil.which(tool) is None:
+            check(False, "HAProxy TLS: %s is there" % tool)
+            return
+    os.makedirs(os.path.join(top, "certs"))
+    certs = make_certs(os.path.join(top, "certs"))
+    pem = os.path.join(top, "certs", "haproxy.pem")
+    with open(pem, "wb") as out:
+        for name in ("chain", "key"):
+            with open(certs[name], "rb") as f:
+                out.write(f.read())
+    os.makedirs(os.path.join(top, "tls"))
+    backend = Backend([
+        "--users", os.path.join(top, "users"),
+        "--mail-root", os.path.join(top, "mail"),
+        "--ban-file", os.path.join(top, "failures-tls"),
+        "--tls-cert", certs["chain"], "--tls-key", certs["key"],
+        "--proxy-from", "127.0.0.1"], os.path.join(top, "tls"), True)
+    haproxy = None
+    try:
+        backend_port = backend.start()
+        tls_port, clear_port = free_port(), free_port()
+        server = ("\tserver pop3d 127.0.0.1:%d send-proxy-v2-ssl "
+                  "proxy-v2-options ssl-cipher,crc32c,authority "
+                  "check inter 1s" % backend_port)
+        conf = os.path.join(top, "haproxy-tls.cfg")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "global", "\tmaxconn 100", "",
+                "defaults", "\tmode tcp", "\ttimeout connect 5s",
+                "\ttimeout client 11m", "\ttimeout server 11m", "",
+                "frontend fe_tls",
+                "\tbind 127.0.0.1:%d ssl crt %s" % (tls_port, pem),
+                "\tdefault_backend be_pop3d", "",
+                "frontend fe_clear", "\tbind 127.0.0.1:%d" % clear_port,
+                "\tdefault_backend be_pop3d", "",
+                "backend be_pop3d", "\toption tcp-check",
+                "\ttcp-check expect string +OK",
+                "\ttcp-check send QUIT\\r\\n",
+                "\ttcp-check expect string +OK", server, ""]))
+        r = subprocess.run(["haproxy", "-c", "-f", conf],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "HAProxy TLS: the configuration is valid",
+              r.stdout + r.stderr)
+        with open(os.path.join(top, "haproxy-tls.out"), "wb") as out:
+            haproxy = subprocess.Popen(["haproxy", "-db", "-f", conf],
+                                       stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=out, start_new_session=True)
+        check(wait_through(clear_port), "HAProxy TLS: the clear frontend "
+              "reaches pop3d")
+        msg = b"\r\nthrough HAProxy\r\n.\r\n"
+
+        # TLS to HAProxy from a client on no loopback address.
+        since = len(log.snapshot())
+        out, version = tls_talk(tls_port, "198.51.100.2", certs["root"],
+                                b"CAPA\r\nSTLS\r\n" + login() +
+                                b"STAT\r\nRETR 1\r\nQUIT\r\n")
+        check(out.startswith(b"+OK pop3d ready\r\n+OK capability list "
+                             b"follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+                             b"SASL PLAIN LOGIN\r\n") and
+              b"STLS\r\n" not in out.split(b"\r\n.\r\n")[0],
+              "HAProxy TLS, 198.51.100.2: CAPA lists USER and SASL, no "
+              "STLS", out[:300])
+        check(b"\r\n.\r\n-ERR not supported\r\n+OK send PASS\r\n"
+              b"+OK maildrop has 1 message" in out and msg in out and
+              out.endswith(b"+OK bye, 0 messages deleted\r\n"),
+              "HAProxy TLS, 198.51.100.2: STLS is not offered, and USER "
+              "and PASS log in at once", out[-300:])
+        addr, pid = session_tag(log, since, rb"login user=me result=ok")
+        check(addr == "198.51.100.2", "HAProxy TLS: the login is logged as "
+              "from the client", addr)
+        line = pid and log.wait_for(
+            rb"pop3d\[%d\]: session=%d@198\.51\.100\.2 tls result=ok "
+            rb"mode=proxy version=%s cipher=[A-Z0-9_-]+$"
+            % (pid, pid, version.encode().replace(b".", rb"\.")),
+            since=since)
+        check(line, "HAProxy TLS: the log says the proxy's TLS, its version "
+              "(%s) and cipher" % version)
+        check(pid and not [l for l in log.snapshot()[since:] if re.search(
+            rb"pop3d\[%d\]: .* (login result=refused|tls result=ok "
+            rb"mode=starttls)" % pid, l)], "HAProxy TLS: no refused login, "
+              "no STLS")
+
+        # curl, as a user would fetch a message.
+        r = subprocess.run(["curl", "-sS", "--max-time", "30", "--interface",
+                            "198.51.100.3", "--cacert", certs["root"],
+                            "-u", "me:" + PASSWORD,
+                            "pop3s://localhost:%d/1" % tls_port],
+                           capture_output=True, timeout=60,
+                           env=dict(os.environ, no_proxy="*"))
+        check(r.returncode == 0 and r.stdout == crlf(MESSAGE),
+              "HAProxy TLS: curl pop3s:// from 198.51.100.3 fetches the "
+              "message", (r.returncode, r.stdout[-100:], r.stderr[-300:]))
+
+        # The same backend through the clear frontend: the SSL TLV
+        # without PP2_CLIENT_SSL.  Refused until STLS, which is then
+        # pop3d's own TLS, through HAProxy.
+        since = len(log.snapshot())
+        out = talk("127.0.0.1", clear_port, "198.51.100.4",
+                   b"CAPA\r\n" + login() + b"QUIT\r\n")
+        check(b"\r\nSTLS\r\n" in out and b"\r\nUSER\r\n" not in out and
+              b"SASL" not in out and
+              out.count(b"-ERR [AUTH] no login without TLS") == 2 and
+              b"maildrop" not in out,
+              "HAProxy in the clear, 198.51.100.4: no login before STLS",
+              out)
+        addr, pid = session_tag(log, since, rb"end reason=")
+        check(addr == "198.51.100.4" and pid and not [
+            l for l in log.snapshot()[since:]
+            if b"pop3d[%d]: " % pid in l and b"mode=proxy" in l],
+              "HAProxy in the clear: the log names the client, and no "
+              "proxy TLS", addr)
+        clear, under = stls_talk(clear_port, "198.51.100.4", certs["root"],
+                                 b"CAPA\r\n", login() + b"STAT\r\n"
+                                 b"QUIT\r\n")
+        check(b"+OK maildrop has 1 message" in under and
+              under.endswith(b"+OK bye, 0 messages deleted\r\n"),
+              "HAProxy in the clear: after STLS, pop3d's own TLS, the "
+              "login works", (clear[-100:], under[-200:]))
+
+        # HAProxy's health checks: LOCAL, never taken for TLS.
+        check(not [l for l in log.snapshot() if re.search(
+            rb"session=\d+@127\.0\.0\.1 tls result=ok mode=proxy", l)],
+            "HAProxy TLS: no health check is taken for TLS")
+
+        # Straight to pop3d from an address it does not trust: a forged
+        # header with the TLV is no header, and nobody logs in.
+        since = len(log.snapshot())
+        forged = v2_tcp4("203.0.113.70", "127.0.0.1", 1234, 110)
+        forged = forged[:14] + struct.pack(
+            "!H", len(forged) - 16 + len(ssl_tlv(1))) + forged[16:] + \
+            ssl_tlv(1)
+        out = talk("127.0.0.1", backend_port, "198.51.100.5",
+                   forged + b"CAPA\r\n" + login() + b"QUIT\r\n")
+        check(out.startswith(b"+OK pop3d ready\r\n-ERR") and
+              b"maildrop" not in out and b"USER" not in out,
+              "untrusted 198.51.100.5, a forged header with the TLV: no "
+              "login", out)
+        check(not [l for l in log.snapshot()[since:]
+                   if b"mode=proxy" in l or b"203.0.113.70" in l],
+              "untrusted: neither the TLS nor the address is taken")
+        out = talk("127.0.0.1", backend_port, "198.51.100.5",
+                   b"CAPA\r\n" + login() + b"QUIT\r\n")
+        check(b"\r\nSTLS\r\n" in out and
+              out.count(b"-ERR [AUTH] no login without TLS") == 2,
+              "untrusted 198.51.100.5 in the clear: no login before STLS",
+              out)
+    finally:
+        stop(haproxy)
+        backend.stop()
+
+
 def stop(proc):
     if proc is None or proc.poll() is not None:
         return
@@ -379,6 +611,7 @@ def main():
         time.sleep(0.5)
         test_direct(log, backend_port)
         test_untrusted_instance(log, top)
+        test_haproxy_tls(log, top)
     finally:
         stop(haproxy)
         if backend is not None:

@@ -6,8 +6,12 @@
  * never passes the header's end (so a reader never eats the client's
  * first command); the same header alone parses the same; the client
  * address is what the header says (read here independently: v1's text
- * through inet_pton, v2's fixed fields); and proxy_read, on the bytes as
- * a file, agrees and stops exactly at the header's end.
+ * through inet_pton, v2's fixed fields); a v2 PROXY header's TLVs are
+ * taken exactly when a model of s.2.2 and s.2.2.6 written here finds
+ * them whole, with the same PP2_CLIENT_SSL and version and cipher, and
+ * a header refused for its TLVs is one the model finds malformed; and
+ * proxy_read, on the bytes as a file, agrees and stops exactly at the
+ * header's end.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -16,6 +20,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +40,156 @@ same_hdr(const struct proxy_hdr *a, const struct proxy_hdr *b)
 	if (!a->local && (a->srclen != b->srclen ||
 	    memcmp(&a->src, &b->src, a->srclen) != 0))
 		fz_fail("proxy: one header, two addresses");
+	if (a->tls != b->tls || strcmp(a->tls_version, b->tls_version) != 0 ||
+	    strcmp(a->tls_cipher, b->tls_cipher) != 0)
+		fz_fail("proxy: one header, two TLS readings");
+}
+
+/* What a v2 header's TLVs say, by the model below. */
+struct tlv_model {
+	bool	tls;
+	char	version[POP3D_PROXY_TLS_TEXT_MAX + 1];
+	char	cipher[POP3D_PROXY_TLS_TEXT_MAX + 1];
+};
+
+/* A version or cipher: at most the limit, all of it 0x20..0x7E. */
+static bool
+model_text(const uint8_t *v, size_t len, char *out)
+{
+	if (len > POP3D_PROXY_TLS_TEXT_MAX)
+		return false;
+	for (size_t k = 0; k < len; k++)
+		if (v[k] < 0x20 || v[k] > 0x7e)
+			return false;
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return true;
+}
+
+/*
+ * s.2.2: a[0..n) is whole TLVs (type, 16-bit length, value), with at
+ * most one PP2_TYPE_SSL (0x20): a client octet and a 32-bit verify,
+ * then whole sub-TLVs within its value, at most one version (0x21) and
+ * one cipher (0x23), each text.  Walks by offsets, as the parser does
+ * not.  Whether all that holds, and what it says in *m.
+ */
+static bool
+model_tlvs(const uint8_t *a, size_t n, struct tlv_model *m)
+{
+	bool ssl = false, ver = false, ciph = false;
+	size_t i, len, j, end, sub;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < n; i += 3 + len) {
+		if (i + 3 > n)
+			return false;
+		len = (size_t)a[i + 1] * 256 + a[i + 2];
+		if (i + 3 + len > n)
+			return false;
+		if (a[i] != 0x20)
+			continue;
+		if (ssl || len < 5)
+			return false;
+		ssl = true;
+		m->tls = (a[i + 3] & 0x01) != 0;
+		end = i + 3 + len;
+		for (j = i + 3 + 5; j < end; j += 3 + sub) {
+			if (j + 3 > end)
+				return false;
+			sub = (size_t)a[j + 1] * 256 + a[j + 2];
+			if (j + 3 + sub > end)
+				return false;
+			if (a[j] == 0x21) {
+				if (ver || !model_text(a + j + 3, sub,
+				    m->version))
+					return false;
+				ver = true;
+			} else if (a[j] == 0x23) {
+				if (ciph || !model_text(a + j + 3, sub,
+				    m->cipher))
+					return false;
+				ciph = true;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Where a whole v2 PROXY header h[0..len) holds TLVs: after the
+ * addresses of its family, or -1 for LOCAL (whose block is ignored) or
+ * a family with no TLVs to read.
+ */
+static long
+tlv_start(const uint8_t *h, size_t len)
+{
+	static const size_t addrs[] = { 0, 12, 36, 216 };
+	int fam = h[13] >> 4;
+
+	if ((h[12] & 0x0f) != 1 || fam > 3 || 16 + addrs[fam] > len)
+		return -1;
+	return (long)(16 + addrs[fam]);
+}
+
+/* A string field of hdr ends within it, and holds only 0x20..0x7E. */
+static void
+check_text(const char *field, const char *what)
+{
+	const char *nul = memchr(field, '\0', POP3D_PROXY_TLS_TEXT_MAX + 1);
+
+	if (nul == NULL)
+		fz_fail("proxy: the TLS %s is not terminated", what);
+	for (const char *c = field; c < nul; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			fz_fail("proxy: the TLS %s holds 0x%02x", what,
+			    (unsigned char)*c);
+}
+
+/* A whole v2 header's TLS reading is the model's. */
+static void
+check_tlvs(const uint8_t *h, size_t len, const struct proxy_hdr *hdr)
+{
+	struct tlv_model m;
+	long at = tlv_start(h, len);
+
+	check_text(hdr->tls_version, "version");
+	check_text(hdr->tls_cipher, "cipher");
+	if (at < 0) {
+		if (hdr->tls || hdr->tls_version[0] != '\0' ||
+		    hdr->tls_cipher[0] != '\0')
+			fz_fail("proxy: TLS read where no TLV is read");
+		return;
+	}
+	if (!model_tlvs(h + at, len - (size_t)at, &m))
+		fz_fail("proxy: TLVs taken that do not add up");
+	if (m.tls != hdr->tls || strcmp(m.version, hdr->tls_version) != 0 ||
+	    strcmp(m.cipher, hdr->tls_cipher) != 0)
+		fz_fail("proxy: TLS %d \"%s\" \"%s\" read as %d \"%s\" \"%s\"",
+		    m.tls, m.version, m.cipher, hdr->tls, hdr->tls_version,
+		    hdr->tls_cipher);
+}
+
+/*
+ * A header refused for its TLVs (why "v2-tlv-..." or "v2-ssl-...") is
+ * a whole v2 PROXY header whose TLVs the model finds malformed, and
+ * need is its length.
+ */
+static void
+check_tlvs_refused(const uint8_t *data, size_t size, size_t need,
+    const char *why)
+{
+	struct tlv_model m;
+	long at;
+
+	if (strncmp(why, "v2-tlv-", 7) != 0 && strncmp(why, "v2-ssl-", 7) != 0)
+		return;
+	if (size < 16 || need > size ||
+	    need != 16 + ((size_t)data[14] << 8 | data[15]))
+		fz_fail("proxy: %s before the header was whole", why);
+	if ((at = tlv_start(data, need)) < 0)
+		fz_fail("proxy: %s where no TLV is read", why);
+	if (model_tlvs(data + at, need - (size_t)at, &m))
+		fz_fail("proxy: %s for TLVs that add up", why);
 }
 
 /* The v1 source address and port, read from the text. */
@@ -48,6 +203,9 @@ check_v1(const uint8_t *h, size_t len, const struct proxy_hdr *hdr)
 
 	if (len > sizeof(line) || len < 2)
 		fz_fail("proxy: a v1 header of %zu octets", len);
+	if (hdr->tls || hdr->tls_version[0] != '\0' ||
+	    hdr->tls_cipher[0] != '\0')
+		fz_fail("proxy: TLS read from a v1 header");
 	memcpy(line, h, len - 2);
 	line[len - 2] = '\0';
 	for (char *t = strtok_r(line, " ", &save); t != NULL && n < 6;
@@ -91,6 +249,7 @@ check_v2(const uint8_t *h, size_t len, const struct proxy_hdr *hdr)
 		fz_fail("proxy: a v2 header without its head");
 	if (len != 16 + ((size_t)h[14] << 8 | h[15]))
 		fz_fail("proxy: a v2 header of the wrong length");
+	check_tlvs(h, len, hdr);
 	if (cmd == 0 || fam == 0 || fam == 3) {
 		if (!hdr->local)
 			fz_fail("proxy: LOCAL, UNSPEC or UNIX gave an address");
@@ -171,6 +330,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PROXY_BAD:
 		if (*why == '\0' || strchr(why, ' ') != NULL)
 			fz_fail("proxy: refused with reason \"%s\"", why);
+		if (hdr.tls)
+			fz_fail("proxy: refused (%s), yet TLS", why);
+		check_tlvs_refused(data, size, need, why);
 		break;
 	case PROXY_MORE:
 		if (need <= size || need > PROXY_HDR_MAX)

@@ -23,6 +23,11 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
   before STLS (CAPA lists neither USER nor SASL, and UTF8 without its
   USER argument) and can after it;
   --allow-plaintext-auth and --tls=off let it, as before;
+- ... unless a v2 header's PP2_TYPE_SSL TLV says it spoke TLS to the
+  proxy (HAProxy's send-proxy-v2-ssl): then it logs in at once and STLS
+  is not offered; the TLV without PP2_CLIENT_SSL, or the header from an
+  address not --proxy-from, changes nothing, a malformed TLV closes the
+  connection before the greeting, and --tls=implicit keeps its own TLS;
 - TLS 1.0 and 1.1 clients, ALPN other than pop3, garbage and a cut or
   stalled ClientHello end the session (exit 1) without a byte of POP3;
 - timeouts and the bad-command budget apply under TLS.
@@ -35,6 +40,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -425,6 +431,121 @@ def test_not_local(port, port_allow, port_off):
         sessions_ok(inetd, 1, "PROXY 192.0.2.9, " + what)
 
 
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def tlv(kind, value):
+    """A PROXY v2 TLV: type, 16-bit length, value."""
+    return struct.pack("!BH", kind, len(value)) + value
+
+
+def ssl_tlv(client, subs=None):
+    """PP2_TYPE_SSL: the client octet (PP2_CLIENT_SSL is 0x01), verify,
+    and sub-TLVs, by default HAProxy's version and cipher."""
+    if subs is None:
+        subs = (tlv(0x21, b"TLSv1.3") +
+                tlv(0x23, b"TLS_AES_256_GCM_SHA384"))
+    return tlv(0x20, struct.pack("!BI", client, 0) + subs)
+
+
+def v2_remote(tlvs):
+    """A v2 PROXY header naming 192.0.2.9, with tlvs after the
+    addresses, as HAProxy's send-proxy-v2-ssl sends it."""
+    body = (socket.inet_aton("192.0.2.9") + socket.inet_aton("192.0.2.1") +
+            struct.pack("!HH", 50000, 110) + tlvs)
+    return V2_SIG + b"\x21\x11" + struct.pack("!H", len(body)) + body
+
+
+def test_proxy_tls(port, port_untrusted, port_implicit):
+    login = b"USER me\r\nPASS " + PASSWORD.encode() + b"\r\n"
+    capa_login = b"CAPA\r\nSTLS\r\n" + login + b"STAT\r\nQUIT\r\n"
+    # The client spoke TLS to the proxy: logins at once, no STLS.
+    out = proxied(port, v2_remote(ssl_tlv(0x01)), capa_login)
+    check(out.startswith(b"+OK pop3d ready\r\n+OK capability list follows"
+                         b"\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN LOGIN\r\n")
+          and b"STLS" not in out,
+          "192.0.2.9, TLS to the proxy: CAPA lists USER and SASL, no "
+          "STLS: %r" % out[:300])
+    check(b"\r\n.\r\n-ERR not supported\r\n+OK send PASS\r\n" in out,
+          "192.0.2.9, TLS to the proxy: STLS is not supported, and the "
+          "session goes on: %r" % out[-200:])
+    check(b"\r\n+OK send PASS\r\n+OK maildrop has 3 messages" in out and
+          b"\r\n+OK 3 " in out and b"-ERR [AUTH]" not in out and
+          out.endswith(b"+OK bye, 0 messages deleted\r\n"),
+          "192.0.2.9, TLS to the proxy: USER and PASS log in without "
+          "STLS: %r" % out[-200:])
+    sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9 with the SSL TLV")
+    # With a client certificate's bits, other TLVs around it, and
+    # AUTH PLAIN instead of USER and PASS.
+    cmd = b"AUTH PLAIN " + __import__("base64").b64encode(
+        b"\0me\0" + PASSWORD.encode()) + b"\r\n"
+    tlvs = (tlv(0x01, b"\x04pop3") + tlv(0x02, b"mail.example.org") +
+            ssl_tlv(0x07, tlv(0x22, b"client cn") + tlv(0x21, b"TLSv1.2")) +
+            tlv(0x05, b"\xff" * 128) + tlv(0x04, b""))
+    out = proxied(port, v2_remote(tlvs), cmd + b"QUIT\r\n")
+    check(out == b"+OK pop3d ready\r\n+OK maildrop has 3 messages (%d "
+          b"octets)\r\n+OK bye, 0 messages deleted\r\n"
+          % sum(len(crlf(m)) for m in MESSAGES.values()),
+          "192.0.2.9, TLS to the proxy: AUTH PLAIN logs in: %r" % out)
+    sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9, SSL TLV, AUTH PLAIN")
+
+    # The TLV without PP2_CLIENT_SSL (a client in the clear), or no TLV:
+    # refused until STLS, as before.
+    for what, tlvs in (("without PP2_CLIENT_SSL", ssl_tlv(0x00)),
+                       ("with only certificate bits", ssl_tlv(0x06)),
+                       ("without an SSL TLV", tlv(0x04, b"pad"))):
+        out = proxied(port, v2_remote(tlvs), b"CAPA\r\n" + login +
+                      b"QUIT\r\n")
+        check(b"\r\nSTLS\r\n" in out and b"\r\nUSER\r\n" not in out and
+              b"SASL" not in out and out.count(b"-ERR [AUTH] no login "
+                                               b"without TLS") == 2 and
+              b"maildrop" not in out,
+              "192.0.2.9, a v2 header %s: no login before STLS: %r"
+              % (what, out))
+        sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9 " + what)
+
+    # A malformed TLV area: closed before the greeting (exit 1).
+    for what, tlvs in (("a TLV past the header", ssl_tlv(0x01)[:-1]),
+                       ("a cut TLV head", tlv(0x04, b"") + b"\x20\x00"),
+                       ("a sub-TLV past its SSL TLV",
+                        ssl_tlv(0x01, b"\x21\x00\x09TLSv1.3") +
+                        tlv(0x04, b"")),
+                       ("two SSL TLVs", ssl_tlv(0x00) + ssl_tlv(0x01)),
+                       ("a version that is no text",
+                        ssl_tlv(0x01, tlv(0x21, b"TLS\x00v1.3")))):
+        out = proxied(port, v2_remote(tlvs), login + b"QUIT\r\n")
+        check(out == b"", "a v2 header with %s: closed before the "
+              "greeting: %r" % (what, out))
+        sessions_ok(INETD_PROXY, 1, "PROXY, " + what, (1,))
+
+    # From an address that is not --proxy-from, the header is no header:
+    # its bytes are bad commands (three of them end the session), and
+    # nobody logs in.
+    out = proxied(port_untrusted, v2_remote(ssl_tlv(0x01)),
+                  b"CAPA\r\n" + login + b"QUIT\r\n")
+    check(out.startswith(b"+OK pop3d ready\r\n-ERR") and
+          b"maildrop" not in out and b"USER" not in out,
+          "the SSL TLV from an address not --proxy-from: no login: %r" % out)
+    sessions_ok(INETD_UNTRUSTED, 1, "the SSL TLV, untrusted", (0, 1))
+
+    # --tls=implicit and the TLV: pop3d's own TLS as ever (the proxy
+    # re-encrypts to it); the header comes first, in the clear.
+    s = socket.create_connection((HOST, port_implicit), timeout=30)
+    try:
+        s.sendall(v2_remote(ssl_tlv(0x01)))
+        t = client_ctx().wrap_socket(s, server_hostname="localhost")
+        t.sendall(b"CAPA\r\n" + login + b"QUIT\r\n")
+        out = recv_all(t)
+    finally:
+        s.close()
+    check(out.startswith(b"+OK pop3d ready\r\n") and
+          b"\r\nUSER\r\n" in out and b"STLS" not in out and
+          b"+OK maildrop has 3 messages" in out,
+          "--tls=implicit with the SSL TLV: its own TLS, then logins: %r"
+          % out[-200:])
+    sessions_ok(INETD_IMPLICIT_PROXY, 1, "implicit TLS, SSL TLV")
+
+
 def handshake_refused(port, ctx, what):
     s = socket.create_connection((HOST, port), timeout=30)
     try:
@@ -521,7 +642,7 @@ def test_deadlines(port):
 
 def main():
     global ARGS, CERTS, INETD_IMPLICIT, INETD_PROXY, INETD_ALLOW, INETD_OFF
-    global INETD_SLOW
+    global INETD_SLOW, INETD_UNTRUSTED, INETD_IMPLICIT_PROXY
     for tool in ("openssl", "curl"):
         if shutil.which(tool) is None:
             print("skipped: %s not found" % tool)
@@ -557,6 +678,9 @@ def main():
                             "--allow-plaintext-auth")
         INETD_OFF = serve("--tls=off", *tls, "--proxy-from", "127.0.0.1")
         INETD_SLOW = serve("--tls=implicit", *tls, "--idle-timeout", "2")
+        INETD_UNTRUSTED = serve(*tls, "--proxy-from", "127.0.0.9")
+        INETD_IMPLICIT_PROXY = serve("--tls=implicit", *tls, "--proxy-from",
+                                     "127.0.0.1")
 
         test_implicit(INETD_IMPLICIT.port)
         sessions_ok(INETD_IMPLICIT, 5, "implicit TLS clients")
@@ -565,6 +689,8 @@ def main():
         test_injection(starttls.port)
         sessions_ok(starttls, 2, "injection")
         test_not_local(INETD_PROXY.port, INETD_ALLOW.port, INETD_OFF.port)
+        test_proxy_tls(INETD_PROXY.port, INETD_UNTRUSTED.port,
+                       INETD_IMPLICIT_PROXY.port)
         test_refused(INETD_IMPLICIT.port)
         test_deadlines(INETD_SLOW.port)
     finally:
