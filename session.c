@@ -1425,7 +1425,7 @@ answer:
 			s->reply = "too many bad commands, closing";
 			finish(s, SESSION_ABORT, "bad-commands");
 		}
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* GCC and clang alike */
 	case CMD_OK:
 	case CMD_ERR:
 		if (reply(s, r) == -1) {

@@ -44,11 +44,11 @@ main(int argc, char *argv[])
 			continue;	/* not a call on this architecture */
 		if (strcmp(line, "socket") == 0) {
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 			if (r == 0)
 				r = seccomp_rule_add(ctx,
 				    SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, 1,
-				    SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+				    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0));
 		} else
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
