@@ -343,6 +343,19 @@ def ssl_tlv(client):
     return b"\x20" + struct.pack("!H", len(value)) + value
 
 
+def read_to_end(s):
+    """What s gives until it closes, fails or times out."""
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
 def tls_talk(port, source, root, script):
     """Through HAProxy's TLS frontend from source: the bytes of the
     session after the handshake, script sent at once, until pop3d
@@ -354,16 +367,7 @@ def tls_talk(port, source, root, script):
         raw.connect(("127.0.0.1", port))
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(script)
-            out = b""
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except (ConnectionError, ssl.SSLError, socket.timeout):
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            return out, s.version()
+            return read_to_end(s), s.version()
 
 
 def stls_talk(port, source, root, before, under):
@@ -387,16 +391,7 @@ def stls_talk(port, source, root, before, under):
             return clear, b""
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(under)
-            out = b""
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except (ConnectionError, ssl.SSLError, socket.timeout):
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            return clear, out
+            return clear, read_to_end(s)
 
 
 def test_haproxy_tls(log, top):
