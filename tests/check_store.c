@@ -1108,6 +1108,26 @@ listing(void)
 	return out;
 }
 
+/* Asserts that a listing now is want. */
+static void
+listing_is(const char *want)
+{
+	char *got = listing();
+
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+/* Removes the cache, which must be there. */
+static void
+cache_drop(void)
+{
+	char *p = tl_path(dir, POP3D_SIZES_NAME);
+
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+}
+
 static char *
 cache_text(void)
 {
@@ -1136,7 +1156,7 @@ size_fixture(void)
 
 START_TEST(size_cache_is_kept_and_changes_nothing)
 {
-	char *first, *again, *text;
+	char *first, *text;
 
 	size_fixture();
 	first = listing();
@@ -1147,16 +1167,10 @@ START_TEST(size_cache_is_kept_and_changes_nothing)
 	ck_assert(strncmp(text, "pop3d sizes 2\n", 14) == 0);
 	ck_assert_ptr_nonnull(strstr(text, " with%20space\n"));
 	free(text);
-	again = listing();
-	ck_assert_str_eq(first, again);
-	free(again);
+	listing_is(first);
 	/* Deleting the cache changes nothing a client sees. */
-	text = tl_path(dir, POP3D_SIZES_NAME);
-	ck_assert_int_eq(unlink(text), 0);
-	free(text);
-	again = listing();
-	ck_assert_str_eq(first, again);
-	free(again);
+	cache_drop();
+	listing_is(first);
 	free(first);
 }
 END_TEST
@@ -1214,9 +1228,7 @@ START_TEST(broken_size_caches_are_ignored)
 	text = cache_text();
 	/* A cut cache: whole lines count, the cut one does not. */
 	cache_write(text, strlen(text) - 3);
-	got = listing();
-	ck_assert_str_eq(got, want);
-	free(got);
+	listing_is(want);
 	free(text);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cache_write(bad[i], strlen(bad[i]) + (i == 2 ? 3 : 0));
@@ -1331,9 +1343,7 @@ START_TEST(maildir_cache_stands_while_name_and_inode_hold)
 	struct stat sb;
 
 	old_maildir();
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;");
-	free(got);
+	listing_is("1.host=3;2.host=4;3.host=4;");
 	got = cache_text();
 	ck_assert_ptr_nonnull(strstr(got, "\nfolder 1 "));
 	ck_assert_ptr_nonnull(strstr(got, "\nfolder 2 "));
@@ -1346,14 +1356,10 @@ START_TEST(maildir_cache_stands_while_name_and_inode_hold)
 	 * entry is believed without a stat or a read (the lie shows it), ...
 	 */
 	cache_edit(" 4 - 2.host:2,S\n", " 9 - 2.host:2,S\n");
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=9;3.host=4;");
-	free(got);
+	listing_is("1.host=3;2.host=9;3.host=4;");
 	/* ... also when the folder changed (here: a file was added), ... */
 	tl_write(dir, "cur/4.host:2,", "dddd\n", 5);
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=9;3.host=4;4.host=6;");
-	free(got);
+	listing_is("1.host=3;2.host=9;3.host=4;4.host=6;");
 	/* ... but not once the name holds another file (a new inode). */
 	p = tl_path(dir, "cur/tmp");
 	q = tl_path(dir, "cur/2.host:2,S");
@@ -1362,9 +1368,7 @@ START_TEST(maildir_cache_stands_while_name_and_inode_hold)
 	ck_assert_int_eq(rename(p, q), 0);
 	free(p);
 	free(q);
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;");
-	free(got);
+	listing_is("1.host=3;2.host=4;3.host=4;4.host=6;");
 }
 END_TEST
 
@@ -1373,7 +1377,6 @@ START_TEST(maildir_file_edited_in_place_is_gone_and_drops_the_cache)
 	struct store *st;
 	struct store_info info;
 	struct stat sb;
-	char *got;
 
 	old_maildir();
 	free(listing());
@@ -1390,16 +1393,14 @@ START_TEST(maildir_file_edited_in_place_is_gone_and_drops_the_cache)
 	/* ... and the next login measures every file again. */
 	ck_assert(!tl_exists(dir, POP3D_SIZES_NAME));
 	store_close(st);
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=8;3.host=4;");
-	free(got);
+	listing_is("1.host=3;2.host=8;3.host=4;");
 }
 END_TEST
 
 START_TEST(maildir_folder_unchanged_is_not_read_again)
 {
 	struct stat sb;
-	char *got, *text;
+	char *text;
 
 	old_maildir();
 	free(listing());
@@ -1412,24 +1413,18 @@ START_TEST(maildir_folder_unchanged_is_not_read_again)
 	stat_of("cur", &sb);
 	tl_write(dir, "cur/4.host:2,", "dddd\n", 5);
 	set_mtime("cur", &sb);
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;");
-	free(got);
+	listing_is("1.host=3;2.host=4;3.host=4;");
 	/* ... while a cache cut short (no "end") trusts no folder, ... */
 	text = cache_text();
 	cache_write(text, strlen(text) - 4);
 	free(text);
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;");
-	free(got);
+	listing_is("1.host=3;2.host=4;3.host=4;4.host=6;");
 	/* ... nor one that lost an entry of that folder. */
 	stat_of("cur", &sb);
 	tl_write(dir, "cur/5.host:2,", "e\n", 2);
 	set_mtime("cur", &sb);
 	cache_edit(" 4 - 2.host:2,S\n", "");
-	got = listing();
-	ck_assert_str_eq(got, "1.host=3;2.host=4;3.host=4;4.host=6;5.host=3;");
-	free(got);
+	listing_is("1.host=3;2.host=4;3.host=4;4.host=6;5.host=3;");
 }
 END_TEST
 
@@ -1450,7 +1445,7 @@ END_TEST
 
 START_TEST(size_cache_never_changes_sizes_ids_or_order)
 {
-	char *first, *again, *text, *p, *lines[16];
+	char *first, *text, *p, *lines[16];
 	size_t n = 0;
 
 	tl_mkdir(dir, "new");
@@ -1467,9 +1462,7 @@ START_TEST(size_cache_never_changes_sizes_ids_or_order)
 	first = listing();
 	/* Without a cache, with it (from the folders, then their snaps). */
 	for (int round = 0; round < 2; round++) {
-		again = listing();
-		ck_assert_str_eq(again, first);
-		free(again);
+		listing_is(first);
 	}
 	/* A cache in another order is believed only as far as it is sorted. */
 	text = cache_text();
@@ -1495,9 +1488,7 @@ START_TEST(size_cache_never_changes_sizes_ids_or_order)
 		free(out);
 	}
 	free(text);
-	again = listing();
-	ck_assert_str_eq(again, first);
-	free(again);
+	listing_is(first);
 	/* ... and a line twice, in a folder taken from its snap. */
 	text = cache_text();
 	p = strstr(text, "\n2 ");
@@ -1526,23 +1517,17 @@ START_TEST(size_cache_never_changes_sizes_ids_or_order)
 		free(out);
 	}
 	free(text);
-	again = listing();
-	ck_assert_str_eq(again, first);
-	free(again);
+	listing_is(first);
 	/* Deleting it changes nothing either. */
-	text = tl_path(dir, POP3D_SIZES_NAME);
-	ck_assert_int_eq(unlink(text), 0);
-	free(text);
-	again = listing();
-	ck_assert_str_eq(again, first);
-	free(again);
+	cache_drop();
+	listing_is(first);
 	free(first);
 }
 END_TEST
 
 START_TEST(foreign_size_caches_are_ignored_even_when_they_fit)
 {
-	char *want, *got, *text, *p, buf[256];
+	char *want, *text, *p, buf[256];
 	struct stat sb;
 
 	size_fixture();
@@ -1553,9 +1538,7 @@ START_TEST(foreign_size_caches_are_ignored_even_when_they_fit)
 	    (uintmax_t)sb.st_ino, (intmax_t)sb.st_size,
 	    (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
 	cache_write(buf, strlen(buf));
-	got = listing();
-	ck_assert_str_eq(got, want);
-	free(got);
+	listing_is(want);
 	/* This format, but a's line cut before its newline. */
 	text = cache_text();
 	p = strstr(text, " - a\n");
@@ -1564,9 +1547,7 @@ START_TEST(foreign_size_caches_are_ignored_even_when_they_fit)
 	p[4] = '\0';
 	cache_write(text, strlen(text));
 	free(text);
-	got = listing();
-	ck_assert_str_eq(got, want);
-	free(got);
+	listing_is(want);
 	free(want);
 }
 END_TEST
