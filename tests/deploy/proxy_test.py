@@ -153,11 +153,13 @@ def wait_through(port, host="127.0.0.1", source="127.0.0.1"):
     return False
 
 
-def session_tag(log, since, pattern):
+def session_tag(log, since, pattern, addr=None):
     """The address of the session= tag on the first line after since
-    that matches pattern (bytes), and that line's pid."""
-    line = log.wait_for(rb"pop3d\[(\d+)\]: session=\1@(\S+) " + pattern,
-                        since=since)
+    that matches pattern (bytes), and that line's pid; only of addr's
+    sessions when given (others' may end meanwhile: health checks)."""
+    who = rb"\S+" if addr is None else re.escape(addr.encode())
+    line = log.wait_for(rb"pop3d\[(\d+)\]: session=\1@(" + who + rb") " +
+                        pattern, since=since)
     if line is None:
         return None, None
     m = re.search(rb"pop3d\[(\d+)\]: session=\1@(\S+) ", line)
@@ -343,6 +345,19 @@ def ssl_tlv(client):
     return b"\x20" + struct.pack("!H", len(value)) + value
 
 
+def start_haproxy(conf, log_path, what=""):
+    """HAProxy on conf, checked first, in the foreground of a session of
+    its own, its output in log_path."""
+    r = subprocess.run(["haproxy", "-c", "-f", conf],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, what + "the HAProxy configuration is valid",
+          r.stdout + r.stderr)
+    with open(log_path, "wb") as out:
+        return subprocess.Popen(["haproxy", "-db", "-f", conf],
+                                stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=out, start_new_session=True)
+
+
 def read_to_end(s):
     """What s gives until it closes, fails or times out."""
     out = b""
@@ -436,14 +451,8 @@ def test_haproxy_tls(log, top):
                 "\ttcp-check expect string +OK",
                 "\ttcp-check send QUIT\\r\\n",
                 "\ttcp-check expect string +OK", server, ""]))
-        r = subprocess.run(["haproxy", "-c", "-f", conf],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "HAProxy TLS: the configuration is valid",
-              r.stdout + r.stderr)
-        with open(os.path.join(top, "haproxy-tls.out"), "wb") as out:
-            haproxy = subprocess.Popen(["haproxy", "-db", "-f", conf],
-                                       stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=out, start_new_session=True)
+        haproxy = start_haproxy(conf, os.path.join(top, "haproxy-tls.out"),
+                                "HAProxy TLS: ")
         check(wait_through(clear_port), "HAProxy TLS: the clear frontend "
               "reaches pop3d")
         msg = b"\r\nthrough HAProxy\r\n.\r\n"
@@ -502,7 +511,7 @@ def test_haproxy_tls(log, top):
               b"maildrop" not in out,
               "HAProxy in the clear, 198.51.100.4: no login before STLS",
               out)
-        addr, pid = session_tag(log, since, rb"end reason=")
+        addr, pid = session_tag(log, since, rb"end reason=", "198.51.100.4")
         check(addr == "198.51.100.4" and pid and not [
             l for l in log.snapshot()[since:]
             if b"pop3d[%d]: " % pid in l and b"mode=proxy" in l],
@@ -592,14 +601,7 @@ def main():
             ("v2", "127.0.0.1:%d" % fronts["v2"], "send-proxy-v2"),
             ("v1", "127.0.0.1:%d" % fronts["v1"], "send-proxy"),
             ("v6", "[2001:db8::1]:%d" % fronts["v6"], "send-proxy-v2")])
-        r = subprocess.run(["haproxy", "-c", "-f", conf],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "the HAProxy configuration is valid",
-              r.stdout + r.stderr)
-        with open(os.path.join(top, "haproxy.out"), "wb") as out:
-            haproxy = subprocess.Popen(["haproxy", "-db", "-f", conf],
-                                       stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=out, start_new_session=True)
+        haproxy = start_haproxy(conf, os.path.join(top, "haproxy.out"))
         test_haproxy(log, top, backend, fronts)
         # Its health checks would come between the direct sessions.
         stop(haproxy)
