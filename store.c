@@ -1634,6 +1634,7 @@ store_open_msg(struct store *st, size_t idx)
 	struct msg *m = &st->msgs[idx];
 	char buf[NAME_MAX + 1];
 	struct stat sb;
+	bool stat_ok;
 
 	if (st->msgfd != -1) {
 		close(st->msgfd);
@@ -1647,12 +1648,14 @@ store_open_msg(struct store *st, size_t idx)
 		m->gone = true;
 		return STORE_GONE;
 	}
-	if (fstat(st->msgfd, &sb) == -1 || !same_file(m, &sb)) {
+	stat_ok = fstat(st->msgfd, &sb) == 0;
+	if (!stat_ok || !same_file(m, &sb)) {
 		/*
 		 * A Maildir file edited in place (see "The size cache"): its
 		 * entry lied, so the next login measures every file again.
 		 */
-		if (m->unchecked && S_ISREG(sb.st_mode) && !st->read_only)
+		if (stat_ok && m->unchecked && S_ISREG(sb.st_mode) &&
+		    !st->read_only)
 			(void)unlinkat(st->dirfd, POP3D_SIZES_NAME, 0);
 		close(st->msgfd);
 		st->msgfd = -1;
