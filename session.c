@@ -115,24 +115,19 @@ line(struct session *s, const char *fmt, ...)
 	return io_write(s->io, buf, (size_t)n);
 }
 
+/*
+ * Ends the session, unless it has ended already: the first reason (a
+ * handler's "eof" in a SASL exchange, the step's "bad-commands") says
+ * why, and a failed write after it is only its consequence.
+ */
 static void
 finish(struct session *s, enum session_end end, const char *why)
 {
+	if (s->state == ST_END)
+		return;
 	s->state = ST_END;
 	s->end = end;
 	s->end_why = why;
-}
-
-/*
- * Ends the session for a failed write, unless it has ended already: then
- * the first reason (a handler's "eof" in a SASL exchange, the step's
- * "bad-commands") says why, and the write is only its consequence.
- */
-static void
-finish_write_error(struct session *s)
-{
-	if (s->state != ST_END)
-		finish(s, SESSION_ABORT, "write-error");
 }
 
 /*
@@ -1429,7 +1424,7 @@ answer:
 	case CMD_OK:
 	case CMD_ERR:
 		if (reply(s, r) == -1) {
-			finish_write_error(s);
+			finish(s, SESSION_ABORT, "write-error");
 			return;
 		}
 		break;
@@ -1440,7 +1435,7 @@ answer:
 		return;
 	case CMD_ABORT:
 		/* A handler that ended the session has said why; else a write. */
-		finish_write_error(s);
+		finish(s, SESSION_ABORT, "write-error");
 		return;
 	}
 	if (s->state == ST_AUTH && s->fails >= POP3D_AUTH_FAILS)
