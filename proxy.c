@@ -323,20 +323,23 @@ tlv_next(const unsigned char **p, const unsigned char *end, struct tlv *t,
 
 /*
  * A sub-TLV's name (a version, a cipher) into out, which holds
- * POP3D_PROXY_TLS_TEXT_MAX + 1: -1 when it is longer or not
- * US-ASCII text.
+ * POP3D_PROXY_TLS_TEXT_MAX + 1; *seen says whether one came before.
+ * Bad when it came twice, is longer or is not US-ASCII text.
  */
-static int
-ssl_text(const struct tlv *t, char *out)
+static enum proxy_res
+ssl_text(const struct tlv *t, bool *seen, char *out, const char **why)
 {
+	if (*seen)
+		return bad(why, "v2-ssl-twice");
+	*seen = true;
 	if (t->len > POP3D_PROXY_TLS_TEXT_MAX)
-		return -1;
+		return bad(why, "v2-ssl-text");
 	for (size_t i = 0; i < t->len; i++)
 		if (t->val[i] < 0x20 || t->val[i] > 0x7e)
-			return -1;
+			return bad(why, "v2-ssl-text");
 	memcpy(out, t->val, t->len);
 	out[t->len] = '\0';
-	return 0;
+	return PROXY_DONE;
 }
 
 /* s.2.2.6: struct pp2_tlv_ssl, the value of one PP2_TYPE_SSL. */
@@ -345,6 +348,7 @@ v2_ssl(const struct tlv *ssl, struct proxy_hdr *hdr, const char **why)
 {
 	const unsigned char *p, *end = ssl->val + ssl->len;
 	bool version = false, cipher = false;
+	enum proxy_res r;
 	struct tlv t;
 
 	if (ssl->len < PP2_SSL_HEAD)
@@ -355,19 +359,14 @@ v2_ssl(const struct tlv *ssl, struct proxy_hdr *hdr, const char **why)
 		if (tlv_next(&p, end, &t, "v2-ssl-truncated", "v2-ssl-length",
 		    why) == -1)
 			return PROXY_BAD;
-		if (t.type == PP2_SUBTYPE_SSL_VERSION) {
-			if (version)
-				return bad(why, "v2-ssl-twice");
-			version = true;
-			if (ssl_text(&t, hdr->tls_version) == -1)
-				return bad(why, "v2-ssl-text");
-		} else if (t.type == PP2_SUBTYPE_SSL_CIPHER) {
-			if (cipher)
-				return bad(why, "v2-ssl-twice");
-			cipher = true;
-			if (ssl_text(&t, hdr->tls_cipher) == -1)
-				return bad(why, "v2-ssl-text");
-		}
+		if (t.type == PP2_SUBTYPE_SSL_VERSION)
+			r = ssl_text(&t, &version, hdr->tls_version, why);
+		else if (t.type == PP2_SUBTYPE_SSL_CIPHER)
+			r = ssl_text(&t, &cipher, hdr->tls_cipher, why);
+		else
+			continue;
+		if (r != PROXY_DONE)
+			return r;
 	}
 	return PROXY_DONE;
 }
