@@ -36,6 +36,21 @@ num(const char *p, const char *end, uint64_t *v)
 	return p + 1;
 }
 
+/* "[-]<seconds> <nanoseconds> ": an mtime, as put_mtime writes it. */
+static const char *
+mtime_field(const char *p, const char *end, int64_t *s, long *ns)
+{
+	uint64_t ms, mns;
+	bool neg = p < end && *p == '-';
+
+	if ((p = num(p + neg, end, &ms)) == NULL || ms > INT64_MAX ||
+	    (p = num(p, end, &mns)) == NULL || mns > 999999999)
+		return NULL;
+	*s = neg ? -(int64_t)ms : (int64_t)ms;
+	*ns = (long)mns;
+	return p;
+}
+
 /* The name field: plain, visible file names only, never a path. */
 static int
 name_field(const char *p, size_t len, char out[NAME_MAX + 1],
@@ -74,20 +89,13 @@ parse(const char *line, size_t len, char buf[NAME_MAX + 1],
     struct sizes_entry *e)
 {
 	const char *p = line, *end = line + len;
-	uint64_t folder, ms, mns;
-	bool neg = false;
+	uint64_t folder;
 	int nl;
 
 	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
 	    (p = num(p, end, &e->ino)) == NULL ||
-	    (p = num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX)
-		return 0;
-	if (p < end && *p == '-') {
-		neg = true;
-		p++;
-	}
-	if ((p = num(p, end, &ms)) == NULL || ms > INT64_MAX ||
-	    (p = num(p, end, &mns)) == NULL || mns > 999999999 ||
+	    (p = num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX ||
+	    (p = mtime_field(p, end, &e->mtime_s, &e->mtime_ns)) == NULL ||
 	    (p = num(p, end, &e->size)) == NULL)
 		return 0;
 	if (end - p < 3 || p[1] != ' ' || (p[0] != '.' && p[0] != '-'))
@@ -99,8 +107,6 @@ parse(const char *line, size_t len, char buf[NAME_MAX + 1],
 	if ((ino_t)e->ino != e->ino)
 		return 0;
 	e->folder = (int)folder;
-	e->mtime_s = neg ? -(int64_t)ms : (int64_t)ms;
-	e->mtime_ns = (long)mns;
 	e->namelen = (size_t)nl;
 	return 1;
 }
@@ -111,20 +117,13 @@ parse_folder(const char *line, size_t len, struct sizes_folder *f)
 {
 	static const char word[] = "folder ";
 	const char *p = line + sizeof(word) - 1, *end = line + len;
-	uint64_t folder, ms, mns;
-	bool neg = false;
+	uint64_t folder;
 
 	if (len < sizeof(word) || memcmp(line, word, sizeof(word) - 1) != 0)
 		return 0;
 	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
-	    (p = num(p, end, &f->ino)) == NULL)
-		return 0;
-	if (p < end && *p == '-') {
-		neg = true;
-		p++;
-	}
-	if ((p = num(p, end, &ms)) == NULL || ms > INT64_MAX ||
-	    (p = num(p, end, &mns)) == NULL || mns > 999999999)
+	    (p = num(p, end, &f->ino)) == NULL ||
+	    (p = mtime_field(p, end, &f->mtime_s, &f->mtime_ns)) == NULL)
 		return 0;
 	/* The last number: up to the end, not a space. */
 	if (p == end || end - p > 20)
@@ -136,8 +135,6 @@ parse_folder(const char *line, size_t len, struct sizes_folder *f)
 		f->entries = f->entries * 10 + (uint64_t)(*p - '0');
 	}
 	f->folder = (int)folder;
-	f->mtime_s = neg ? -(int64_t)ms : (int64_t)ms;
-	f->mtime_ns = (long)mns;
 	return 1;
 }
 
@@ -248,6 +245,21 @@ put_num(char *p, uint64_t v)
 	return n;
 }
 
+/* "[-]<seconds> <nanoseconds>" at p; returns its length. */
+static size_t
+put_mtime(char *p, int64_t s, long ns)
+{
+	size_t n = 0;
+
+	if (s < 0) {
+		p[n++] = '-';
+		n += put_num(p + n, -(uint64_t)s);
+	} else
+		n += put_num(p + n, (uint64_t)s);
+	p[n++] = ' ';
+	return n + put_num(p + n, (uint64_t)ns);
+}
+
 /* One line, or 0 when the name cannot be written. */
 static size_t
 format(char *line, size_t cap, const struct sizes_entry *e)
@@ -262,13 +274,7 @@ format(char *line, size_t cap, const struct sizes_entry *e)
 	line[n++] = ' ';
 	n += put_num(line + n, e->fsize);
 	line[n++] = ' ';
-	if (e->mtime_s < 0) {
-		line[n++] = '-';
-		n += put_num(line + n, -(uint64_t)e->mtime_s);
-	} else
-		n += put_num(line + n, (uint64_t)e->mtime_s);
-	line[n++] = ' ';
-	n += put_num(line + n, (uint64_t)e->mtime_ns);
+	n += put_mtime(line + n, e->mtime_s, e->mtime_ns);
 	line[n++] = ' ';
 	n += put_num(line + n, e->size);
 	line[n++] = ' ';
@@ -297,13 +303,7 @@ format_folder(char *line, const struct sizes_folder *f)
 	line[n++] = ' ';
 	n += put_num(line + n, f->ino);
 	line[n++] = ' ';
-	if (f->mtime_s < 0) {
-		line[n++] = '-';
-		n += put_num(line + n, -(uint64_t)f->mtime_s);
-	} else
-		n += put_num(line + n, (uint64_t)f->mtime_s);
-	line[n++] = ' ';
-	n += put_num(line + n, (uint64_t)f->mtime_ns);
+	n += put_mtime(line + n, f->mtime_s, f->mtime_ns);
 	line[n++] = ' ';
 	n += put_num(line + n, f->entries);
 	line[n++] = '\n';

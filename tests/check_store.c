@@ -1207,6 +1207,30 @@ START_TEST(size_cache_is_used_while_the_identity_holds)
 }
 END_TEST
 
+/* An mtime before 1970 is written and read back as the same identity. */
+START_TEST(size_cache_keeps_an_mtime_before_1970)
+{
+	struct timespec t[2] = { { 0, UTIME_OMIT }, { -12345, 678 } };
+	char *text, *p, *out;
+
+	size_fixture();
+	p = tl_path(dir, "a");
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+	free(p);
+	free(listing());
+	text = cache_text();
+	p = strstr(text, " -12345 678 10 - a\n");
+	ck_assert_ptr_nonnull(p);
+	/* A lie the cache is believed in: its identity held on reading. */
+	memcpy(strstr(p, " 10 - a\n"), " 11 - a\n", 8);
+	cache_write(text, strlen(text));
+	free(text);
+	out = listing();
+	ck_assert(strncmp(out, "a=11;", 5) == 0);
+	free(out);
+}
+END_TEST
+
 START_TEST(broken_size_caches_are_ignored)
 {
 	static const char *bad[] = {
@@ -1846,6 +1870,7 @@ main(void)
 	tcase_add_test(tc, maildir_commit_and_roll_forward);
 	tcase_add_test(tc, size_cache_is_kept_and_changes_nothing);
 	tcase_add_test(tc, size_cache_is_used_while_the_identity_holds);
+	tcase_add_test(tc, size_cache_keeps_an_mtime_before_1970);
 	tcase_add_test(tc, broken_size_caches_are_ignored);
 	tcase_add_test(tc, read_only_mailboxes_leave_no_cache);
 	tcase_add_test(tc, size_cache_in_a_maildir);
