@@ -2,7 +2,10 @@
  * file.c: helpers for local files (the users file, journals, messages).
  * Trusts nothing it reads: lines are bounded and passed on as data.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +28,30 @@ file_write_all(int fd, const void *buf, size_t len)
 			return -1;
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+file_create(int dirfd, const char *name, mode_t mode)
+{
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+		return -1;
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, mode);
+}
+
+int
+file_is_own(int fd)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
+	    sb.st_uid != geteuid()) {
+		errno = EPERM;
+		return -1;
 	}
 	return 0;
 }

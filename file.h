@@ -6,6 +6,23 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * Creates name in dirfd afresh for writing: whatever is there (a temporary
+ * file a crash left, or a link someone planted there to make a write land
+ * elsewhere) is removed first (only that name: never what a link points
+ * to), then the file is made with O_EXCL, so the descriptor is always a
+ * new, empty, regular file with one link.  The fd, or -1 (errno).
+ */
+int	file_create(int dirfd, const char *name, mode_t mode)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Whether fd may be rewritten in place: 0 when it is a regular file with
+ * one link, owned by the effective user; -1 with errno EPERM when it is
+ * not (a planted hard link, a file someone else made), or fstat's errno.
+ */
+int	file_is_own(int fd) __attribute__((warn_unused_result));
+
 /* Writes all of buf; 0, or -1 with errno.  EINTR is retried. */
 int	file_write_all(int fd, const void *buf, size_t len)
 	    __attribute__((warn_unused_result));

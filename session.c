@@ -525,6 +525,25 @@ expire(struct session *s, const char *esc)
 }
 
 /*
+ * Logs the files a commit or a roll forward could not remove for good
+ * (store_stuck), under event, for the user esc names (NULL: the
+ * session's).  They stay and are listed again until an admin frees
+ * them, so this is said at every try.
+ */
+static void
+log_stuck(struct session *s, const char *event, const char *esc)
+{
+	size_t stuck;
+	int error;
+
+	if ((stuck = store_stuck(s->store, &error)) > 0)
+		log_msg(LOG_ERR, "%s%s%s result=stuck stuck=%zu "
+		    "error=\"%s\" (files pop3d cannot remove stay in the "
+		    "mailbox)", event, esc != NULL ? " user=" : "",
+		    esc != NULL ? esc : "", stuck, strerror(error));
+}
+
+/*
  * Finishes or discards a journal a crashed commit left, and logs what
  * became of it; esc names the user at login (NULL at WAKE).
  */
@@ -548,6 +567,7 @@ journal(struct session *s, const char *esc)
 	case STORE_JOURNAL_NONE:
 		break;
 	}
+	log_stuck(s, "journal", *esc != '\0' ? esc : NULL);
 }
 
 static enum cmd_res
@@ -1060,15 +1080,17 @@ cmd_deli(struct session *s, char *arg, size_t len)
 		return CMD_ERR;
 	}
 	sr = store_remove(s->store, idx, &removed);
+	log_stuck(s, "deli", NULL);
+	s->ndele += removed;
 	if (sr == STORE_OK) {
-		s->ndele++;
-		s->reply = "message deleted";
+		/* Say so when its file left or changed: none was removed. */
+		s->reply = removed > 0 ? "message deleted" :
+		    "message no longer there as listed, nothing deleted";
 		return CMD_OK;
 	}
 	log_msg(LOG_ERR, "deli msg=%zu result=%s error=\"%s\"", idx + 1,
 	    sr == STORE_PENDING ? "pending" : "fail", strerror(errno));
 	if (sr == STORE_PENDING) {
-		s->ndele++;
 		s->reply = "[SYS/TEMP] delete interrupted; SLEE, QUIT or the "
 		    "next login completes it";
 	} else
@@ -1116,24 +1138,24 @@ count_marked(struct session *s)
 
 /*
  * The UPDATE state's work, for QUIT, SLEE and QAUT: removes the marked
- * messages through the journal and counts them into *marked.  A
- * failure is logged under event; STORE_PENDING means they go at the
- * next commit or login.
+ * messages through the journal, and counts into *removed the files it
+ * removed (not those marked: a file that left or changed since the
+ * listing is not removed).  A failure is logged under event;
+ * STORE_PENDING means the rest goes at the next commit or login.
  */
 static enum store_res
-commit(struct session *s, const char *event, size_t *marked)
+commit(struct session *s, const char *event, size_t *removed)
 {
-	size_t removed;
+	size_t marked = count_marked(s);
 	enum store_res r;
 
-	*marked = count_marked(s);
-	r = store_commit(s->store, &removed);
+	r = store_commit(s->store, removed);
 	if (r != STORE_OK)
 		log_msg(LOG_ERR, "%s marked=%zu removed=%zu result=%s "
-		    "error=\"%s\"", event, *marked, removed,
+		    "error=\"%s\"", event, marked, *removed,
 		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
-	if (r != STORE_FAIL)
-		s->ndele += *marked;
+	log_stuck(s, event, NULL);
+	s->ndele += *removed;
 	return r;
 }
 
@@ -1159,17 +1181,17 @@ static enum cmd_res
 cmd_slee(struct session *s, char *arg, size_t len)
 {
 	enum store_res r;
-	size_t marked;
+	size_t removed;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	if ((r = commit(s, "sleep", &marked)) != STORE_OK)
+	if ((r = commit(s, "sleep", &removed)) != STORE_OK)
 		return commit_failed(s, r);
 	store_sleep(s->store);
 	s->state = ST_SLEEP;
-	log_msg(LOG_INFO, "sleep deleted=%zu", marked);
-	s->reply = text(s, "sleeping, %zu messages deleted", marked);
+	log_msg(LOG_INFO, "sleep deleted=%zu", removed);
+	s->reply = text(s, "sleeping, %zu messages deleted", removed);
 	return CMD_OK;
 }
 
@@ -1183,12 +1205,12 @@ static enum cmd_res
 cmd_qaut(struct session *s, char *arg, size_t len)
 {
 	enum store_res r;
-	size_t marked;
+	size_t removed;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	if ((r = commit(s, "qaut", &marked)) != STORE_OK)
+	if ((r = commit(s, "qaut", &removed)) != STORE_OK)
 		return commit_failed(s, r);
 	store_close(s->store);
 	s->store = NULL;
@@ -1196,8 +1218,8 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	s->have_user = false;
 	s->delay_kept = false;
 	s->bad = 0;	/* each state has its own budget */
-	log_msg(LOG_INFO, "qaut deleted=%zu", marked);
-	s->reply = text(s, "%zu messages deleted, log in again", marked);
+	log_msg(LOG_INFO, "qaut deleted=%zu", removed);
+	s->reply = text(s, "%zu messages deleted, log in again", removed);
 	return CMD_OK;
 }
 
@@ -1250,12 +1272,12 @@ static enum cmd_res
 cmd_quit_trans(struct session *s, char *arg, size_t len)
 {
 	enum store_res r;
-	size_t marked;
+	size_t removed;
 
 	(void)len;
 	if (cmd_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	if ((r = commit(s, "update", &marked)) != STORE_OK) {
+	if ((r = commit(s, "update", &removed)) != STORE_OK) {
 		s->end = SESSION_TEMPFAIL;
 		s->end_why = "quit-failed";
 		/* RFC 1939 s.6: say honestly what became of the deletes. */
@@ -1272,7 +1294,7 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 	/* Release the lock before the reply, so the client may log in again. */
 	store_close(s->store);
 	s->store = NULL;
-	if (line(s, "+OK bye, %zu messages deleted", marked) == -1)
+	if (line(s, "+OK bye, %zu messages deleted", removed) == -1)
 		return CMD_ABORT;
 	return CMD_QUIT;
 }

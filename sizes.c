@@ -319,9 +319,7 @@ sizes_save(int dirfd, const struct sizes_folder *folders, size_t nfolders,
 	size_t len, n;
 	int fd, saved;
 
-	fd = openat(dirfd, POP3D_SIZES_TMP, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1)
+	if ((fd = file_create(dirfd, POP3D_SIZES_TMP, 0600)) == -1)
 		return -1;
 	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", sizes_head);
 	/* At most ten folder lines of at most 100 octets: they fit. */

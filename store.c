@@ -86,6 +86,9 @@ struct store {
 					   point: its journal is still there */
 	enum store_journal journal;	/* what store_open found */
 	size_t		 journal_removed;
+	size_t		 stuck;		/* files the last commit or roll
+					   forward could not remove */
+	int		 stuck_errno;	/* why, for the last of them */
 	struct msg	*msgs;
 	size_t		 count;
 	size_t		 cap;
@@ -1451,6 +1454,7 @@ take(struct store *st)
 	if (!st->read_only) {
 		if ((res = lock(st)) != STORE_OK)
 			return res;
+		st->stuck = 0;
 		if (!st->read_only && roll_forward(st) == -1)
 			return STORE_FAIL;
 	}
@@ -1505,6 +1509,13 @@ store_close(struct store *st)
 	free(st->byuid);
 	free(st->path);
 	free(st);
+}
+
+size_t
+store_stuck(const struct store *st, int *error)
+{
+	*error = st->stuck_errno;
+	return st->stuck;
 }
 
 enum store_journal
@@ -1711,27 +1722,101 @@ store_send(struct store *st, long body_lines, int stuff,
  * The journal: what a commit will remove, made durable before anything is
  * removed, so a crash at any point ends with all of it gone or none.
  *
- *	pop3d journal 1
- *	<folder> <inode> <name>		one line per message to remove
+ *	pop3d journal 2
+ *	<folder> <inode> <size> <mtime> <born> <name>	one line a message
  *	end
  *
- * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); name has
- * '%' and every byte outside 0x21..0x7E written as %XX.  A journal is
- * read as untrusted data: one without its header and "end" is discarded
- * whole, and a name is removed only when it is a plain, visible file
- * name of that folder whose inode still matches.
+ * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); size is the
+ * file's, mtime in nanoseconds since 1970 (mtime_of); born is 'b' and
+ * the file's birth time in nanoseconds, or 'c' and its ctime where the
+ * file system keeps no birth time; name has '%' and every byte outside
+ * 0x21..0x7E written as %XX.  A journal is read as untrusted data: one
+ * without its header and "end" is discarded whole, and a name is removed
+ * only when it is a plain, visible file name of that folder and the file
+ * there is the one the line describes (same_ident).  Version 1 lines
+ * ("<folder> <inode> <name>") are still finished: see same_ident.
  */
-static const char journal_head[] = "pop3d journal 1\n";
+static const char journal_head[] = "pop3d journal 2\n";
+static const char journal_head1[] = "pop3d journal 1\n";
 static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
+
+/*
+ * A file's identity, for the journal: what same_file compares, and when
+ * this inode was given to this file.  The birth time is the kernel's
+ * and nobody can set it: a file made later in a freed inode, even with
+ * the same size and a forged mtime, has another.  Where the file system
+ * keeps none, the ctime stands in, which nobody can set either, but
+ * which a new link or a chmod also moves: such a file is then kept.
+ */
+struct ident {
+	bool		 reg;
+	uint64_t	 ino;
+	int64_t		 size;
+	int64_t		 mtime;		/* mtime_of */
+	char		 born;		/* 'b' birth time, 'c' ctime */
+	int64_t		 btime;		/* mtime_of of that time */
+};
+
+/* The identity of name in dirfd, never following a symlink; 0 or -1. */
+static int
+ident_at(int dirfd, const char *name, struct ident *id)
+{
+	struct statx sx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS |
+	    STATX_BTIME, &sx) == -1)
+		return -1;
+	id->reg = S_ISREG(sx.stx_mode);
+	id->ino = sx.stx_ino;
+	id->size = sx.stx_size > INT64_MAX ? -1 : (int64_t)sx.stx_size;
+	id->mtime = mtime_of(sx.stx_mtime.tv_sec, (long)sx.stx_mtime.tv_nsec);
+	if (sx.stx_mask & STATX_BTIME) {
+		id->born = 'b';
+		id->btime = mtime_of(sx.stx_btime.tv_sec,
+		    (long)sx.stx_btime.tv_nsec);
+	} else {
+		id->born = 'c';
+		id->btime = mtime_of(sx.stx_ctime.tv_sec,
+		    (long)sx.stx_ctime.tv_nsec);
+	}
+	return 0;
+}
+
+struct jline {
+	int		 sub;
+	bool		 v1;		/* a version 1 line: the inode alone */
+	struct ident	 id;
+	char		 name[NAME_MAX + 1];
+};
+
+/*
+ * The identity rule, the one the commit and the roll forward both apply
+ * (they share journal_pass): the file at a journal line's name is
+ * removed only when it is a regular file with every field of the line.
+ * A version 1 journal named the inode alone, which a file made after the
+ * commit began may have been given again; its file must also have been
+ * born (or, without birth times, last changed) before the journal was
+ * written (written: the journal's mtime), strictly, so that a tick of
+ * the file system's clock shared with the journal keeps the file.
+ */
+static bool
+same_ident(const struct jline *j, const struct ident *id, int64_t written)
+{
+	if (!id->reg || id->ino != j->id.ino)
+		return false;
+	if (j->v1)
+		return id->btime < written;
+	return id->size == j->id.size && id->mtime == j->id.mtime &&
+	    id->born == j->id.born && id->btime == j->id.btime;
+}
 
 /* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
 static size_t
-journal_line(char *buf, const struct store *st, const struct msg *m)
+journal_line(char *buf, int sub, const struct ident *id, const char *name)
 {
-	char nbuf[NAME_MAX + 1];
-	const char *name = msg_name(st, m, nbuf);
-	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju ",
-	    journal_sub[m->sub], (uintmax_t)m->ino);
+	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju %jd %jd %c%jd ",
+	    journal_sub[sub], (uintmax_t)id->ino, (intmax_t)id->size,
+	    (intmax_t)id->mtime, id->born, (intmax_t)id->btime);
 	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
 	    name, strlen(name), pct_name_esc);
 
@@ -1742,8 +1827,11 @@ journal_line(char *buf, const struct store *st, const struct msg *m)
 }
 
 /*
- * Writes the journal under its temporary name, in writes of up to
- * POP3D_OUTCHUNK (st->obuf); 0 or -1 (errno).
+ * Writes the journal under its temporary name, created afresh, in writes
+ * of up to POP3D_OUTCHUNK (st->obuf): a line for each message chosen
+ * (sel) whose file is still the one listed (same_file), with the
+ * identity it has now.  One that left or changed is not named, so it is
+ * never removed.  0 or -1 (errno).
  */
 static int
 journal_write(struct store *st)
@@ -1751,20 +1839,33 @@ journal_write(struct store *st)
 	size_t len = sizeof(journal_head) - 1, n;
 	int fd, saved;
 
-	fd = openat(st->dirfd, POP3D_JOURNAL_TMP, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1)
+	if ((fd = file_create(st->dirfd, POP3D_JOURNAL_TMP, 0600)) == -1)
 		return -1;
 	memcpy(st->obuf, journal_head, len);
 	for (size_t i = 0; i < st->count; i++) {
-		if (!st->msgs[i].sel)
+		struct msg *m = &st->msgs[i];
+		char buf[NAME_MAX + 1];
+		const char *name;
+		struct ident id;
+
+		if (!m->sel)
 			continue;
+		name = msg_name(st, m, buf);
+		if (ident_at(st->subfd[m->sub], name, &id) == -1) {
+			if (errno == ENOENT)
+				continue;	/* gone: nothing to remove */
+			goto fail;
+		}
+		if (!id.reg || id.ino != m->ino || id.size != m->fsize ||
+		    id.mtime != m->mtime)
+			continue;	/* replaced or changed: not ours */
 		if (sizeof(st->obuf) - len < POP3D_JOURNAL_LINE_MAX) {
 			if (file_write_all(fd, st->obuf, len) == -1)
 				goto fail;
 			len = 0;
 		}
-		if ((n = journal_line(st->obuf + len, st, &st->msgs[i])) == 0) {
+		if ((n = journal_line(st->obuf + len, m->sub, &id,
+		    name)) == 0) {
 			errno = ENAMETOOLONG;
 			goto fail;
 		}
@@ -1792,18 +1893,40 @@ fail:
 	return -1;
 }
 
-struct jline {
-	int	sub;
-	ino_t	ino;
-	char	name[NAME_MAX + 1];
-};
-
-/* Parses one journal line (without its newline); 0 or -1 when malformed. */
+/*
+ * A decimal number of at most 19 digits after an optional '-', then a
+ * space: *p moves past both.  0, or -1 when malformed.
+ */
 static int
-journal_parse(const char *s, size_t len, struct jline *j)
+journal_num(const char **p, const char *end, bool sign, int64_t *v)
+{
+	const char *s = *p;
+	bool neg = sign && s < end && *s == '-';
+	int64_t n = 0;
+	int digits = 0;
+
+	s += neg;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (++digits > 19)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	if (digits == 0 || s == end || *s != ' ')
+		return -1;
+	*v = neg ? -n : n;
+	*p = s + 1;
+	return 0;
+}
+
+/*
+ * Parses one journal line (without its newline) of a journal of version
+ * 1 (v1) or 2; 0 or -1 when malformed.
+ */
+static int
+journal_parse(const char *s, size_t len, bool v1, struct jline *j)
 {
 	const char *end = s + len, *p;
-	uintmax_t ino = 0;
+	int64_t ino, size = 0, mtime = 0, btime = 0;
 	int n;
 
 	if (len < 5 || s[1] != ' ')
@@ -1813,15 +1936,21 @@ journal_parse(const char *s, size_t len, struct jline *j)
 			break;
 	if (j->sub == SUB_COUNT)
 		return -1;
-	for (p = s + 2; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (ino > (UINTMAX_MAX - 9) / 10)
-			return -1;
-		ino = ino * 10 + (uintmax_t)(*p - '0');
-	}
-	if (p == s + 2 || p == end || *p != ' ' || (ino_t)ino != ino)
+	p = s + 2;
+	if (journal_num(&p, end, false, &ino) == -1)
 		return -1;
-	j->ino = (ino_t)ino;
-	p++;
+	if (!v1 && (journal_num(&p, end, false, &size) == -1 ||
+	    journal_num(&p, end, true, &mtime) == -1 || p == end ||
+	    (*p != 'b' && *p != 'c')))
+		return -1;
+	if (!v1) {
+		j->id.born = *p++;
+		if (journal_num(&p, end, true, &btime) == -1)
+			return -1;
+	}
+	j->v1 = v1;
+	j->id = (struct ident){ .reg = true, .ino = (uint64_t)ino,
+	    .size = size, .mtime = mtime, .born = j->id.born, .btime = btime };
 	n = pct_decode(j->name, sizeof(j->name), p, (size_t)(end - p),
 	    pct_name_raw_ok);
 	/* Only a plain, visible name of one folder: never a path. */
@@ -1834,10 +1963,26 @@ journal_parse(const char *s, size_t len, struct jline *j)
 struct jpass {
 	struct store	*st;
 	bool		 apply;		/* false: only check the journal */
+	bool		 v1;
 	bool		 ended;
 	bool		 bad;
+	int64_t		 written;	/* the journal's mtime (mtime_of) */
 	size_t		 removed;
+	size_t		 stuck;
+	int		 stuck_errno;
 };
+
+/*
+ * Whether an unlinkat error is for good: the file is immutable or
+ * append-only (EPERM), in use as a mount point (EBUSY), or its folder
+ * lets no one remove it (EACCES).  Trying again changes nothing, so the
+ * file stays and the rest goes on (see "A journal that cannot finish").
+ */
+static bool
+for_good(int e)
+{
+	return e == EPERM || e == EACCES || e == EBUSY || e == ETXTBSY;
+}
 
 static int
 journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
@@ -1846,25 +1991,32 @@ journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
 	struct jpass *p = arg;
 	struct store *st = p->st;
 	struct jline j;
-	struct stat sb;
+	struct ident id;
 
 	if (line == NULL)
 		p->bad = true;			/* over-long */
-	else if (lineno == 1)
-		p->bad = len != sizeof(journal_head) - 2 ||
-		    memcmp(line, journal_head, len) != 0;
-	else if (p->ended)
+	else if (lineno == 1) {
+		p->v1 = len == sizeof(journal_head1) - 2 &&
+		    memcmp(line, journal_head1, len) == 0;
+		p->bad = !p->v1 && (len != sizeof(journal_head) - 2 ||
+		    memcmp(line, journal_head, len) != 0);
+	} else if (p->ended)
 		p->bad = true;			/* after the end */
 	else if (len == sizeof(end) - 1 && memcmp(line, end, len) == 0)
 		p->ended = true;
-	else if (journal_parse(line, len, &j) == -1)
+	else if (journal_parse(line, len, p->v1, &j) == -1)
 		p->bad = true;
-	else if (p->apply && st->subfd[j.sub] != -1 &&
-	    fstatat(st->subfd[j.sub], j.name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode) && sb.st_ino == j.ino) {
+	else if (p->apply && st->subfd[j.sub] != -1) {
+		if (ident_at(st->subfd[j.sub], j.name, &id) == -1)
+			return errno == ENOENT ? 0 : -1;
+		if (!same_ident(&j, &id, p->written))
+			return 0;
 		if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
 			p->removed++;
-		else if (errno != ENOENT)
+		else if (for_good(errno)) {
+			p->stuck++;
+			p->stuck_errno = errno;
+		} else if (errno != ENOENT)
 			return -1;
 	}
 	return p->bad ? 1 : 0;
@@ -1873,20 +2025,26 @@ journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
 /*
  * Reads the journal on fd.  With apply false, checks that it is whole and
  * well-formed (0, or 1 when it is not); with apply true, removes what it
- * names (0, or -1 on a file-system error, errno kept).
+ * names (0, or -1 on a file-system error, errno kept), counting into
+ * *removed, and into st->stuck what it could not remove.
  */
 static int
 journal_pass(struct store *st, int fd, bool apply, size_t *removed)
 {
 	struct jpass p = { .st = st, .apply = apply };
+	struct stat sb;
 	bool unterminated;
 	int r;
 
-	if (lseek(fd, 0, SEEK_SET) == -1)
+	if (fstat(fd, &sb) == -1 || lseek(fd, 0, SEEK_SET) == -1)
 		return -1;
+	p.written = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
 	r = file_each_line(fd, POP3D_JOURNAL_LINE_MAX, journal_step, &p,
 	    &unterminated);
-	*removed = p.removed;
+	*removed += p.removed;
+	st->stuck += p.stuck;
+	if (p.stuck > 0)
+		st->stuck_errno = p.stuck_errno;
 	if (r == -1)
 		return -1;
 	if (apply)
@@ -1905,21 +2063,22 @@ sync_folders(struct store *st)
 }
 
 /*
- * Finishes what a journal found at login says (a commit that crashed
- * after its commit point), or discards a temporary journal (a commit that
- * never reached it).  Runs under the lock, before the listing.
+ * Carries out the journal in place: removes what it names, makes that
+ * durable, then removes the journal.  The commit does this right after
+ * its commit point, and the next session's roll forward if the commit
+ * did not get through, so both apply one identity rule (same_ident).
+ * *removed counts what it removed, and st->stuck grows by what it could
+ * not, and *what says whether there was one and what became of it.  0,
+ * or -1 (errno) with the journal left in place.
  */
 static int
-roll_forward(struct store *st)
+journal_finish(struct store *st, size_t *removed,
+    enum store_journal *what)
 {
-	size_t removed = 0;
-	int fd, r;
+	int fd, bad, r = 0;
 
-	if (unlinkat(st->dirfd, POP3D_JOURNAL_TMP, 0) == 0) {
-		if (fsync(st->dirfd) == -1)
-			return -1;
-	} else if (errno != ENOENT)
-		return -1;
+	*removed = 0;
+	*what = STORE_JOURNAL_NONE;
 	fd = openat(st->dirfd, POP3D_JOURNAL_NAME,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
@@ -1928,20 +2087,33 @@ roll_forward(struct store *st)
 		st->pending = false;
 		return 0;
 	}
-	if ((r = journal_pass(st, fd, false, &removed)) == 1)
-		st->journal = STORE_JOURNAL_DISCARDED;
-	else if (r == 0 && (r = journal_pass(st, fd, true, &removed)) == 0) {
-		st->journal = STORE_JOURNAL_FINISHED;
-		st->journal_removed = removed;
-	}
+	if ((bad = journal_pass(st, fd, false, removed)) == 0)
+		r = journal_pass(st, fd, true, removed);
 	close(fd);
-	if (r == -1 || sync_folders(st) == -1)
+	if (bad == -1 || r == -1 || sync_folders(st) == -1)
 		return -1;
 	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
 	    fsync(st->dirfd) == -1)
 		return -1;
 	st->pending = false;
+	*what = bad ? STORE_JOURNAL_DISCARDED : STORE_JOURNAL_FINISHED;
 	return 0;
+}
+
+/*
+ * Finishes what a journal found at login says (a commit that crashed
+ * after its commit point), or discards a temporary journal (a commit that
+ * never reached it).  Runs under the lock, before the listing.
+ */
+static int
+roll_forward(struct store *st)
+{
+	if (unlinkat(st->dirfd, POP3D_JOURNAL_TMP, 0) == 0) {
+		if (fsync(st->dirfd) == -1)
+			return -1;
+	} else if (errno != ENOENT)
+		return -1;
+	return journal_finish(st, &st->journal_removed, &st->journal);
 }
 
 /*
@@ -1952,17 +2124,21 @@ roll_forward(struct store *st)
  * to the next commit or store_open.  A journal an earlier commit left is
  * finished first, so that it is never replaced.  Catchable signals wait
  * until it is over; SIGKILL and power loss are what the roll-forward is
- * for.  Clears every sel.
+ * for.  *removed counts the files removed, which may be fewer than were
+ * chosen: one that left or changed since the listing is not removed.
+ * Clears every sel.
  */
 static enum store_res
 commit(struct store *st, size_t *removed)
 {
 	enum store_res res = STORE_FAIL;
+	enum store_journal what;
 	sigset_t all, old;
 	size_t chosen = 0;
 	int saved = 0;
 
 	*removed = 0;
+	st->stuck = 0;
 	for (size_t i = 0; i < st->count; i++)
 		chosen += st->msgs[i].sel;
 	if (chosen == 0 && !st->pending)
@@ -1997,39 +2173,9 @@ commit(struct store *st, size_t *removed)
 	for (size_t i = 0; i < st->count; i++)
 		if (st->msgs[i].sel)
 			st->msgs[i].removed = st->msgs[i].deleted = true;
-	if (fsync(st->dirfd) == -1)
+	if (fsync(st->dirfd) == -1 ||
+	    journal_finish(st, removed, &what) == -1)
 		goto fail;
-	for (size_t i = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
-		char buf[NAME_MAX + 1];
-		const char *name;
-		struct stat sb;
-
-		if (!m->sel)
-			continue;
-		name = msg_name(st, m, buf);
-		/* Never remove a file that replaced the one listed. */
-		if (fstatat(st->subfd[m->sub], name, &sb,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno != ENOENT)
-				goto fail;
-			continue;
-		}
-		if (!same_file(m, &sb))
-			continue;	/* replaced or changed since the listing */
-		if (unlinkat(st->subfd[m->sub], name, 0) == -1) {
-			if (errno != ENOENT)
-				goto fail;
-			continue;
-		}
-		(*removed)++;
-	}
-	if (sync_folders(st) == -1)
-		goto fail;
-	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
-	    fsync(st->dirfd) == -1)
-		goto fail;
-	st->pending = false;
 done:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	res = STORE_OK;
@@ -2130,7 +2276,6 @@ store_login_delay(struct store *st, time_t now, unsigned delay,
     unsigned *wait)
 {
 	char buf[64];
-	struct stat sb;
 	long long last;
 	ssize_t n;
 	int fd, len, saved;
@@ -2140,17 +2285,26 @@ store_login_delay(struct store *st, time_t now, unsigned delay,
 		errno = EROFS;	/* no lock to keep the record under */
 		return -1;
 	}
-	fd = openat(st->dirfd, POP3D_LOGIN_NAME, O_RDWR | O_CREAT |
-	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1)
+	/*
+	 * The record is rewritten in place, so only while it is a file of
+	 * ours with one link: anything else at its name (a hard link to a
+	 * file outside, planted by whoever may write the folder) is no
+	 * record, and is replaced by a new file.
+	 */
+	fd = openat(st->dirfd, POP3D_LOGIN_NAME, O_RDWR | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 && errno != ENOENT && errno != ELOOP)
 		return -1;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (!S_ISREG(sb.st_mode)) {
-		errno = EINVAL;
-		goto fail;
+	if (fd != -1 && file_is_own(fd) == -1) {
+		close(fd);
+		fd = -1;
 	}
-	if ((n = pread(fd, buf, sizeof(buf), 0)) == -1)
+	n = 0;
+	if (fd == -1) {
+		if ((fd = file_create(st->dirfd, POP3D_LOGIN_NAME,
+		    0600)) == -1)
+			return -1;
+	} else if ((n = pread(fd, buf, sizeof(buf), 0)) == -1)
 		goto fail;
 	/* A record from the future (the clock went back) is no record. */
 	if (login_parse(buf, (size_t)n, &last) && last <= (long long)now &&

@@ -56,6 +56,15 @@ enum store_res	 store_open(struct store **, const char *dir, bool read_only)
  */
 enum store_journal store_journal(const struct store *, size_t *removed);
 
+/*
+ * How many files the last commit, or store_open's or store_wake's roll
+ * forward, could not remove for good (an immutable file: EPERM, or
+ * EACCES, EBUSY, ETXTBSY; *error says which, for the last of them).
+ * They are left where they are, so no login is refused for them: the
+ * rest of the journal is finished, and they are listed again.
+ */
+size_t		 store_stuck(const struct store *, int *error);
+
 /* Releases the lock and frees the listing; removes nothing. */
 void		 store_close(struct store *);
 

@@ -536,6 +536,21 @@ journal(const char *text)
 	tl_write(dir, POP3D_JOURNAL_NAME, text, strlen(text));
 }
 
+/*
+ * Writes a version 1 journal, which names inodes alone, as written at
+ * the time when (seconds since 1970): the files it may remove are those
+ * born before.
+ */
+static void
+journal_v1(const char *text, time_t when)
+{
+	struct timespec t[2] = { { when, 0 }, { when, 0 } };
+
+	journal(text);
+	ck_assert_int_eq(utimensat(AT_FDCWD, tl_path(dir, POP3D_JOURNAL_NAME),
+	    t, 0), 0);
+}
+
 static enum store_journal
 open_and_close(size_t *count, size_t *removed)
 {
@@ -550,6 +565,51 @@ open_and_close(size_t *count, size_t *removed)
 
 START_TEST(journal_is_rolled_forward)
 {
+	char text[512], l1[128], l3[128];
+	size_t count, removed;
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	tl_write(dir, "3", "c\n", 2);
+	tl_journal_line(l1, sizeof(l1), 'r', dir, "1", 0);
+	tl_journal_line(l3, sizeof(l3), 'r', dir, "3", 0);
+	snprintf(text, sizeof(text), "pop3d journal 2\n%s%send\n", l1, l3);
+	journal(text);
+	ck_assert_int_eq(open_and_close(&count, &removed),
+	    STORE_JOURNAL_FINISHED);
+	ck_assert_uint_eq(removed, 2);
+	ck_assert_uint_eq(count, 1);
+	ck_assert(!tl_exists(dir, "1"));
+	ck_assert(tl_exists(dir, "2"));
+	ck_assert(!tl_exists(dir, "3"));
+}
+END_TEST
+
+/* A line whose inode, size, mtime or birth is not the file's spares it. */
+START_TEST(journal_spares_a_file_that_differs_in_any_field)
+{
+	char text[512], line[128];
+	size_t count, removed;
+
+	tl_write(dir, "1", "a\n", 2);
+	for (int bump = 1; bump <= 4; bump++) {
+		tl_journal_line(line, sizeof(line), 'r', dir, "1", bump);
+		snprintf(text, sizeof(text), "pop3d journal 2\n%send\n", line);
+		journal(text);
+		ck_assert_int_eq(open_and_close(&count, &removed),
+		    STORE_JOURNAL_FINISHED);
+		ck_assert_msg(removed == 0 && tl_exists(dir, "1"),
+		    "removed with field %d changed", bump);
+	}
+}
+END_TEST
+
+/*
+ * A version 1 journal (the inode alone) is still finished, but only for
+ * files born before it was written: a later file may have the inode.
+ */
+START_TEST(journal_v1_is_rolled_forward_for_files_born_before_it)
+{
 	char text[512];
 	size_t count, removed;
 
@@ -558,7 +618,13 @@ START_TEST(journal_is_rolled_forward)
 	tl_write(dir, "3", "c\n", 2);
 	snprintf(text, sizeof(text), "pop3d journal 1\nr %llu 1\n"
 	    "r %llu 3\nend\n", ino_of(dir, "1"), ino_of(dir, "3"));
-	journal(text);
+	/* Written before the files were: none is the one it meant. */
+	journal_v1(text, time(NULL) - 60);
+	ck_assert_int_eq(open_and_close(&count, &removed),
+	    STORE_JOURNAL_FINISHED);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_uint_eq(count, 3);
+	journal_v1(text, time(NULL) + 2);
 	ck_assert_int_eq(open_and_close(&count, &removed),
 	    STORE_JOURNAL_FINISHED);
 	ck_assert_uint_eq(removed, 2);
@@ -642,7 +708,16 @@ START_TEST(truncated_or_garbage_journals_are_discarded)
 		"pop3d journal 1\nr @ 1\n",			/* no end */
 		"pop3d journal 1\nr @ 1\nen",			/* cut */
 		"pop3d journal 1\nr @ 1\nend",			/* no newline */
-		"pop3d journal 2\nr @ 1\nend\n",		/* version */
+		"pop3d journal 3\nr @ 1\nend\n",		/* version */
+		"pop3d journal 2\nr @ 1\nend\n",		/* v1 line */
+		"pop3d journal 2\nr @ 2 3 4 1\nend\n",	/* born */
+		"pop3d journal 2\nr @ 2 3 x4 1\nend\n",
+		"pop3d journal 2\nr @ 2 3 b4 \nend\n",	/* no name */
+		"pop3d journal 2\nr @ -2 3 b4 1\nend\n",	/* size */
+		"pop3d journal 2\nr @ 2 3 b4  1\nend\n",	/* space */
+		"pop3d journal 2\nr @ 2 3 b-4-1\nend\n",
+		"pop3d journal 2\nr @ 2 99999999999999999999 b4 1\nend\n",
+		"pop3d journal 2\nr @ 2 3 b\nend\n",
 		"r @ 1\nend\n",					/* no head */
 		"pop3d journal 1\nx @ 1\nend\n",		/* folder */
 		"pop3d journal 1\nr -@ 1\nend\n",		/* inode */
@@ -742,7 +817,7 @@ START_TEST(maildir_commit_and_roll_forward)
 	ck_assert(!tl_exists(dir, "new/a"));
 	snprintf(text, sizeof(text), "pop3d journal 1\nc %llu b:2,S\nend\n",
 	    ino_of(dir, "cur/b:2,S"));
-	journal(text);
+	journal_v1(text, time(NULL) + 2);
 	ck_assert_int_eq(open_and_close(&count, &removed),
 	    STORE_JOURNAL_FINISHED);
 	ck_assert_uint_eq(removed, 1);
@@ -1000,17 +1075,29 @@ START_TEST(login_delay_distrusts_its_file)
 		ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), 0);
 		store_close(st);
 	}
-	/* Never written through a symlink. */
-	ck_assert_int_eq(unlink(p), 0);
+	/*
+	 * Never written through a symlink or a hard link planted at its
+	 * name: that is no record, and a new file replaces the link.
+	 */
 	tl_write(dir, "target", "keep\n", 5);
 	target = tl_path(dir, "target");
-	ck_assert_int_eq(symlink(target, p), 0);
-	st = open_ok();
-	ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), -1);
-	store_close(st);
-	text = tl_read(target, &len);
-	ck_assert_str_eq(text, "keep\n");
-	free(text);
+	for (int hard = 0; hard <= 1; hard++) {
+		struct stat sb;
+
+		ck_assert_int_eq(unlink(p), 0);
+		ck_assert_int_eq(hard ? link(target, p) : symlink(target, p),
+		    0);
+		st = open_ok();
+		ck_assert_int_eq(store_login_delay(st, 1010, 60, &wait), 0);
+		store_close(st);
+		text = tl_read(target, &len);
+		ck_assert_str_eq(text, "keep\n");
+		free(text);
+		ck_assert_int_eq(lstat(p, &sb), 0);
+		ck_assert(S_ISREG(sb.st_mode) && sb.st_nlink == 1);
+		ck_assert_int_eq(lstat(target, &sb), 0);
+		ck_assert_uint_eq(sb.st_nlink, 1);
+	}
 	free(target);
 	/* Read-only: no lock to keep a record under. */
 	ck_assert_int_eq(unlink(p), 0);
@@ -1862,6 +1949,8 @@ main(void)
 	tcase_add_test(tc, vanished_or_changed_messages_are_gone);
 	tcase_add_test(tc, a_put_failure_cuts_the_stream);
 	tcase_add_test(tc, journal_is_rolled_forward);
+	tcase_add_test(tc, journal_spares_a_file_that_differs_in_any_field);
+	tcase_add_test(tc, journal_v1_is_rolled_forward_for_files_born_before_it);
 	tcase_add_test(tc, journal_spares_other_inodes_and_missing_files);
 	tcase_add_test(tc, journal_never_removes_a_path);
 	tcase_add_test(tc, truncated_or_garbage_journals_are_discarded);

@@ -184,3 +184,34 @@ tl_run(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/*
+ * A version 2 journal line naming d/name (a name that needs no escape)
+ * in folder sub, with the identity its file has now; bump adds 1 to
+ * field k (1 inode, 2 size, 3 mtime, 4 birth), to name another file.
+ */
+void
+tl_journal_line(char *buf, size_t cap, char sub, const char *d, const char *name,
+    int bump)
+{
+	char *p = tl_path(d, name);
+	long long f[5];
+	struct statx sx;
+	char born = 'b';
+
+	ck_assert_int_eq(statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW,
+	    STATX_BASIC_STATS | STATX_BTIME, &sx), 0);
+	free(p);
+	f[1] = (long long)sx.stx_ino;
+	f[2] = (long long)sx.stx_size;
+	f[3] = sx.stx_mtime.tv_sec * 1000000000LL + sx.stx_mtime.tv_nsec;
+	if (!(sx.stx_mask & STATX_BTIME)) {
+		born = 'c';
+		sx.stx_btime = sx.stx_ctime;
+	}
+	f[4] = sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec;
+	if (bump > 0)
+		f[bump]++;
+	snprintf(buf, cap, "%c %lld %lld %lld %c%lld %s\n", sub, f[1], f[2],
+	    f[3], born, f[4], name);
+}

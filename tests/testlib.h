@@ -20,6 +20,15 @@ void	 tl_mkdir(const char *dir, const char *name);
 char	*tl_read(const char *path, size_t *len);	/* NULL if missing */
 int	 tl_exists(const char *dir, const char *name);
 
+/*
+ * A journal line (store.c's version 2) naming d/name, a name that needs
+ * no escape, in folder sub ('r', 'n' or 'c'), with the identity its file
+ * has now, into buf; bump adds 1 to field bump (1 inode, 2 size, 3 mtime,
+ * 4 birth), so that the line names another file.
+ */
+void	 tl_journal_line(char *buf, size_t cap, char sub, const char *d,
+	    const char *name, int bump);
+
 /* Appends a users-file line for name/pass hashed at OPSLIMIT_MIN. */
 void	 tl_user(const char *users, const char *name, const char *pass,
 	    const char *folder);

@@ -57,7 +57,9 @@ SLEE_SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
 QAUT_SESSION = ("USER me\r\nPASS %s\r\n" % PASSWORD
                 + "".join("DELE %d\r\n" % n for n in sorted(MARKED))
                 + "QAUT\r\nQUIT\r\n").encode()
-TRACED = "openat,write,fsync,close,rename,renameat,renameat2,unlinkat,newfstatat"
+TRACED = ("openat,write,fsync,close,rename,renameat,renameat2,unlinkat,"
+          "newfstatat,statx")
+OLD = 1700000000 * 10**9     # the messages' and folders' times, in ns
 
 def message(i):
     # Odd names and contents: a space, 8-bit bytes, a dot line, no final LF.
@@ -116,6 +118,7 @@ def commit_calls(top, session=SESSION):
     check(r.returncode == 0, "dry run exit %d" % r.returncode)
     seen, calls, started = {}, [], False
     rename_at = None
+    prev = None
     with open(log) as f:
         for line in f:
             m = re.match(r"(\w+)\(", line)
@@ -124,9 +127,18 @@ def commit_calls(top, session=SESSION):
             name = m.group(1)
             seen[name] = seen.get(name, 0) + 1
             if ".pop3d.journal.tmp" in line and name == "openat" and "O_CREAT" in line:
+                # A commit begins by removing what may stand at the
+                # temporary journal's name, then creating it.
+                tmp_removal = (prev is not None and prev[0] == "unlinkat"
+                               and ".pop3d.journal.tmp" in prev[2])
                 if started:
+                    if tmp_removal:
+                        calls.pop()
                     break   # the next commit (QUIT after DELI)
                 started = True
+                if tmp_removal:
+                    calls.append(prev[:2])
+            prev = (name, seen[name], line)
             if started and name == "write" and line.startswith("write(1,"):
                 break       # the reply to QUIT: the commit is over
             if started:

@@ -3,23 +3,32 @@
  * attacker with write access to the mailbox could have put there.  The
  * input becomes .pop3d.journal in a fresh mailbox (a plain folder or a
  * Maildir, by the first byte's low bit), then store_open rolls it
- * forward.  An inode field of one digit k is replaced by the inode of
- * the fixture's entry k, so the fuzzer can name real files: messages, a
- * hard link, a symlink to a canary, a folder, and canaries outside.
+ * forward, the journal's mtime (when it was written) set after the
+ * fixture was made or, by the first byte's second bit, before.  A line
+ * "X k ..." with a digit k names the fixture's entry k: in a version 2
+ * journal ("pop3d journal 2" first) k becomes the entry's inode, size,
+ * mtime and birth, in a version 1 journal its inode; so the fuzzer can
+ * name real files: messages, a hard link, a symlink to a canary, a
+ * folder, and canaries outside.
  *
  * Checks: store_open succeeds and leaves no journal; nothing outside the
  * mailbox is opened or removed (the watch, and canaries outside); the
  * symlink and the folder stay; a discarded journal removes nothing; a
- * finished one removes exactly the regular files it names with their
- * inode in their folder, and says how many; the listing is what is left.
+ * finished one removes exactly the regular files it names in their
+ * folder with their whole identity (version 1: their inode, when born
+ * before the journal was written), and says how many; the listing is
+ * what is left.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzzlib.h"
@@ -33,6 +42,9 @@ struct entry {
 	bool		 regular;	/* a message file */
 	ino_t		 ino;
 	bool		 gone;
+	long long	 size, mtime;	/* its identity, as journal lines */
+	char		 born;		/* give it: 'b' birth, or 'c' ctime */
+	long long	 btime;
 };
 
 #define ENTRIES	8
@@ -40,30 +52,36 @@ struct entry {
 static char *dir, *box, *outside, *hard;
 static struct entry ents[ENTRIES];
 
+static long long
+ns(struct statx_timestamp t)
+{
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void
 setup(bool maildir)
 {
 	static const struct entry plain[ENTRIES] = {
-		{ "a", 'r', "a", true, 0, false },
-		{ "b", 'r', "b", true, 0, false },
-		{ "c 1", 'r', "c 1", true, 0, false },
-		{ "h", 'r', "h", true, 0, false },	/* a hard link */
-		{ "s", 'r', "s", false, 0, false },	/* a symlink */
-		{ "d", 'r', "d", false, 0, false },	/* a folder */
-		{ "d/x", 'r', "x", false, 0, false },	/* in a folder */
-		{ NULL, 0, NULL, false, 0, false },	/* outside */
+		{ "a", 'r', "a", true, 0, false, 0, 0, 0, 0 },
+		{ "b", 'r', "b", true, 0, false, 0, 0, 0, 0 },
+		{ "c 1", 'r', "c 1", true, 0, false, 0, 0, 0, 0 },
+		{ "h", 'r', "h", true, 0, false, 0, 0, 0, 0 },	/* a hard link */
+		{ "s", 'r', "s", false, 0, false, 0, 0, 0, 0 },	/* a symlink */
+		{ "d", 'r', "d", false, 0, false, 0, 0, 0, 0 },	/* a folder */
+		{ "d/x", 'r', "x", false, 0, false, 0, 0, 0, 0 },	/* in a folder */
+		{ NULL, 0, NULL, false, 0, false, 0, 0, 0, 0 },	/* outside */
 	};
 	static const struct entry md[ENTRIES] = {
-		{ "new/a", 'n', "a", true, 0, false },
-		{ "cur/b:2,S", 'c', "b:2,S", true, 0, false },
-		{ "new/c 1", 'n', "c 1", true, 0, false },
-		{ "cur/h", 'c', "h", true, 0, false },
-		{ "new/s", 'n', "s", false, 0, false },
-		{ "cur/d", 'c', "d", false, 0, false },
-		{ "a", 'r', "a", false, 0, false },	/* not a message */
-		{ NULL, 0, NULL, false, 0, false },
+		{ "new/a", 'n', "a", true, 0, false, 0, 0, 0, 0 },
+		{ "cur/b:2,S", 'c', "b:2,S", true, 0, false, 0, 0, 0, 0 },
+		{ "new/c 1", 'n', "c 1", true, 0, false, 0, 0, 0, 0 },
+		{ "cur/h", 'c', "h", true, 0, false, 0, 0, 0, 0 },
+		{ "new/s", 'n', "s", false, 0, false, 0, 0, 0, 0 },
+		{ "cur/d", 'c', "d", false, 0, false, 0, 0, 0, 0 },
+		{ "a", 'r', "a", false, 0, false, 0, 0, 0, 0 },	/* not a message */
+		{ NULL, 0, NULL, false, 0, false, 0, 0, 0, 0 },
 	};
-	struct stat sb;
+	struct statx sx;
 	char *p;
 
 	fz_rmrf(box);
@@ -100,18 +118,31 @@ setup(bool maildir)
 				fz_fail("mkdir: %s", strerror(errno));
 		} else
 			fz_write(p, rel, strlen(rel));
-		if (lstat(p, &sb) == -1)
-			fz_fail("lstat %s: %s", p, strerror(errno));
-		ents[i].ino = sb.st_ino;
+		if (statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW,
+		    STATX_BASIC_STATS | STATX_BTIME, &sx) == -1)
+			fz_fail("statx %s: %s", p, strerror(errno));
+		ents[i].ino = sx.stx_ino;
+		ents[i].size = (long long)sx.stx_size;
+		ents[i].mtime = ns(sx.stx_mtime);
+		ents[i].born = sx.stx_mask & STATX_BTIME ? 'b' : 'c';
+		ents[i].btime = ns(sx.stx_mask & STATX_BTIME ? sx.stx_btime :
+		    sx.stx_ctime);
 		free(p);
 	}
 }
 
-/* Substitutes inode fields of one digit: "X k name" -> "X <ino> name". */
+static const char head2[] = "pop3d journal 2\n";
+
+/*
+ * Substitutes entry fields of one digit: "X k name" -> "X <ino> name" in
+ * a version 1 journal, "X <ino> <size> <mtime> <born> name" in version 2.
+ */
 static void
 journal(const char *data, size_t size, struct fz_buf *j)
 {
 	const char *p = data, *end = data + size, *nl;
+	bool v2 = size >= sizeof(head2) - 1 &&
+	    memcmp(data, head2, sizeof(head2) - 1) == 0;
 	size_t n;
 
 	while (p < end) {
@@ -119,14 +150,20 @@ journal(const char *data, size_t size, struct fz_buf *j)
 		n = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
 		if (n >= 4 && p[1] == ' ' && p[2] >= '0' &&
 		    p[2] < '0' + ENTRIES && p[3] == ' ') {
+			const struct entry *e = &ents[p[2] - '0'];
+
 			fz_put(j, p, 2);
-			fz_printf(j, "%ju", (uintmax_t)ents[p[2] - '0'].ino);
+			fz_printf(j, "%ju", (uintmax_t)e->ino);
+			if (v2)
+				fz_printf(j, " %lld %lld %c%lld", e->size,
+				    e->mtime, e->born, e->btime);
 			fz_put(j, p + 3, n - 3);
 		} else
 			fz_put(j, p, n);
 		p += n;
 	}
 }
+
 
 static int
 hexval(int c)
@@ -138,27 +175,42 @@ hexval(int c)
 	return -1;
 }
 
-/* Whether the (well-formed) journal names entry e with its inode. */
+/*
+ * Whether the journal, well-formed, names entry e as one that store.c
+ * may remove: its name in its folder, with its whole identity (version
+ * 2), or its inode and a birth before written (version 1).
+ */
 static bool
-named(const char *j, size_t len, const struct entry *e)
+named(const char *j, size_t len, const struct entry *e, long long written)
 {
 	const char *p = j, *end = j + len, *nl;
+	bool v2 = len >= sizeof(head2) - 1 &&
+	    memcmp(j, head2, sizeof(head2) - 1) == 0;
 	char name[NAME_MAX + 1];
 
 	for (; p < end; p = nl + 1) {
-		uintmax_t ino = 0;
-		const char *q;
+		long long f[4] = { 0 };
+		char *q, born = 0;
 		size_t o = 0;
 
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;
 		if (p[0] != e->sub || nl - p < 5 || p[1] != ' ')
 			continue;
-		for (q = p + 2; q < nl && *q >= '0' && *q <= '9'; q++)
-			ino = ino * 10 + (uintmax_t)(*q - '0');
-		if (q == nl || ino != (uintmax_t)e->ino)
+		/* Well-formed: numbers of at most 19 digits, one space. */
+		q = (char *)(uintptr_t)(p + 2);
+		for (int k = 0; k < (v2 ? 4 : 1); k++) {
+			if (k == 3)
+				born = *q++;
+			f[k] = strtoll(q, &q, 10);
+			q++;
+		}
+		if ((ino_t)f[0] != e->ino)
 			continue;
-		for (q++; q < nl && o < NAME_MAX; q++) {
+		if (v2 ? f[1] != e->size || f[2] != e->mtime ||
+		    born != e->born || f[3] != e->btime : e->btime >= written)
+			continue;
+		for (; q < nl && o < NAME_MAX; q++) {
 			if (*q == '%' && q + 2 < nl && hexval(q[1]) >= 0 &&
 			    hexval(q[2]) >= 0) {
 				name[o++] = (char)(hexval(q[1]) << 4 |
@@ -179,6 +231,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fz_fixture *fx = fz_fixture();
 	const char *allowed[] = { NULL, NULL };
 	bool maildir = size > 0 && (data[0] & 1);
+	bool before = size > 0 && (data[0] & 2);
+	struct timespec t[2];
+	long long written;
 	struct fz_buf j = { 0 };
 	struct store *st = NULL;
 	enum store_res r;
@@ -205,6 +260,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	journal((const char *)data, size, &j);
 	p = fz_join(box, POP3D_JOURNAL_NAME);
 	fz_write(p, j.p == NULL ? "" : j.p, j.len);
+	/* Written well after the fixture, or before it. */
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec += before ? -60 : 2;
+	t[1] = t[0];
+	if (utimensat(AT_FDCWD, p, t, 0) == -1)
+		fz_fail("utimensat: %s", strerror(errno));
+	written = (long long)t[0].tv_sec * 1000000000LL + t[0].tv_nsec;
 	free(p);
 
 	allowed[0] = box;
@@ -248,7 +310,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "%zu", gone, removed);
 		for (int i = 0; i < ENTRIES && ents[i].path != NULL; i++)
 			if (ents[i].regular && ents[i].gone !=
-			    named(j.p, j.len, &ents[i]))
+			    named(j.p, j.len, &ents[i], written))
 				fz_fail("%s was %sremoved", ents[i].path,
 				    ents[i].gone ? "" : "not ");
 	}
