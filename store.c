@@ -116,9 +116,10 @@ struct store {
 };
 
 /*
- * The mtime in nanoseconds, clamped to int64_t's range (the years 1678
- * to 2262): a file edited in place gets the current time, which is never
- * clamped, so the clamping never hides a change.
+ * The mtime in nanoseconds, clamped to -INT64_MAX..INT64_MAX (the years
+ * 1678 to 2262; symmetric, so that a journal line can always say it): a
+ * file edited in place gets the current time, which is never clamped, so
+ * the clamping never hides a change.
  */
 static int64_t
 mtime_of(int64_t s, long ns)
@@ -126,7 +127,7 @@ mtime_of(int64_t s, long ns)
 	if (s > INT64_MAX / 1000000000 - 1)
 		return INT64_MAX;
 	if (s < INT64_MIN / 1000000000 + 1)
-		return INT64_MIN;
+		return -INT64_MAX;
 	return s * 1000000000 + ns;
 }
 
@@ -1894,8 +1895,8 @@ fail:
 }
 
 /*
- * A decimal number of at most 19 digits after an optional '-', then a
- * space: *p moves past both.  0, or -1 when malformed.
+ * A decimal number within int64_t, after an optional '-' (with sign),
+ * then a space: *p moves past both.  0, or -1 when malformed.
  */
 static int
 journal_num(const char **p, const char *end, bool sign, int64_t *v)
@@ -1907,7 +1908,7 @@ journal_num(const char **p, const char *end, bool sign, int64_t *v)
 
 	s += neg;
 	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (++digits > 19)
+		if (++digits > 19 || n > (INT64_MAX - (*s - '0')) / 10)
 			return -1;
 		n = n * 10 + (*s - '0');
 	}

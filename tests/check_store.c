@@ -717,6 +717,7 @@ START_TEST(truncated_or_garbage_journals_are_discarded)
 		"pop3d journal 2\nr @ 2 3 b4  1\nend\n",	/* space */
 		"pop3d journal 2\nr @ 2 3 b-4-1\nend\n",
 		"pop3d journal 2\nr @ 2 99999999999999999999 b4 1\nend\n",
+		"pop3d journal 2\nr @ 2 9223372036854775808 b4 1\nend\n",
 		"pop3d journal 2\nr @ 2 3 b\nend\n",
 		"r @ 1\nend\n",					/* no head */
 		"pop3d journal 1\nx @ 1\nend\n",		/* folder */
