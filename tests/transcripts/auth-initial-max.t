@@ -1,0 +1,9 @@
+S: +OK pop3d ready
+C: AUTH PLAIN \{QUFB*60}
+S: -ERR [AUTH] malformed PLAIN response
+C: AUTH PLAIN \{QUFB*60}QQ
+S: -ERR invalid base64
+C: AUTH PLAIN AG1lAHBhc3N3MHJk
+S: +OK maildrop has 3 messages (454 octets)
+C: QUIT
+S: +OK bye, 0 messages deleted

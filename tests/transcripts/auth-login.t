@@ -1,0 +1,11 @@
+S: +OK pop3d ready
+C: AUTH LOGIN
+S: + VXNlcm5hbWU6
+C: bWU=
+S: + UGFzc3dvcmQ6
+C: cGFzc3cwcmQ=
+S: +OK maildrop has 3 messages (454 octets)
+C: STAT
+S: +OK 3 454
+C: QUIT
+S: +OK bye, 0 messages deleted

@@ -1,0 +1,13 @@
+S: +OK pop3d ready
+C: AUTH PLAIN
+S: +\x20
+C: *
+S: -ERR authentication cancelled
+C: AUTH PLAIN *
+S: -ERR authentication cancelled
+C: AUTH PLAIN
+S: +\x20
+C: AG1lAHBhc3N3MHJk
+S: +OK maildrop has 3 messages (454 octets)
+C: QUIT
+S: +OK bye, 0 messages deleted

@@ -1,0 +1,5 @@
+S: +OK pop3d ready
+C: auth plain AG1lAHBhc3N3MHJk
+S: +OK maildrop has 3 messages (454 octets)
+C: QUIT
+S: +OK bye, 0 messages deleted

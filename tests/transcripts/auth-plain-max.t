@@ -1,0 +1,13 @@
+S: +OK pop3d ready
+C: AUTH PLAIN
+S: +\x20
+C: \{QUFB*255}QUE=
+S: -ERR [AUTH] malformed PLAIN response
+C: AUTH PLAIN
+S: +\x20
+C: \{QUFB*255}QUE=Q
+S: -ERR [AUTH] response too long
+C: AUTH PLAIN AG1lAHBhc3N3MHJk
+S: +OK maildrop has 3 messages (454 octets)
+C: QUIT
+S: +OK bye, 0 messages deleted

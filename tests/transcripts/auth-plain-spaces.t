@@ -1,0 +1,9 @@
+S: +OK pop3d ready
+C: AUTH PLAIN
+S: +\x20
+C: AHNwYWNleQBjb3JyZWN0IGhvcnNlICBiYXR0ZXJ5IHN0YXBsZQ==
+S: +OK maildrop has 3 messages (454 octets)
+C: STAT
+S: +OK 3 454
+C: QUIT
+S: +OK bye, 0 messages deleted

@@ -1,0 +1,19 @@
+S: +OK pop3d ready
+@login me
+S: +OK maildrop has 3 messages (454 octets)
+C: CAPA
+S: +OK capability list follows
+S: TOP
+S: UIDL
+S: USER
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: UID-PARAM
+S: DELI
+S: SLEE-WAKE
+S: EXPIRE NEVER
+S: IMPLEMENTATION pop3d
+S: .
+C: QUIT
+S: +OK bye, 0 messages deleted

@@ -1,0 +1,3 @@
+S: +OK pop3d ready
+C: QUIT
+S: +OK bye

@@ -1,0 +1,33 @@
+args: --users etc/users
+setup:
+    # me's own delay in the users file, none from pop3d; a login a moment ago.
+    mkdir ../etc
+    grep '^me:\$' "$POP3D_USERS" | sed 's/$/::login-delay=3600/' > ../etc/users
+    chmod 600 ../etc/users
+    # A second ago: pop3d's time(2) is the kernel's coarse clock, which may
+    # not have reached date's second yet, and a record ahead of it is none.
+    printf 'pop3d login 1\n%s\n' "$(($(date +%s) - 1))" > me/.pop3d.login
+
+S: +OK pop3d ready
+C: CAPA
+S: +OK capability list follows
+S: TOP
+S: UIDL
+S: USER
+S: SASL PLAIN LOGIN
+S: UTF8 USER
+S: RESP-CODES
+S: AUTH-RESP-CODE
+S: PIPELINING
+S: UID-PARAM
+S: DELI
+S: SLEE-WAKE
+S: EXPIRE NEVER
+S: IMPLEMENTATION pop3d
+S: .
+@login me
+S: -ERR [LOGIN-DELAY] too soon after the last login
+C: STAT
+S: -ERR command not valid in this state
+C: QUIT
+S: +OK bye

@@ -1,0 +1,25 @@
+S: +OK pop3d ready
+@login me
+S: +OK maildrop has 3 messages (454 octets)
+C: LIST
+S: +OK 3 messages (454 octets)
+S: 1 168
+S: 2 215
+S: 3 71
+S: .
+during:
+    printf 'Subject: new\n\nnew\n' > me/new.tmp
+    mv me/new.tmp me/2.eml
+C: RETR 2
+S: -ERR message is no longer available
+C: DELE 2
+S: +OK message deleted
+C: DELE 3
+S: +OK message deleted
+C: QUIT
+S: +OK bye, 1 messages deleted
+
+after:
+    me/
+    me/1.eml
+    me/2.eml

@@ -1,0 +1,4 @@
+args: --idle-timeout 0
+rc: 100
+
+# nothing sent, nothing answered

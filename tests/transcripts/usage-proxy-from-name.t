@@ -1,0 +1,4 @@
+args: --proxy-from proxy.example.org
+rc: 100
+
+# nothing sent, nothing answered
