@@ -253,6 +253,35 @@ make_digest(char out[DIGEST_UID_LEN + 1], const char *salt, const char *p,
 }
 
 /*
+ * Makes room for need more octets in st->names.  It grows by an eighth,
+ * not twice over: a listing of POP3D_MSGS_MAX names of NAME_MAX octets
+ * holds some 72 MiB of them, and doubling would reserve 128 MiB, past
+ * the units' MemoryMax and xinetd's rlimit_as (params.h).  Large blocks
+ * grow by mremap, so the many steps copy nothing.  0, or -1 (errno).
+ */
+static int
+names_room(struct store *st, size_t need)
+{
+	size_t ncap;
+	char *p;
+
+	if (st->names_len + need > UINT32_MAX) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (st->names_len + need <= st->names_cap)
+		return 0;
+	ncap = st->names_cap ? st->names_cap : 65536;
+	while (ncap < st->names_len + need)
+		ncap += ncap / 8;
+	if ((p = realloc(st->names, ncap)) == NULL)
+		return -1;
+	st->names = p;
+	st->names_cap = ncap;
+	return 0;
+}
+
+/*
  * Keeps name (len octets) as m's, with its id.  The unique id: the name
  * (for a Maildir, its part before ':') when it is 1..70 octets in
  * 0x21..0x7E and does not start with '='; otherwise '=' and a digest of
@@ -270,20 +299,8 @@ set_name(struct store *st, struct msg *m, const char *name, size_t len,
 	size_t need = len + 1 + (digest ? DIGEST_UID_LEN + 1 : 0);
 	char *p;
 
-	if (st->names_len + need > UINT32_MAX) {
-		errno = ENOMEM;
+	if (names_room(st, need) == -1)
 		return -1;
-	}
-	if (st->names_len + need > st->names_cap) {
-		size_t ncap = st->names_cap ? st->names_cap : 65536;
-
-		while (ncap < st->names_len + need)
-			ncap *= 2;
-		if ((p = realloc(st->names, ncap)) == NULL)
-			return -1;
-		st->names = p;
-		st->names_cap = ncap;
-	}
 	p = st->names + st->names_len;
 	memcpy(p, name, len);
 	p[len] = '\0';
