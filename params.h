@@ -102,11 +102,16 @@
  * size cache as many entries: some 17 MiB of memory for tests/limits'
  * names and 89 MiB for names of NAME_MAX octets, within the units'
  * MemoryMax=128M and xinetd's rlimit_as = 128M (tests/limits lists this
- * many under that rlimit_as).  Real mailboxes
- * hold hundreds of thousands; past this the listing is refused rather
- * than served in part.
+ * many under that rlimit_as).  Real mailboxes hold hundreds of
+ * thousands.  A folder that holds more (a flood of mail) is served in
+ * part, not refused: the first this many in listing order, the same at
+ * every login, and removing some lets the next ones in.  Only
+ * tests/check_flood.c sets another, small, to make a flood of a few
+ * thousand files.
  */
+#ifndef POP3D_MSGS_MAX
 #define POP3D_MSGS_MAX		262144
+#endif
 
 /*
  * argon2id costs that pop3d-passwd hashes with (libsodium's

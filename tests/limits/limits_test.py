@@ -12,9 +12,10 @@ Runs the real pop3d on:
     answered all and in order;
   - a mailbox of 200,000 messages: STAT, LIST, UIDL, RETR and DELE of
     the last, QUIT; then one of POP3D_MSGS_MAX messages under xinetd's
-    rlimit_as, which still works, and one more message, which is refused;
+    rlimit_as, which still works, and one more message: the first
+    POP3D_MSGS_MAX are served, and a DELE lets the next one in;
   - a Maildir of POP3D_MSGS_MAX messages with names of NAME_MAX octets,
-    under xinetd's rlimit_as;
+    and 1,000 more, under xinetd's rlimit_as: the first POP3D_MSGS_MAX;
   - a message of 4 GiB + 1 octet (a sparse file): LIST and STAT with
     its 64-bit size, TOP 1 0, and a RETR that streams every octet;
   - a users file of 100,000 lines, and one with a 10 MB line;
@@ -310,19 +311,35 @@ def test_many_messages(top):
     print("  session: %.1f s" % took)
     mem_ok("%d messages" % MSGS_MAX, peak, MSGS_MAX)
 
-    fill(box, MSGS_MAX + 1, MSGS_MAX + 1)
-    out, rc, peak, took = session(root, LOGIN + b"STAT\r\nQUIT\r\n",
-                                  rlimit_as=128 * MIB)
-    want = (LOGGED + b"-ERR [SYS/TEMP] cannot open mailbox, try again later"
-            b"\r\n-ERR command not valid in this state\r\n+OK bye\r\n")
-    check(out == want, "one past the limit: %r" % out)
-    mem_ok("%d messages, refused" % (MSGS_MAX + 1), peak, MSGS_MAX)
+    # Two more: a flood must not lock the user out.  The first MSGS_MAX
+    # in listing order are served, the same at each login; a DELE lets
+    # the next one in.
+    fill(box, MSGS_MAX + 1, MSGS_MAX + 2)
+    octets = MSGS_MAX * crlf_size(SMALL)
+    for last in (MSGS_MAX, MSGS_MAX + 1):
+        out, rc, peak, took = session(
+            root, LOGIN + b"STAT\r\nUIDL 1\r\nUIDL %d\r\nDELE 1\r\nQUIT\r\n"
+            % MSGS_MAX, rlimit_as=128 * MIB)
+        first = last - MSGS_MAX + 1
+        want = (LOGGED + b"+OK maildrop has %d messages (%d octets)\r\n"
+                b"+OK %d %d\r\n+OK 1 %d\r\n+OK %d %d\r\n+OK message "
+                b"deleted\r\n+OK bye, 1 messages deleted\r\n"
+                % (MSGS_MAX, octets, MSGS_MAX, octets, first, MSGS_MAX, last))
+        check(out == want, "past the limit, messages %d to %d: %r"
+              % (first, last, out))
+        check(rc == 0, "exit code %d" % rc)
+        print("  %d found, %d listed: %.1f s" % (MSGS_MAX + 3 - first,
+                                                 MSGS_MAX, took))
+        mem_ok("%d messages, %d listed" % (MSGS_MAX + 3 - first, MSGS_MAX),
+               peak, MSGS_MAX)
 
 
 def test_long_names(top):
     """The names are most of a listing's memory: POP3D_MSGS_MAX of
     NAME_MAX octets must fit params.h's bound and xinetd's rlimit_as."""
-    print("a Maildir of %d messages with names of 255 octets" % MSGS_MAX)
+    extra = 1000
+    print("a Maildir of %d messages with names of 255 octets, and %d more"
+          % (MSGS_MAX, extra))
     root = os.path.join(top, "longnames")
     for d in ("new", "cur", "tmp"):
         os.makedirs(os.path.join(root, "me", d))
@@ -333,7 +350,8 @@ def test_long_names(top):
         return b + "h" * (251 - len(b))
 
     t = time.monotonic()
-    for i in range(1, MSGS_MAX + 1):
+    # The last first, so that the listing's heap has some to push out.
+    for i in range(MSGS_MAX + extra, 0, -1):
         os.close(os.open(os.path.join(cur, base(i) + ":2,S"),
                          os.O_WRONLY | os.O_CREAT, 0o600))
     print("  made in %.1f s" % (time.monotonic() - t))
