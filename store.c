@@ -1200,32 +1200,47 @@ free_slots(struct store *st)
 }
 
 /*
- * Maildir can hold the same base name in new/ and cur/: the later ones
- * get a digest of their folder and full name instead.  Equal ids can
- * only come from equal base names, which sort side by side.
+ * Maildir can hold the same base name twice: in new/ and cur/ (a move
+ * done by link and unlink, caught half-way, or a copy put back), or in
+ * cur/ with two sets of flags.  Then one keeps the base as its id and
+ * the others get a digest of their folder and whole name.  The one is
+ * the first in cur/, if any: the base must stay with the file that a
+ * client's moves leave last.  Messages leave new/ for cur/, never the
+ * other way, so the copy in new/ is the one that goes, and the cur/
+ * copy's id then does not change, nor does the copy in new/ hand its id
+ * on.  (No rule on names alone can keep each id where both copies may
+ * go first: an id is no more than its file's name, and the base must
+ * stay with a file that moves from new/ to cur/.)  Equal ids can only
+ * come from equal base names, which sort side by side.
  */
 static int
 dedupe_uids(struct store *st)
 {
 	char salt[2], buf[NAME_MAX + 1];
 	const char *name;
-	size_t i, prev;
+	size_t i, j, k, keep;
 
-	for (i = 1, prev = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
+	for (i = 0; i < st->count; i = j) {
+		keep = i;
+		for (j = i + 1; j < st->count && strcmp(msg_uid(st,
+		    &st->msgs[i]), msg_uid(st, &st->msgs[j])) == 0; j++)
+			if (st->msgs[keep].sub != SUB_CUR &&
+			    st->msgs[j].sub == SUB_CUR)
+				keep = j;
+		for (k = i; k < j; k++) {
+			struct msg *m = &st->msgs[k];
 
-		if (strcmp(msg_uid(st, &st->msgs[prev]), msg_uid(st, m)) != 0) {
-			prev = i;
-			continue;
+			if (k == keep)
+				continue;
+			salt[0] = (char)('0' + m->sub);
+			salt[1] = '\0';
+			/* Out of st->names, which set_name may move. */
+			name = msg_name(st, m, buf);
+			if (name != buf)	/* it may be buf already */
+				memmove(buf, name, strlen(name) + 1);
+			if (set_name(st, m, buf, strlen(buf), salt) == -1)
+				return -1;
 		}
-		salt[0] = (char)('0' + m->sub);
-		salt[1] = '\0';
-		/* Out of st->names, which set_name may move. */
-		name = msg_name(st, m, buf);
-		if (name != buf)	/* it may be buf already */
-			memmove(buf, name, strlen(name) + 1);
-		if (set_name(st, m, buf, strlen(buf), salt) == -1)
-			return -1;
 	}
 	return 0;
 }
