@@ -81,14 +81,18 @@
  * Memory, measured by tests/limits (x86-64, glibc) and held to these
  * there.  A session needs at most POP3D_MEM_BASE_KIB (2.3 MiB in fact)
  * beside the argon2id hash's memory (POP3D_PWHASH_MEM at pop3d-passwd's
- * cost, freed before the mailbox is listed), and POP3D_MEM_MSG octets
- * for each listed message: its 40-octet entry, its name (and its id,
- * when that is a digest), and while listing a slot of the table of names
- * and the sort's index.  That is about 55 octets for tests/limits' short
- * names and 90 for a Maildir's (some 45 octets); the bound leaves room
- * for longer names.  Nothing else grows with what a client or a folder
- * holds: a line of any length, any number of pipelined commands and a
- * message of any size go through fixed buffers.
+ * cost, freed before the mailbox is listed), and for each listed
+ * message its name's octets and POP3D_MEM_MSG more: its 40-octet entry,
+ * the NUL after its name (and its id, when that is a digest: 34
+ * octets), and while listing a slot of the table of names and the
+ * sort's index.  That is about 50 octets beside the name: 55 in all for
+ * tests/limits' short names, 90 for a Maildir's (some 45 octets), and
+ * 340 for a name of NAME_MAX octets, whose id is a digest.  The names
+ * are what may grow large (64 MiB for POP3D_MSGS_MAX names of NAME_MAX
+ * octets), so they are counted as they are, not within a guess.
+ * Nothing else grows with what a client or a folder holds: a line of
+ * any length, any number of pipelined commands and a message of any
+ * size go through fixed buffers.
  */
 #define POP3D_MEM_BASE_KIB	8192
 #define POP3D_MEM_MSG		160
@@ -96,12 +100,18 @@
 /*
  * A mailbox listing holds at most this many messages (2^18), and its
  * size cache as many entries: some 17 MiB of memory for tests/limits'
- * names, within the units' MemoryMax=128M and xinetd's rlimit_as = 128M
- * (tests/limits lists this many under that rlimit_as).  Real mailboxes
- * hold hundreds of thousands; past this the listing is refused rather
- * than served in part.
+ * names and 89 MiB for names of NAME_MAX octets, within the units'
+ * MemoryMax=128M and xinetd's rlimit_as = 128M (tests/limits lists this
+ * many under that rlimit_as).  Real mailboxes hold hundreds of
+ * thousands.  A folder that holds more (a flood of mail) is served in
+ * part, not refused: the first this many in listing order, the same at
+ * every login, and removing some lets the next ones in.  Only
+ * tests/check_flood.c sets another, small, to make a flood of a few
+ * thousand files.
  */
+#ifndef POP3D_MSGS_MAX
 #define POP3D_MSGS_MAX		262144
+#endif
 
 /*
  * argon2id costs that pop3d-passwd hashes with (libsodium's

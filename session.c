@@ -576,7 +576,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	char box[PATH_MAX];
 	enum store_res sr;
 	uint64_t octets;
-	size_t n;
+	size_t n, found;
 
 	log_esc(box, sizeof(box), li->mailbox, strlen(li->mailbox));
 	sr = store_open(&s->store, li->mailbox, li->read_only);
@@ -615,6 +615,10 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		return CMD_ERR;
 	}
 	journal(s, esc);
+	if (store_cut(s->store, &found))
+		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s result=cut "
+		    "listed=%zu found=%zu", esc, box, store_count(s->store),
+		    found);
 	expire(s, esc);
 	if (store_read_only(s->store) && !li->read_only)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
@@ -1232,7 +1236,7 @@ cmd_wake(struct session *s, char *arg, size_t len)
 {
 	enum store_res r;
 	uint64_t octets;
-	size_t n;
+	size_t n, found;
 	bool news;
 
 	(void)len;
@@ -1258,6 +1262,9 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		return CMD_ERR;
 	}
 	journal(s, NULL);
+	if (store_cut(s->store, &found))
+		log_msg(LOG_WARNING, "mailbox result=cut listed=%zu found=%zu",
+		    store_count(s->store), found);
 	totals(s, &n, &octets);
 	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
 	    n, octets, news);

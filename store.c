@@ -72,6 +72,19 @@ struct snap {
 	bool		 skipped;	/* a file in it was passed over */
 };
 
+/*
+ * Where a listing of more than POP3D_MSGS_MAX messages stops (find_cut):
+ * the last name listed, as st->names keeps names (a Maildir name's ':'
+ * as a NUL).
+ */
+struct cut {
+	bool		 on;
+	unsigned	 sub;
+	bool		 colon;
+	size_t		 found;		/* the messages the folders held */
+	char		 key[NAME_MAX + 1];
+};
+
 struct store {
 	char		*path;		/* the folder, to open when it appears */
 	int		 dirfd;
@@ -107,6 +120,8 @@ struct store {
 	struct snap	 snap[SUB_COUNT];	/* the cache's folder lines */
 	struct snap	 now[SUB_COUNT];	/* each folder as it is listed */
 	bool		 snapped;	/* a folder was listed from its snap */
+	bool		 full;		/* more messages than a listing holds */
+	struct cut	 cut;
 	/*
 	 * A message is read into rbuf + 16: x_feed looks at the octet
 	 * before (x_file puts the last one read there) and up to 64 past.
@@ -257,6 +272,35 @@ make_digest(char out[DIGEST_UID_LEN + 1], const char *salt, const char *p,
 }
 
 /*
+ * Makes room for need more octets in st->names.  It grows by an eighth,
+ * not twice over: a listing of POP3D_MSGS_MAX names of NAME_MAX octets
+ * holds some 72 MiB of them, and doubling would reserve 128 MiB, past
+ * the units' MemoryMax and xinetd's rlimit_as (params.h).  Large blocks
+ * grow by mremap, so the many steps copy nothing.  0, or -1 (errno).
+ */
+static int
+names_room(struct store *st, size_t need)
+{
+	size_t ncap;
+	char *p;
+
+	if (st->names_len + need > UINT32_MAX) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (st->names_len + need <= st->names_cap)
+		return 0;
+	ncap = st->names_cap ? st->names_cap : 65536;
+	while (ncap < st->names_len + need)
+		ncap += ncap / 8;
+	if ((p = realloc(st->names, ncap)) == NULL)
+		return -1;
+	st->names = p;
+	st->names_cap = ncap;
+	return 0;
+}
+
+/*
  * Keeps name (len octets) as m's, with its id.  The unique id: the name
  * (for a Maildir, its part before ':') when it is 1..70 octets in
  * 0x21..0x7E and does not start with '='; otherwise '=' and a digest of
@@ -274,20 +318,8 @@ set_name(struct store *st, struct msg *m, const char *name, size_t len,
 	size_t need = len + 1 + (digest ? DIGEST_UID_LEN + 1 : 0);
 	char *p;
 
-	if (st->names_len + need > UINT32_MAX) {
-		errno = ENOMEM;
+	if (names_room(st, need) == -1)
 		return -1;
-	}
-	if (st->names_len + need > st->names_cap) {
-		size_t ncap = st->names_cap ? st->names_cap : 65536;
-
-		while (ncap < st->names_len + need)
-			ncap *= 2;
-		if ((p = realloc(st->names, ncap)) == NULL)
-			return -1;
-		st->names = p;
-		st->names_cap = ncap;
-	}
 	p = st->names + st->names_len;
 	memcpy(p, name, len);
 	p[len] = '\0';
@@ -571,21 +603,28 @@ x_file(struct store *st, int fd, uint64_t len, struct xfer *x)
  * folder, then by full name.  Equal base names end up side by side.
  */
 static int
-msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
+order(const char *a, unsigned asub, bool acolon, const char *b,
+    unsigned bsub, bool bcolon)
 {
-	const char *a = msg_base(st, x), *b = msg_base(st, y);
 	int r;
 
 	if ((r = strverscmp(a, b)) != 0)
 		return r;
-	if (x->sub != y->sub)
-		return x->sub < y->sub ? -1 : 1;
+	if (asub != bsub)
+		return asub < bsub ? -1 : 1;
 	/* One base: "base" comes before "base:...". */
-	if (x->colon != y->colon)
-		return x->colon ? 1 : -1;
-	if (!x->colon)
+	if (acolon != bcolon)
+		return acolon ? 1 : -1;
+	if (!acolon)
 		return 0;
 	return strcmp(a + strlen(a) + 1, b + strlen(b) + 1);
+}
+
+static int
+msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
+{
+	return order(msg_base(st, x), x->sub, x->colon, msg_base(st, y),
+	    y->sub, y->colon);
 }
 
 static int
@@ -697,6 +736,19 @@ grow_slots(struct store *st)
 	return 0;
 }
 
+static int
+grow_msgs(struct store *st)
+{
+	size_t ncap = st->cap ? st->cap * 2 : 64;
+	struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
+
+	if (n == NULL)
+		return -1;
+	st->msgs = n;
+	st->cap = ncap;
+	return 0;
+}
+
 /* A new msg in folder sub named name (len octets); NULL (errno). */
 static struct msg *
 new_msg(struct store *st, int sub, const char *name, size_t len)
@@ -707,15 +759,8 @@ new_msg(struct store *st, int sub, const char *name, size_t len)
 		errno = ENOMEM;	/* NEVER: callers stop at POP3D_MSGS_MAX each */
 		return NULL;
 	}
-	if (st->count == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 64;
-		struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		st->msgs = n;
-		st->cap = ncap;
-	}
+	if (st->count == st->cap && grow_msgs(st) == -1)
+		return NULL;
 	m = &st->msgs[st->count];
 	memset(m, 0, sizeof(*m));
 	m->sub = (unsigned)sub;
@@ -781,6 +826,23 @@ base_len(int sub, const char *name, size_t len)
 	return (size_t)(colon - name);
 }
 
+/* Whether name (len octets) in folder sub comes after the cut. */
+static bool
+past_cut(const struct store *st, int sub, const char *name, size_t len)
+{
+	char key[NAME_MAX + 1];
+
+	if (!st->cut.on)
+		return false;
+	if (len > NAME_MAX)
+		return true;	/* NEVER: no folder holds such a name */
+	memcpy(key, name, len);
+	key[len] = '\0';
+	key[base_len(sub, name, len)] = '\0';
+	return order(key, (unsigned)sub, base_len(sub, name, len) < len,
+	    st->cut.key, st->cut.sub, st->cut.colon) > 0;
+}
+
 /*
  * The size cache (sizes.h).  An entry stands for a file while the
  * file's identity holds: its folder, name, inode, size and mtime.  In a
@@ -807,6 +869,8 @@ cache_entry(void *arg, const struct sizes_entry *e)
 		return 0;	/* no such folder here */
 	if (st->count >= POP3D_MSGS_MAX)
 		return 0;	/* more than a listing may hold */
+	if (past_cut(st, e->folder, e->name, e->namelen))
+		return 0;	/* not to be listed: no need to look it up */
 	/*
 	 * Indexed after the load (index_msgs): a second line for one file
 	 * (not one pop3d wrote) is hidden by the first, so left out.
@@ -875,6 +939,14 @@ list_file(struct store *st, int sub, const struct dent *de)
 	if (m != NULL && m->used)
 		return 0;	/* NEVER: a folder holds a name once */
 	if (st->listed == POP3D_MSGS_MAX) {
+		/*
+		 * Past a cut, only mail delivered since find_cut, with a
+		 * name before the cut, gets here: it waits for a next
+		 * listing, as any mail delivered during a session does.
+		 */
+		if (st->cut.on)
+			return 0;
+		st->full = true;
 		errno = EFBIG;
 		return -1;
 	}
@@ -896,6 +968,16 @@ list_file(struct store *st, int sub, const struct dent *de)
 			st->listed++;
 			return 1;
 		}
+	}
+	/*
+	 * A new file when the listing holds as many as it may: the folder
+	 * holds too many (or the cache names files that are gone), so none
+	 * is read until find_cut has chosen which to list.
+	 */
+	if (m == NULL && !st->cut.on && st->count >= POP3D_MSGS_MAX) {
+		st->full = true;
+		errno = EFBIG;
+		return -1;
 	}
 	if ((fd = open_msg(st, name, sub)) == -1) {
 		/* Gone, replaced by a symlink, or unreadable. */
@@ -994,6 +1076,10 @@ list_dir(struct store *st, int sub)
 			continue;
 		/* Copied: readdir may reuse its buffer. */
 		d[n].len = strlen(de->d_name);
+		if (past_cut(st, sub, de->d_name, d[n].len)) {
+			st->now[sub].skipped = true;	/* no snap of it */
+			continue;
+		}
 		memcpy(names[n], de->d_name, d[n].len + 1);
 		d[n].name = names[n];
 		d[n].bl = base_len(sub, names[n], d[n].len);
@@ -1118,32 +1204,47 @@ free_slots(struct store *st)
 }
 
 /*
- * Maildir can hold the same base name in new/ and cur/: the later ones
- * get a digest of their folder and full name instead.  Equal ids can
- * only come from equal base names, which sort side by side.
+ * Maildir can hold the same base name twice: in new/ and cur/ (a move
+ * done by link and unlink, caught half-way, or a copy put back), or in
+ * cur/ with two sets of flags.  Then one keeps the base as its id and
+ * the others get a digest of their folder and whole name.  The one is
+ * the first in cur/, if any: the base must stay with the file that a
+ * client's moves leave last.  Messages leave new/ for cur/, never the
+ * other way, so the copy in new/ is the one that goes, and the cur/
+ * copy's id then does not change, nor does the copy in new/ hand its id
+ * on.  (No rule on names alone can keep each id where both copies may
+ * go first: an id is no more than its file's name, and the base must
+ * stay with a file that moves from new/ to cur/.)  Equal ids can only
+ * come from equal base names, which sort side by side.
  */
 static int
 dedupe_uids(struct store *st)
 {
 	char salt[2], buf[NAME_MAX + 1];
 	const char *name;
-	size_t i, prev;
+	size_t i, j, k, keep;
 
-	for (i = 1, prev = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
+	for (i = 0; i < st->count; i = j) {
+		keep = i;
+		for (j = i + 1; j < st->count && strcmp(msg_uid(st,
+		    &st->msgs[i]), msg_uid(st, &st->msgs[j])) == 0; j++)
+			if (st->msgs[keep].sub != SUB_CUR &&
+			    st->msgs[j].sub == SUB_CUR)
+				keep = j;
+		for (k = i; k < j; k++) {
+			struct msg *m = &st->msgs[k];
 
-		if (strcmp(msg_uid(st, &st->msgs[prev]), msg_uid(st, m)) != 0) {
-			prev = i;
-			continue;
+			if (k == keep)
+				continue;
+			salt[0] = (char)('0' + m->sub);
+			salt[1] = '\0';
+			/* Out of st->names, which set_name may move. */
+			name = msg_name(st, m, buf);
+			if (name != buf)	/* it may be buf already */
+				memmove(buf, name, strlen(name) + 1);
+			if (set_name(st, m, buf, strlen(buf), salt) == -1)
+				return -1;
 		}
-		salt[0] = (char)('0' + m->sub);
-		salt[1] = '\0';
-		/* Out of st->names, which set_name may move. */
-		name = msg_name(st, m, buf);
-		if (name != buf)	/* it may be buf already */
-			memmove(buf, name, strlen(name) + 1);
-		if (set_name(st, m, buf, strlen(buf), salt) == -1)
-			return -1;
 	}
 	return 0;
 }
@@ -1185,6 +1286,7 @@ list_snap(struct store *st, int sub)
 		if (m->sub != (unsigned)sub)
 			continue;
 		if (st->listed == POP3D_MSGS_MAX) {
+			st->full = true;
 			errno = EFBIG;
 			return -1;
 		}
@@ -1327,13 +1429,226 @@ fail:
 	return -1;
 }
 
+/*
+ * A folder of more than POP3D_MSGS_MAX messages (a flood of mail) is
+ * served in part, not refused: the first POP3D_MSGS_MAX in listing
+ * order, so that the same ones are listed at every login and removing
+ * some lets the next ones in.  find_cut reads the folders' names and
+ * nothing else (no stat, no read), keeping the first POP3D_MSGS_MAX
+ * seen so far in a heap whose top is the last of them.  The heap is
+ * st->msgs, its names are in st->names, so it costs no more than the
+ * listing it stands for; names pushed out leave holes in st->names,
+ * squeezed out (squeeze_names) before it would grow, once they are an
+ * eighth of it.  The heap's top at the end is the cut, and the listing
+ * then takes no name past it.
+ */
+static void
+heap_swap(struct store *st, size_t i, size_t j)
+{
+	struct msg t = st->msgs[i];
+
+	st->msgs[i] = st->msgs[j];
+	st->msgs[j] = t;
+}
+
+static void
+heap_up(struct store *st, size_t i)
+{
+	size_t p;
+
+	for (; i > 0; i = p) {
+		p = (i - 1) / 2;
+		if (msg_cmp(st, &st->msgs[i], &st->msgs[p]) <= 0)
+			break;
+		heap_swap(st, i, p);
+	}
+}
+
+static void
+heap_down(struct store *st, size_t i)
+{
+	size_t c;
+
+	for (; (c = 2 * i + 1) < st->count; i = c) {
+		if (c + 1 < st->count &&
+		    msg_cmp(st, &st->msgs[c + 1], &st->msgs[c]) > 0)
+			c++;
+		if (msg_cmp(st, &st->msgs[c], &st->msgs[i]) <= 0)
+			break;
+		heap_swap(st, i, c);
+	}
+}
+
+/* Octets of a name in st->names, before any digest id is added. */
+static size_t
+name_size(const struct store *st, const struct msg *m)
+{
+	const char *p = msg_base(st, m);
+	size_t n = strlen(p) + 1;
+
+	return m->colon ? n + strlen(p + n) + 1 : n;
+}
+
+static int
+off_cmp(const void *a, const void *b, void *arg)
+{
+	const struct store *st = arg;
+	uint32_t x = st->msgs[*(const uint32_t *)a].name;
+	uint32_t y = st->msgs[*(const uint32_t *)b].name;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Moves the names of msgs[0..count) together, in place. */
+static int
+squeeze_names(struct store *st)
+{
+	uint32_t *ord;
+	size_t i, at = 0, len;
+
+	if (st->count == 0) {
+		st->names_len = 0;
+		return 0;
+	}
+	if ((ord = reallocarray(NULL, st->count, sizeof(*ord))) == NULL)
+		return -1;
+	for (i = 0; i < st->count; i++)
+		ord[i] = (uint32_t)i;
+	qsort_r(ord, st->count, sizeof(*ord), off_cmp, st);
+	for (i = 0; i < st->count; i++) {
+		struct msg *m = &st->msgs[ord[i]];
+
+		len = name_size(st, m);
+		memmove(st->names + at, st->names + m->name, len);
+		m->name = (uint32_t)at;
+		at += len;
+	}
+	st->names_len = at;
+	free(ord);
+	return 0;
+}
+
+/* Offers name (len octets) in folder sub to find_cut's heap. */
+static int
+cut_name(struct store *st, int sub, const char *name, size_t len,
+    size_t *holes)
+{
+	size_t bl = base_len(sub, name, len);
+	struct msg key = { .sub = (unsigned)sub, .colon = bl < len };
+	char *p;
+
+	if (st->names_len + len + 1 > st->names_cap &&
+	    *holes > st->names_len / 8) {
+		if (squeeze_names(st) == -1)
+			return -1;
+		*holes = 0;
+	}
+	if (names_room(st, len + 1) == -1)
+		return -1;
+	p = st->names + st->names_len;
+	memcpy(p, name, len);
+	p[len] = '\0';
+	p[bl] = '\0';
+	key.name = (uint32_t)st->names_len;
+	if (st->count < POP3D_MSGS_MAX) {
+		if (st->count == st->cap && grow_msgs(st) == -1)
+			return -1;
+		st->msgs[st->count++] = key;
+		heap_up(st, st->count - 1);
+	} else if (msg_cmp(st, &key, &st->msgs[0]) < 0) {
+		*holes += name_size(st, &st->msgs[0]);
+		st->msgs[0] = key;
+		heap_down(st, 0);
+	} else
+		return 0;	/* past the first POP3D_MSGS_MAX: dropped */
+	st->names_len += len + 1;
+	return 0;
+}
+
+static int
+cut_dir(struct store *st, int sub, size_t *holes)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *dir;
+	int fd, saved;
+
+	if ((fd = openat(st->subfd[sub], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL)
+			break;
+		if (de->d_name[0] == '.' ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue;
+		if (de->d_type == DT_UNKNOWN) {
+			if (fstatat(st->subfd[sub], de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				if (errno == ENOENT)
+					continue;
+				break;
+			}
+			if (!S_ISREG(sb.st_mode))
+				continue;
+		}
+		st->cut.found++;
+		if (cut_name(st, sub, de->d_name, strlen(de->d_name), holes) ==
+		    -1)
+			break;
+	}
+	saved = errno;
+	closedir(dir);
+	errno = saved;
+	return saved == 0 ? 0 : -1;
+}
+
+/* Sets st->cut; the listing is left empty.  0, or -1 (errno). */
+static int
+find_cut(struct store *st)
+{
+	size_t holes = 0;
+	const struct msg *top;
+
+	drop_listing(st);
+	memset(&st->cut, 0, sizeof(st->cut));
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		if (st->subfd[sub] != -1 && cut_dir(st, sub, &holes) == -1) {
+			drop_listing(st);
+			return -1;
+		}
+	if (st->count > 0) {
+		/* One name of at most NAME_MAX octets, its ':' a NUL. */
+		top = &st->msgs[0];
+		memcpy(st->cut.key, msg_base(st, top), name_size(st, top));
+		st->cut.sub = top->sub;
+		st->cut.colon = top->colon;
+		st->cut.on = true;
+	}
+	drop_listing(st);
+	return 0;
+}
+
 static int
 list(struct store *st)
 {
 	int r;
 
+	memset(&st->cut, 0, sizeof(st->cut));
+	st->full = false;
 	if ((r = list_pass(st, true)) == -2)
 		r = list_pass(st, false);
+	if (r == -1 && st->full) {
+		if (find_cut(st) == -1)
+			return -1;
+		st->full = false;
+		r = list_pass(st, false);
+	}
 	return r;
 }
 
@@ -1542,6 +1857,13 @@ size_t
 store_count(const struct store *st)
 {
 	return st->count;
+}
+
+bool
+store_cut(const struct store *st, size_t *found)
+{
+	*found = st->cut.found;
+	return st->cut.on && st->cut.found > POP3D_MSGS_MAX;
 }
 
 void

@@ -42,7 +42,8 @@ struct store_info {
  * Opens the mailbox folder dir (never following a symlink at its last
  * component), takes the exclusive session lock (STORE_BUSY when held),
  * finishes the journal of a commit that crashed, and lists the messages
- * once, in a stable order (by name, in version order).  A folder that
+ * once, in a stable order (by name, in version order), at most
+ * POP3D_MSGS_MAX of them (store_cut).  A folder that
  * does not exist is an empty mailbox.  With read_only, or when the
  * folder or its lock file may not be written, it is opened read-only:
  * no lock, no journal, and nothing can be removed.
@@ -77,6 +78,14 @@ bool		 store_read_only(const struct store *);
 int		 store_dirfd(const struct store *);
 
 size_t		 store_count(const struct store *);
+
+/*
+ * Whether the last listing (store_open, store_wake) found more than
+ * POP3D_MSGS_MAX messages, and so holds only the first POP3D_MSGS_MAX
+ * in its order: the same ones at every listing, until some are removed
+ * and the next ones come in.  *found: the messages found.
+ */
+bool		 store_cut(const struct store *, size_t *found);
 void		 store_info(const struct store *, size_t idx,
 		    struct store_info *);
 

@@ -384,6 +384,42 @@ START_TEST(maildir_duplicate_base_names_get_distinct_ids)
 }
 END_TEST
 
+/*
+ * A base name in new/ and cur/: the cur/ copy has the base as its id,
+ * so it keeps it when the new/ copy goes, and the new/ copy's digest
+ * goes with it, to no other message.
+ */
+START_TEST(maildir_twin_ids_stay_when_the_new_copy_goes)
+{
+	struct store *st;
+	char *was, *path;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/same", "a\n", 2);
+	tl_write(dir, "cur/same:2,S", "b\n", 2);
+	tl_write(dir, "cur/same:2,RS", "c\n", 2);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 3);
+	ck_assert_str_ne(uid(st, 0), "same");		/* new/same */
+	ck_assert_str_eq(uid(st, 1), "same");		/* cur/same:2,RS */
+	ck_assert_str_ne(uid(st, 2), "same");		/* cur/same:2,S */
+	was = strdup(uid(st, 0));
+	ck_assert_ptr_nonnull(was);
+	store_close(st);
+	path = tl_path(dir, "new/same");
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "same");
+	ck_assert_str_ne(uid(st, 1), "same");
+	ck_assert_str_ne(uid(st, 1), was);
+	store_close(st);
+	free(was);
+}
+END_TEST
+
 START_TEST(second_session_is_busy_until_the_first_ends)
 {
 	struct store *a, *b;
@@ -1943,6 +1979,7 @@ main(void)
 	tcase_add_test(tc, ids_of_names_that_cannot_be_ids);
 	tcase_add_test(tc, maildir_lists_new_and_cur_by_base_name);
 	tcase_add_test(tc, maildir_duplicate_base_names_get_distinct_ids);
+	tcase_add_test(tc, maildir_twin_ids_stay_when_the_new_copy_goes);
 	tcase_add_test(tc, second_session_is_busy_until_the_first_ends);
 	tcase_add_test(tc, a_killed_session_releases_the_lock);
 	tcase_add_test(tc, commit_removes_exactly_the_marked);

@@ -8,10 +8,12 @@ namespace (unshare -m), mounts a fresh /dev there, and binds its own
 datagram socket at /dev/log, where syslog(3) writes.  Then it checks the
 lines of real sessions: logins with user and result, the end of a
 session with its counts and its reason (also when a SASL exchange is cut
-short), facility mail, client bytes escaped, and never a password.
+short), facility mail, client bytes escaped, never a password, and a
+mailbox of more messages than a listing holds, served in part.
 Needs root (exit 77, skipped, otherwise).
 """
 import os
+import re
 import shutil
 import socket
 import stat
@@ -23,6 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pop3dtest import check, finish, pop3d_argv  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
+PARAMS_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "..", "params.h")
 PASSWORD = "S3cret pass:word"
 WRONG = "Wr0ng-guess-xyzzy"
 def private_dev():
@@ -145,6 +149,30 @@ def main():
             check(secret.encode() not in everything, "a password reached the log")
             check(secret.split()[0].encode() not in everything,
                   "part of a password reached the log")
+
+        # A flood: one more message than a listing holds.  The login
+        # works, and its log says how many were listed of how many.
+        with open(PARAMS_H) as f:
+            most = int(re.search(r"#define\s+POP3D_MSGS_MAX\s+(\d+)",
+                                 f.read()).group(1))
+        # Hard links to a few copies of "2" (there already: most + 1 in
+        # all), as fast to make as names can be (ext4 allows 65,000 links
+        # to one file).
+        for i in range(3, most + 3):
+            copy = os.path.join(top, "two.%d" % (i // 60000))
+            if not os.path.exists(copy):
+                shutil.copyfile(os.path.join(box, "2"), copy)
+            os.link(copy, os.path.join(box, str(i)))
+        drain(log)
+        r = session(top, ("USER me\r\nPASS %s\r\nQUIT\r\n" % PASSWORD).encode())
+        cut = drain(log)
+        check(b"+OK maildrop has %d messages" % most in r.stdout,
+              "a flood, served in part", r.stdout)
+        want = b"mailbox user=me mailbox="
+        check(any(want in l and l.endswith(b" result=cut listed=%d found=%d"
+                                           % (most, most + 1)) for l in cut),
+              "a flood: no line with result=cut listed=%d found=%d"
+              % (most, most + 1), cut)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     return finish()

@@ -12,7 +12,10 @@ Runs the real pop3d on:
     answered all and in order;
   - a mailbox of 200,000 messages: STAT, LIST, UIDL, RETR and DELE of
     the last, QUIT; then one of POP3D_MSGS_MAX messages under xinetd's
-    rlimit_as, which still works, and one more message, which is refused;
+    rlimit_as, which still works, and one more message: the first
+    POP3D_MSGS_MAX are served, and a DELE lets the next one in;
+  - a Maildir of POP3D_MSGS_MAX messages with names of NAME_MAX octets,
+    and 1,000 more, under xinetd's rlimit_as: the first POP3D_MSGS_MAX;
   - a message of 4 GiB + 1 octet (a sparse file): LIST and STAT with
     its 64-bit size, TOP 1 0, and a RETR that streams every octet;
   - a users file of 100,000 lines, and one with a 10 MB line;
@@ -30,7 +33,8 @@ Each answer is checked octet for octet, and pop3d's peak memory (the
 ru_maxrss of a child of RSS_LAUNCH, a small C launcher: Linux keeps a
 process's peak across execve, so a child of Python would start from
 Python's size) is held to what params.h states: POP3D_MEM_BASE_KIB, plus
-POP3D_MEM_MSG octets per listed message, plus POP3D_PWHASH_MEM at a
+POP3D_MEM_MSG octets and its name's per listed message (the names are
+counted where they are long), plus POP3D_PWHASH_MEM at a
 login at pop3d-passwd's cost.  Elsewhere the users are the transcript
 tests' (cheapest argon2id cost), so the hash adds nothing to measure.
 Prints what it measured, and last "N passed, N failed".
@@ -151,8 +155,9 @@ def session(root, data, **kw):
     return out, rc, peak, took
 
 
-def mem_ok(what, peak, msgs=0, extra_kib=0):
-    bound = BASE_KIB + (msgs * MSG_OCTETS + 1023) // 1024 + extra_kib
+def mem_ok(what, peak, msgs=0, extra_kib=0, name_octets=0):
+    bound = BASE_KIB + (msgs * (MSG_OCTETS + name_octets) + 1023) // 1024 \
+        + extra_kib
     print("  %s: peak %d KiB (bound %d KiB)" % (what, peak, bound))
     check(0 < peak <= bound, "%s: peak %d KiB, bound %d KiB" %
           (what, peak, bound))
@@ -306,13 +311,65 @@ def test_many_messages(top):
     print("  session: %.1f s" % took)
     mem_ok("%d messages" % MSGS_MAX, peak, MSGS_MAX)
 
-    fill(box, MSGS_MAX + 1, MSGS_MAX + 1)
-    out, rc, peak, took = session(root, LOGIN + b"STAT\r\nQUIT\r\n",
-                                  rlimit_as=128 * MIB)
-    want = (LOGGED + b"-ERR [SYS/TEMP] cannot open mailbox, try again later"
-            b"\r\n-ERR command not valid in this state\r\n+OK bye\r\n")
-    check(out == want, "one past the limit: %r" % out)
-    mem_ok("%d messages, refused" % (MSGS_MAX + 1), peak, MSGS_MAX)
+    # Two more: a flood must not lock the user out.  The first MSGS_MAX
+    # in listing order are served, the same at each login; a DELE lets
+    # the next one in.
+    fill(box, MSGS_MAX + 1, MSGS_MAX + 2)
+    octets = MSGS_MAX * crlf_size(SMALL)
+    for last in (MSGS_MAX, MSGS_MAX + 1):
+        out, rc, peak, took = session(
+            root, LOGIN + b"STAT\r\nUIDL 1\r\nUIDL %d\r\nDELE 1\r\nQUIT\r\n"
+            % MSGS_MAX, rlimit_as=128 * MIB)
+        first = last - MSGS_MAX + 1
+        want = (LOGGED + b"+OK maildrop has %d messages (%d octets)\r\n"
+                b"+OK %d %d\r\n+OK 1 %d\r\n+OK %d %d\r\n+OK message "
+                b"deleted\r\n+OK bye, 1 messages deleted\r\n"
+                % (MSGS_MAX, octets, MSGS_MAX, octets, first, MSGS_MAX, last))
+        check(out == want, "past the limit, messages %d to %d: %r"
+              % (first, last, out))
+        check(rc == 0, "exit code %d" % rc)
+        print("  %d found, %d listed: %.1f s" % (MSGS_MAX + 3 - first,
+                                                 MSGS_MAX, took))
+        mem_ok("%d messages, %d listed" % (MSGS_MAX + 3 - first, MSGS_MAX),
+               peak, MSGS_MAX)
+
+
+def test_long_names(top):
+    """The names are most of a listing's memory: POP3D_MSGS_MAX of
+    NAME_MAX octets must fit params.h's bound and xinetd's rlimit_as."""
+    extra = 1000
+    print("a Maildir of %d messages with names of 255 octets, and %d more"
+          % (MSGS_MAX, extra))
+    root = os.path.join(top, "longnames")
+    for d in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(root, "me", d))
+    cur = os.path.join(root, "me", "cur")
+
+    def base(i):
+        b = "%d." % (1700000000 + i)
+        return b + "h" * (251 - len(b))
+
+    t = time.monotonic()
+    # The last first, so that the listing's heap has some to push out.
+    for i in range(MSGS_MAX + extra, 0, -1):
+        os.close(os.open(os.path.join(cur, base(i) + ":2,S"),
+                         os.O_WRONLY | os.O_CREAT, 0o600))
+    print("  made in %.1f s" % (time.monotonic() - t))
+    uid = b"=" + hashlib.blake2b(base(MSGS_MAX).encode(),
+                                 digest_size=16).hexdigest().encode()
+    for what in ("first login", "next login"):
+        out, rc, peak, took = session(root, LOGIN + b"STAT\r\nUIDL %d\r\n"
+                                      b"QUIT\r\n" % MSGS_MAX,
+                                      rlimit_as=128 * MIB)
+        want = (LOGGED + b"+OK maildrop has %d messages (0 octets)\r\n"
+                b"+OK %d 0\r\n+OK %d %s\r\n+OK bye, 0 messages deleted\r\n"
+                % (MSGS_MAX, MSGS_MAX, MSGS_MAX, uid))
+        check(out == want, "255-octet names, %s: %r" % (what, out[-300:]))
+        check(rc == 0, "exit code %d" % rc)
+        print("  %s: %.1f s" % (what, took))
+        mem_ok("%d names of 255 octets, %s" % (MSGS_MAX, what), peak,
+               MSGS_MAX, name_octets=255)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 class Counter:
@@ -586,7 +643,7 @@ def main():
     try:
         for t in (test_long_line, test_pipelining, test_users_file,
                   test_real_cost, test_long_name, test_slow_clients, test_huge_message,
-                  test_many_messages, test_tls):
+                  test_many_messages, test_long_names, test_tls):
             t(top)
             sys.stdout.flush()
     finally:

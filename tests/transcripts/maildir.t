@@ -14,8 +14,8 @@ S: +OK unique-id listing follows
 S: 1 1700000001.M1P1.host
 S: 2 1700000002.M2P2.host
 S: 3 1700000003.M3P3.host
-S: 4 1700000005.M5P5.host
-S: 5 =751bf5ef8a953aadd5d4d21c3dd8cea6
+S: 4 =6534e774644eceb541dd2b753bf94d26
+S: 5 1700000005.M5P5.host
 S: .
 C: UIDL 1
 S: +OK 1 1700000001.M1P1.host
