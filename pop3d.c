@@ -36,7 +36,8 @@
 static const char usage_text[] =
     "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
-    "             [--ban-time SECONDS] [--ban-loopback]\n"
+    "             [--ban-time SECONDS] [--ban-user-after N]\n"
+    "             [--ban-user-time SECONDS] [--ban-loopback]\n"
     "             [--proxy-from ADDR[/PREFIX]]...\n"
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
@@ -215,6 +216,8 @@ main(int argc, char *argv[])
 		{ "ban-window",		required_argument, NULL, 'w' },
 		{ "ban-time",		required_argument, NULL, 'd' },
 		{ "ban-loopback",	no_argument,	   NULL, 'l' },
+		{ "ban-user-after",	required_argument, NULL, 'N' },
+		{ "ban-user-time",	required_argument, NULL, 'D' },
 		{ "proxy-from",		required_argument, NULL, 'p' },
 		{ "login-delay",	required_argument, NULL, 'L' },
 		{ "expire",		required_argument, NULL, 'E' },
@@ -239,6 +242,8 @@ main(int argc, char *argv[])
 		.after = POP3D_BAN_AFTER,
 		.window = POP3D_BAN_WINDOW,
 		.duration = POP3D_BAN_TIME,
+		.user_after = POP3D_BAN_USER_AFTER,
+		.user_duration = POP3D_BAN_USER_TIME,
 	};
 	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
 	size_t nproxies = 0;
@@ -287,6 +292,14 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			ban.loopback = true;
+			break;
+		case 'N':
+			ban.user_after = (unsigned)parse_number(optarg, 0,
+			    1000000);
+			break;
+		case 'D':
+			ban.user_duration = (unsigned)parse_number(optarg, 1,
+			    POP3D_BAN_SECONDS_MAX);
 			break;
 		case 'p':
 			if (nproxies == POP3D_PROXY_FROM_MAX ||

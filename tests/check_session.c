@@ -603,7 +603,7 @@ END_TEST
 START_TEST(banned_address_is_refused_without_a_check)
 {
 	char *state = tl_path(dir, "failures");
-	struct ban_cfg ban = { state, 3, 600, 3600, false };
+	struct ban_cfg ban = { state, 3, 600, 3600, false, 10, 900 };
 	struct session_cfg cfg = { .users = users, .mail_root = root,
 	    .peer = "192.0.2.9", .ban = &ban };
 	struct session_cfg other = { .users = users, .mail_root = root,
