@@ -30,6 +30,17 @@
 #define POP3D_READBUF		131072
 #define POP3D_OUTCHUNK		131072
 
+/*
+ * AUTHORIZATION as a whole (OpenSSH's LoginGraceTime): the idle timeout
+ * alone lets a client that never logs in, but sends CAPA every few
+ * minutes, hold a connection slot for hours.  A client logs in within
+ * seconds (three failed tries take some 3 s with their delays); a
+ * person typing at telnet, within a minute.  --login-grace changes it.
+ */
+#define POP3D_LOGIN_GRACE	60
+#define POP3D_LOGIN_GRACE_MIN	1
+#define POP3D_LOGIN_GRACE_MAX	86400
+
 /* RFC 1939 s.3: an autologout timer, if any, is at least 10 minutes. */
 #define POP3D_IDLE_TIMEOUT	600
 #define POP3D_IDLE_TIMEOUT_MIN	1

@@ -35,6 +35,7 @@
 
 static const char usage_text[] =
     "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
+    "             [--login-grace SECONDS]\n"
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
     "             [--ban-time SECONDS] [--ban-user-after N]\n"
     "             [--ban-user-time SECONDS] [--ban-loopback]\n"
@@ -218,6 +219,7 @@ main(int argc, char *argv[])
 		{ "ban-loopback",	no_argument,	   NULL, 'l' },
 		{ "ban-user-after",	required_argument, NULL, 'N' },
 		{ "ban-user-time",	required_argument, NULL, 'D' },
+		{ "login-grace",	required_argument, NULL, 'G' },
 		{ "proxy-from",		required_argument, NULL, 'p' },
 		{ "login-delay",	required_argument, NULL, 'L' },
 		{ "expire",		required_argument, NULL, 'E' },
@@ -234,6 +236,7 @@ main(int argc, char *argv[])
 		.users = POP3D_USERS_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
+		.login_grace = POP3D_LOGIN_GRACE,
 		.peer = "local",
 		.confine = sandbox_mailbox,
 	};
@@ -300,6 +303,10 @@ main(int argc, char *argv[])
 		case 'D':
 			ban.user_duration = (unsigned)parse_number(optarg, 1,
 			    POP3D_BAN_SECONDS_MAX);
+			break;
+		case 'G':
+			cfg.login_grace = (unsigned)parse_number(optarg,
+			    POP3D_LOGIN_GRACE_MIN, POP3D_LOGIN_GRACE_MAX);
 			break;
 		case 'p':
 			if (nproxies == POP3D_PROXY_FROM_MAX ||

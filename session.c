@@ -604,6 +604,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
 	    "");
 	s->state = ST_TRANS;
+	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
 	s->bad = 0;	/* each state has its own budget */
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
@@ -766,6 +767,14 @@ cmd_pass(struct session *s, char *arg, size_t len)
 	return login(s, s->user, s->userlen, arg, len, false);
 }
 
+/* Why a wait timed out: the idle timeout, or the login grace time. */
+static const char *
+timeout_why(const struct session *s)
+{
+	return s->state == ST_AUTH && io_limit_passed(s->io) ?
+	    "login-timeout" : "timeout";
+}
+
 /*
  * Reads a SASL client response (RFC 5034 s.4): base64, "=" for an empty
  * one, "*" to cancel.  Decodes it into out (cap bytes, wiped by the
@@ -791,7 +800,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		}
 		if (ir != IO_OK) {
 			finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
-			    ir == IO_TIMEOUT ? "timeout" : "read-error");
+			    ir == IO_TIMEOUT ? timeout_why(s) : "read-error");
 			return CMD_ABORT;
 		}
 		if (nul) {
@@ -1260,6 +1269,7 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	store_close(s->store);
 	s->store = NULL;
 	s->state = ST_AUTH;
+	io_set_limit(s->io, (int)s->cfg->login_grace);
 	s->have_user = false;
 	s->delay_kept = false;
 	s->bad = 0;	/* each state has its own budget */
@@ -1454,6 +1464,11 @@ step(struct session *s)
 	bool nul;
 	char *ln;
 
+	/* Lines sent ahead are no way around the grace time. */
+	if (s->state == ST_AUTH && io_limit_passed(s->io)) {
+		finish(s, SESSION_ABORT, "login-timeout");
+		return;
+	}
 	ir = io_getline(s->io, POP3D_LINE_MAX, &ln, &len, &nul);
 	switch (ir) {
 	case IO_OK:
@@ -1467,7 +1482,7 @@ step(struct session *s)
 		return;
 	case IO_TIMEOUT:
 		/* RFC 1939 s.3: close without a reply, no UPDATE. */
-		finish(s, SESSION_ABORT, "timeout");
+		finish(s, SESSION_ABORT, timeout_why(s));
 		return;
 	default:
 		finish(s, SESSION_ABORT, "read-error");
@@ -1523,6 +1538,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 	s->io = io;
 	s->cfg = cfg;
 	s->state = ST_AUTH;
+	io_set_limit(io, (int)cfg->login_grace);
 	/* No timestamp: APOP is not offered (an argon2id store can't). */
 	if (io_puts(io, "+OK pop3d ready\r\n") == -1)
 		finish(s, SESSION_ABORT, "write-error");
