@@ -141,6 +141,13 @@
 #define POP3D_DUMMY_HASH	POP3D_DUMMY_COST POP3D_DUMMY_TAIL
 
 /*
+ * An unknown name is verified at the cost of a users-file line it picks
+ * (users.c), among at most this many different costs: pop3d-passwd
+ * makes one by default and a few with --ops, --mem and --level.
+ */
+#define POP3D_USERS_COSTS_MAX	16
+
+/*
  * Files pop3d keeps in a mailbox: hidden, so never taken for mail, and
  * never removed through a journal (whose names never start with '.').
  */
