@@ -408,6 +408,8 @@ main(int argc, char *argv[])
 		/* Over loopback or a pipe no password crosses a network. */
 		cfg.auth_needs_tls = !allow_plain && !peer_is_local(cfg.peer);
 	}
+	/* The handshake before the greeting has its grace time too. */
+	io_set_limit(io, (int)cfg.login_grace);
 	if (mode == MODE_IMPLICIT && start_tls(io, &hook) == -1) {
 		tls_free(hook.tls);
 		io_free(io);
