@@ -35,13 +35,14 @@ static const char ban_head_v1[] = "pop3d failures 1";
 #define NAME_HEX	(2 * NAME_BYTES)
 
 struct entry {
-	char		kind;			/* 'a', 'u' or 'p' */
-	char		key[BAN_KEY_MAX];	/* a, p: the address */
-	char		name[NAME_HEX + 1];	/* u, p: the name's digest */
+	char		kind;		/* 'a', 'u' or 'p' */
+	char		key[BAN_KEY_MAX]; /* a, p: the address */
+	char		name[NAME_HEX + 1]; /* u, p: the name's digest */
 	unsigned	failures;
 	int64_t		first;
 	int64_t		last;
-	int64_t		until;	/* a: banned, u: locked, p: last success */
+	int64_t		until;	/* a: banned, u: locked (until);
+				   p: the last success */
 };
 
 struct table {

@@ -30,13 +30,13 @@
 
 struct ban_cfg {
 	const char	*path;		/* the state file; NULL: no limits */
-	unsigned	 after;		/* failures from an address that ban
-					   it (0: no limits at all) */
+	unsigned	 after;		/* failures from an address that
+					   ban it (0: no limits at all) */
 	unsigned	 window;	/* ... when within this many seconds */
 	unsigned	 duration;	/* how long a ban lasts, in seconds */
 	bool		 loopback;	/* limit loopback addresses too */
-	unsigned	 user_after;	/* failures at a name, from anywhere,
-					   that lock it (0: never) */
+	unsigned	 user_after;	/* failures at a name, from any
+					   address, that lock it (0: never) */
 	unsigned	 user_duration;	/* how long a lock lasts */
 };
 

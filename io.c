@@ -25,7 +25,8 @@ struct io {
 	int	rfd;
 	int	wfd;
 	int	timeout_ms;
-	long long limit;	/* no wait goes past it (monotonic ms); 0: none */
+	long long limit;	/* no wait goes past it (monotonic ms),
+				   0: none */
 	size_t	in_off;		/* start of unread input */
 	size_t	in_len;		/* end of buffered input */
 	size_t	last_off;	/* the line last returned, for io_wipe_line */

@@ -255,8 +255,8 @@ struct find {
 	/* The costs of the file's users, for an unknown name's dummy. */
 	struct cost		 costs[POP3D_USERS_COSTS_MAX];
 	size_t			 ncosts;
-	unsigned long		 lines;		/* counted in costs */
-	crypto_generichash_state keyed;		/* over their hashes */
+	unsigned long		 lines;	/* counted in costs */
+	crypto_generichash_state keyed;	/* over their hashes */
 };
 
 /*

@@ -260,14 +260,14 @@ START_TEST(truncated_and_hostile_files)
 	    "a 192.0.2.1 5 1000 1000 999999999\n"	/* banned, kept */
 	    "a 192.0.2.2 5 1000 1000 x\n"		/* bad number */
 	    "a ../../etc/passwd 5 1000 1000 999999999\n" /* not an address */
-	    "a 2001:db8::1/64 5 1000 1000 999999999\n"	/* not a /64 key */
+	    "a 2001:db8::1/64 5 1000 1000 999999999\n"	/* no /64 key */
 	    "a 192.0.2.3 0 1000 1000 999999999\n"	/* no failures */
 	    "a 192.0.2.4 5 1000 900 999999999\n"	/* last < first */
 	    "a 192.0.2.5 5 1000 1000 999999999 extra\n"
 	    "192.0.2.8 5 1000 1000 999999999\n"		/* version 1's */
 	    "u 0123 5 1000 1000 999999999\n"		/* short digest */
 	    "p 192.0.2.9 0123456789abcdef0123456789ABCDEF 1 1 1 0\n"
-	    "a 192.0.2.6 5 1000 1000 99999999";		/* cut mid-line */
+	    "a 192.0.2.6 5 1000 1000 99999999";		/* cut short */
 	time_t t = 100000;
 	char key[32];
 
@@ -495,7 +495,8 @@ main(void)
 	tcase_add_test(tc, success_takes_back_only_its_own);
 	tcase_add_test(tc, success_takes_back_the_users_typos);
 	tcase_add_test(tc, unchecked_attempt_is_taken_back);
-	tcase_add_test(tc, name_locked_across_addresses_but_not_where_it_logs_in);
+	tcase_add_test(tc,
+	    name_locked_across_addresses_but_not_where_it_logs_in);
 	tcase_add_test(tc, ipv6_slash_64_is_one_address);
 	tcase_add_test(tc, full_file_drops_the_oldest);
 	tcase_add_test(tc, truncated_and_hostile_files);
