@@ -25,6 +25,8 @@ struct io {
 	int	rfd;
 	int	wfd;
 	int	timeout_ms;
+	long long limit;	/* no wait goes past it (monotonic ms),
+				   0: none */
 	size_t	in_off;		/* start of unread input */
 	size_t	in_len;		/* end of buffered input */
 	size_t	last_off;	/* the line last returned, for io_wipe_line */
@@ -79,6 +81,27 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline of a wait that starts now: the idle timeout or the limit. */
+static long long
+deadline_of(const struct io *io)
+{
+	long long d = now_ms() + io->timeout_ms;
+
+	return io->limit != 0 && io->limit < d ? io->limit : d;
+}
+
+void
+io_set_limit(struct io *io, int sec)
+{
+	io->limit = sec > 0 ? now_ms() + (long long)sec * 1000 : 0;
+}
+
+bool
+io_limit_passed(const struct io *io)
+{
+	return io->limit != 0 && now_ms() >= io->limit;
 }
 
 /* Waits for fd to be ready for events; 0, or -1 with errno ETIMEDOUT. */
@@ -209,7 +232,7 @@ enum io_res
 io_getline(struct io *io, size_t max, char **line, size_t *len,
     bool *has_nul)
 {
-	long long deadline = now_ms() + io->timeout_ms;
+	long long deadline = deadline_of(io);
 	char *start, *nl;
 	size_t n;
 	int r;
@@ -257,7 +280,7 @@ io_wipe_line(struct io *io)
 static int
 write_all(struct io *io, struct iovec *iov, int cnt, size_t *done)
 {
-	long long deadline = now_ms() + io->timeout_ms;
+	long long deadline = deadline_of(io);
 	ssize_t n;
 	short ev;
 
@@ -280,7 +303,7 @@ write_all(struct io *io, struct iovec *iov, int cnt, size_t *done)
 				iov->iov_base = (char *)iov->iov_base + n;
 				iov->iov_len -= (size_t)n;
 			}
-			deadline = now_ms() + io->timeout_ms;
+			deadline = deadline_of(io);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -361,7 +384,7 @@ io_write(struct io *io, const void *buf, size_t len)
 int
 io_sendfile(struct io *io, int fd, uint64_t len)
 {
-	long long deadline = now_ms() + io->timeout_ms;
+	long long deadline = deadline_of(io);
 	bool sent = false;
 	ssize_t n;
 
@@ -375,7 +398,7 @@ io_sendfile(struct io *io, int fd, uint64_t len)
 		if (n > 0) {
 			len -= (uint64_t)n;
 			sent = true;
-			deadline = now_ms() + io->timeout_ms;
+			deadline = deadline_of(io);
 			continue;
 		}
 		if (n == 0) {
@@ -434,7 +457,7 @@ io_discard(struct io *io)
 int
 io_drive(struct io *io, int (*step)(void *, short *), void *arg)
 {
-	long long deadline = now_ms() + io->timeout_ms;
+	long long deadline = deadline_of(io);
 	short ev;
 	int r;
 

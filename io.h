@@ -93,6 +93,16 @@ struct io_transport {
 int		 io_set_transport(struct io *, const struct io_transport *t)
 		    __attribute__((warn_unused_result));
 
+/*
+ * Bounds every wait from now on (reads, writes, io_drive) to end at most
+ * sec seconds from now, whatever the idle timeout says; a wait that
+ * reaches it fails as a timeout does.  sec 0 lifts the bound.
+ */
+void		 io_set_limit(struct io *, int sec);
+
+/* Whether the bound io_set_limit set has passed. */
+bool		 io_limit_passed(const struct io *);
+
 /* Whether io reads and writes its fds directly (no transport). */
 bool		 io_is_plain(const struct io *);
 

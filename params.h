@@ -30,6 +30,17 @@
 #define POP3D_READBUF		131072
 #define POP3D_OUTCHUNK		131072
 
+/*
+ * AUTHORIZATION as a whole (OpenSSH's LoginGraceTime): the idle timeout
+ * alone lets a client that never logs in, but sends CAPA every few
+ * minutes, hold a connection slot for hours.  A client logs in within
+ * seconds (three failed tries take some 3 s with their delays); a
+ * person typing at telnet, within a minute.  --login-grace changes it.
+ */
+#define POP3D_LOGIN_GRACE	60
+#define POP3D_LOGIN_GRACE_MIN	1
+#define POP3D_LOGIN_GRACE_MAX	86400
+
 /* RFC 1939 s.3: an autologout timer, if any, is at least 10 minutes. */
 #define POP3D_IDLE_TIMEOUT	600
 #define POP3D_IDLE_TIMEOUT_MIN	1
@@ -140,6 +151,13 @@
 #define POP3D_DUMMY_HASH	POP3D_DUMMY_COST POP3D_DUMMY_TAIL
 
 /*
+ * An unknown name is verified at the cost of a users-file line it picks
+ * (users.c), among at most this many different costs: pop3d-passwd
+ * makes one by default and a few with --ops, --mem and --level.
+ */
+#define POP3D_USERS_COSTS_MAX	16
+
+/*
  * Files pop3d keeps in a mailbox: hidden, so never taken for mail, and
  * never removed through a journal (whose names never start with '.').
  */
@@ -177,13 +195,30 @@
  * Brute-force limits across connections (billpg's ban): after
  * POP3D_BAN_AFTER failed logins from one address (an IPv6 /64) within
  * POP3D_BAN_WINDOW seconds, that address is refused for POP3D_BAN_TIME
- * seconds without an argon2id verification.  A success clears it.
+ * seconds without an argon2id verification.  A success takes back only
+ * that name's failures from that address, so that one account's logins
+ * never clear guesses at another.
  */
 #define POP3D_BAN_PATH		"/var/lib/pop3d/failures"
 #define POP3D_BAN_AFTER		3
 #define POP3D_BAN_WINDOW	3600
 #define POP3D_BAN_TIME		3600
 #define POP3D_BAN_SECONDS_MAX	(366 * 86400)
+
+/*
+ * Per name, from any address (Stalwart bans by login name too): after
+ * POP3D_BAN_USER_AFTER failures at one name within POP3D_BAN_WINDOW, the
+ * name is locked for POP3D_BAN_USER_TIME, and then again at each further
+ * failure within the window: a guess every 15 minutes however many
+ * addresses a distributed attack has.  Short, and never for an address
+ * the name logged in from within POP3D_BAN_KNOWN_TIME (a month, longer
+ * than anyone is away from their mail client), so that an attacker
+ * cannot lock a user out of their usual place.  Ten: more than a user's
+ * own typos from a new place.
+ */
+#define POP3D_BAN_USER_AFTER	10
+#define POP3D_BAN_USER_TIME	900
+#define POP3D_BAN_KNOWN_TIME	(31LL * 86400)
 
 /*
  * A time in the failure-state file is at most this (2^40 s, the year
@@ -193,10 +228,14 @@
 #define POP3D_BAN_TIME_MAX	(1LL << 40)
 
 /*
- * The failure-state file holds at most this many addresses (the least
- * recently failed go first), in lines of at most POP3D_BAN_LINE_MAX.
+ * The failure-state file holds at most this many lines (those seen
+ * least recently go first), of at most POP3D_BAN_LINE_MAX octets.  A
+ * failure may add three (address, name, both), and each user's address
+ * stays known for a month: 16384 lines (under 2 MiB, read and written
+ * at each login, and some 2.3 MiB of memory freed before the hash runs)
+ * hold a few thousand users and the failures of as many addresses.
  */
-#define POP3D_BAN_ENTRIES	4096
+#define POP3D_BAN_ENTRIES	16384
 #define POP3D_BAN_LINE_MAX	128
 
 /*

@@ -35,8 +35,10 @@
 
 static const char usage_text[] =
     "usage: pop3d [--users FILE] [--mail-root DIR] [--idle-timeout SECONDS]\n"
+    "             [--login-grace SECONDS]\n"
     "             [--ban-file FILE] [--ban-after N] [--ban-window SECONDS]\n"
-    "             [--ban-time SECONDS] [--ban-loopback]\n"
+    "             [--ban-time SECONDS] [--ban-user-after N]\n"
+    "             [--ban-user-time SECONDS] [--ban-loopback]\n"
     "             [--proxy-from ADDR[/PREFIX]]...\n"
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
@@ -215,6 +217,9 @@ main(int argc, char *argv[])
 		{ "ban-window",		required_argument, NULL, 'w' },
 		{ "ban-time",		required_argument, NULL, 'd' },
 		{ "ban-loopback",	no_argument,	   NULL, 'l' },
+		{ "ban-user-after",	required_argument, NULL, 'N' },
+		{ "ban-user-time",	required_argument, NULL, 'D' },
+		{ "login-grace",	required_argument, NULL, 'G' },
 		{ "proxy-from",		required_argument, NULL, 'p' },
 		{ "login-delay",	required_argument, NULL, 'L' },
 		{ "expire",		required_argument, NULL, 'E' },
@@ -231,6 +236,7 @@ main(int argc, char *argv[])
 		.users = POP3D_USERS_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
+		.login_grace = POP3D_LOGIN_GRACE,
 		.peer = "local",
 		.confine = sandbox_mailbox,
 	};
@@ -239,6 +245,8 @@ main(int argc, char *argv[])
 		.after = POP3D_BAN_AFTER,
 		.window = POP3D_BAN_WINDOW,
 		.duration = POP3D_BAN_TIME,
+		.user_after = POP3D_BAN_USER_AFTER,
+		.user_duration = POP3D_BAN_USER_TIME,
 	};
 	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
 	size_t nproxies = 0;
@@ -287,6 +295,18 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			ban.loopback = true;
+			break;
+		case 'N':
+			ban.user_after = (unsigned)parse_number(optarg, 0,
+			    1000000);
+			break;
+		case 'D':
+			ban.user_duration = (unsigned)parse_number(optarg, 1,
+			    POP3D_BAN_SECONDS_MAX);
+			break;
+		case 'G':
+			cfg.login_grace = (unsigned)parse_number(optarg,
+			    POP3D_LOGIN_GRACE_MIN, POP3D_LOGIN_GRACE_MAX);
 			break;
 		case 'p':
 			if (nproxies == POP3D_PROXY_FROM_MAX ||
@@ -388,6 +408,8 @@ main(int argc, char *argv[])
 		/* Over loopback or a pipe no password crosses a network. */
 		cfg.auth_needs_tls = !allow_plain && !peer_is_local(cfg.peer);
 	}
+	/* The handshake before the greeting has its grace time too. */
+	io_set_limit(io, (int)cfg.login_grace);
 	if (mode == MODE_IMPLICIT && start_tls(io, &hook) == -1) {
 		tls_free(hook.tls);
 		io_free(io);

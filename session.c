@@ -628,6 +628,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
 	    "");
 	s->state = ST_TRANS;
+	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
 	s->bad = 0;	/* each state has its own budget */
 	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
@@ -636,10 +637,75 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 }
 
 /*
+ * The brute-force limits' verdict on an attempt to log in as name, the
+ * attempt counted before any hash runs: BAN_ADDR or BAN_USER when it is
+ * refused, else BAN_OK.  *limited stays true only while there is state
+ * to settle.
+ */
+static enum ban_res
+ban_check(struct session *s, const char *key, const char *name,
+    size_t namelen, bool *limited, unsigned *started)
+{
+	const struct ban_cfg *ban = s->cfg->ban;
+	char file[PATH_MAX];
+
+	enum ban_res r;
+
+	*started = 0;
+	if (!*limited)
+		return BAN_OK;
+	switch ((r = ban_attempt(ban, key, name, namelen, time(NULL),
+	    started))) {
+	case BAN_OK:
+		return BAN_OK;
+	case BAN_ADDR:
+	case BAN_USER:
+		*limited = false;
+		return r;
+	case BAN_FOREIGN:
+		/* A typo naming another file: never written over. */
+		log_esc(file, sizeof(file), ban->path, strlen(ban->path));
+		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
+		break;
+	case BAN_FAIL:
+		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
+		    strerror(errno));
+		break;
+	}
+	*limited = false;
+	return BAN_OK;
+}
+
+/* Takes back a counted attempt that was no failed guess (ban_settle). */
+static void
+ban_done(struct session *s, const char *key, const char *name,
+    size_t namelen, bool proven)
+{
+	const struct ban_cfg *ban = s->cfg->ban;
+	char file[PATH_MAX];
+
+	switch (ban_settle(ban, key, name, namelen, proven, time(NULL))) {
+	case BAN_OK:
+	case BAN_ADDR:
+	case BAN_USER:
+		break;
+	case BAN_FOREIGN:
+		log_esc(file, sizeof(file), ban->path, strlen(ban->path));
+		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
+		break;
+	case BAN_FAIL:
+		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
+		    strerror(errno));
+		break;
+	}
+}
+
+/*
  * Checks a name and password, then opens the mailbox.  The password is
  * wiped on every path.  With refuse (a SASL identity pop3d will not act
- * for) and for a banned address, no hash is verified, but the answer is
- * the same and comes no sooner than for a wrong password.
+ * for), for a banned address and for a locked name, no hash is
+ * verified, but the answer is the same and comes no sooner than for a
+ * wrong password.
  */
 static enum cmd_res
 login(struct session *s, const char *name, size_t namelen, char *pass,
@@ -651,18 +717,17 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	struct users_login li;
 	const struct ban_cfg *ban = s->cfg->ban;
 	enum users_res ur = USERS_DENY;
-	bool limited, banned = false;
-	int r;
+	enum ban_res verdict;
+	unsigned begun;
+	bool limited, banned;
+	int saved;
 
 	log_esc(esc, sizeof(esc), name, namelen);
 	s->have_user = false;
 	limited = ban_key(ban, s->cfg->peer, key) == 1;
-	if (limited && (r = ban_banned(ban, key, time(NULL))) != 0) {
-		if (r == -1)
-			log_msg(LOG_ERR, "ban result=unreadable error=\"%s\"",
-			    strerror(errno));
-		banned = r == 1;
-	}
+	/* Counted before the hash runs, so parallel tries never outrun it. */
+	verdict = ban_check(s, key, name, namelen, &limited, &begun);
+	banned = verdict != BAN_OK;
 	if (banned || refuse)
 		sodium_memzero(pass, passlen);
 	else {
@@ -670,38 +735,41 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 		    namelen, pass, passlen, &li, &note);
 		log_users_note(s, &note);
 	}
+	saved = errno;
 	switch (ur) {
 	case USERS_OK:
-		if (limited && ban_record(ban, key, false, time(NULL)) == -1)
-			log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-			    strerror(errno));
+		if (limited)
+			ban_done(s, key, name, namelen, true);
 		return open_mailbox(s, esc, &li);
 	case USERS_DENY:
 		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
-		    banned ? "banned" : refuse ? "deny reason=authzid" :
+		    verdict == BAN_ADDR ? "banned" : verdict == BAN_USER ?
+		    "locked" : refuse ? "deny reason=authzid" :
 		    "deny");
-		if (limited && !banned) {
-			r = ban_record(ban, key, true, time(NULL));
-			if (r == 1)
-				log_msg(LOG_WARNING, "ban addr=%s failures=%u "
-				    "seconds=%u", key, ban->after,
-				    ban->duration);
-			else if (r == -1)
-				log_msg(LOG_ERR, "ban result=unwritable "
-				    "error=\"%s\"", strerror(errno));
-		}
+		if (limited && (begun & BAN_STARTED_ADDR))
+			log_msg(LOG_WARNING, "ban addr=%s failures=%u "
+			    "seconds=%u", key, ban->after, ban->duration);
+		if (limited && (begun & BAN_STARTED_USER))
+			log_msg(LOG_WARNING, "ban user=%s failures=%u "
+			    "seconds=%u", esc, ban->user_after,
+			    ban->user_duration);
 		return login_failed(s, started,
 		    "[AUTH] authentication failed");
 	case USERS_PERMFAIL:
+		/* No guess was judged: it does not count. */
+		if (limited)
+			ban_done(s, key, name, namelen, false);
 		log_msg(LOG_ERR, "login user=%s result=permfail error=\"%s\"",
-		    esc, strerror(errno));
+		    esc, strerror(saved));
 		return login_failed(s, started,
 		    "[SYS/PERM] login impossible, tell the admin");
 	case USERS_TEMPFAIL:
 		break;
 	}
+	if (limited)
+		ban_done(s, key, name, namelen, false);
 	log_msg(LOG_ERR, "login user=%s result=tempfail error=\"%s\"", esc,
-	    strerror(errno));
+	    strerror(saved));
 	return login_failed(s, started, "[SYS/TEMP] try again later");
 }
 
@@ -721,6 +789,14 @@ cmd_pass(struct session *s, char *arg, size_t len)
 	}
 	/* The password is the rest of the line, spaces and all. */
 	return login(s, s->user, s->userlen, arg, len, false);
+}
+
+/* Why a wait timed out: the idle timeout, or the login grace time. */
+static const char *
+timeout_why(const struct session *s)
+{
+	return s->state == ST_AUTH && io_limit_passed(s->io) ?
+	    "login-timeout" : "timeout";
 }
 
 /*
@@ -748,7 +824,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		}
 		if (ir != IO_OK) {
 			finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
-			    ir == IO_TIMEOUT ? "timeout" : "read-error");
+			    ir == IO_TIMEOUT ? timeout_why(s) : "read-error");
 			return CMD_ABORT;
 		}
 		if (nul) {
@@ -1219,6 +1295,7 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	store_close(s->store);
 	s->store = NULL;
 	s->state = ST_AUTH;
+	io_set_limit(s->io, (int)s->cfg->login_grace);
 	s->have_user = false;
 	s->delay_kept = false;
 	s->bad = 0;	/* each state has its own budget */
@@ -1416,6 +1493,11 @@ step(struct session *s)
 	bool nul;
 	char *ln;
 
+	/* Lines sent ahead are no way around the grace time. */
+	if (s->state == ST_AUTH && io_limit_passed(s->io)) {
+		finish(s, SESSION_ABORT, "login-timeout");
+		return;
+	}
 	ir = io_getline(s->io, POP3D_LINE_MAX, &ln, &len, &nul);
 	switch (ir) {
 	case IO_OK:
@@ -1429,7 +1511,7 @@ step(struct session *s)
 		return;
 	case IO_TIMEOUT:
 		/* RFC 1939 s.3: close without a reply, no UPDATE. */
-		finish(s, SESSION_ABORT, "timeout");
+		finish(s, SESSION_ABORT, timeout_why(s));
 		return;
 	default:
 		finish(s, SESSION_ABORT, "read-error");
@@ -1485,6 +1567,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 	s->io = io;
 	s->cfg = cfg;
 	s->state = ST_AUTH;
+	io_set_limit(io, (int)cfg->login_grace);
 	/* No timestamp: APOP is not offered (an argon2id store can't). */
 	if (io_puts(io, "+OK pop3d ready\r\n") == -1)
 		finish(s, SESSION_ABORT, "write-error");

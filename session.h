@@ -21,6 +21,8 @@ struct session_cfg {
 	 * ends with -ERR [SYS/TEMP].  NULL: not confined (tests).
 	 */
 	int		(*confine)(int dirfd, bool read_only);
+	unsigned	 login_grace;	/* the most seconds AUTHORIZATION
+					   may last (each time); 0: none */
 	unsigned	 login_delay;	/* LOGIN-DELAY seconds; 0: none */
 	unsigned	 expire_days;	/* EXPIRE days; 0: never */
 	bool		 qaut;		/* QAUT offered: confine must allow

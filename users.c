@@ -5,6 +5,7 @@
  * path before users_check returns.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -239,13 +240,23 @@ toolong:
 	return -1;
 }
 
+/* The cost part of an argon2id string, and how many lines have it. */
+struct cost {
+	char		prefix[48];
+	unsigned long	lines;
+};
+
 struct find {
 	const char		*name;
 	size_t			 namelen;
 	struct users_entry	*e;
 	struct users_note	*note;
 	bool			 found;
-	char			 cost[48];	/* of the last good hash */
+	/* The costs of the file's users, for an unknown name's dummy. */
+	struct cost		 costs[POP3D_USERS_COSTS_MAX];
+	size_t			 ncosts;
+	unsigned long		 lines;	/* counted in costs */
+	crypto_generichash_state keyed;	/* over their hashes */
 };
 
 /*
@@ -285,6 +296,63 @@ hash_memory(const char *hash)
 	return true;
 }
 
+/*
+ * Counts a user's cost (its first n octets of hash), and feeds the hash
+ * to the key that picks an unknown name's cost.  A cost past the
+ * POP3D_USERS_COSTS_MAX different ones is left out: a file holds a few.
+ */
+static void
+add_cost(struct find *f, const struct users_entry *e, size_t n)
+{
+	size_t i;
+
+	if (n >= sizeof(f->costs[0].prefix))
+		return;
+	for (i = 0; i < f->ncosts; i++)
+		if (strlen(f->costs[i].prefix) == n &&
+		    memcmp(f->costs[i].prefix, e->hash, n) == 0)
+			break;
+	if (i == f->ncosts) {
+		if (f->ncosts == POP3D_USERS_COSTS_MAX)
+			return;
+		memcpy(f->costs[i].prefix, e->hash, n);
+		f->costs[i].prefix[n] = '\0';
+		f->ncosts++;
+	}
+	f->costs[i].lines++;
+	f->lines++;
+	crypto_generichash_update(&f->keyed, (const unsigned char *)e->hash,
+	    strlen(e->hash));
+}
+
+/*
+ * The cost an unknown name is verified at: that of the file's line the
+ * name picks by a hash keyed with the users' hashes.  So unknown names
+ * cost what the file's users cost, in the same proportions, and each
+ * the same every time; and nobody who lacks the hashes can tell which
+ * cost a name gets.  POP3D_DUMMY_COST when the file holds no user.
+ */
+static const char *
+unknown_cost(struct find *f)
+{
+	unsigned char key[crypto_generichash_KEYBYTES], h[8];
+	uint64_t pick = 0;
+	size_t i;
+
+	crypto_generichash_final(&f->keyed, key, sizeof(key));
+	if (f->lines == 0)
+		return POP3D_DUMMY_COST;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)f->name,
+	    f->namelen, key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	for (i = 0; i < sizeof(h); i++)
+		pick = pick << 8 | h[i];
+	pick %= f->lines;
+	for (i = 0; i + 1 < f->ncosts && pick >= f->costs[i].lines; i++)
+		pick -= f->costs[i].lines;
+	return f->costs[i].prefix;
+}
+
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -296,10 +364,8 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	r = line == NULL ? -1 : users_parse_line(line, len, &e);
 	if (r < 0 && f->note->bad_line == 0)
 		f->note->bad_line = lineno;
-	if (r == 1 && (n = cost_prefix(e.hash)) < sizeof(f->cost)) {
-		memcpy(f->cost, e.hash, n);
-		f->cost[n] = '\0';
-	}
+	if (r == 1 && (n = cost_prefix(e.hash)) > 0)
+		add_cost(f, &e, n);
 	if (r == 1 && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
@@ -317,6 +383,8 @@ find(const char *path, struct find *f)
 	int fd, r, saved;
 
 	memset(f->note, 0, sizeof(*f->note));
+	crypto_generichash_init(&f->keyed, NULL, 0,
+	    crypto_generichash_KEYBYTES);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
 	if (fstat(fd, &sb) == -1) {
@@ -349,6 +417,7 @@ users_find(const char *path, const char *name, size_t namelen,
 	    .note = note };
 	int r = find(path, &f);
 
+	sodium_memzero(&f.keyed, sizeof(f.keyed));
 	return r == -2 ? -1 : r;
 }
 
@@ -396,11 +465,12 @@ users_check(const char *path, const char *mail_root, const char *name,
 		    USERS_PERMFAIL : USERS_DENY;
 		fail = true;
 		/*
-		 * An unknown user is verified against the dummy hash at the
-		 * cost the file's users have, so it takes as long as they do.
+		 * An unknown user is verified against the dummy hash at a
+		 * cost the file's users have, so it takes as long as one of
+		 * them does, and needs as much memory.
 		 */
-		snprintf(e.hash, sizeof(e.hash), "%s%s", f.cost[0] != '\0' ?
-		    f.cost : POP3D_DUMMY_COST, POP3D_DUMMY_TAIL);
+		snprintf(e.hash, sizeof(e.hash), "%s%s", unknown_cost(&f),
+		    POP3D_DUMMY_TAIL);
 	}
 	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
 		fail = true;
@@ -429,6 +499,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 		}
 	}
 	sodium_memzero(&e, sizeof(e));
+	sodium_memzero(&f.keyed, sizeof(f.keyed));
 	errno = saved;
 	return res;
 }

@@ -93,8 +93,10 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
 /*
  * Checks name and password against the users file at path.  The password
  * is wiped on every path.  An unknown user is verified against a dummy
- * hash at the cost of the file's last good hash (or POP3D_DUMMY_HASH), so
- * it costs what a known one does.  On USERS_OK, *login holds the user's
+ * hash at the cost of a user of the file, picked by a hash of the name
+ * keyed with the users' hashes (POP3D_DUMMY_HASH when there is none), so
+ * unknown names cost what known ones do, in the file's proportions, and
+ * each the same every time.  On USERS_OK, *login holds the user's
  * folder (the users file's, resolved against mail_root when relative,
  * else mail_root/<users_folder_name>) and flags.  *note tells what the
  * caller should log.  A file that others may write is never used.

@@ -603,7 +603,7 @@ END_TEST
 START_TEST(banned_address_is_refused_without_a_check)
 {
 	char *state = tl_path(dir, "failures");
-	struct ban_cfg ban = { state, 3, 600, 3600, false };
+	struct ban_cfg ban = { state, 3, 600, 3600, false, 10, 900 };
 	struct session_cfg cfg = { .users = users, .mail_root = root,
 	    .peer = "192.0.2.9", .ban = &ban };
 	struct session_cfg other = { .users = users, .mail_root = root,
@@ -636,6 +636,32 @@ START_TEST(banned_address_is_refused_without_a_check)
 	ck_assert_str_eq(out, LOGGED MAILDROP BYE);
 	free(out);
 	free(state);
+}
+END_TEST
+
+/*
+ * --login-grace: AUTHORIZATION ends when its time is up, even with
+ * commands sent ahead and waiting; after a login it no longer counts.
+ */
+START_TEST(login_grace_ends_authorization)
+{
+	struct session_cfg cfg = { .users = users, .mail_root = root,
+	    .peer = "local", .fail_delay_ms = 1100, .login_grace = 1 };
+	const char *in = "USER me\r\nPASS wrong\r\nCAPA\r\nQUIT\r\n";
+	enum session_end end;
+	size_t len;
+	char *out;
+
+	out = tl_session_cfg(&cfg, in, strlen(in), &len, &end);
+	ck_assert_str_eq(out, GREET "+OK send PASS\r\n" AUTH_FAILED);
+	ck_assert_int_eq(end, SESSION_ABORT);
+	free(out);
+	cfg.fail_delay_ms = 0;
+	in = LOGIN "NOOP\r\nQUIT\r\n";
+	out = tl_session_cfg(&cfg, in, strlen(in), &len, &end);
+	ck_assert_str_eq(out, LOGGED MAILDROP "+OK\r\n" BYE);
+	ck_assert_int_eq(end, SESSION_QUIT);
+	free(out);
 }
 END_TEST
 
@@ -1077,6 +1103,7 @@ main(void)
 	tcase_add_test(tc, auth_listing_and_states);
 	tcase_add_test(tc, utf8_names);
 	tcase_add_test(tc, banned_address_is_refused_without_a_check);
+	tcase_add_test(tc, login_grace_ends_authorization);
 	tcase_add_test(tc, users_file_others_may_write_is_refused);
 	tcase_add_test(tc, unwritable_mailbox_is_served_read_only);
 	tcase_add_test(tc, uid_param_and_numbers_stay_apart);

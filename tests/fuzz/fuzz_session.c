@@ -16,7 +16,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct fz_fixture *fx = fz_fixture();
 	/* Limits on, but never reached: a ban would hide the rest. */
-	struct ban_cfg ban = { fx->ban, 1000000, 3600, 3600, false };
+	struct ban_cfg ban = { fx->ban, 1000000, 3600, 3600, false, 0,
+	    3600 };
 	struct session_cfg cfg = { .users = fx->users, .mail_root = fx->root,
 	    .peer = "192.0.2.1", .ban = &ban, .qaut = true };
 	const char *allowed[] = { fx->users, fx->me, fx->maildir, fx->state,
