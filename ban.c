@@ -382,11 +382,7 @@ store(const struct ban_cfg *cfg, const struct table *t)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (unlink(tmp) == -1 && errno != ENOENT)
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY, 0600);
-	if (fd == -1)
+	if ((fd = file_create(AT_FDCWD, tmp, 0600)) == -1)
 		return -1;
 	n = snprintf(line, sizeof(line), "%s\n", ban_head);
 	if (file_write_all(fd, line, (size_t)n) == -1)
@@ -439,7 +435,6 @@ lock_load(const struct ban_cfg *cfg, struct table *t, time_t now,
     enum ban_res *res)
 {
 	char lockpath[PATH_MAX];
-	struct stat sb;
 	int fd, saved;
 
 	t->e = NULL;
@@ -453,14 +448,7 @@ lock_load(const struct ban_cfg *cfg, struct table *t, time_t now,
 	    O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
-	    sb.st_uid != geteuid()) {
-		errno = EPERM;
-		goto fail;
-	}
-	if (flock(fd, LOCK_EX) == -1)
+	if (file_is_own(fd) == -1 || flock(fd, LOCK_EX) == -1)
 		goto fail;
 	if ((*res = load(cfg, t, now)) != BAN_OK)
 		goto fail;
