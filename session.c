@@ -75,6 +75,8 @@ struct cmd {
 	bool		(*offered)(const struct session *);
 };
 
+static enum cmd_res	cmd_capa(struct session *, char *, size_t);
+
 /* Formats a reply text from trusted values only (numbers, ids). */
 static const char *
 text(struct session *s, const char *fmt, ...)
@@ -275,7 +277,7 @@ send_msg(struct session *s, size_t idx, long body_lines)
 
 /* RFC 2595 s.4: STLS while the connection is plain, where configured. */
 static bool
-stls_offered(struct session *s)
+stls_offered(const struct session *s)
 {
 	return s->cfg->starttls != NULL && io_is_plain(s->io);
 }
@@ -292,7 +294,7 @@ qaut_offered(const struct session *s)
 
 /* Logins refused while a password would cross the network in clear. */
 static bool
-login_refused(struct session *s)
+login_refused(const struct session *s)
 {
 	return s->cfg->auth_needs_tls && io_is_plain(s->io);
 }
@@ -305,63 +307,6 @@ refuse_login(struct session *s)
 	log_msg(LOG_NOTICE, "login result=refused reason=no-tls");
 	s->reply = "[AUTH] no login without TLS: send STLS first";
 	return CMD_BAD;
-}
-
-static enum cmd_res
-cmd_capa(struct session *s, char *arg, size_t len)
-{
-	bool logins = !login_refused(s);
-
-	(void)len;
-	if (arg != NULL) {
-		s->reply = "CAPA takes no argument";
-		return CMD_BAD;
-	}
-	if (io_puts(s->io, "+OK capability list follows\r\n"
-	    "TOP\r\n"
-	    "UIDL\r\n") == -1 ||
-	    (logins && io_puts(s->io, "USER\r\n") == -1))
-		return CMD_ABORT;
-	/*
-	 * RFC 2449 s.5: what only works before login is listed only there.
-	 * RFC 6856 s.2: UTF8's USER argument speaks of the names and
-	 * passwords USER and PASS take, so it goes where USER goes; the
-	 * UTF8 command itself works either way.
-	 */
-	if (s->state == ST_AUTH && ((logins &&
-	    io_puts(s->io, "SASL PLAIN LOGIN\r\n") == -1) ||
-	    io_puts(s->io, logins ? "UTF8 USER\r\n" : "UTF8\r\n") == -1 ||
-	    (stls_offered(s) && io_puts(s->io, "STLS\r\n") == -1)))
-		return CMD_ABORT;
-	if (io_puts(s->io, "RESP-CODES\r\n"
-	    "AUTH-RESP-CODE\r\n"
-	    "PIPELINING\r\n"
-	    "UID-PARAM\r\n"
-	    "DELI\r\n"
-	    "SLEE-WAKE\r\n") == -1 ||
-	    (qaut_offered(s) && io_puts(s->io, "QAUT\r\n") == -1))
-		return CMD_ABORT;
-	/*
-	 * RFC 2449 s.6.7: EXPIRE n promises at least n days, so it holds
-	 * for every user; NEVER only when pop3d never removes on its own.
-	 */
-	if ((s->cfg->expire_days == 0 ? io_puts(s->io, "EXPIRE NEVER\r\n") :
-	    line(s, "EXPIRE %u", s->cfg->expire_days)) == -1)
-		return CMD_ABORT;
-	/*
-	 * RFC 2449 s.6.5: the users file may give a user a delay of their
-	 * own, and a mailbox the delay cannot be recorded in (no folder,
-	 * read-only) has none, so it is a per-user value: pop3d's own with
-	 * USER before login, and after it the user's, only where enforced.
-	 */
-	if ((s->state == ST_AUTH ? s->cfg->login_delay != 0 &&
-	    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay) == -1 :
-	    s->delay_kept && line(s, "LOGIN-DELAY %u", s->delay) == -1))
-		return CMD_ABORT;
-	if (io_puts(s->io, "IMPLEMENTATION pop3d\r\n"
-	    ".\r\n") == -1)
-		return CMD_ABORT;
-	return CMD_SENT;
 }
 
 static enum cmd_res
@@ -1431,6 +1376,125 @@ find_cmd(const struct session *s, const struct cmd *table, const char *verb,
 			return table->offered == NULL || table->offered(s) ?
 			    table : NULL;
 	return NULL;
+}
+
+/*
+ * CAPA (RFC 2449 s.5): the capabilities, in the order listed, with the
+ * states they are listed in.  One that names a verb is listed only where
+ * the command tables offer that verb (find_cmd, with the same offered
+ * predicates dispatch uses), so what CAPA lists and what is accepted
+ * cannot disagree; offered narrows it further (a login refused before
+ * STLS); put writes a line that carries a value.
+ */
+#define IN_AUTH		(1U << ST_AUTH)
+#define IN_TRANS	(1U << ST_TRANS)
+
+struct capa {
+	const char	*text;
+	unsigned	 states;
+	const char	*verb;		/* a command it stands for, or NULL */
+	bool		(*offered)(const struct session *);	/* NULL: yes */
+	int		(*put)(struct session *);	/* NULL: text */
+};
+
+static bool
+logins_offered(const struct session *s)
+{
+	return !login_refused(s);
+}
+
+static bool
+logins_not_offered(const struct session *s)
+{
+	return login_refused(s);
+}
+
+/*
+ * RFC 2449 s.6.7: EXPIRE n promises at least n days, so it holds for
+ * every user; NEVER only when pop3d never removes on its own.
+ */
+static int
+put_expire(struct session *s)
+{
+	return s->cfg->expire_days == 0 ? io_puts(s->io, "EXPIRE NEVER\r\n") :
+	    line(s, "EXPIRE %u", s->cfg->expire_days);
+}
+
+/*
+ * RFC 2449 s.6.5: the users file may give a user a delay of their own,
+ * and a mailbox the delay cannot be recorded in (no folder, read-only)
+ * has none, so it is a per-user value: pop3d's own with USER before
+ * login, and after it the user's, only where enforced.
+ */
+static int
+put_login_delay(struct session *s)
+{
+	if (s->state == ST_AUTH)
+		return s->cfg->login_delay == 0 ? 0 :
+		    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay);
+	return s->delay_kept ? line(s, "LOGIN-DELAY %u", s->delay) : 0;
+}
+
+/*
+ * RFC 2449 s.5: what only works before login is listed only there.  RFC
+ * 6856 s.2: UTF8's USER argument speaks of the names and passwords USER
+ * and PASS take, so it goes where USER goes; the UTF8 command itself
+ * works either way.
+ */
+static const struct capa capas[] = {
+	{ "TOP", IN_AUTH | IN_TRANS, "TOP", NULL, NULL },
+	{ "UIDL", IN_AUTH | IN_TRANS, "UIDL", NULL, NULL },
+	{ "USER", IN_AUTH | IN_TRANS, "USER", logins_offered, NULL },
+	{ "SASL PLAIN LOGIN", IN_AUTH, "AUTH", logins_offered, NULL },
+	{ "UTF8 USER", IN_AUTH, "UTF8", logins_offered, NULL },
+	{ "UTF8", IN_AUTH, "UTF8", logins_not_offered, NULL },
+	{ "STLS", IN_AUTH, "STLS", stls_offered, NULL },
+	{ "RESP-CODES", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
+	{ "AUTH-RESP-CODE", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
+	{ "PIPELINING", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
+	{ "UID-PARAM", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
+	{ "DELI", IN_AUTH | IN_TRANS, "DELI", NULL, NULL },
+	{ "SLEE-WAKE", IN_AUTH | IN_TRANS, "SLEE", NULL, NULL },
+	{ "QAUT", IN_AUTH | IN_TRANS, "QAUT", NULL, NULL },
+	{ "EXPIRE", IN_AUTH | IN_TRANS, NULL, NULL, put_expire },
+	{ "LOGIN-DELAY", IN_AUTH | IN_TRANS, NULL, NULL, put_login_delay },
+	{ "IMPLEMENTATION pop3d", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
+};
+
+/* Whether a state's table of the session offers verb. */
+static bool
+verb_offered(const struct session *s, const char *verb)
+{
+	size_t len = strlen(verb);
+
+	return find_cmd(s, auth_cmds, verb, len) != NULL ||
+	    find_cmd(s, trans_cmds, verb, len) != NULL;
+}
+
+static enum cmd_res
+cmd_capa(struct session *s, char *arg, size_t len)
+{
+	(void)len;
+	if (arg != NULL) {
+		s->reply = "CAPA takes no argument";
+		return CMD_BAD;
+	}
+	if (io_puts(s->io, "+OK capability list follows\r\n") == -1)
+		return CMD_ABORT;
+	for (size_t i = 0; i < sizeof(capas) / sizeof(capas[0]); i++) {
+		const struct capa *c = &capas[i];
+
+		if (!(c->states & (1U << s->state)) ||
+		    (c->verb != NULL && !verb_offered(s, c->verb)) ||
+		    (c->offered != NULL && !c->offered(s)))
+			continue;
+		if ((c->put != NULL ? c->put(s) :
+		    line(s, "%s", c->text)) == -1)
+			return CMD_ABORT;
+	}
+	if (io_puts(s->io, ".\r\n") == -1)
+		return CMD_ABORT;
+	return CMD_SENT;
 }
 
 /* Runs one command line; writes its reply unless the handler did. */
