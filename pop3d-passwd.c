@@ -204,7 +204,7 @@ keep_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct lines *l = arg;
 	struct users_entry e;
-	int r;
+	enum users_line r;
 
 	if (line == NULL) {
 		if (l->too_long == 0)
@@ -231,11 +231,12 @@ keep_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	l->len[l->count] = len;
 	/* A line with a hash pop3d refuses is still that user's line. */
 	r = users_parse_line(line, len, &e);
-	if (l->match == -1 && (r == 1 || r == -2) && e.namelen == l->namelen &&
+	if (l->match == -1 && (r == USERS_LINE_USER ||
+	    r == USERS_LINE_NOT_ARGON2ID) && e.namelen == l->namelen &&
 	    memcmp(e.name, l->name, e.namelen) == 0) {
 		l->match = (long)l->count;
-		l->match_ok = r == 1;
-		if (r == 1)
+		l->match_ok = r == USERS_LINE_USER;
+		if (r == USERS_LINE_USER)
 			l->entry = e;
 	}
 	sodium_memzero(&e, sizeof(e));
@@ -408,11 +409,12 @@ list(struct lines *l)
 {
 	char out[POP3D_NAME_MAX * 3 + 1];
 	struct users_entry e;
-	int r;
+	enum users_line r;
 
 	for (size_t i = 0; i < l->count; i++) {
 		r = users_parse_line(l->line[i], l->len[i], &e);
-		if ((r == 1 || r == -2) && pct_encode(out, sizeof(out), e.name,
+		if ((r == USERS_LINE_USER || r == USERS_LINE_NOT_ARGON2ID) &&
+		    pct_encode(out, sizeof(out), e.name,
 		    e.namelen, name_esc) >= 0)
 			puts(out);
 	}

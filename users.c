@@ -105,7 +105,7 @@ parse_flags(const char *s, size_t len, struct users_entry *e)
 	return 0;
 }
 
-int
+enum users_line
 users_parse_line(const char *line, size_t len, struct users_entry *e)
 {
 	const char *f[4];
@@ -113,36 +113,36 @@ users_parse_line(const char *line, size_t len, struct users_entry *e)
 	int n;
 
 	if (len == 0 || line[0] == '#')
-		return 0;
+		return USERS_LINE_NONE;
 	for (i = 0; i <= len; i++) {
 		if (i < len && line[i] != ':')
 			continue;
 		if (nf == 4)
-			return -1;
+			return USERS_LINE_BAD;
 		f[nf] = line + start;
 		flen[nf++] = i - start;
 		start = i + 1;
 	}
 	if (nf < 2)
-		return -1;
+		return USERS_LINE_BAD;
 	memset(e, 0, sizeof(*e));
 	n = pct_decode(e->name, sizeof(e->name), f[0], flen[0], field_raw_ok);
 	if (n <= 0 || memchr(e->name, '\0', (size_t)n) != NULL)
-		return -1;
+		return USERS_LINE_BAD;
 	e->namelen = (size_t)n;
 	if (!hash_ok(f[1], flen[1]))
-		return -2;
+		return USERS_LINE_NOT_ARGON2ID;
 	memcpy(e->hash, f[1], flen[1]);
 	e->hash[flen[1]] = '\0';
 	if (nf > 2) {
 		n = pct_decode(e->folder, sizeof(e->folder), f[2], flen[2],
 		    field_raw_ok);
 		if (n < 0 || strlen(e->folder) != (size_t)n)
-			return -1;
+			return USERS_LINE_BAD;
 	}
 	if (nf > 3 && parse_flags(f[3], flen[3], e) == -1)
-		return -1;
-	return 1;
+		return USERS_LINE_BAD;
+	return USERS_LINE_USER;
 }
 
 int
@@ -358,15 +358,16 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct find *f = arg;
 	struct users_entry e;
+	enum users_line r;
 	size_t n;
-	int r;
 
-	r = line == NULL ? -1 : users_parse_line(line, len, &e);
-	if (r < 0 && f->note->bad_line == 0)
+	r = line == NULL ? USERS_LINE_BAD : users_parse_line(line, len, &e);
+	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
+	    f->note->bad_line == 0)
 		f->note->bad_line = lineno;
-	if (r == 1 && (n = cost_prefix(e.hash)) > 0)
+	if (r == USERS_LINE_USER && (n = cost_prefix(e.hash)) > 0)
 		add_cost(f, &e, n);
-	if (r == 1 && !f->found && e.namelen == f->namelen &&
+	if (r == USERS_LINE_USER && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
 		f->found = true;

@@ -59,15 +59,22 @@ struct users_note {
 	bool		world_readable;	/* others may read the hashes */
 };
 
+/* What a users-file line is. */
+enum users_line {
+	USERS_LINE_USER,	/* a user: all of *e is filled in */
+	USERS_LINE_NONE,	/* a comment or an empty line */
+	USERS_LINE_BAD,		/* malformed */
+	USERS_LINE_NOT_ARGON2ID	/* well-formed, but its hash is no argon2id
+				   string: only e->name and e->namelen are
+				   filled in */
+};
+
 /*
- * Parses one line (without its newline).  Returns 1 for a user (filled
- * into *e), 0 for a comment or an empty line, -1 for a malformed line,
- * -2 for a line that is well-formed but whose hash is not an argon2id
- * string (only e->name and e->namelen are filled in).  A line other than
- * 1 never matches a login.
+ * Parses one line (without its newline).  Only a USERS_LINE_USER line
+ * ever matches a login.
  */
-int	users_parse_line(const char *line, size_t len, struct users_entry *e)
-	    __attribute__((warn_unused_result));
+enum users_line users_parse_line(const char *line, size_t len,
+	    struct users_entry *e) __attribute__((warn_unused_result));
 
 /*
  * Formats *e as a line with its newline into buf.  Returns the length,
@@ -108,8 +115,8 @@ enum users_res users_check(const char *path, const char *mail_root,
 
 /*
  * Looks a user up without a password.  Returns 1 found (into *e), 0 not
- * found, -1 when the file cannot be read or others may write it (errno
- * EPERM).
+ * found, -1 (errno) when the file cannot be read, or others may write
+ * it (EPERM).
  */
 int	users_find(const char *path, const char *name, size_t namelen,
 	    struct users_entry *e, struct users_note *note)

@@ -58,7 +58,8 @@ roundtrip(const char *name, const char *folder)
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(line[n - 1], '\n');
 	ck_assert_ptr_null(memchr(line, '\n', (size_t)n - 1));
-	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back), 1);
+	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back),
+	    USERS_LINE_USER);
 	ck_assert_uint_eq(back.namelen, e.namelen);
 	ck_assert_mem_eq(back.name, name, e.namelen);
 	ck_assert_str_eq(back.folder, folder);
@@ -122,18 +123,23 @@ START_TEST(malformed_lines)
 		"me:$2y$10$abcdefghijklmnopqrstuv",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(users_parse_line(bad[i], strlen(bad[i]), &e) < 0,
-		    "accepted: %s", bad[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum users_line r = users_parse_line(bad[i], strlen(bad[i]),
+		    &e);
+
+		ck_assert_msg(r == USERS_LINE_BAD ||
+		    r == USERS_LINE_NOT_ARGON2ID, "accepted: %s", bad[i]);
+	}
 	/* A hash that is no argon2id string: the name is known, the line bad. */
 	for (size_t i = 0; i < sizeof(bad_hash) / sizeof(bad_hash[0]); i++) {
 		ck_assert_int_eq(users_parse_line(bad_hash[i],
-		    strlen(bad_hash[i]), &e), -2);
+		    strlen(bad_hash[i]), &e), USERS_LINE_NOT_ARGON2ID);
 		ck_assert_uint_eq(e.namelen, 2);
 		ck_assert_mem_eq(e.name, "me", 2);
 	}
-	ck_assert_int_eq(users_parse_line("", 0, &e), 0);
-	ck_assert_int_eq(users_parse_line("# a comment", 11, &e), 0);
+	ck_assert_int_eq(users_parse_line("", 0, &e), USERS_LINE_NONE);
+	ck_assert_int_eq(users_parse_line("# a comment", 11, &e),
+	    USERS_LINE_NONE);
 }
 END_TEST
 
@@ -251,7 +257,8 @@ START_TEST(read_only_flag)
 	e.read_only = true;
 	n = users_format_line(&e, line, sizeof(line));
 	ck_assert_str_eq(line, "ro:" POP3D_DUMMY_HASH "::ro\n");
-	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back), 1);
+	ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &back),
+	    USERS_LINE_USER);
 	ck_assert(back.read_only);
 	ck_assert_str_eq(back.folder, "");
 	{
@@ -265,9 +272,10 @@ START_TEST(read_only_flag)
 
 		for (size_t i = 0; i < 5; i++)
 			ck_assert_int_eq(users_parse_line(bad_flags[i],
-			    strlen(bad_flags[i]), &back), -1);
+			    strlen(bad_flags[i]), &back), USERS_LINE_BAD);
 		ck_assert_int_eq(users_parse_line("a:" POP3D_DUMMY_HASH ":/x:ro",
-		    strlen("a:" POP3D_DUMMY_HASH ":/x:ro"), &back), 1);
+		    strlen("a:" POP3D_DUMMY_HASH ":/x:ro"), &back),
+		    USERS_LINE_USER);
 		ck_assert(back.read_only);
 	}
 	tl_user(users, "me", "x", NULL);
@@ -281,7 +289,8 @@ START_TEST(read_only_flag)
 
 		tl_user(users, "me", "x", NULL);
 		text = tl_read(users, &len);
-		ck_assert_int_eq(users_parse_line(text, len - 1, &u), 1);
+		ck_assert_int_eq(users_parse_line(text, len - 1, &u),
+		    USERS_LINE_USER);
 		u.read_only = true;
 		n = users_format_line(&u, line, sizeof(line));
 		tl_write(dir, "users", line, (size_t)n);
@@ -330,10 +339,12 @@ START_TEST(login_delay_flag)
 
 	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++)
 		ck_assert_msg(users_parse_line(bad_flags[i],
-		    strlen(bad_flags[i]), &e) == -1, "%s", bad_flags[i]);
+		    strlen(bad_flags[i]), &e) == USERS_LINE_BAD, "%s",
+		    bad_flags[i]);
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ck_assert_int_eq(users_parse_line(good[i].line,
-		    strlen(good[i].line), &e), 1);
+		    strlen(good[i].line), &e),
+		    USERS_LINE_USER);
 		ck_assert(e.has_login_delay);
 		ck_assert_uint_eq(e.login_delay, good[i].delay);
 		ck_assert(e.read_only == good[i].ro);
@@ -342,7 +353,8 @@ START_TEST(login_delay_flag)
 		ck_assert_int_gt(n, 0);
 		ck_assert_ptr_nonnull(strstr(line, good[i].ro ?
 		    ":ro,login-delay=" : "::login-delay="));
-		ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &e), 1);
+		ck_assert_int_eq(users_parse_line(line, (size_t)n - 1, &e),
+		    USERS_LINE_USER);
 		ck_assert_uint_eq(e.login_delay, good[i].delay);
 	}
 	e.login_delay = POP3D_LOGIN_DELAY_MAX + 1;
@@ -360,7 +372,8 @@ START_TEST(login_delay_flag)
 		size_t len;
 
 		text = tl_read(users, &len);
-		ck_assert_int_eq(users_parse_line(text, len - 1, &e), 1);
+		ck_assert_int_eq(users_parse_line(text, len - 1, &e),
+		    USERS_LINE_USER);
 		free(text);
 		e.has_login_delay = true;
 		e.login_delay = 300;
