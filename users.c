@@ -376,8 +376,15 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	return 0;
 }
 
-/* Reads the file; 1 found, 0 not, -1 unreadable, -2 unsafe (EPERM). */
-static int
+enum found {
+	FOUND,
+	FOUND_NOT,
+	FOUND_UNREADABLE,	/* errno */
+	FOUND_UNSAFE		/* others may write the file: EPERM */
+};
+
+/* Reads the file, looking for f->name. */
+static enum found
 find(const char *path, struct find *f)
 {
 	struct stat sb;
@@ -387,18 +394,18 @@ find(const char *path, struct find *f)
 	crypto_generichash_init(&f->keyed, NULL, 0,
 	    crypto_generichash_KEYBYTES);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -1;
+		return FOUND_UNREADABLE;
 	if (fstat(fd, &sb) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
-		return -1;
+		return FOUND_UNREADABLE;
 	}
 	/* A file others may write could name any password: refuse it. */
 	if (sb.st_mode & S_IWOTH) {
 		close(fd);
 		errno = EPERM;
-		return -2;
+		return FOUND_UNSAFE;
 	}
 	f->note->world_readable = (sb.st_mode & S_IROTH) != 0;
 	r = file_each_line(fd, POP3D_USERS_LINE_MAX, find_line, f, NULL);
@@ -406,8 +413,8 @@ find(const char *path, struct find *f)
 	close(fd);
 	errno = saved;
 	if (r == -1)
-		return -1;
-	return f->found ? 1 : 0;
+		return FOUND_UNREADABLE;
+	return f->found ? FOUND : FOUND_NOT;
 }
 
 int
@@ -416,10 +423,10 @@ users_find(const char *path, const char *name, size_t namelen,
 {
 	struct find f = { .name = name, .namelen = namelen, .e = e,
 	    .note = note };
-	int r = find(path, &f);
+	enum found r = find(path, &f);
 
 	sodium_memzero(&f.keyed, sizeof(f.keyed));
-	return r == -2 ? -1 : r;
+	return r == FOUND ? 1 : r == FOUND_NOT ? 0 : -1;
 }
 
 static int
@@ -456,14 +463,15 @@ users_check(const char *path, const char *mail_root, const char *name,
 	    .note = note };
 	enum users_res res = USERS_DENY;
 	bool fail = false;
-	int found, saved;
+	enum found found;
+	int saved;
 
 	memset(&e, 0, sizeof(e));
 	found = find(path, &f);
 	saved = errno;
-	if (found != 1) {
-		res = found == -1 ? USERS_TEMPFAIL : found == -2 ?
-		    USERS_PERMFAIL : USERS_DENY;
+	if (found != FOUND) {
+		res = found == FOUND_UNREADABLE ? USERS_TEMPFAIL :
+		    found == FOUND_UNSAFE ? USERS_PERMFAIL : USERS_DENY;
 		fail = true;
 		/*
 		 * An unknown user is verified against the dummy hash at a
