@@ -582,6 +582,25 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 }
 
 /*
+ * Logs a failure-state file that pop3d did not write (BAN_FOREIGN: never
+ * written over) or could not update (BAN_FAIL): the session goes on
+ * without limits.
+ */
+static void
+log_ban_trouble(const struct session *s, enum ban_res r)
+{
+	char file[PATH_MAX];
+
+	if (r == BAN_FOREIGN) {
+		log_esc(file, sizeof(file), s->cfg->ban->path,
+		    strlen(s->cfg->ban->path));
+		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
+	} else if (r == BAN_FAIL)
+		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
+		    strerror(errno));
+}
+
+/*
  * The brute-force limits' verdict on an attempt to log in as name, the
  * attempt counted before any hash runs: BAN_ADDR or BAN_USER when it is
  * refused, else BAN_OK.  *limited stays true only while there is state
@@ -592,8 +611,6 @@ ban_check(struct session *s, const char *key, const char *name,
     size_t namelen, bool *limited, unsigned *started)
 {
 	const struct ban_cfg *ban = s->cfg->ban;
-	char file[PATH_MAX];
-
 	enum ban_res r;
 
 	*started = 0;
@@ -607,14 +624,9 @@ ban_check(struct session *s, const char *key, const char *name,
 	case BAN_USER:
 		*limited = false;
 		return r;
-	case BAN_FOREIGN:
-		/* A typo naming another file: never written over. */
-		log_esc(file, sizeof(file), ban->path, strlen(ban->path));
-		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
-		break;
+	case BAN_FOREIGN:	/* a typo naming another file */
 	case BAN_FAIL:
-		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-		    strerror(errno));
+		log_ban_trouble(s, r);
 		break;
 	}
 	*limited = false;
@@ -626,23 +638,8 @@ static void
 ban_done(struct session *s, const char *key, const char *name,
     size_t namelen, bool proven)
 {
-	const struct ban_cfg *ban = s->cfg->ban;
-	char file[PATH_MAX];
-
-	switch (ban_settle(ban, key, name, namelen, proven, time(NULL))) {
-	case BAN_OK:
-	case BAN_ADDR:
-	case BAN_USER:
-		break;
-	case BAN_FOREIGN:
-		log_esc(file, sizeof(file), ban->path, strlen(ban->path));
-		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
-		break;
-	case BAN_FAIL:
-		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-		    strerror(errno));
-		break;
-	}
+	log_ban_trouble(s, ban_settle(s->cfg->ban, key, name, namelen,
+	    proven, time(NULL)));
 }
 
 /*
