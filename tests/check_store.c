@@ -581,10 +581,11 @@ static void
 journal_v1(const char *text, time_t when)
 {
 	struct timespec t[2] = { { when, 0 }, { when, 0 } };
+	char *p = tl_path(dir, POP3D_JOURNAL_NAME);
 
 	journal(text);
-	ck_assert_int_eq(utimensat(AT_FDCWD, tl_path(dir, POP3D_JOURNAL_NAME),
-	    t, 0), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+	free(p);
 }
 
 static enum store_journal
