@@ -266,8 +266,6 @@
  */
 #define POP3D_TLS_PEM_MAX	(1024 * 1024)
 
-#define POP3D_VERSION		"0.1.0"
-
 /* Exit codes (the checkpassword/skarnet convention). */
 #define POP3D_EXIT_QUIT		0
 #define POP3D_EXIT_ABORT	1

@@ -2,7 +2,7 @@
  * sandbox.h: the confinement of a session once its user is known: the
  * process keeps its open files, and of the file system it can reach
  * only that user's mailbox folder.  Every OS-specific line is in
- * sandbox.c.
+ * sandbox-landlock.c or sandbox-none.c, whichever meson.build picks.
  */
 #ifndef POP3D_SANDBOX_H
 #define POP3D_SANDBOX_H

@@ -3,10 +3,12 @@
  * library parses the handshake and records, and io bounds what comes
  * out.  Reads the certificate and key once, at startup, and nothing
  * from the file system afterwards (the session is confined by then).
- * Knows nothing about POP3; never logs (its callers do).
+ * Knows nothing about POP3; never logs (its callers do).  Built when
+ * meson finds OpenSSL 3 (-Dtls); tls-none.c stands in for it otherwise.
  */
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,20 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "params.h"
-#include "tls.h"
-
-#ifdef POP3D_TLS
-
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <dlfcn.h>
-
 #include "file.h"
+#include "params.h"
+#include "tls.h"
 
 /*
  * OpenSSL is loaded when TLS is configured (tls_new), not linked: a
@@ -581,60 +578,3 @@ tls_free(struct tls *t)
 	ERR_clear_error();
 	free(t);
 }
-
-#else	/* !POP3D_TLS: built without OpenSSL; every entry point says so. */
-
-const char *
-tls_library(void)
-{
-	return NULL;
-}
-
-struct tls *
-tls_new(const char *cert, const char *key, char *err, size_t cap)
-{
-	(void)cert;
-	(void)key;
-	snprintf(err, cap, "pop3d was built without TLS");
-	return NULL;
-}
-
-bool
-tls_cert_expired(const struct tls *t)
-{
-	(void)t;
-	return false;
-}
-
-int
-tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
-{
-	(void)t;
-	(void)io;
-	(void)rfd;
-	(void)wfd;
-	*why = "built without TLS";
-	return -1;
-}
-
-const char *
-tls_version(const struct tls *t)
-{
-	(void)t;
-	return "none";
-}
-
-const char *
-tls_cipher(const struct tls *t)
-{
-	(void)t;
-	return "none";
-}
-
-void
-tls_free(struct tls *t)
-{
-	(void)t;
-}
-
-#endif
