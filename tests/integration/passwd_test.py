@@ -27,6 +27,10 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 if len(sys.argv) != 3:
     sys.exit("usage: passwd_test.py POP3D POP3D-PASSWD")
 POP3D = os.path.abspath(sys.argv[1])
@@ -37,22 +41,6 @@ LINE_MAX = 16384        # POP3D_USERS_LINE_MAX
 PASS_MAX = 248          # POP3D_PASS_MAX: "PASS " + 248 + CRLF = 255
 HASH = rb"\$argon2id\$v=19\$m=65536,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
 EX_USAGE, EX_TEMP = 100, 111
-
-passed = 0
-failed = 0
-
-
-def check(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
-    sys.stdout.flush()
-    return ok
-
 
 def b(s):
     return s if isinstance(s, bytes) else os.fsencode(s)
@@ -998,8 +986,7 @@ def main():
     finally:
         shutil.rmtree(top, ignore_errors=True)
     print(f"# {time.monotonic() - start:.1f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -23,59 +23,18 @@ import tempfile
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import (check, check_oracle, crlf, failures, finish,  # noqa
+                       skip, top)
+
 OVERALL_TIMEOUT = 150   # seconds for the whole test
 CLIENT_TIMEOUT = 30     # seconds for one socket operation
-SKIP = 77
 
 USER = "me"
 PASSWORD = "pa ss:w0rd é"   # PASS takes the rest of the line, spaces too
 USER2 = "josé+pop@example.org"
 PASSWORD2 = "another secret"
-
-passed = 0
-failed = 0
-
-
-def check(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
-    sys.stdout.flush()
-    return ok
-
-
-def crlf(data):
-    """The message as pop3d sends it: each line ended by LF or CRLF gets
-    CRLF, a last line without an ending gets one (a CR ending the file is
-    that ending), every other byte passes through."""
-    if not data:
-        return b""
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
-                    for l in lines)
-
-
-def top(data, n):
-    """The CRLF form cut after the header, its blank line and n lines."""
-    out, in_body, left = [], False, n
-    for l in crlf(data).split(b"\r\n")[:-1]:
-        if in_body:
-            if left == 0:
-                break
-            left -= 1
-        out.append(l + b"\r\n")
-        if not in_body and l == b"":
-            in_body = True
-            if n == 0:
-                break
-    return b"".join(out)
-
 
 def joined(lines):
     """poplib's un-dot-stuffed lines back into the message's octets."""
@@ -519,13 +478,12 @@ def main():
         return 2
     pop3d, passwd = (os.path.abspath(p) for p in sys.argv[1:])
     if shutil.which("systemd-socket-activate") is None:
-        print("SKIP: systemd-socket-activate not found "
-              "(Debian: apt-get install systemd)")
-        return SKIP
+        skip("systemd-socket-activate not found "
+             "(Debian: apt-get install systemd)")
+    check_oracle()      # what every RETR and TOP below is compared with
     for p in (pop3d, passwd):
         if not check(os.access(p, os.X_OK), f"{p} is an executable"):
-            print(f"{passed} passed, {failed} failed")
-            return 1
+            return finish()
 
     signal.signal(signal.SIGALRM, on_alarm)
     # meson's own timeout sends SIGTERM: still stop the activator.
@@ -581,7 +539,7 @@ def main():
                 except Exception as e:
                     check(False, f"{name} ran without an exception",
                           f"{type(e).__name__}: {e}")
-        ok_to_clean = failed == 0
+        ok_to_clean = failures() == 0
     except Timeout as e:
         check(False, "finished in time", str(e))
     except Exception as e:
@@ -598,8 +556,7 @@ def main():
                 with open(log, errors="replace") as f:
                     print("# activator log:\n" + f.read())
 
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return finish()
 
 
 if __name__ == "__main__":
