@@ -1,25 +1,59 @@
-"""What the Python tests share: a tally of checks and the closing line.
+"""What the Python tests share: one tally of checks, skipping, pop3d's
+command line, and one oracle for the bytes pop3d sends.
 
-    from pop3dtest import check, finish
-    check(reply.startswith(b"+OK"), "login: %r" % reply)
+    from pop3dtest import check, finish, skip, crlf
+    check(reply.startswith(b"+OK"), "login", reply)
     sys.exit(finish())
+
+Output: each failed check prints "FAIL: what: detail"; a passed one
+prints nothing (the crash test makes thousands) unless $POP3DTEST_VERBOSE
+is set, when it prints "ok: what".  finish() prints "N passed, N failed".
+
+python3 tests/pop3dtest.py checks the CRLF oracle on its edge cases.
 """
 import os
 import shlex
 import sys
 
+SKIP = 77               # meson's "skipped"
+
 _tally = {"passed": 0, "failed": 0}
 
 
 def check(ok, what, detail=None):
-    """Counts one check; prints what failed (and detail, if given)."""
+    """Counts one check and returns ok.  A failure prints what, and detail
+    when given (str as it is, anything else as its repr)."""
     if ok:
         _tally["passed"] += 1
+        if os.environ.get("POP3DTEST_VERBOSE"):
+            print("ok:", what, flush=True)
     else:
         _tally["failed"] += 1
-        print("FAIL:", what, "" if detail is None else repr(detail),
-              flush=True)
+        if detail is None or detail == "":
+            print("FAIL:", what, flush=True)
+        else:
+            print("FAIL: %s: %s" % (what, detail if isinstance(detail, str)
+                                    else repr(detail)), flush=True)
     return ok
+
+
+def failures():
+    """How many checks have failed so far."""
+    return _tally["failed"]
+
+
+def finish():
+    """Prints "N passed, N failed"; returns the exit status: 1 when a check
+    failed or none was made, else 0."""
+    print("%d passed, %d failed" % (_tally["passed"], _tally["failed"]),
+          flush=True)
+    return 1 if _tally["failed"] or not _tally["passed"] else 0
+
+
+def skip(why):
+    """Ends the test as skipped (exit 77), saying why."""
+    print("skipped:", why, flush=True)
+    sys.exit(SKIP)
 
 
 def pop3d_argv(pop3d, *args):
@@ -31,13 +65,6 @@ def pop3d_argv(pop3d, *args):
 def wrapped():
     """Whether pop3d runs under a wrapper: no timing or memory figures."""
     return bool(os.environ.get("POP3D_WRAPPER", "").strip())
-
-
-def finish():
-    """Prints "N passed, N failed"; returns the exit status."""
-    print("%d passed, %d failed" % (_tally["passed"], _tally["failed"]))
-    sys.stdout.flush()
-    return 1 if _tally["failed"] else 0
 
 
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):
@@ -158,3 +185,122 @@ class Inetd:
         with self.lock:
             for p in self.running:
                 p.kill()
+
+
+# The CRLF oracle: what pop3d sends of a message, written from DESIGN.md's
+# rule and not from pop3d's code.  Each line ended by LF or CRLF is sent
+# with CRLF; a last line without an ending gets one, a CR that ends the
+# file being taken as that ending; every other octet (a lone CR, NUL,
+# 8-bit) passes through.  Sizes (LIST, STAT, "+OK N octets") are those of
+# this form before dot-stuffing.
+
+def crlf_chunks(chunks):
+    """The CRLF form of a message given as an iterable of bytes, yielded
+    piece by piece: a file of any size in constant memory."""
+    held_cr = False     # the last chunk ended with a CR: CRLF or lone?
+    last = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        last = chunk[-1:]
+        if held_cr:
+            chunk = b"\r" + chunk
+        held_cr = chunk.endswith(b"\r")
+        if held_cr:
+            chunk = chunk[:-1]
+        yield chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if last not in (b"", b"\n"):        # no ending, or a held CR
+        yield b"\r\n"
+
+
+def crlf(data):
+    """The CRLF form of a message in memory (bytes)."""
+    return b"".join(crlf_chunks([data]))
+
+
+def crlf_size_of(path, chunk=1 << 20):
+    """The octets of a file's CRLF form, read chunk by chunk."""
+    with open(path, "rb") as f:
+        return sum(len(piece) for piece in
+                   crlf_chunks(iter(lambda: f.read(chunk), b"")))
+
+
+def stuffed(data):
+    """RETR's answer after its first line: the CRLF form's lines, those
+    starting with "." given another, then ".\r\n"."""
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n"
+                    for l in crlf(data).split(b"\r\n")[:-1]) + b".\r\n"
+
+
+def top(data, n):
+    """The CRLF form cut after the header, its blank line and n lines
+    (TOP's answer before dot-stuffing)."""
+    out, in_body, left = [], False, n
+    for l in crlf(data).split(b"\r\n")[:-1]:
+        if in_body:
+            if left == 0:
+                break
+            left -= 1
+        out.append(l + b"\r\n")
+        if not in_body and l == b"":
+            in_body = True
+            if n == 0:
+                break
+    return b"".join(out)
+
+
+def check_oracle():
+    """Checks the oracle itself (through check()) on its edge cases, each
+    whole, in chunks of one octet and cut at every one or two places."""
+    cases = [
+        (b"", b""),
+        (b"a", b"a\r\n"),
+        (b"a\n", b"a\r\n"),
+        (b"a\r\n", b"a\r\n"),
+        (b"a\r", b"a\r\n"),                  # a CR ending the file
+        (b"\r", b"\r\n"),
+        (b"\n", b"\r\n"),
+        (b"\n\n", b"\r\n\r\n"),
+        (b"a\rb\n", b"a\rb\r\n"),            # a lone CR passes
+        (b"a\r\r\n", b"a\r\r\n"),             # CR, then a CRLF ending
+        (b"a\r\rb", b"a\r\rb\r\n"),
+        (b"a\r\r", b"a\r\r\n"),                # lone CR, then the last
+        (b"\x00\n\x00", b"\x00\r\n\x00\r\n"),    # NUL passes
+        (b"\xe9\xff\r\n\x80", b"\xe9\xff\r\n\x80\r\n"),
+        (b"x\n\r\n\ny", b"x\r\n\r\n\r\ny\r\n"),
+        (b"S: a\n\nbody\r\nlast", b"S: a\r\n\r\nbody\r\nlast\r\n"),
+    ]
+    for data, want in cases:
+        ways = [[data], [data[:1], b"", data[1:]],
+                [data[i:i + 1] for i in range(len(data))]]
+        cuts = range(len(data) + 1)
+        ways += [[data[:i], data[i:j], data[j:]]
+                 for i in cuts for j in cuts if i <= j]
+        wrong = [w for w in ways if b"".join(crlf_chunks(w)) != want]
+        check(crlf(data) == want and not wrong,
+              "oracle: crlf(%r) is %r" % (data, want),
+              "crlf %r; chunks %r" % (crlf(data), wrong[:3]))
+    for data, want in ((b"", b".\r\n"),
+                       (b".\n..\nx.", b"..\r\n...\r\nx.\r\n.\r\n"),
+                       (b"a\r", b"a\r\n.\r\n")):
+        check(stuffed(data) == want,
+              "oracle: stuffed(%r) is %r" % (data, want), stuffed(data))
+    msg = b"H: 1\n\nb1\nb2\r\nb3"
+    for n, want in ((0, b"H: 1\r\n\r\n"), (1, b"H: 1\r\n\r\nb1\r\n"),
+                    (5, b"H: 1\r\n\r\nb1\r\nb2\r\nb3\r\n")):
+        check(top(msg, n) == want, "oracle: top(%r, %d)" % (msg, n),
+              top(msg, n))
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        data = b"".join(case for case, _ in cases) * 50 + b"end\r"
+        f.write(data)
+        f.flush()
+        for size in (1, 2, 3, 7, 1 << 20):
+            got = crlf_size_of(f.name, size)
+            check(got == len(crlf(data)),
+                  "oracle: crlf_size_of in chunks of %d" % size, got)
+
+
+if __name__ == "__main__":
+    check_oracle()
+    sys.exit(finish())

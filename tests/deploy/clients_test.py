@@ -21,9 +21,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Activator, Syslog, add_user, bound, check, crlf,  # noqa
-                       finish, on_disk, private_dev, reexec_private, skip,
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
+                       lf, on_disk, private_dev, reexec_private,
                        tempdir)
+from pop3dtest import check, crlf, finish, skip  # noqa: E402
 
 KIND, POP3D, PASSWD, ENTRY = sys.argv[1:5]
 TOOLS = {"xinetd": "xinetd", "socket-activate": "systemd-socket-activate"}
@@ -44,11 +47,6 @@ MESSAGES = {
     "5.eml": big(),
 }
 NEW = {"6.eml": b"From: e@example.com\nSubject: new\n\narrived later\n"}
-
-
-def lf(data):
-    """What fetchmail and mpop deliver: the message with LF endings."""
-    return crlf(data).replace(b"\r\n", b"\n")
 
 
 def mailbox(top, user, messages):
@@ -145,15 +143,6 @@ def test_curl(port, top):
     check(r.returncode == 0, "curl: delete 2", (r.returncode, r.stderr))
     check(on_disk(box) == [n for n in names if n != names[1]],
           "curl: exactly message 2 is gone", on_disk(box))
-
-
-def delivered(folder):
-    out = []
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            with open(os.path.join(dirpath, f), "rb") as fh:
-                out.append(fh.read())
-    return sorted(out)
 
 
 def fetchmail(port, top, keep):
@@ -301,7 +290,7 @@ def main():
             act.stop()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from deploylib import (Syslog, add_user, bound, check, finish,  # noqa: E402
-                       private_dev, reexec_private, skip, tempdir)
-from pop3dtest import make_certs  # noqa: E402
+from deploylib import (Syslog, add_user, bound, private_dev,  # noqa
+                       reexec_private, tempdir)
+from pop3dtest import check, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD, UNIT = (os.path.abspath(p) for p in sys.argv[1:4])
 SECCOMP_EXEC = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 else None
@@ -310,7 +310,7 @@ def main():
     finally:
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

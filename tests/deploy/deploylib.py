@@ -1,6 +1,6 @@
 """Helpers shared by the deployment tests (Python standard library only).
+The tally of checks, skip() and the CRLF oracle are tests/pop3dtest.py's.
 
-- check/finish: count checks, print "N passed, N failed", exit 0 or 1.
 - private_dev/Syslog: run in a private mount namespace with a /dev of our
   own, whose /dev/log is a datagram socket we read: syslog(3) lines of
   pop3d (and xinetd) without a syslog daemon, as
@@ -20,31 +20,9 @@ import tempfile
 import threading
 import time
 
-SKIP = 77
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok -", what, flush=True)
-    else:
-        failed += 1
-        print("FAIL -", what + (": " + str(detail) if detail else ""),
-              flush=True)
-    return ok
-
-
-def finish():
-    print("%d passed, %d failed" % (passed, failed), flush=True)
-    sys.exit(1 if failed or passed == 0 else 0)
-
-
-def skip(why):
-    print("skipped:", why, flush=True)
-    sys.exit(SKIP)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import crlf, skip  # noqa: E402
 
 
 def bound(seconds):
@@ -143,15 +121,20 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def crlf(data):
-    """The message as pop3d sends it: every line ended by CRLF."""
-    if not data:
-        return b""
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
-                    for l in lines)
+def lf(data):
+    """What fetchmail and mpop deliver: the message with LF endings."""
+    return crlf(data).replace(b"\r\n", b"\n")
+
+
+def delivered(folder):
+    """The contents of every file under folder (what a client delivered),
+    sorted."""
+    out = []
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                out.append(fh.read())
+    return sorted(out)
 
 
 def on_disk(folder):

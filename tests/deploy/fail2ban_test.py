@@ -21,8 +21,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Activator, Syslog, add_user, bound, check,  # noqa
-                       finish, private_dev, reexec_private, skip, tempdir)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Activator, Syslog, add_user, bound, private_dev,  # noqa
+                       reexec_private, tempdir)
+from pop3dtest import check, finish, skip  # noqa: E402
 
 POP3D, PASSWD, FILTER = (os.path.abspath(p) for p in sys.argv[1:4])
 PASSWORD = "good one"
@@ -118,7 +121,7 @@ def main():
             act.stop()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -25,7 +25,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import bound, check, finish  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import bound  # noqa: E402
+from pop3dtest import check, finish  # noqa: E402
 
 MESON, BUILD, SOURCE = sys.argv[1:4]
 DIRS = dict(zip(("unit", "xinetd", "sysusers", "tmpfiles"), sys.argv[4:8]))
@@ -192,7 +195,7 @@ def main():
         test_distro_layout(scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -22,8 +22,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Activator, Syslog, bound, check, finish,  # noqa: E402
-                       private_dev, reexec_private, skip, tempdir)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Activator, Syslog, bound, private_dev,  # noqa
+                       reexec_private, tempdir)
+from pop3dtest import check, finish, skip  # noqa: E402
 
 POP3D = os.path.abspath(sys.argv[1])
 ENV_VARS = ("REMOTE_HOST", "REMOTE_ADDR")
@@ -160,7 +163,7 @@ def main():
     finally:
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

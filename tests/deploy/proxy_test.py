@@ -46,10 +46,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from deploylib import (Activator, Syslog, add_user, bound, check,  # noqa
-                       crlf, finish, free_port, private_dev, reexec_private,
-                       skip, tempdir)
-from pop3dtest import make_certs  # noqa: E402
+from deploylib import (Activator, Syslog, add_user, bound, free_port,  # noqa
+                       private_dev, reexec_private, tempdir)
+from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "pr0xied pass"
@@ -615,7 +614,7 @@ def main():
             backend.stop()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -36,8 +36,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Syslog, add_user, bound, check, finish,  # noqa: E402
-                       private_dev, skip, tempdir)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Syslog, add_user, bound, private_dev,  # noqa
+                       tempdir)
+from pop3dtest import check, finish, skip  # noqa: E402
 
 PROBE, POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:4])
 PASSWORD = "sand boxed"
@@ -568,7 +571,7 @@ def main():
             log.close()
         listener.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

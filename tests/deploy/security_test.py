@@ -23,7 +23,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import bound, check, finish, skip  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import bound  # noqa: E402
+from pop3dtest import check, finish, skip  # noqa: E402
 
 SERVICE, SOCKET, POP3D = (os.path.abspath(p) for p in sys.argv[1:4])
 TLS_UNITS = [os.path.abspath(p) for p in sys.argv[4:6]]
@@ -139,7 +142,7 @@ def main():
                   "the TLS service loads tls.crt and tls.key", creds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -22,8 +22,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Syslog, add_user, bound, check, finish,  # noqa: E402
-                       private_dev, tempdir)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Syslog, add_user, bound, private_dev,  # noqa
+                       tempdir)
+from pop3dtest import check, finish  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "right one"
@@ -147,7 +150,7 @@ def main():
         if log:
             log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -23,9 +23,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploylib import (Syslog, add_user, bound, check, crlf,  # noqa: E402
-                       finish, free_port, on_disk, private_dev,
-                       reexec_private, skip, tempdir)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Syslog, add_user, bound, free_port, on_disk,  # noqa
+                       private_dev, reexec_private, tempdir)
+from pop3dtest import check, crlf, finish, skip  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "tls secret"
@@ -129,7 +131,7 @@ def main():
             proc.wait(timeout=10)
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

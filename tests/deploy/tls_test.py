@@ -42,10 +42,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from deploylib import (Syslog, add_user, bound, check, crlf,  # noqa: E402
-                       finish, free_port, on_disk, private_dev,
-                       reexec_private, skip, tempdir, xinetd_service)
-from pop3dtest import make_certs  # noqa: E402
+from deploylib import (Syslog, add_user, bound, delivered, free_port,  # noqa
+                       lf, on_disk, private_dev, reexec_private, tempdir,
+                       xinetd_service)
+from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD, ENTRY, TLS_ENTRY = (os.path.abspath(p)
                                    for p in sys.argv[1:5])
@@ -55,10 +55,6 @@ REMOTE = "192.0.2.1"                # on veth0: not loopback
 MESSAGES = {"1.eml": b"Subject: one\n\nsecret body one\n.dot\n",
             "2.eml": b"Subject: two\r\n\r\nsecret body two\r\n",
             "3.eml": b"Subject: three\n\n" + b"secret line\n" * 3000}
-
-
-def lf(data):
-    return crlf(data).replace(b"\r\n", b"\n")
 
 
 def secrets():
@@ -173,15 +169,6 @@ def test_curl(implicit, stls):
         check(r.returncode == 0 and r.stdout == crlf(MESSAGES["2.eml"]),
               "curl %s: RETR 2 byte-exact" % what, (r.returncode, r.stderr))
     clean(implicit.taken() + stls.taken(), "curl")
-
-
-def delivered(folder):
-    out = []
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            with open(os.path.join(dirpath, f), "rb") as fh:
-                out.append(fh.read())
-    return sorted(out)
 
 
 def fetchmail(top, port, name, options, host="127.0.0.1"):
@@ -570,7 +557,7 @@ def main():
             r.sock.close()
         log.close()
         shutil.rmtree(top, ignore_errors=True)
-    finish()
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

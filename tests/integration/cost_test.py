@@ -27,11 +27,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, wrapped  # noqa: E402
+from pop3dtest import check, finish, skip, wrapped  # noqa: E402
 
 if wrapped():
-    print("skipped: pop3d runs under $POP3D_WRAPPER")
-    sys.exit(77)
+    skip("pop3d runs under $POP3D_WRAPPER")
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 UNKNOWN = [b"nobody%d" % i for i in range(32)]

@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, pop3d_argv  # noqa: E402
+from pop3dtest import check, finish, pop3d_argv, skip  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PARAMS_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
@@ -181,8 +181,7 @@ def main():
 if __name__ == "__main__":
     if os.environ.get("POP3D_LOG_TEST_NS") != "1":
         if os.geteuid() != 0 or shutil.which("unshare") is None:
-            print("needs root and unshare: skipped")
-            sys.exit(77)
+            skip("needs root and unshare")
         os.environ["POP3D_LOG_TEST_NS"] = "1"
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private",
                               sys.executable] + sys.argv)

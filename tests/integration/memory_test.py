@@ -17,12 +17,11 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, wrapped  # noqa: E402
+from pop3dtest import check, crlf_size_of, finish, skip, wrapped  # noqa: E402
 
 if wrapped():
     # Under valgrind (POP3D_WRAPPER) peak memory says nothing about pop3d.
-    print("skipped: pop3d runs under $POP3D_WRAPPER")
-    sys.exit(77)
+    skip("pop3d runs under $POP3D_WRAPPER")
 
 POP3D, USERS = sys.argv[1], sys.argv[2]
 MIB = 1024 * 1024
@@ -36,22 +35,6 @@ def write_big(path):
         while f.tell() < 192 * MIB:
             f.write(line)
         f.write(b"no final newline")
-
-
-def crlf_size(path):
-    """Octets of the CRLF form, computed independently of pop3d."""
-    size = newlines = crs = 0
-    last = b""
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(MIB)
-            if not chunk:
-                break
-            size += len(chunk)
-            newlines += chunk.count(b"\n")
-            crs += chunk.count(b"\r\n") + (1 if last == b"\r" and chunk[:1] == b"\n" else 0)
-            last = chunk[-1:]
-    return size + newlines - crs + (2 if last not in (b"\n", b"") else 0)
 
 
 def retr(root):
@@ -92,7 +75,7 @@ def main():
         with open(os.path.join(small, "me", "1"), "wb") as f:
             f.write(b"Subject: small\n\n" + b"z" * 1000 + b"\n")
         write_big(os.path.join(big, "me", "1"))
-        want = crlf_size(os.path.join(big, "me", "1"))
+        want = crlf_size_of(os.path.join(big, "me", "1"))
         _, _, small_kib = retr(small)
         sent, listed, big_kib = retr(big)
         print("peak RSS: %d KiB for 1 KiB, %d KiB for %d MiB" %

@@ -27,6 +27,10 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import check, finish  # noqa: E402
+
 if len(sys.argv) != 3:
     sys.exit("usage: passwd_test.py POP3D POP3D-PASSWD")
 POP3D = os.path.abspath(sys.argv[1])
@@ -37,22 +41,6 @@ LINE_MAX = 16384        # POP3D_USERS_LINE_MAX
 PASS_MAX = 248          # POP3D_PASS_MAX: "PASS " + 248 + CRLF = 255
 HASH = rb"\$argon2id\$v=19\$m=65536,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
 EX_USAGE, EX_TEMP = 100, 111
-
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
-    sys.stdout.flush()
-    return ok
-
 
 def b(s):
     return s if isinstance(s, bytes) else os.fsencode(s)
@@ -130,11 +118,11 @@ def user_line(name_esc, rest=b""):
 def untouched(what, users, before):
     """The users file is exactly as before: bytes, inode, no temp file."""
     after = state(users)
-    check(f"{what}: file byte-identical", after["data"] == before["data"],
+    check(after["data"] == before["data"], f"{what}: file byte-identical",
           show(after["data"]))
-    check(f"{what}: file not replaced (same inode)",
-          after["ino"] == before["ino"])
-    check(f"{what}: no temporary file left", not leftovers(users),
+    check(after["ino"] == before["ino"],
+          f"{what}: file not replaced (same inode)")
+    check(not leftovers(users), f"{what}: no temporary file left",
           str(leftovers(users)))
 
 
@@ -156,24 +144,24 @@ def rewritten(what, users, before, expect, mode=None):
                 break
         else:
             detail = f"{len(got)} lines, want {len(want)}"
-    check(f"{what}: every other line kept byte for byte", ok, detail)
-    check(f"{what}: file ends with a newline",
-          after["data"].endswith(b"\n"))
-    check(f"{what}: replaced atomically (new inode)",
-          after["ino"] != before["ino"])
-    check(f"{what}: no temporary file left", not leftovers(users),
+    check(ok, f"{what}: every other line kept byte for byte", detail)
+    check(after["data"].endswith(b"\n"),
+          f"{what}: file ends with a newline")
+    check(after["ino"] != before["ino"],
+          f"{what}: replaced atomically (new inode)")
+    check(not leftovers(users), f"{what}: no temporary file left",
           str(leftovers(users)))
-    check(f"{what}: mode kept ({before['mode']:04o})",
-          after["mode"] == (before["mode"] if mode is None else mode),
+    check(after["mode"] == (before["mode"] if mode is None else mode),
+          f"{what}: mode kept ({before['mode']:04o})",
           f"{after['mode']:04o}")
-    check(f"{what}: owner and group kept",
-          (after["uid"], after["gid"]) == (before["uid"], before["gid"]),
+    check((after["uid"], after["gid"]) == (before["uid"], before["gid"]),
+          f"{what}: owner and group kept",
           f"{after['uid']}:{after['gid']}")
 
 
 def add_ok(users, name, pw, opts=()):
     rc, _, err = passwd("add", users, name, b(pw) + b"\n", opts)
-    return check(f"add {show(b(name), 40)}: exit 0", rc == 0,
+    return check(rc == 0, f"add {show(b(name), 40)}: exit 0",
                  f"exit {rc}: {show(err)}")
 
 
@@ -184,16 +172,16 @@ def test_basics(tmp):
 
     # A new file; the test runs with umask 077, the file is still 0640.
     rc, _, err = passwd("add", users, "alice", b"s3cret  \n")
-    check("add alice (password on stdin, trailing spaces): exit 0", rc == 0,
+    check(rc == 0, "add alice (password on stdin, trailing spaces): exit 0",
           f"exit {rc}: {show(err)}")
     st = os.stat(users)
-    check("a new users file is created 0640", st.st_mode & 0o7777 == 0o640,
+    check(st.st_mode & 0o7777 == 0o640, "a new users file is created 0640",
           f"{st.st_mode & 0o7777:04o}")
-    check("new file holds exactly alice:HASH\\n",
-          re.fullmatch(user_line(b"alice", b"\n"), read(users)) is not None,
+    check(re.fullmatch(user_line(b"alice", b"\n"), read(users)) is not None,
+          "new file holds exactly alice:HASH\\n",
           show(read(users)))
-    check("no temporary file left after creating the file",
-          not leftovers(users))
+    check(not leftovers(users),
+          "no temporary file left after creating the file")
 
     for pw, want, what in [(b"s3cret  \n", 0, "right password, LF"),
                            (b"s3cret  \r\n", 0, "right password, CRLF"),
@@ -203,88 +191,88 @@ def test_basics(tmp):
                            (b"s3cret   \n", 1, "with one trailing space more"),
                            (b"wrong\n", 1, "wrong password")]:
         rc, out, _ = passwd("check", users, "alice", pw)
-        check(f"check alice, {what}: exit {want}", rc == want, f"exit {rc}")
+        check(rc == want, f"check alice, {what}: exit {want}", f"exit {rc}")
 
     rc, _, _ = passwd("add", users, "bob", b"crlf pw\r\n")
-    check("add bob with a CRLF-ended password: exit 0", rc == 0)
+    check(rc == 0, "add bob with a CRLF-ended password: exit 0")
     rc, _, _ = passwd("check", users, "bob", b"crlf pw\n")
-    check("CRLF was stripped: check bob with LF: exit 0", rc == 0)
+    check(rc == 0, "CRLF was stripped: check bob with LF: exit 0")
     rc, _, _ = passwd("check", users, "bob", b"crlf pw\r\r\n")
-    check("only one CR is stripped: check bob 'pw\\r' exit 1", rc == 1)
+    check(rc == 1, "only one CR is stripped: check bob 'pw\\r' exit 1")
 
     rc, _, _ = passwd("add", users, "carol", b"first\nsecond\n")
-    check("add carol with two lines on stdin: exit 0", rc == 0)
+    check(rc == 0, "add carol with two lines on stdin: exit 0")
     rc, _, _ = passwd("check", users, "carol", b"first\n")
-    check("only the first line is the password (check first: 0)", rc == 0)
+    check(rc == 0, "only the first line is the password (check first: 0)")
     rc, _, _ = passwd("check", users, "carol", b"second\n")
-    check("the second line is not (check second: 1)", rc == 1)
+    check(rc == 1, "the second line is not (check second: 1)")
 
     before = state(users)
     rc, _, err = passwd("add", users, "alice", b"other\n")
-    check("add of an existing user: exit 1", rc == 1, f"exit {rc}")
+    check(rc == 1, "add of an existing user: exit 1", f"exit {rc}")
     untouched("add of an existing user", users, before)
     rc, _, _ = passwd("check", users, "alice", b"s3cret  \n")
-    check("existing user keeps the old password", rc == 0)
+    check(rc == 0, "existing user keeps the old password")
 
     before = state(users)
     rc, _, err = passwd("passwd", users, "alice", b"n3w pass\n")
-    check("passwd alice: exit 0", rc == 0, f"exit {rc}: {show(err)}")
+    check(rc == 0, "passwd alice: exit 0", f"exit {rc}: {show(err)}")
     rewritten("passwd alice", users, before, lambda ls: [
         re.compile(user_line(b"alice")) if l.startswith(b"alice:") else l
         for l in ls])
-    check("passwd gave alice a new hash",
-          lines(read(users))[0] != lines(before["data"])[0])
+    check(lines(read(users))[0] != lines(before["data"])[0],
+          "passwd gave alice a new hash")
     rc, _, _ = passwd("check", users, "alice", b"s3cret  \n")
-    check("after passwd the old password fails (exit 1)", rc == 1)
+    check(rc == 1, "after passwd the old password fails (exit 1)")
     rc, _, _ = passwd("check", users, "alice", b"n3w pass\n")
-    check("after passwd the new password passes (exit 0)", rc == 0)
+    check(rc == 0, "after passwd the new password passes (exit 0)")
 
     # passwd keeps the folder and the ro flag.
     add_ok(users, "dave", "d1", ["--folder", "some dir/box", "--read-only"])
     want = user_line(b"dave", b":some%20dir/box:ro")
-    check("add --folder --read-only writes name:hash:folder:ro",
-          re.fullmatch(want, lines(read(users))[-1]) is not None,
+    check(re.fullmatch(want, lines(read(users))[-1]) is not None,
+          "add --folder --read-only writes name:hash:folder:ro",
           show(lines(read(users))[-1]))
     add_ok(users, "erin", "e1", ["--folder", "/srv/mail/erin"])
-    check("add --folder writes name:hash:folder",
-          re.fullmatch(user_line(b"erin", b":/srv/mail/erin"),
+    check(re.fullmatch(user_line(b"erin", b":/srv/mail/erin"),
                        lines(read(users))[-1]) is not None,
+          "add --folder writes name:hash:folder",
           show(lines(read(users))[-1]))
     for name, rest in [(b"dave", b":some%20dir/box:ro"),
                        (b"erin", b":/srv/mail/erin")]:
         before = state(users)
         rc, _, err = passwd("passwd", users, name, b"changed\n")
-        check(f"passwd {name.decode()}: exit 0", rc == 0, show(err))
+        check(rc == 0, f"passwd {name.decode()}: exit 0", show(err))
         rewritten(f"passwd {name.decode()}", users, before, lambda ls: [
             re.compile(user_line(name, rest)) if l.startswith(name + b":")
             else l for l in ls])
         rc, _, _ = passwd("check", users, name, b"changed\n")
-        check(f"check {name.decode()} with the new password: exit 0",
-              rc == 0)
+        check(rc == 0,
+              f"check {name.decode()} with the new password: exit 0")
 
     before = state(users)
     rc, _, err = passwd("del", users, "bob")
-    check("del bob: exit 0", rc == 0, f"exit {rc}: {show(err)}")
+    check(rc == 0, "del bob: exit 0", f"exit {rc}: {show(err)}")
     rewritten("del bob", users, before,
               lambda ls: [l for l in ls if not l.startswith(b"bob:")])
     rc, _, _ = passwd("check", users, "bob", b"crlf pw\n")
-    check("a deleted user fails check (exit 1)", rc == 1)
+    check(rc == 1, "a deleted user fails check (exit 1)")
 
     for op in ("passwd", "del", "check"):
         before = state(users)
         rc, _, _ = passwd(op, users, "nobody", b"whatever\n")
-        check(f"{op} of an unknown user: exit 1", rc == 1, f"exit {rc}")
+        check(rc == 1, f"{op} of an unknown user: exit 1", f"exit {rc}")
         untouched(f"{op} of an unknown user", users, before)
     # A prefix or a case change is another name.
     for name in ("alic", "alicee", "Alice", "alice "):
         rc, _, _ = passwd("check", users, name, b"n3w pass\n")
-        check(f"check {name!r} (not alice): exit 1", rc == 1, f"exit {rc}")
+        check(rc == 1, f"check {name!r} (not alice): exit 1", f"exit {rc}")
 
     root = os.path.join(tmp, "mail")
     os.mkdir(root)
     rc, out = login(users, root, "alice", "n3w pass")
-    check("pop3d login as alice with the new password", maildrop(out, 0)
-          and rc == 0, show(out, 300))
+    check(maildrop(out, 0) and rc == 0,
+          "pop3d login as alice with the new password", show(out, 300))
 
     # Usage errors.
     for argv, what in [(["add", "alice"], "no --users"),
@@ -298,9 +286,9 @@ def test_basics(tmp):
                        ([], "no arguments")]:
         before = state(users)
         rc = raw(argv, b"pw\n")
-        check(f"usage error ({what}): exit 100", rc == EX_USAGE, f"exit {rc}")
-        check(f"usage error ({what}): file unchanged",
-              state(users)["data"] == before["data"])
+        check(rc == EX_USAGE, f"usage error ({what}): exit 100", f"exit {rc}")
+        check(state(users)["data"] == before["data"],
+              f"usage error ({what}): file unchanged")
 
 
 def make_hash(tmp, pw):
@@ -310,7 +298,7 @@ def make_hash(tmp, pw):
     data = read(f) or b""
     os.unlink(f)
     m = re.fullmatch(b"x:(" + HASH + b")\n", data)
-    if not check("scratch hash made", rc == 0 and m is not None, show(data)):
+    if not check(rc == 0 and m is not None, "scratch hash made", show(data)):
         return b"$argon2id$v=19$m=65536,t=2,p=1$broken$broken"
     return m.group(1)
 
@@ -346,7 +334,7 @@ def test_preserve(tmp, h):
                              ("flag", 1, "unknown flag (malformed)"),
                              ("caf%C3%A9%3Ax", 1, "the escaped form")]:
         rc, _, _ = passwd("check", users, name, b"keep\n")
-        check(f"check {name!r} ({what}): exit {want}", rc == want,
+        check(rc == want, f"check {name!r} ({what}): exit {want}",
               f"exit {rc}")
 
     steps = [
@@ -372,29 +360,30 @@ def test_preserve(tmp, h):
     ]
     before = state(users)
     rc, _, err = passwd("add", users, "mal", b"malpw\n")
-    check("add mal (the name has a line, with a bad hash): exit 1", rc == 1,
+    check(rc == 1, "add mal (the name has a line, with a bad hash): exit 1",
           f"exit {rc}: {show(err)}")
-    check("add mal: file unchanged", state(users) == before)
+    check(state(users) == before, "add mal: file unchanged")
     rc, _, err = passwd("check", users, "mal", b"not-a-hash\n")
-    check("check mal: exit 1, saying the hash is not argon2id",
-          rc == 1 and b"argon2id" in err, f"exit {rc}: {show(err)}")
+    check(rc == 1 and b"argon2id" in err,
+          "check mal: exit 1, saying the hash is not argon2id",
+          f"exit {rc}: {show(err)}")
     for what, mode, run, expect in steps:
         os.chmod(users, mode)
         before = state(users)
         rc, _, err = run()
-        check(f"{what}: exit 0", rc == 0, f"exit {rc}: {show(err)}")
+        check(rc == 0, f"{what}: exit 0", f"exit {rc}: {show(err)}")
         rewritten(what, users, before, expect)
 
     for name, pw, want in [("café:x", "cafe pw", 0), ("café:x", "keep", 1),
                            ("newbie", "newpw", 0), ("mal", "malpw", 0),
                            ("alice", "keep", 1), ("zed", "keep", 1)]:
         rc, _, _ = passwd("check", users, name, b(pw) + b"\n")
-        check(f"afterwards check {name!r} {pw!r}: exit {want}", rc == want,
+        check(rc == want, f"afterwards check {name!r} {pw!r}: exit {want}",
               f"exit {rc}")
     # The lock file is the documented FILE.lock; nothing else is left.
     extra = sorted(set(os.listdir(tmp)) - {"users", "users.lock"})
-    check("nothing but FILE and FILE.lock beside the users file",
-          not extra, str(extra))
+    check(not extra,
+          "nothing but FILE and FILE.lock beside the users file", str(extra))
 
 
 def test_long_line(tmp, h):
@@ -414,8 +403,9 @@ def test_long_line(tmp, h):
                                                     "nobody"))]:
         before = state(users)
         rc, _, err = run()
-        check(f"line over {LINE_MAX} bytes: {what} refused (exit 100)",
-              rc == EX_USAGE, f"exit {rc}: {show(err)}")
+        check(rc == EX_USAGE,
+              f"line over {LINE_MAX} bytes: {what} refused (exit 100)",
+              f"exit {rc}: {show(err)}")
         untouched(f"line over {LINE_MAX} bytes: {what}", users, before)
 
     # An overlong last line without a newline.
@@ -423,8 +413,9 @@ def test_long_line(tmp, h):
         f.write(b"alice:" + h + b"\n" + b"y" * (LINE_MAX + 1))
     before = state(users)
     rc, _, _ = passwd("del", users, "alice")
-    check("overlong last line without newline: del refused (exit 100)",
-          rc == EX_USAGE, f"exit {rc}")
+    check(rc == EX_USAGE,
+          "overlong last line without newline: del refused (exit 100)",
+          f"exit {rc}")
     untouched("overlong last line without newline: del", users, before)
 
     # A line of exactly the limit is an ordinary line.
@@ -433,7 +424,7 @@ def test_long_line(tmp, h):
         f.write(b"alice:" + h + b"\n" + edge + b"\n")
     before = state(users)
     rc, _, err = passwd("add", users, "carol", b"pw\n")
-    check(f"line of exactly {LINE_MAX} bytes: add works (exit 0)", rc == 0,
+    check(rc == 0, f"line of exactly {LINE_MAX} bytes: add works (exit 0)",
           f"exit {rc}: {show(err)}")
     rewritten(f"line of exactly {LINE_MAX} bytes: add", users, before,
               lambda ls: ls + [re.compile(user_line(b"carol"))])
@@ -466,44 +457,45 @@ def test_names(tmp):
         if not add_ok(users, name, pw):
             continue
         got = [l for l in lines(read(users)) if l.startswith(esc + b":")]
-        check(f"{name!r} stored as {show(esc)}",
-              len(got) == 1 and re.fullmatch(user_line(esc), got[0]),
+        check(len(got) == 1 and re.fullmatch(user_line(esc), got[0]),
+              f"{name!r} stored as {show(esc)}",
               show(got))
         rc, _, _ = passwd("check", users, name, b(pw) + b"\n")
-        check(f"check {name!r}: exit 0", rc == 0, f"exit {rc}")
+        check(rc == 0, f"check {name!r}: exit 0", f"exit {rc}")
         box = os.path.join(root, folder)
         os.mkdir(box)
         with open(os.path.join(box, "1.eml"), "wb") as f:
             f.write(msg)
         rc, out = login(users, root, name, pw)
-        check(f"pop3d login as {name!r} finds the mailbox {folder!r}",
-              rc == 0 and maildrop(out, 1), show(out, 300))
+        check(rc == 0 and maildrop(out, 1),
+              f"pop3d login as {name!r} finds the mailbox {folder!r}",
+              show(out, 300))
     n = len(lines(read(users)))
-    check("one line per name", n == len(names), f"{n} lines")
+    check(n == len(names), "one line per name", f"{n} lines")
 
     # A name that cannot be a folder name and is too long encoded.
     long = "." + "/" * 200
     before = state(users)
     rc, _, err = passwd("add", users, long, b"pw\n")
-    check("'.'+200 '/' without --folder: exit 100", rc == EX_USAGE,
+    check(rc == EX_USAGE, "'.'+200 '/' without --folder: exit 100",
           f"exit {rc}")
     untouched("'.'+200 '/' without --folder", users, before)
     before = state(users)
     rc, _, err = passwd("add", users, long, b"long pw\n", ["--folder", "lb"])
-    check("'.'+200 '/' with --folder: exit 0", rc == 0,
+    check(rc == 0, "'.'+200 '/' with --folder: exit 0",
           f"exit {rc}: {show(err)}")
     rewritten("'.'+200 '/' with --folder", users, before,
               lambda ls: ls + [re.compile(user_line(b(long), b":lb"))])
     rc, out = login(users, root, long, "long pw")
-    check("pop3d login as '.'+200 '/' (its --folder)",
-          rc == 0 and maildrop(out, 0), show(out, 300))
+    check(rc == 0 and maildrop(out, 0),
+          "pop3d login as '.'+200 '/' (its --folder)", show(out, 300))
     # The folder is in the file: check, passwd and del must not ask again.
     rc, _, err = passwd("check", users, long, b"long pw\n")
-    check("check '.'+200 '/' (added with --folder): exit 0", rc == 0,
+    check(rc == 0, "check '.'+200 '/' (added with --folder): exit 0",
           f"exit {rc}: {show(err)}")
     before = state(users)
     rc, _, err = passwd("passwd", users, long, b"long pw 2\n")
-    check("passwd '.'+200 '/' (added with --folder): exit 0", rc == 0,
+    check(rc == 0, "passwd '.'+200 '/' (added with --folder): exit 0",
           f"exit {rc}: {show(err)}")
     if rc == 0:
         rewritten("passwd '.'+200 '/'", users, before, lambda ls: [
@@ -511,7 +503,7 @@ def test_names(tmp):
             if l.startswith(b(long) + b":") else l for l in ls])
     before = state(users)
     rc, _, err = passwd("del", users, long)
-    check("del '.'+200 '/' (added with --folder): exit 0", rc == 0,
+    check(rc == 0, "del '.'+200 '/' (added with --folder): exit 0",
           f"exit {rc}: {show(err)}")
     if rc == 0:
         rewritten("del '.'+200 '/'", users, before, lambda ls: [
@@ -523,19 +515,19 @@ def test_names(tmp):
         for op in ("add", "passwd", "del", "check"):
             before = state(users)
             rc, _, _ = passwd(op, users, name, b"pw\n")
-            check(f"{op} {what}: exit 100", rc == EX_USAGE, f"exit {rc}")
-            check(f"{op} {what}: file unchanged",
-                  state(users)["data"] == before["data"])
+            check(rc == EX_USAGE, f"{op} {what}: exit 100", f"exit {rc}")
+            check(state(users)["data"] == before["data"],
+                  f"{op} {what}: file unchanged")
     for name, esc, what in [(b"x" * 255, b"x" * 255, "255-byte name"),
                             (b":" * 255, b"%3A" * 255,
                              "255 colons (765 bytes escaped)")]:
         rc, _, err = passwd("add", users, name, b"pw255\n")
-        check(f"add {what}: exit 0", rc == 0, f"exit {rc}: {show(err)}")
-        check(f"{what} stored escaped",
-              any(re.fullmatch(user_line(esc), l)
-                  for l in lines(read(users))))
+        check(rc == 0, f"add {what}: exit 0", f"exit {rc}: {show(err)}")
+        check(any(re.fullmatch(user_line(esc), l)
+                  for l in lines(read(users))),
+              f"{what} stored escaped")
         rc, _, _ = passwd("check", users, name, b"pw255\n")
-        check(f"check {what}: exit 0", rc == 0, f"exit {rc}")
+        check(rc == 0, f"check {what}: exit 0", f"exit {rc}")
 
 
 def test_passwords(tmp):
@@ -552,16 +544,16 @@ def test_passwords(tmp):
                      (b"a" * 5000 + b"\n", "5000 bytes")]):
         before = state(users)
         rc, _, _ = passwd("add", users, f"new{i}", pw)
-        check(f"add with password of {what}: exit 100", rc == EX_USAGE,
+        check(rc == EX_USAGE, f"add with password of {what}: exit 100",
               f"exit {rc}")
         untouched(f"add with password of {what}", users, before)
         before = state(users)
         rc, _, _ = passwd("passwd", users, "keeper", pw)
-        check(f"passwd with password of {what}: exit 100", rc == EX_USAGE,
+        check(rc == EX_USAGE, f"passwd with password of {what}: exit 100",
               f"exit {rc}")
         untouched(f"passwd with password of {what}", users, before)
     rc, _, _ = passwd("check", users, "keeper", b"k\n")
-    check("keeper's password unchanged by refused passwd", rc == 0)
+    check(rc == 0, "keeper's password unchanged by refused passwd")
 
     for name, pw, what in [
             ("max", "b" * PASS_MAX, f"{PASS_MAX} bytes, the most PASS holds"),
@@ -571,16 +563,16 @@ def test_passwords(tmp):
             ("trail", " lead and trail  ", "leading and trailing spaces")]:
         end = b"\r\n" if name == "maxcrlf" else b"\n"
         rc, _, err = passwd("add", users, name, b(pw) + end)
-        check(f"add with a password of {what}: exit 0", rc == 0,
+        check(rc == 0, f"add with a password of {what}: exit 0",
               f"exit {rc}: {show(err)}")
         rc, out = login(users, root, name, pw)
-        check(f"pop3d login with a password of {what}",
-              rc == 0 and maildrop(out, 0), show(out, 300))
+        check(rc == 0 and maildrop(out, 0),
+              f"pop3d login with a password of {what}", show(out, 300))
     rc, _, _ = passwd("check", users, "spaces", b"pa ss:w\xc3\xb6rd \xc3\xa9 "
                       b": x\n")
-    check("check with the spaces/':'/UTF-8 password: exit 0", rc == 0)
+    check(rc == 0, "check with the spaces/':'/UTF-8 password: exit 0")
     rc, _, _ = passwd("check", users, "spaces", b"pa ss\n")
-    check("check with its first word only: exit 1", rc == 1)
+    check(rc == 1, "check with its first word only: exit 1")
 
 
 # --- terminal ---------------------------------------------------------------
@@ -676,32 +668,33 @@ def test_terminal(tmp):
 
     pw = b"Tty s3cret \xc3\xa9"
     rc, out, echo, ok = tty_add(users, "ttyuser", pw, pw)
-    check("terminal: prompts 'Password: ' then 'Again: '", ok and
-          out.find(b"Password: ") < out.find(b"Again: "), show(out))
-    check("terminal: matching entries: exit 0", rc == 0,
+    check(ok and out.find(b"Password: ") < out.find(b"Again: "),
+          "terminal: prompts 'Password: ' then 'Again: '", show(out))
+    check(rc == 0, "terminal: matching entries: exit 0",
           f"exit {rc}: {show(out)}")
-    check("terminal: the password is not echoed", pw not in out and
-          b"s3cret" not in out, show(out))
-    check("terminal: echo is back on afterwards", echo)
+    check(pw not in out and b"s3cret" not in out,
+          "terminal: the password is not echoed", show(out))
+    check(echo, "terminal: echo is back on afterwards")
     rc, _, _ = passwd("check", users, "ttyuser", pw + b"\n")
-    check("terminal: the user was added with that password (check 0)",
-          rc == 0, f"exit {rc}")
+    check(rc == 0,
+          "terminal: the user was added with that password (check 0)",
+          f"exit {rc}")
 
     before = state(users)
     rc, out, echo, ok = tty_add(users, "mismatch", b"one pass", b"two pass")
-    check("terminal: mismatching entries: exit 100", ok and rc == EX_USAGE,
+    check(ok and rc == EX_USAGE, "terminal: mismatching entries: exit 100",
           f"exit {rc}: {show(out)}")
-    check("terminal: mismatching entries not echoed",
-          b"one pass" not in out and b"two pass" not in out, show(out))
-    check("terminal: echo is back on after a mismatch", echo)
+    check(b"one pass" not in out and b"two pass" not in out,
+          "terminal: mismatching entries not echoed", show(out))
+    check(echo, "terminal: echo is back on after a mismatch")
     untouched("terminal: mismatching entries", users, before)
     rc, _, _ = passwd("check", users, "mismatch", b"one pass\n")
-    check("terminal: no user after a mismatch (check 1)", rc == 1)
+    check(rc == 1, "terminal: no user after a mismatch (check 1)")
 
     # An empty password at the terminal is refused too.
     before = state(users)
     rc, out, echo, ok = tty_add(users, "empty", b"", b"")
-    check("terminal: empty password: exit 100", ok and rc == EX_USAGE,
+    check(ok and rc == EX_USAGE, "terminal: empty password: exit 100",
           f"exit {rc}")
     untouched("terminal: empty password", users, before)
 
@@ -713,9 +706,9 @@ def test_terminal(tmp):
     else:
         t.proc.kill()
     rc, echo = t.finish()
-    check("terminal: check asks once and passes (exit 0)",
-          ok and rc == 0 and b"Again" not in t.out, f"exit {rc}")
-    check("terminal: check does not echo", pw not in t.out, show(t.out))
+    check(ok and rc == 0 and b"Again" not in t.out,
+          "terminal: check asks once and passes (exit 0)", f"exit {rc}")
+    check(pw not in t.out, "terminal: check does not echo", show(t.out))
 
     # Echo must be off before the prompt is shown: a password typed as
     # soon as "Password: " appears must not be echoed.  Made
@@ -749,7 +742,7 @@ def test_terminal(tmp):
     t.proc.kill()
     t.finish()
     os.close(r)
-    check("terminal: echo is off before the prompt is written", off,
+    check(off, "terminal: echo is off before the prompt is written",
           "the prompt was written while echo was still on")
 
 
@@ -768,16 +761,16 @@ def test_concurrency(tmp):
         rcs.append(p.returncode)
         p.stdout.close()
         p.stderr.close()
-    check("8 concurrent adds all exit 0", rcs == [0] * 8, str(rcs))
+    check(rcs == [0] * 8, "8 concurrent adds all exit 0", str(rcs))
     ls = lines(read(users) or b"")
     got = sorted(l.split(b":")[0].decode() for l in ls
                  if re.fullmatch(user_line(l.split(b":")[0]), l))
-    check("all 8 lines are in the file, each once", got == sorted(names)
-          and len(ls) == 8, show(ls, 300))
-    check("8 concurrent adds: no temporary file left", not leftovers(users))
+    check(got == sorted(names) and len(ls) == 8,
+          "all 8 lines are in the file, each once", show(ls, 300))
+    check(not leftovers(users), "8 concurrent adds: no temporary file left")
     bad = [n for n in names
            if passwd("check", users, n, f"pw-{n}\n".encode())[0] != 0]
-    check("each of the 8 users has its password", not bad, str(bad))
+    check(not bad, "each of the 8 users has its password", str(bad))
 
 
 def test_read_only(tmp):
@@ -787,35 +780,36 @@ def test_read_only(tmp):
     add_ok(users, "reader", "ro pw", ["--read-only"])
     add_ok(users, "writer", "rw pw")
     ls = lines(read(users))
-    check("add --read-only writes name:hash::ro",
-          re.fullmatch(user_line(b"reader", b"::ro"), ls[0]) is not None,
+    check(re.fullmatch(user_line(b"reader", b"::ro"), ls[0]) is not None,
+          "add --read-only writes name:hash::ro",
           show(ls[0]))
-    check("add without it writes name:hash",
-          re.fullmatch(user_line(b"writer"), ls[1]) is not None, show(ls[1]))
+    check(re.fullmatch(user_line(b"writer"), ls[1]) is not None,
+          "add without it writes name:hash", show(ls[1]))
     for u in ("reader", "writer"):
         os.makedirs(os.path.join(root, u))
         with open(os.path.join(root, u, "1.eml"), "wb") as f:
             f.write(msg)
     rc, out = login(users, root, "reader", "ro pw", b"DELE 1\r\n")
-    check("read-only user: DELE answers -ERR [READ-ONLY]",
-          maildrop(out, 1) and b"\r\n-ERR [READ-ONLY]" in out,
+    check(maildrop(out, 1) and b"\r\n-ERR [READ-ONLY]" in out,
+          "read-only user: DELE answers -ERR [READ-ONLY]",
           show(out, 300))
-    check("read-only user: the message is still there",
-          os.path.exists(os.path.join(root, "reader", "1.eml")))
+    check(os.path.exists(os.path.join(root, "reader", "1.eml")),
+          "read-only user: the message is still there")
     rc, out = login(users, root, "writer", "rw pw", b"DELE 1\r\n")
-    check("ordinary user: DELE answers +OK and deletes",
-          maildrop(out, 1) and b"READ-ONLY" not in out and
+    check(maildrop(out, 1) and b"READ-ONLY" not in out and
           not os.path.exists(os.path.join(root, "writer", "1.eml")),
+          "ordinary user: DELE answers +OK and deletes",
           show(out, 300))
     # passwd keeps the flag, and pop3d still honours it.
     rc, _, _ = passwd("passwd", users, "reader", b"ro pw 2\n")
-    check("passwd of the read-only user keeps ::ro", rc == 0 and
+    check(rc == 0 and
           re.fullmatch(user_line(b"reader", b"::ro"),
                        lines(read(users))[0]) is not None,
+          "passwd of the read-only user keeps ::ro",
           show(lines(read(users))[0]))
     rc, out = login(users, root, "reader", "ro pw 2", b"DELE 1\r\n")
-    check("after passwd, DELE still answers -ERR [READ-ONLY]",
-          maildrop(out, 1) and b"\r\n-ERR [READ-ONLY]" in out,
+    check(maildrop(out, 1) and b"\r\n-ERR [READ-ONLY]" in out,
+          "after passwd, DELE still answers -ERR [READ-ONLY]",
           show(out, 300))
 
 
@@ -827,36 +821,37 @@ def test_login_delay(tmp):
     add_ok(users, "polly", "p pw", ["--login-delay", "600"])
     add_ok(users, "rory", "r pw", ["--read-only", "--login-delay", "0"])
     ls = lines(read(users))
-    check("add --login-delay writes name:hash::login-delay=N",
-          re.fullmatch(user_line(b"polly", b"::login-delay=600"), ls[0])
-          is not None, show(ls[0]))
-    check("with --read-only: name:hash::ro,login-delay=N",
-          re.fullmatch(user_line(b"rory", b"::ro,login-delay=0"), ls[1])
-          is not None, show(ls[1]))
+    check(re.fullmatch(user_line(b"polly", b"::login-delay=600"), ls[0])
+          is not None,
+          "add --login-delay writes name:hash::login-delay=N", show(ls[0]))
+    check(re.fullmatch(user_line(b"rory", b"::ro,login-delay=0"), ls[1])
+          is not None,
+          "with --read-only: name:hash::ro,login-delay=N", show(ls[1]))
     rc, _, _ = passwd("passwd", users, "polly", b"p pw 2\n")
-    check("passwd keeps the login delay", rc == 0 and re.fullmatch(
+    check(rc == 0 and re.fullmatch(
         user_line(b"polly", b"::login-delay=600"), lines(read(users))[0])
-        is not None, show(lines(read(users))[0]))
+        is not None,
+        "passwd keeps the login delay", show(lines(read(users))[0]))
     os.makedirs(os.path.join(root, "polly"))
     rc, out = login(users, root, "polly", "p pw 2", b"CAPA\r\n")
-    check("first login: ok, and CAPA says the user's delay",
-          maildrop(out, 0) and b"\r\nLOGIN-DELAY 600\r\n" in out,
+    check(maildrop(out, 0) and b"\r\nLOGIN-DELAY 600\r\n" in out,
+          "first login: ok, and CAPA says the user's delay",
           show(out, 400))
     rc, out = login(users, root, "polly", "p pw 2")
-    check("a second login at once: -ERR [LOGIN-DELAY]",
-          b"\r\n-ERR [LOGIN-DELAY]" in out and not maildrop(out, 0),
+    check(b"\r\n-ERR [LOGIN-DELAY]" in out and not maildrop(out, 0),
+          "a second login at once: -ERR [LOGIN-DELAY]",
           show(out, 300))
     for bad in ("-1", "86401", "x", "", "1e3"):
         before = state(users)
         rc = raw(["add", "--login-delay", bad, "--users", users, "zed"],
                  b"pw\n")
-        check(f"add --login-delay {bad!r}: usage error (100)", rc == 100,
+        check(rc == 100, f"add --login-delay {bad!r}: usage error (100)",
               f"exit {rc}")
         untouched(f"add --login-delay {bad!r}", users, before)
     before = state(users)
     rc = raw(["passwd", "--login-delay", "5", "--users", users, "polly"],
              b"pw\n")
-    check("--login-delay with passwd: usage error (100)", rc == 100,
+    check(rc == 100, "--login-delay with passwd: usage error (100)",
           f"exit {rc}")
     untouched("--login-delay with passwd", users, before)
 
@@ -878,8 +873,9 @@ def test_write_failure(tmp, h):
         p = subprocess.run([PASSWD, op, "--users", users, name],
                            input=b"pw\n", capture_output=True,
                            timeout=TIMEOUT, preexec_fn=limit)
-        check(f"{op} that cannot write the new file: exit 111",
-              p.returncode == EX_TEMP, f"exit {p.returncode}")
+        check(p.returncode == EX_TEMP,
+              f"{op} that cannot write the new file: exit 111",
+              f"exit {p.returncode}")
         untouched(f"{op} that cannot write the new file", users, before)
 
 
@@ -893,39 +889,40 @@ def test_list_and_cost(tmp):
     for name in ("alice", "jos\u00e9", "a:b", "#x"):
         rc, _, err = passwd("add", users, name, b"pw\n",
                             ["--ops", "1", "--mem", "8K"])
-        check(f"add {name!r} at --ops 1 --mem 8K: exit 0", rc == 0, show(err))
+        check(rc == 0, f"add {name!r} at --ops 1 --mem 8K: exit 0", show(err))
     p = subprocess.run([PASSWD, "list", "--users", users],
                        capture_output=True, timeout=TIMEOUT)
-    check("list: exit 0", p.returncode == 0, show(p.stderr))
-    check("list prints every name as the file stores it",
-          p.stdout == b"bad\nalice\njos\xc3\xa9\na%3Ab\n%23x\n", show(p.stdout))
-    check("list takes no name", raw(["list", "--users", users, "alice"]) ==
-          EX_USAGE)
+    check(p.returncode == 0, "list: exit 0", show(p.stderr))
+    check(p.stdout == b"bad\nalice\njos\xc3\xa9\na%3Ab\n%23x\n",
+          "list prints every name as the file stores it", show(p.stdout))
+    check(raw(["list", "--users", users, "alice"]) ==
+          EX_USAGE, "list takes no name")
     line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
-    check("--ops 1 --mem 8K hash: m=8,t=1",
-          b"$argon2id$v=19$m=8,t=1,p=1$" in line, show(line))
+    check(b"$argon2id$v=19$m=8,t=1,p=1$" in line,
+          "--ops 1 --mem 8K hash: m=8,t=1", show(line))
     rc, out, _ = passwd("check", users, "alice", b"pw\n")
-    check("check below the default cost: exit 0, says to renew",
-          rc == 0 and b"renew" in out, show(out))
+    check(rc == 0 and b"renew" in out,
+          "check below the default cost: exit 0, says to renew", show(out))
     rc, out, _ = passwd("check", users, "alice", b"pw\n",
                         ["--ops", "1", "--mem", "8K"])
-    check("check at its own cost: exit 0, nothing to renew",
-          rc == 0 and out == b"password ok\n", show(out))
+    check(rc == 0 and out == b"password ok\n",
+          "check at its own cost: exit 0, nothing to renew", show(out))
     rc, _, err = passwd("check", users, "bad", b"plaintext\n")
-    check("check of a non-argon2id hash: exit 1, says so",
-          rc == 1 and b"argon2id" in err, show(err))
+    check(rc == 1 and b"argon2id" in err,
+          "check of a non-argon2id hash: exit 1, says so", show(err))
     rc, _, _ = passwd("passwd", users, "alice", b"pw2\n", ["--level", "moderate"])
     line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
-    check("--level moderate: m=262144,t=3",
-          rc == 0 and b"$m=262144,t=3,p=1$" in line, show(line))
+    check(rc == 0 and b"$m=262144,t=3,p=1$" in line,
+          "--level moderate: m=262144,t=3", show(line))
     for opts in (["--level", "extreme"], ["--ops", "0"], ["--mem", "1K"],
                  ["--mem", "12345"], ["--ops", "x"], ["--read-only"]):
         rc, _, _ = passwd("passwd", users, "alice", b"pw\n", opts)
-        check(f"passwd {' '.join(opts)}: exit 100", rc == EX_USAGE, f"exit {rc}")
+        check(rc == EX_USAGE, f"passwd {' '.join(opts)}: exit 100",
+              f"exit {rc}")
     p = subprocess.run([PASSWD, "--help"], capture_output=True, timeout=TIMEOUT)
-    check("--help: exit 0, on stdout, names every command",
-          p.returncode == 0 and all(c in p.stdout for c in
+    check(p.returncode == 0 and all(c in p.stdout for c in
                                     (b"add", b"passwd", b"del", b"check", b"list")),
+          "--help: exit 0, on stdout, names every command",
           show(p.stdout))
 
 
@@ -933,7 +930,7 @@ def test_killed_mid_write(tmp, h):
     """pop3d-passwd killed at each write of a rewrite: the old file stays
     whole, and the next run is not blocked by what it left."""
     if shutil.which("strace") is None:
-        check("strace is installed", False)
+        check(False, "strace is installed")
         return
     users = os.path.join(tmp, "users")
     content = b"".join(b"user%d:" % i + h + b"\n" for i in range(5))
@@ -944,15 +941,16 @@ def test_killed_mid_write(tmp, h):
                             "inject=write:signal=KILL:when=%d" % when,
                             PASSWD, "passwd", "--users", users, "user2"],
                            input=b"new\n", capture_output=True, timeout=TIMEOUT)
-        check(f"killed at write #{when}: killed", p.returncode == -9,
+        check(p.returncode == -9, f"killed at write #{when}: killed",
               f"exit {p.returncode}")
-        check(f"killed at write #{when}: the old file is whole",
-              read(users) == content)
+        check(read(users) == content,
+              f"killed at write #{when}: the old file is whole")
         rc, _, err = passwd("passwd", users, "user2", b"new\n")
-        check(f"killed at write #{when}: the next passwd works", rc == 0,
+        check(rc == 0, f"killed at write #{when}: the next passwd works",
               show(err))
-        check(f"killed at write #{when}: nothing left behind after it",
-              leftovers(users) == [], repr(leftovers(users)))
+        check(leftovers(users) == [],
+              f"killed at write #{when}: nothing left behind after it",
+              repr(leftovers(users)))
 
 
 def main():
@@ -983,13 +981,12 @@ def main():
             try:
                 fn(sub(name))
             except Exception as e:      # one broken part fails, not all
-                check(f"{name}: ran without an exception", False,
+                check(False, f"{name}: ran without an exception",
                       f"{type(e).__name__}: {e}")
     finally:
         shutil.rmtree(top, ignore_errors=True)
     print(f"# {time.monotonic() - start:.1f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return finish()
 
 
 if __name__ == "__main__":

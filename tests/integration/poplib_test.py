@@ -23,59 +23,18 @@ import tempfile
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import (check, check_oracle, crlf, failures, finish,  # noqa
+                       skip, top)
+
 OVERALL_TIMEOUT = 150   # seconds for the whole test
 CLIENT_TIMEOUT = 30     # seconds for one socket operation
-SKIP = 77
 
 USER = "me"
 PASSWORD = "pa ss:w0rd é"   # PASS takes the rest of the line, spaces too
 USER2 = "josé+pop@example.org"
 PASSWORD2 = "another secret"
-
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
-    sys.stdout.flush()
-    return ok
-
-
-def crlf(data):
-    """The message as pop3d sends it: each line ended by LF or CRLF gets
-    CRLF, a last line without an ending gets one (a CR ending the file is
-    that ending), every other byte passes through."""
-    if not data:
-        return b""
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
-                    for l in lines)
-
-
-def top(data, n):
-    """The CRLF form cut after the header, its blank line and n lines."""
-    out, in_body, left = [], False, n
-    for l in crlf(data).split(b"\r\n")[:-1]:
-        if in_body:
-            if left == 0:
-                break
-            left -= 1
-        out.append(l + b"\r\n")
-        if not in_body and l == b"":
-            in_body = True
-            if n == 0:
-                break
-    return b"".join(out)
-
 
 def joined(lines):
     """poplib's un-dot-stuffed lines back into the message's octets."""
@@ -280,38 +239,39 @@ def test_session(port, box):
     try:
         # STAT, LIST, UIDL.
         count, total = c.stat()
-        check("STAT count", count == len(MESSAGES),
+        check(count == len(MESSAGES), "STAT count",
               f"{count} != {len(MESSAGES)}")
         expect_total = sum(len(crlf(d)) for d in MESSAGES.values())
-        check("STAT octets", total == expect_total,
+        check(total == expect_total, "STAT octets",
               f"{total} != {expect_total}")
         sizes, uids = listing(c)
-        check("LIST and UIDL number the same messages",
-              sorted(sizes) == sorted(uids) == list(range(1, count + 1)),
+        check(sorted(sizes) == sorted(uids) == list(range(1, count + 1)),
+              "LIST and UIDL number the same messages",
               f"{sorted(sizes)} {sorted(uids)}")
         msn_name = map_uids(uids, MESSAGES)
-        check("UIDL ids are the file names where valid",
-              sorted(msn_name.values()) == sorted(MESSAGES),
+        check(sorted(msn_name.values()) == sorted(MESSAGES),
+              "UIDL ids are the file names where valid",
               f"{uids}")
         spaced = [u for n, u in uids.items() if msn_name.get(n) == "6 mixed.eml"]
-        check("UIDL id of a name with a space is a digest",
-              len(spaced) == 1 and re.fullmatch(r"=[0-9a-f]{32}", spaced[0])
-              is not None, f"{spaced}")
-        check("UIDL ids are 1-70 octets in 0x21-0x7E",
-              all(re.fullmatch(r"[\x21-\x7e]{1,70}", u) for u in uids.values()),
+        check(len(spaced) == 1 and re.fullmatch(r"=[0-9a-f]{32}", spaced[0])
+              is not None,
+              "UIDL id of a name with a space is a digest", f"{spaced}")
+        check(all(re.fullmatch(r"[\x21-\x7e]{1,70}", u)
+                  for u in uids.values()),
+              "UIDL ids are 1-70 octets in 0x21-0x7E",
               f"{uids}")
-        check("listing in version order of names",
-              [msn_name.get(n) for n in sorted(msn_name)] == sorted(MESSAGES),
+        check([msn_name.get(n) for n in sorted(msn_name)] == sorted(MESSAGES),
+              "listing in version order of names",
               f"{msn_name}")
         for n, name in sorted(msn_name.items()):
             exp = len(crlf(MESSAGES[name]))
-            check(f"LIST size of {name!r}", sizes[n] == exp,
+            check(sizes[n] == exp, f"LIST size of {name!r}",
                   f"{sizes[n]} != {exp}")
             resp = c.list(n)
-            check(f"LIST {n} size of {name!r}",
-                  resp == b"+OK %d %d" % (n, exp), f"{resp!r}")
+            check(resp == b"+OK %d %d" % (n, exp),
+                  f"LIST {n} size of {name!r}", f"{resp!r}")
             resp = c.uidl(n)
-            check(f"UIDL {n}", resp == b"+OK %d %s" % (n, uids[n].encode()),
+            check(resp == b"+OK %d %s" % (n, uids[n].encode()), f"UIDL {n}",
                   f"{resp!r}")
 
         # RETR every message, byte for byte.
@@ -319,12 +279,12 @@ def test_session(port, box):
             exp = crlf(MESSAGES[name])
             resp, lines, octets = c.retr(n)
             got = joined(lines)
-            check(f"RETR {name!r} byte-exact", got == exp,
+            check(got == exp, f"RETR {name!r} byte-exact",
                   first_diff(got, exp))
-            check(f"RETR {name!r} octets", octets == len(exp),
+            check(octets == len(exp), f"RETR {name!r} octets",
                   f"{octets} != {len(exp)}")
-            check(f"RETR {name!r} +OK names the size",
-                  resp.split()[:2] == [b"+OK", str(len(exp)).encode()],
+            check(resp.split()[:2] == [b"+OK", str(len(exp)).encode()],
+                  f"RETR {name!r} +OK names the size",
                   f"{resp!r}")
 
         # TOP: header, blank line and n body lines.
@@ -334,39 +294,39 @@ def test_session(port, box):
             exp = top(MESSAGES[name], nl)
             resp, lines, octets = c.top(inv[name], nl)
             got = joined(lines)
-            check(f"TOP {name!r} {nl} byte-exact", got == exp,
+            check(got == exp, f"TOP {name!r} {nl} byte-exact",
                   first_diff(got, exp))
 
         # A second session meanwhile finds the mailbox locked.
         try:
             c2 = login(port)
             c2.quit()
-            check("second login gets -ERR [IN-USE]", False, "it got +OK")
+            check(False, "second login gets -ERR [IN-USE]", "it got +OK")
         except poplib.error_proto as e:
-            check("second login gets -ERR [IN-USE]",
-                  e.args[0].startswith(b"-ERR [IN-USE]"), str(e))
+            check(e.args[0].startswith(b"-ERR [IN-USE]"),
+                  "second login gets -ERR [IN-USE]", str(e))
 
         # DELE one, QUIT: exactly that file goes.
         victim = "3-8bit.eml"
         before = on_disk(box)
         resp = c.dele(inv[victim])
-        check("DELE answers +OK", resp.startswith(b"+OK"), f"{resp!r}")
+        check(resp.startswith(b"+OK"), "DELE answers +OK", f"{resp!r}")
         count2, total2 = c.stat()
-        check("STAT leaves out the deleted message",
-              count2 == count - 1 and
+        check(count2 == count - 1 and
               total2 == total - len(crlf(MESSAGES[victim])),
+              "STAT leaves out the deleted message",
               f"{count2} {total2}")
         try:
             c.retr(inv[victim])
-            check("RETR of a deleted message fails", False, "it got +OK")
+            check(False, "RETR of a deleted message fails", "it got +OK")
         except poplib.error_proto:
-            check("RETR of a deleted message fails", True)
+            check(True, "RETR of a deleted message fails")
         resp = c.quit()
         c = None
-        check("QUIT answers +OK", resp.startswith(b"+OK"), f"{resp!r}")
+        check(resp.startswith(b"+OK"), "QUIT answers +OK", f"{resp!r}")
         after = on_disk(box)
-        check("QUIT removed exactly the deleted file",
-              after == sorted(set(before) - {victim}),
+        check(after == sorted(set(before) - {victim}),
+              "QUIT removed exactly the deleted file",
               f"before {before}, after {after}")
         return uids, msn_name
     finally:
@@ -383,17 +343,18 @@ def test_after_delete(port, box, old_uids, old_names):
     c = login_retry(port)
     try:
         left = sorted(set(MESSAGES) - {"3-8bit.eml"})
-        check("a connection dropped without QUIT deletes nothing",
-              on_disk(box) == left, f"{on_disk(box)}")
+        check(on_disk(box) == left,
+              "a connection dropped without QUIT deletes nothing",
+              f"{on_disk(box)}")
         # Ids stay the same across sessions.
         count, _ = c.stat()
-        check("STAT after the delete", count == len(left), f"{count}")
+        check(count == len(left), "STAT after the delete", f"{count}")
         _, uids = listing(c)
         old = {old_names[n]: u for n, u in old_uids.items()}
         new = {n: u for n, u in ((map_uids(uids, left)[k], v)
                                  for k, v in uids.items())}
-        check("UIDL ids are stable across sessions",
-              all(old[name] == new.get(name) for name in left),
+        check(all(old[name] == new.get(name) for name in left),
+              "UIDL ids are stable across sessions",
               f"{old} vs {new}")
         c.quit()
     finally:
@@ -406,17 +367,17 @@ def test_wrong_password(port):
         c.user(USER)
         try:
             c.pass_(PASSWORD + "x")
-            check("wrong password is refused", False, "it got +OK")
+            check(False, "wrong password is refused", "it got +OK")
         except poplib.error_proto as e:
-            check("wrong password gives -ERR [AUTH]",
-                  e.args[0].startswith(b"-ERR [AUTH]"), repr(e.args))
+            check(e.args[0].startswith(b"-ERR [AUTH]"),
+                  "wrong password gives -ERR [AUTH]", repr(e.args))
         c.user("nobody")
         try:
             c.pass_(PASSWORD)
-            check("unknown user is refused", False, "it got +OK")
+            check(False, "unknown user is refused", "it got +OK")
         except poplib.error_proto as e:
-            check("unknown user gives -ERR [AUTH]",
-                  e.args[0].startswith(b"-ERR [AUTH]"), repr(e.args))
+            check(e.args[0].startswith(b"-ERR [AUTH]"),
+                  "unknown user gives -ERR [AUTH]", repr(e.args))
         c.quit()
     finally:
         c.close()
@@ -426,18 +387,18 @@ def test_maildir(port):
     c = login_retry(port, USER2, PASSWORD2)
     try:
         count, _ = c.stat()
-        check("Maildir: STAT counts new/ and cur/", count == len(MAILDIR),
+        check(count == len(MAILDIR), "Maildir: STAT counts new/ and cur/",
               f"{count}")
         _, uids = listing(c)
         exp_uids = {n.split("/")[1].split(":")[0] for n in MAILDIR}
-        check("Maildir: UIDL ids are the names before ':'",
-              set(uids.values()) == exp_uids, f"{uids}")
+        check(set(uids.values()) == exp_uids,
+              "Maildir: UIDL ids are the names before ':'", f"{uids}")
         for n, u in uids.items():
             name = next(k for k in MAILDIR if k.split("/")[1].startswith(u))
             exp = crlf(MAILDIR[name])
             _, lines, octets = c.retr(n)
-            check(f"Maildir: RETR {name!r} byte-exact",
-                  joined(lines) == exp and octets == len(exp),
+            check(joined(lines) == exp and octets == len(exp),
+                  f"Maildir: RETR {name!r} byte-exact",
                   first_diff(joined(lines), exp))
         c.quit()
     finally:
@@ -475,27 +436,28 @@ def test_curl(port, box):
 
     r = fetch(base)
     exp = b"".join(b"%d %d\r\n" % (n, s) for n, s in sorted(sizes.items()))
-    check("curl listing exits 0", r.returncode == 0,
+    check(r.returncode == 0, "curl listing exits 0",
           f"{r.returncode} {r.stderr!r}")
-    check("curl listing matches LIST", r.stdout == exp,
+    check(r.stdout == exp, "curl listing matches LIST",
           f"{r.stdout!r} vs {exp!r}")
 
     inv = {v: k for k, v in msn_name.items()}
     for n in sorted({1, inv["5-big.eml"], inv["6 mixed.eml"]}):
         r = fetch(base + str(n))
         exp = crlf(MESSAGES[msn_name[n]])
-        check(f"curl RETR {n} exits 0", r.returncode == 0,
+        check(r.returncode == 0, f"curl RETR {n} exits 0",
               f"{r.returncode} {r.stderr!r}")
-        check(f"curl RETR {n} ({msn_name[n]!r}) byte-exact",
-              r.stdout == exp, first_diff(r.stdout, exp))
+        check(r.stdout == exp,
+              f"curl RETR {n} ({msn_name[n]!r}) byte-exact",
+              first_diff(r.stdout, exp))
 
     bad = f"pop3://{USER}:wrong@127.0.0.1:{port}/1"
     r = run([curl, "-s", "--max-time", "30", bad],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    check("curl with a wrong password fails (login denied, 67)",
-          r.returncode == 67 and r.stdout == b"",
+    check(r.returncode == 67 and r.stdout == b"",
+          "curl with a wrong password fails (login denied, 67)",
           f"{r.returncode} {r.stdout!r}")
-    check("curl deleted nothing", on_disk(box) == names, f"{on_disk(box)}")
+    check(on_disk(box) == names, "curl deleted nothing", f"{on_disk(box)}")
 
 
 class Timeout(Exception):
@@ -516,13 +478,12 @@ def main():
         return 2
     pop3d, passwd = (os.path.abspath(p) for p in sys.argv[1:])
     if shutil.which("systemd-socket-activate") is None:
-        print("SKIP: systemd-socket-activate not found "
-              "(Debian: apt-get install systemd)")
-        return SKIP
+        skip("systemd-socket-activate not found "
+             "(Debian: apt-get install systemd)")
+    check_oracle()      # what every RETR and TOP below is compared with
     for p in (pop3d, passwd):
-        if not check(f"{p} is an executable", os.access(p, os.X_OK)):
-            print(f"{passed} passed, {failed} failed")
-            return 1
+        if not check(os.access(p, os.X_OK), f"{p} is an executable"):
+            return finish()
 
     signal.signal(signal.SIGALRM, on_alarm)
     # meson's own timeout sends SIGTERM: still stop the activator.
@@ -563,7 +524,7 @@ def main():
             except Timeout:
                 raise
             except Exception as e:  # one broken step must not hide others
-                check(f"{name} ran without an exception", False,
+                check(False, f"{name} ran without an exception",
                       f"{type(e).__name__}: {e}")
         if results.get("session"):
             for name, fn in (
@@ -576,13 +537,13 @@ def main():
                 except Timeout:
                     raise
                 except Exception as e:
-                    check(f"{name} ran without an exception", False,
+                    check(False, f"{name} ran without an exception",
                           f"{type(e).__name__}: {e}")
-        ok_to_clean = failed == 0
+        ok_to_clean = failures() == 0
     except Timeout as e:
-        check("finished in time", False, str(e))
+        check(False, "finished in time", str(e))
     except Exception as e:
-        check("setup", False, f"{type(e).__name__}: {e}")
+        check(False, "setup", f"{type(e).__name__}: {e}")
     finally:
         signal.alarm(0)
         stop_server(proc)
@@ -595,8 +556,7 @@ def main():
                 with open(log, errors="replace") as f:
                     print("# activator log:\n" + f.read())
 
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from pop3dtest import (Inetd, check, finish, make_certs, pop3d_argv,  # noqa
-                       wrapped)
+from pop3dtest import (Inetd, check, crlf, finish, make_certs,  # noqa
+                       pop3d_argv, skip, stuffed, wrapped)
 
 POP3D = os.path.abspath(sys.argv[1])
 USERS = os.path.abspath(sys.argv[2])
@@ -69,20 +69,6 @@ MESSAGES = {
     "2.eml": b"Subject: two\r\n\r\nCRLF\r\nno final newline",
     "3.eml": big(),
 }
-
-
-def crlf(data):
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n"
-                    for l in lines)
-
-
-def stuffed(data):
-    """RETR's answer after its first line: dot-stuffed, then ".\r\n"."""
-    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n"
-                    for l in crlf(data).split(b"\r\n")[:-1]) + b".\r\n"
 
 
 def retr_ok(data, n):
@@ -645,8 +631,7 @@ def main():
     global INETD_SLOW, INETD_UNTRUSTED, INETD_IMPLICIT_PROXY
     for tool in ("openssl", "curl"):
         if shutil.which(tool) is None:
-            print("skipped: %s not found" % tool)
-            sys.exit(77)
+            skip("%s not found" % tool)
     signal.alarm(300)
     # TLS 1.0 and 1.1 clients are what the test is for.
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -52,7 +52,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, make_certs  # noqa: E402
+from pop3dtest import check, crlf, finish, make_certs  # noqa: E402
 
 POP3D, LAUNCH, PARAMS_H, USERS, PASSWD = sys.argv[1:6]
 MIB = 1024 * 1024
@@ -163,13 +163,6 @@ def mem_ok(what, peak, msgs=0, extra_kib=0, name_octets=0):
           (what, peak, bound))
 
 
-def crlf_size(data):
-    """Octets of the CRLF form (README.md), of bytes in memory."""
-    body = data.replace(b"\r\n", b"\n")
-    n = len(body) + body.count(b"\n")
-    return n + 2 if body and not body.endswith(b"\n") else n
-
-
 def mailbox(top, name, files=()):
     path = os.path.join(top, name, "me")
     os.makedirs(path)
@@ -225,7 +218,7 @@ def test_pipelining(top):
     msgs = [b"Subject: %d\n\n%s\n" % (i, b"y" * i) for i in range(1, 4)]
     root = mailbox(top, "pipe", [(str(i + 1), m) for i, m in
                                  enumerate(msgs)])
-    sizes = [crlf_size(m) for m in msgs]
+    sizes = [len(crlf(m)) for m in msgs]
     n = 1000000
     cmds, want = [LOGIN], [LOGGED, b"+OK maildrop has 3 messages (%d "
                            b"octets)\r\n" % sum(sizes)]
@@ -266,7 +259,7 @@ def test_many_messages(top):
     fill(box, 1, n)
     print("  made in %.1f s" % (time.monotonic() - t))
     last = SMALL
-    total = n * crlf_size(SMALL)
+    total = n * len(crlf(SMALL))
     out, rc, peak, took = session(root, LOGIN + b"STAT\r\nLIST\r\nUIDL\r\n"
                                   b"LIST %d\r\nRETR %d\r\nDELE 1\r\nQUIT\r\n"
                                   % (n, n))
@@ -315,7 +308,7 @@ def test_many_messages(top):
     # in listing order are served, the same at each login; a DELE lets
     # the next one in.
     fill(box, MSGS_MAX + 1, MSGS_MAX + 2)
-    octets = MSGS_MAX * crlf_size(SMALL)
+    octets = MSGS_MAX * len(crlf(SMALL))
     for last in (MSGS_MAX, MSGS_MAX + 1):
         out, rc, peak, took = session(
             root, LOGIN + b"STAT\r\nUIDL 1\r\nUIDL %d\r\nDELE 1\r\nQUIT\r\n"
@@ -482,7 +475,7 @@ def test_long_name(top):
     with open(os.path.join(box, "2"), "wb") as f:
         f.write(body)
     uid = b"=" + hashlib.blake2b(name, digest_size=16).hexdigest().encode()
-    size = crlf_size(body)
+    size = len(crlf(body))
     out, rc, peak, took = session(root, LOGIN + b"UIDL\r\nLIST 2\r\nRETR 2\r\n"
                                   b"DELE 2\r\nQUIT\r\n")
     # "2" sorts before a name that starts with 0x01?  No: version order
@@ -547,7 +540,7 @@ def test_slow_clients(top):
     check(out == GREETING, "greeting: %r" % out)
 
     logged = LOGGED + b"+OK maildrop has 1 messages (%d octets)\r\n" % (
-        crlf_size(msg))
+        len(crlf(msg)))
     for what, first, rest, want in (
             ("a byte a second, before login", b"", b"NOOP" * 20, GREETING),
             ("a byte a second, after login", LOGIN, b"STAT" * 20, logged),
@@ -618,7 +611,7 @@ def test_tls(top):
     with open(report) as f:
         peak = int(f.read().split()[0])
     os.unlink(report)
-    size = crlf_size(msg)
+    size = len(crlf(msg))
     want = len(LOGGED) + len(b"+OK maildrop has 1 messages (%d octets)\r\n"
                              % size) + len(b"-ERR line too long\r\n") + \
         len(b"+OK %d octets\r\n" % size) + size + 3 + \
