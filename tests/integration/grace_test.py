@@ -80,7 +80,10 @@ def main():
         err = p.stderr.read()
         print("busy client cut off after %s s (grace %d s)" % (
             "never" if took is None else "%.2f" % took, GRACE))
-        check(took is not None and GRACE - 0.5 <= took <= GRACE + slack,
+        # The grace time runs from pop3d's start, before the greeting
+        # this clock starts at: on a loaded machine that start can be
+        # late, so the lower bound only says it was not cut off early.
+        check(took is not None and GRACE / 2 <= took <= GRACE + slack,
               "a client that never logs in is cut off at the grace time",
               took)
         check(rc == 1, "exit status 1", rc)
