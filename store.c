@@ -29,6 +29,7 @@
 #include "pct.h"
 #include "sizes.h"
 #include "store.h"
+#include "stream.h"
 
 enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
 
@@ -122,11 +123,7 @@ struct store {
 	bool		 snapped;	/* a folder was listed from its snap */
 	bool		 full;		/* more messages than a listing holds */
 	struct cut	 cut;
-	/*
-	 * A message is read into rbuf + 16: x_feed looks at the octet
-	 * before (x_file puts the last one read there) and up to 64 past.
-	 */
-	char		 rbuf[16 + POP3D_READBUF + 64];
+	char		 rbuf[STREAM_RBUF_SIZE];	/* for stream_file */
 	char		 obuf[POP3D_OUTCHUNK];
 };
 
@@ -340,261 +337,6 @@ open_msg(const struct store *st, const char *name, int sub)
 {
 	return openat(st->subfd[sub], name,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-}
-
-/*
- * The CRLF form of a file: each line, ended by LF or CRLF in the file,
- * is sent with CRLF; a last line without an ending gets one (a CR that
- * ends the file is taken as its ending).  Every other byte, a lone CR
- * and NUL included, passes through.  So it is the file with a CR put
- * before each LF that has none, and an ending added at the end.  When
- * asked, a given byte that begins a line is doubled on the way out
- * (dot-stuffing, for a caller that speaks POP3); sizes never count it.
- * The same code measures (without put: the output is thrown away) and
- * sends, so a size can never disagree with the bytes sent.  It copies
- * the file 32 octets at a time while it looks for LFs in them.
- */
-struct xfer {
-	int		(*put)(void *, const char *, size_t);	/* NULL: count */
-	void		*arg;
-	char		*out;		/* POP3D_OUTCHUNK octets */
-	size_t		 olen;
-	int		 stuff;		/* doubled at a line's start; -1: none */
-	long		 body_left;	/* < 0: no limit */
-	size_t		 linelen;	/* TOP: octets of the line so far */
-	bool		 in_body;
-	bool		 bol;		/* at the start of a line */
-	bool		 done;
-	unsigned char	 prev;		/* the last octet read */
-	uint64_t	 flushed;	/* octets handed to put (or thrown away) */
-	uint64_t	 stuffed;	/* lines that got their byte doubled */
-};
-
-/*
- * Room x_feed keeps at the end of out: a doubled byte, a block of 32
- * octets that may grow by 32 (a CR at each LF, a doubled byte after
- * it), and one more copy of 32 past that.
- */
-#define X_SLACK		128
-
-/* Octets of the CRLF form so far. */
-static uint64_t
-x_sent(const struct xfer *x)
-{
-	return x->flushed + x->olen - x->stuffed;
-}
-
-static int
-x_flush(struct xfer *x)
-{
-	size_t n = x->olen;
-
-	x->olen = 0;
-	x->flushed += n;
-	return n == 0 || x->put == NULL ? 0 : x->put(x->arg, x->out, n);
-}
-
-/* A line ended; whether TOP has sent enough. */
-static bool
-x_line_done(struct xfer *x, bool empty)
-{
-	if (!x->in_body) {
-		if (!empty)
-			return false;
-		x->in_body = true;
-		return x->body_left == 0;
-	}
-	return x->body_left > 0 && --x->body_left == 0;
-}
-
-/*
- * lf_mask(p): one bit for each of the 16 octets at p that is LF, in
- * order.  SSE2 (every x86-64) has an instruction for it; elsewhere GCC's
- * vectors and a multiply gather the bits.  Without either, x_feed goes
- * octet by octet.  POP3D_NO_SSE2 and POP3D_NO_VECTORS choose the other
- * paths on x86-64 too, for the tests.
- */
-#if defined(__SSE2__) && !defined(POP3D_NO_SSE2) && \
-    !defined(POP3D_NO_VECTORS)
-#include <emmintrin.h>
-#define X_BLOCKS	1
-static inline unsigned
-lf_mask(const char *p)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-
-	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
-	    _mm_set1_epi8('\n')));
-}
-#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(POP3D_NO_VECTORS)
-#define X_BLOCKS	1
-typedef unsigned char x_v16 __attribute__((vector_size(16)));
-static inline unsigned
-lf_mask(const char *p)
-{
-	static const x_v16 lf = { '\n', '\n', '\n', '\n', '\n', '\n', '\n',
-	    '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n' };
-	x_v16 v;
-	uint64_t lo, hi;
-
-	memcpy(&v, p, 16);
-	v = (x_v16)(v == lf);
-	memcpy(&lo, &v, 8);
-	memcpy(&hi, (char *)&v + 8, 8);
-	lo = (lo & 0x8080808080808080ULL) >> 7;
-	hi = (hi & 0x8080808080808080ULL) >> 7;
-	return (unsigned)((lo * 0x0102040810204080ULL) >> 56) |
-	    (unsigned)((hi * 0x0102040810204080ULL) >> 56) << 8;
-}
-#else
-#define X_BLOCKS	0
-#endif
-
-/*
- * Runs len octets at p through x; p[-1] is x->prev and 32 octets past
- * len may be read (x_file's rbuf).
- */
-static int
-x_feed(struct xfer *x, const char *p, size_t len)
-{
-	const char *end = p + len;
-	char *o = x->out + x->olen, *lim = x->out + POP3D_OUTCHUNK - X_SLACK;
-	bool bol = x->bol, top = x->body_left >= 0, done = x->done;
-	unsigned char prev = x->prev, c;
-	int stuff = x->stuff;	/* a local: stores through o may alias x */
-#if X_BLOCKS
-	uint64_t m, mm;
-	unsigned k, ins, has, shift;
-#endif
-
-	while (p < end && !done) {
-		if (o >= lim) {
-			x->olen = (size_t)(o - x->out);
-			if (x_flush(x) == -1)
-				return -1;
-			o = x->out;
-		}
-#if X_BLOCKS
-		/*
-		 * A block of 32 octets: all out, then at each LF without a CR
-		 * before it a CR, and after an LF the byte to double, each
-		 * time with the rest of the block copied again one further
-		 * on.  A block with at most one LF and nothing to double (the
-		 * usual case) goes without a branch that depends on where the
-		 * LF is: without one, k is 32, and the second copy is of the
-		 * next block, which is written again next time.
-		 */
-		while (!top && end - p >= 32 && o < lim) {
-			if (bol && (unsigned char)*p == stuff) {
-				*o++ = (char)stuff;
-				x->stuffed++;
-			}
-			memcpy(o, p, 32);
-			m = lf_mask(p) | (uint64_t)lf_mask(p + 16) << 16;
-			k = (unsigned)__builtin_ctzll(m | 1ULL << 32);
-			has = m != 0;
-			if ((m & (m - 1)) == 0 && !(has & (k < 31) &
-			    ((unsigned char)p[k + 1] == stuff))) {
-				ins = has & ((unsigned char)p[(int)k - 1] != '\r');
-				o[k] = '\r';
-				memcpy(o + k + ins, p + k, 32);
-				o += 32 + ins;
-				p += 32;
-				bol = k == 31;
-				continue;
-			}
-			for (mm = m, shift = 0; mm != 0; mm &= mm - 1) {
-				k = (unsigned)__builtin_ctzll(mm);
-				ins = (unsigned char)p[(int)k - 1] != '\r';
-				o[k + shift] = '\r';
-				memcpy(o + k + shift + ins, p + k, 32);
-				shift += ins;
-				if (k < 31 && (unsigned char)p[k + 1] == stuff) {
-					o[k + 1 + shift] = (char)stuff;
-					memcpy(o + k + 2 + shift, p + k + 1, 32);
-					shift++;
-					x->stuffed++;
-				}
-			}
-			o += 32 + shift;
-			p += 32;
-			bol = m >> 31 & 1;
-		}
-		prev = (unsigned char)p[-1];
-		if (p >= end)
-			break;
-		if (o >= lim)
-			continue;
-#endif
-		/* Anything else, one octet at a time. */
-		c = (unsigned char)*p++;
-		if (bol && c == stuff) {
-			*o++ = (char)c;
-			x->stuffed++;
-		}
-		if (c != '\n') {
-			*o++ = (char)c;
-			bol = false;
-			prev = c;
-			x->linelen++;
-			continue;
-		}
-		if (prev != '\r')
-			*o++ = '\r';
-		*o++ = '\n';
-		/* Empty: nothing before its LF but a CR. */
-		if (top && x_line_done(x, x->linelen == (prev == '\r' ? 1 : 0)))
-			x->done = done = true;
-		x->linelen = 0;
-		bol = true;
-		prev = c;
-	}
-	x->bol = bol;
-	x->prev = prev;
-	x->olen = (size_t)(o - x->out);
-	return 0;
-}
-
-/* The end of the file: a last line without its ending gets one. */
-static int
-x_end(struct xfer *x)
-{
-	if (!x->done && !x->bol) {
-		x->bol = true;
-		if (POP3D_OUTCHUNK - x->olen < 2 && x_flush(x) == -1)
-			return -1;
-		if (x->prev != '\r')
-			x->out[x->olen++] = '\r';
-		x->out[x->olen++] = '\n';
-	}
-	return x_flush(x);
-}
-
-/*
- * Runs the first len octets of fd through x (a file read as it was when
- * it was measured or listed, and no further).  Returns 0, -1 on a read
- * error (errno), -2 when put failed, -3 when the file ended early.
- */
-static int
-x_file(struct store *st, int fd, uint64_t len, struct xfer *x)
-{
-	char *buf = st->rbuf + 16;
-	ssize_t n;
-
-	while (len > 0 && !x->done) {
-		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
-		    POP3D_READBUF);
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return -3;
-		len -= (uint64_t)n;
-		buf[-1] = (char)x->prev;
-		if (x_feed(x, buf, (size_t)n) == -1)
-			return -2;
-	}
-	return x_end(x) == -1 ? -2 : 0;
 }
 
 /*
@@ -897,21 +639,21 @@ drop_listing(struct store *st)
 }
 
 /*
- * Measures fd (a regular file, sb) as x_file does; 0, 1 when it ended
- * before its size (it is changing: not listed now), -1 (errno).
+ * Measures fd (a regular file, sb) as stream_file sends it; 0, 1 when it
+ * ended before its size (it is changing: not listed now), -1 (errno).
  */
 static int
 measure(struct store *st, int fd, const struct stat *sb, uint64_t *size,
     bool *dots)
 {
-	struct xfer x = { .out = st->obuf, .stuff = '.', .body_left = -1,
-	    .bol = true };
+	struct stream x;
 	int r;
 
-	if ((r = x_file(st, fd, (uint64_t)sb->st_size, &x)) == -1)
+	stream_init(&x, st->obuf, st->rbuf, '.', -1, NULL, NULL);
+	if ((r = stream_file(&x, fd, (uint64_t)sb->st_size)) == -1)
 		return -1;
-	*size = x_sent(&x);
-	*dots = x.stuffed > 0;
+	*size = stream_sent(&x);
+	*dots = stream_stuffed(&x);
 	return r == -3 ? 1 : 0;
 }
 
@@ -2006,8 +1748,7 @@ store_send(struct store *st, long body_lines, int stuff,
     int (*put_file)(void *, int, uint64_t), void *arg, uint64_t *sent)
 {
 	const struct msg *m;
-	struct xfer x = { .put = put, .arg = arg, .out = st->obuf,
-	    .stuff = stuff, .body_left = body_lines, .bol = true };
+	struct stream x;
 	int r, saved;
 
 	*sent = 0;
@@ -2027,8 +1768,10 @@ store_send(struct store *st, long body_lines, int stuff,
 	    (r = put_file(arg, st->msgfd, m->size)) == 0)
 		*sent = m->size;
 	if (r == 1) {
-		r = x_file(st, st->msgfd, (uint64_t)m->fsize, &x);
-		*sent = x_sent(&x);
+		stream_init(&x, st->obuf, st->rbuf, stuff, body_lines, put,
+		    arg);
+		r = stream_file(&x, st->msgfd, (uint64_t)m->fsize);
+		*sent = stream_sent(&x);
 	}
 	saved = r == -3 ? EIO : errno;
 	close(st->msgfd);
