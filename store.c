@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "file.h"
+#include "journal.h"
 #include "params.h"
 #include "pct.h"
 #include "sizes.h"
@@ -49,7 +50,7 @@ struct msg {
 	uint64_t	 size;		/* octets of the CRLF form */
 	uint64_t	 ino;		/* identity at listing time: inode, */
 	int64_t		 fsize;		/* the file's size, */
-	int64_t		 mtime;		/* its mtime (mtime_of) */
+	int64_t		 mtime;		/* its mtime (journal_nsec) */
 	uint32_t	 name;		/* offset in st->names */
 	unsigned	 sub:2;		/* which folder: SUB_* */
 	bool		 deleted:1;
@@ -68,7 +69,7 @@ struct msg {
 struct snap {
 	bool		 have;
 	ino_t		 ino;
-	int64_t		 mtime;		/* mtime_of */
+	int64_t		 mtime;		/* journal_nsec */
 	uint64_t	 entries;	/* the messages listed in it */
 	bool		 skipped;	/* a file in it was passed over */
 };
@@ -127,22 +128,6 @@ struct store {
 	char		 obuf[POP3D_OUTCHUNK];
 };
 
-/*
- * The mtime in nanoseconds, clamped to -INT64_MAX..INT64_MAX (the years
- * 1678 to 2262; symmetric, so that a journal line can always say it): a
- * file edited in place gets the current time, which is never clamped, so
- * the clamping never hides a change.
- */
-static int64_t
-mtime_of(int64_t s, long ns)
-{
-	if (s > INT64_MAX / 1000000000 - 1)
-		return INT64_MAX;
-	if (s < INT64_MIN / 1000000000 + 1)
-		return -INT64_MAX;
-	return s * 1000000000 + ns;
-}
-
 static bool
 same_file(const struct msg *m, const struct stat *sb)
 {
@@ -152,7 +137,7 @@ same_file(const struct msg *m, const struct stat *sb)
 	 */
 	return S_ISREG(sb->st_mode) && sb->st_ino == m->ino &&
 	    sb->st_size == m->fsize &&
-	    mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
+	    journal_nsec(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
 }
 
 static void
@@ -160,7 +145,7 @@ set_identity(struct msg *m, const struct stat *sb)
 {
 	m->ino = sb->st_ino;
 	m->fsize = sb->st_size;
-	m->mtime = mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec);
+	m->mtime = journal_nsec(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec);
 	m->unchecked = false;
 }
 
@@ -191,6 +176,17 @@ msg_name(const struct store *st, const struct msg *m, char buf[NAME_MAX + 1])
 	/* Both parts came from one name of at most NAME_MAX octets. */
 	memcpy(buf + bl + 1, base + bl + 1, strlen(base + bl + 1) + 1);
 	return buf;
+}
+
+/* The whole name, always in buf. */
+static void
+msg_name_in(const struct store *st, const struct msg *m,
+    char buf[NAME_MAX + 1])
+{
+	const char *name = msg_name(st, m, buf);
+
+	if (name != buf)	/* it may be buf already */
+		memmove(buf, name, strlen(name) + 1);
 }
 
 /* The id of m, whose name is in names. */
@@ -621,7 +617,7 @@ cache_entry(void *arg, const struct sizes_entry *e)
 		return -1;
 	m->ino = e->ino;
 	m->fsize = (int64_t)e->fsize;
-	m->mtime = mtime_of(e->mtime_s, e->mtime_ns);
+	m->mtime = journal_nsec(e->mtime_s, e->mtime_ns);
 	m->size = e->size;
 	m->dots = e->dots;
 	return 0;
@@ -963,7 +959,6 @@ static int
 dedupe_uids(struct store *st)
 {
 	char salt[2], buf[NAME_MAX + 1];
-	const char *name;
 	size_t i, j, k, keep;
 
 	for (i = 0; i < st->count; i = j) {
@@ -981,9 +976,7 @@ dedupe_uids(struct store *st)
 			salt[0] = (char)('0' + m->sub);
 			salt[1] = '\0';
 			/* Out of st->names, which set_name may move. */
-			name = msg_name(st, m, buf);
-			if (name != buf)	/* it may be buf already */
-				memmove(buf, name, strlen(name) + 1);
+			msg_name_in(st, m, buf);
 			if (set_name(st, m, buf, strlen(buf), salt) == -1)
 				return -1;
 		}
@@ -1000,7 +993,7 @@ cache_folder(void *arg, const struct sizes_folder *f)
 	    (ino_t)f->ino != f->ino)
 		return;
 	st->snap[f->folder] = (struct snap){ .have = true, .ino = (ino_t)f->ino,
-	    .mtime = mtime_of(f->mtime_s, f->mtime_ns), .entries = f->entries };
+	    .mtime = journal_nsec(f->mtime_s, f->mtime_ns), .entries = f->entries };
 }
 
 /*
@@ -1056,10 +1049,10 @@ note_folder(struct store *st, int sub)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (fstat(st->subfd[sub], &sb) == -1)
 		return -1;
-	m = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+	m = journal_nsec(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
 	st->now[sub] = (struct snap){ .ino = sb.st_ino, .mtime = m,
 	    .have = sub != SUB_ROOT && m != INT64_MAX &&
-	    m <= mtime_of(now.tv_sec - 1, now.tv_nsec) };
+	    m <= journal_nsec(now.tv_sec - 1, now.tv_nsec) };
 	return 0;
 }
 
@@ -1784,166 +1777,59 @@ store_send(struct store *st, long body_lines, int stuff,
 	return r == 0 ? STORE_OK : STORE_ABORT;
 }
 
-/*
- * The journal: what a commit will remove, made durable before anything is
- * removed, so a crash at any point ends with all of it gone or none.
- *
- *	pop3d journal 2
- *	<folder> <inode> <size> <mtime> <born> <name>	one line a message
- *	end
- *
- * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); size is the
- * file's, mtime in nanoseconds since 1970 (mtime_of); born is 'b' and
- * the file's birth time in nanoseconds, or 'c' and its ctime where the
- * file system keeps no birth time; name has '%' and every byte outside
- * 0x21..0x7E written as %XX.  A journal is read as untrusted data: one
- * without its header and "end" is discarded whole, and a name is removed
- * only when it is a plain, visible file name of that folder and the file
- * there is the one the line describes (same_ident).  Version 1 lines
- * ("<folder> <inode> <name>") are still finished: see same_ident.
- */
-static const char journal_head[] = "pop3d journal 2\n";
-static const char journal_head1[] = "pop3d journal 1\n";
-static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
-
-/*
- * A file's identity, for the journal: what same_file compares, and when
- * this inode was given to this file.  The birth time is the kernel's
- * and nobody can set it: a file made later in a freed inode, even with
- * the same size and a forged mtime, has another.  Where the file system
- * keeps none, the ctime stands in, which nobody can set either, but
- * which a new link or a chmod also moves: such a file is then kept.
- */
-struct ident {
-	bool		 reg;
-	uint64_t	 ino;
-	int64_t		 size;
-	int64_t		 mtime;		/* mtime_of */
-	char		 born;		/* 'b' birth time, 'c' ctime */
-	int64_t		 btime;		/* mtime_of of that time */
+/* Hands journal_write the messages chosen (sel) that may be journaled. */
+struct chosen {
+	struct store	*st;
+	size_t		 i;
 };
 
-/* The identity of name in dirfd, never following a symlink; 0 or -1. */
+/*
+ * The next message chosen whose file is still the one listed (same_file
+ * has it), with the identity it has now.  One that left or changed is
+ * not named, so it is never removed.
+ */
 static int
-ident_at(int dirfd, const char *name, struct ident *id)
+next_chosen(void *arg, struct journal_entry *e)
 {
-	struct statx sx;
+	struct chosen *it = arg;
+	struct store *st = it->st;
 
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS |
-	    STATX_BTIME, &sx) == -1)
-		return -1;
-	id->reg = S_ISREG(sx.stx_mode);
-	id->ino = sx.stx_ino;
-	id->size = sx.stx_size > INT64_MAX ? -1 : (int64_t)sx.stx_size;
-	id->mtime = mtime_of(sx.stx_mtime.tv_sec, (long)sx.stx_mtime.tv_nsec);
-	if (sx.stx_mask & STATX_BTIME) {
-		id->born = 'b';
-		id->btime = mtime_of(sx.stx_btime.tv_sec,
-		    (long)sx.stx_btime.tv_nsec);
-	} else {
-		id->born = 'c';
-		id->btime = mtime_of(sx.stx_ctime.tv_sec,
-		    (long)sx.stx_ctime.tv_nsec);
+	while (it->i < st->count) {
+		struct msg *m = &st->msgs[it->i++];
+
+		if (!m->sel)
+			continue;
+		msg_name_in(st, m, e->name);
+		if (journal_ident_at(st->subfd[m->sub], e->name, &e->id) ==
+		    -1) {
+			if (errno == ENOENT)
+				continue;	/* gone: nothing to remove */
+			return -1;
+		}
+		if (!e->id.reg || e->id.ino != m->ino ||
+		    e->id.size != m->fsize || e->id.mtime != m->mtime)
+			continue;	/* replaced or changed: not ours */
+		e->folder = m->sub;
+		return 1;
 	}
 	return 0;
 }
 
-struct jline {
-	int		 sub;
-	bool		 v1;		/* a version 1 line: the inode alone */
-	struct ident	 id;
-	char		 name[NAME_MAX + 1];
-};
-
-/*
- * The identity rule, the one the commit and the roll forward both apply
- * (they share journal_pass): the file at a journal line's name is
- * removed only when it is a regular file with every field of the line.
- * A version 1 journal named the inode alone, which a file made after the
- * commit began may have been given again; its file must also have been
- * born (or, without birth times, last changed) before the journal was
- * written (written: the journal's mtime), strictly, so that a tick of
- * the file system's clock shared with the journal keeps the file.
- */
-static bool
-same_ident(const struct jline *j, const struct ident *id, int64_t written)
-{
-	if (!id->reg || id->ino != j->id.ino)
-		return false;
-	if (j->v1)
-		return id->btime < written;
-	return id->size == j->id.size && id->mtime == j->id.mtime &&
-	    id->born == j->id.born && id->btime == j->id.btime;
-}
-
-/* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
-static size_t
-journal_line(char *buf, int sub, const struct ident *id, const char *name)
-{
-	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju %jd %jd %c%jd ",
-	    journal_sub[sub], (uintmax_t)id->ino, (intmax_t)id->size,
-	    (intmax_t)id->mtime, id->born, (intmax_t)id->btime);
-	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
-	    name, strlen(name), pct_name_esc);
-
-	if (e < 0)
-		return 0;	/* NEVER: a name is at most NAME_MAX octets */
-	buf[n + e] = '\n';
-	return (size_t)(n + e + 1);
-}
-
 /*
  * Writes the journal under its temporary name, created afresh, in writes
- * of up to POP3D_OUTCHUNK (st->obuf): a line for each message chosen
- * (sel) whose file is still the one listed (same_file), with the
- * identity it has now.  One that left or changed is not named, so it is
- * never removed.  0 or -1 (errno).
+ * of up to POP3D_OUTCHUNK (st->obuf), and makes it durable: a line for
+ * each message chosen (next_chosen).  0 or -1 (errno).
  */
 static int
-journal_write(struct store *st)
+make_journal(struct store *st)
 {
-	size_t len = sizeof(journal_head) - 1, n;
+	struct chosen it = { .st = st };
 	int fd, saved;
 
 	if ((fd = file_create(st->dirfd, POP3D_JOURNAL_TMP, 0600)) == -1)
 		return -1;
-	memcpy(st->obuf, journal_head, len);
-	for (size_t i = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
-		char buf[NAME_MAX + 1];
-		const char *name;
-		struct ident id;
-
-		if (!m->sel)
-			continue;
-		name = msg_name(st, m, buf);
-		if (ident_at(st->subfd[m->sub], name, &id) == -1) {
-			if (errno == ENOENT)
-				continue;	/* gone: nothing to remove */
-			goto fail;
-		}
-		if (!id.reg || id.ino != m->ino || id.size != m->fsize ||
-		    id.mtime != m->mtime)
-			continue;	/* replaced or changed: not ours */
-		if (sizeof(st->obuf) - len < POP3D_JOURNAL_LINE_MAX) {
-			if (file_write_all(fd, st->obuf, len) == -1)
-				goto fail;
-			len = 0;
-		}
-		if ((n = journal_line(st->obuf + len, m->sub, &id,
-		    name)) == 0) {
-			errno = ENAMETOOLONG;
-			goto fail;
-		}
-		len += n;
-	}
-	if (sizeof(st->obuf) - len < 4) {
-		if (file_write_all(fd, st->obuf, len) == -1)
-			goto fail;
-		len = 0;
-	}
-	memcpy(st->obuf + len, "end\n", 4);
-	if (file_write_all(fd, st->obuf, len + 4) == -1 || fsync(fd) == -1)
+	if (journal_write(fd, st->obuf, sizeof(st->obuf), next_chosen,
+	    &it) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -1960,85 +1846,6 @@ fail:
 }
 
 /*
- * A decimal number within int64_t, after an optional '-' (with sign),
- * then a space: *p moves past both.  0, or -1 when malformed.
- */
-static int
-journal_num(const char **p, const char *end, bool sign, int64_t *v)
-{
-	const char *s = *p;
-	bool neg = sign && s < end && *s == '-';
-	int64_t n = 0;
-	int digits = 0;
-
-	s += neg;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (++digits > 19 || n > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	if (digits == 0 || s == end || *s != ' ')
-		return -1;
-	*v = neg ? -n : n;
-	*p = s + 1;
-	return 0;
-}
-
-/*
- * Parses one journal line (without its newline) of a journal of version
- * 1 (v1) or 2; 0 or -1 when malformed.
- */
-static int
-journal_parse(const char *s, size_t len, bool v1, struct jline *j)
-{
-	const char *end = s + len, *p;
-	int64_t ino, size = 0, mtime = 0, btime = 0;
-	int n;
-
-	if (len < 5 || s[1] != ' ')
-		return -1;
-	for (j->sub = 0; j->sub < SUB_COUNT; j->sub++)
-		if (journal_sub[j->sub] == s[0])
-			break;
-	if (j->sub == SUB_COUNT)
-		return -1;
-	p = s + 2;
-	if (journal_num(&p, end, false, &ino) == -1)
-		return -1;
-	if (!v1 && (journal_num(&p, end, false, &size) == -1 ||
-	    journal_num(&p, end, true, &mtime) == -1 || p == end ||
-	    (*p != 'b' && *p != 'c')))
-		return -1;
-	if (!v1) {
-		j->id.born = *p++;
-		if (journal_num(&p, end, true, &btime) == -1)
-			return -1;
-	}
-	j->v1 = v1;
-	j->id = (struct ident){ .reg = true, .ino = (uint64_t)ino,
-	    .size = size, .mtime = mtime, .born = j->id.born, .btime = btime };
-	n = pct_decode(j->name, sizeof(j->name), p, (size_t)(end - p),
-	    pct_name_raw_ok);
-	/* Only a plain, visible name of one folder: never a path. */
-	if (n <= 0 || strlen(j->name) != (size_t)n ||
-	    strchr(j->name, '/') != NULL || j->name[0] == '.')
-		return -1;
-	return 0;
-}
-
-struct jpass {
-	struct store	*st;
-	bool		 apply;		/* false: only check the journal */
-	bool		 v1;
-	bool		 ended;
-	bool		 bad;
-	int64_t		 written;	/* the journal's mtime (mtime_of) */
-	size_t		 removed;
-	size_t		 stuck;
-	int		 stuck_errno;
-};
-
-/*
  * Whether an unlinkat error is for good: the file is immutable or
  * append-only (EPERM), in use as a mount point (EBUSY), or its folder
  * lets no one remove it (EACCES).  Trying again changes nothing, so the
@@ -2050,72 +1857,38 @@ for_good(int e)
 	return e == EPERM || e == EACCES || e == EBUSY || e == ETXTBSY;
 }
 
-static int
-journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
-{
-	static const char end[] = "end";
-	struct jpass *p = arg;
-	struct store *st = p->st;
-	struct jline j;
-	struct ident id;
-
-	if (line == NULL)
-		p->bad = true;			/* over-long */
-	else if (lineno == 1) {
-		p->v1 = len == sizeof(journal_head1) - 2 &&
-		    memcmp(line, journal_head1, len) == 0;
-		p->bad = !p->v1 && (len != sizeof(journal_head) - 2 ||
-		    memcmp(line, journal_head, len) != 0);
-	} else if (p->ended)
-		p->bad = true;			/* after the end */
-	else if (len == sizeof(end) - 1 && memcmp(line, end, len) == 0)
-		p->ended = true;
-	else if (journal_parse(line, len, p->v1, &j) == -1)
-		p->bad = true;
-	else if (p->apply && st->subfd[j.sub] != -1) {
-		if (ident_at(st->subfd[j.sub], j.name, &id) == -1)
-			return errno == ENOENT ? 0 : -1;
-		if (!same_ident(&j, &id, p->written))
-			return 0;
-		if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
-			p->removed++;
-		else if (for_good(errno)) {
-			p->stuck++;
-			p->stuck_errno = errno;
-		} else if (errno != ENOENT)
-			return -1;
-	}
-	return p->bad ? 1 : 0;
-}
+/* What journal_finish's second pass carries out, and counts. */
+struct finishing {
+	struct store	*st;
+	size_t		*removed;
+};
 
 /*
- * Reads the journal on fd.  With apply false, checks that it is whole and
- * well-formed (0, or 1 when it is not); with apply true, removes what it
- * names (0, or -1 on a file-system error, errno kept), counting into
- * *removed, and into st->stuck what it could not remove.
+ * Removes the file a journal line names when it passes the identity rule
+ * (journal_same_ident): into *removed, or into st->stuck when that
+ * cannot be done for good.  0, or -1 (errno) on any other error.
  */
 static int
-journal_pass(struct store *st, int fd, bool apply, size_t *removed)
+remove_named(void *arg, const struct journal_entry *j)
 {
-	struct jpass p = { .st = st, .apply = apply };
-	struct stat sb;
-	bool unterminated;
-	int r;
+	struct finishing *f = arg;
+	struct store *st = f->st;
+	struct journal_ident id;
 
-	if (fstat(fd, &sb) == -1 || lseek(fd, 0, SEEK_SET) == -1)
-		return -1;
-	p.written = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-	r = file_each_line(fd, POP3D_JOURNAL_LINE_MAX, journal_step, &p,
-	    &unterminated);
-	*removed += p.removed;
-	st->stuck += p.stuck;
-	if (p.stuck > 0)
-		st->stuck_errno = p.stuck_errno;
-	if (r == -1)
-		return -1;
-	if (apply)
+	if (st->subfd[j->folder] == -1)
 		return 0;
-	return p.bad || !p.ended || unterminated ? 1 : 0;
+	if (journal_ident_at(st->subfd[j->folder], j->name, &id) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!journal_same_ident(j, &id))
+		return 0;
+	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0)
+		(*f->removed)++;
+	else if (for_good(errno)) {
+		st->stuck++;
+		st->stuck_errno = errno;
+	} else if (errno != ENOENT)
+		return -1;
+	return 0;
 }
 
 static int
@@ -2132,15 +1905,16 @@ sync_folders(struct store *st)
  * Carries out the journal in place: removes what it names, makes that
  * durable, then removes the journal.  The commit does this right after
  * its commit point, and the next session's roll forward if the commit
- * did not get through, so both apply one identity rule (same_ident).
- * *removed counts what it removed, and st->stuck grows by what it could
- * not, and *what says whether there was one and what became of it.  0,
- * or -1 (errno) with the journal left in place.
+ * did not get through, so both apply one identity rule
+ * (journal_same_ident).  *removed counts what it removed, and st->stuck
+ * grows by what it could not, and *what says whether there was one and
+ * what became of it.  0, or -1 (errno) with the journal left in place.
  */
 static int
 journal_finish(struct store *st, size_t *removed,
     enum store_journal *what)
 {
+	struct finishing f = { .st = st, .removed = removed };
 	int fd, bad, r = 0;
 
 	*removed = 0;
@@ -2153,8 +1927,8 @@ journal_finish(struct store *st, size_t *removed,
 		st->pending = false;
 		return 0;
 	}
-	if ((bad = journal_pass(st, fd, false, removed)) == 0)
-		r = journal_pass(st, fd, true, removed);
+	if ((bad = journal_read(fd, NULL, NULL)) == 0)
+		r = journal_read(fd, remove_named, &f);
 	close(fd);
 	if (bad == -1 || r == -1 || sync_folders(st) == -1)
 		return -1;
@@ -2224,7 +1998,7 @@ commit(struct store *st, size_t *removed)
 		goto fail;
 	if (chosen == 0)
 		goto done;
-	if (journal_write(st) == -1)
+	if (make_journal(st) == -1)
 		goto fail;
 	if (renameat(st->dirfd, POP3D_JOURNAL_TMP, st->dirfd,
 	    POP3D_JOURNAL_NAME) == -1) {
