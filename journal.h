@@ -32,8 +32,8 @@
 #define JOURNAL_FOLDERS	3
 
 /*
- * A file's identity: what the store's same_file compares, and when this
- * inode was given to this file.  The birth time is the kernel's and
+ * A file's identity: what the store's msg_same_file compares, and when
+ * this inode was given to this file.  The birth time is the kernel's and
  * nobody can set it: a file made later in a freed inode, even with the
  * same size and a forged mtime, has another.  Where the file system
  * keeps none, the ctime stands in, which nobody can set either, but
