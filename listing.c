@@ -43,7 +43,6 @@ struct snap {
 	bool		 skipped;	/* a file in it was passed over */
 };
 
-
 /*
  * Where a listing of more than POP3D_MSGS_MAX messages stops (find_cut):
  * the last name listed, as st->names keeps names (a Maildir name's ':'
@@ -56,7 +55,6 @@ struct cut {
 	size_t		 found;		/* the messages the folders held */
 	char		 key[NAME_MAX + 1];
 };
-
 
 /* What a listing needs only while it is made (listing_make). */
 struct lister {
@@ -83,7 +81,6 @@ set_identity(struct msg *m, const struct stat *sb)
 	m->unchecked = false;
 }
 
-
 static int
 idx_cmp(const void *a, const void *b, void *arg)
 {
@@ -92,7 +89,6 @@ idx_cmp(const void *a, const void *b, void *arg)
 	return msg_cmp(st, &st->msgs[*(const uint32_t *)a],
 	    &st->msgs[*(const uint32_t *)b]);
 }
-
 
 /*
  * The listing's table of names, while listing: open addressing on a
@@ -1020,7 +1016,6 @@ find_cut(struct lister *l)
 	drop_listing(l);
 	return 0;
 }
-
 
 int
 listing_make(struct store *st)

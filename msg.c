@@ -32,7 +32,6 @@ msg_same_file(const struct msg *m, const struct stat *sb)
 	    journal_nsec(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
 }
 
-
 /* Names, as st->names keeps them: see msg_base in store-int.h. */
 
 /* The whole name, in buf when it must be put together. */
@@ -201,7 +200,6 @@ msg_set_name(struct store *st, struct msg *m, const char *name, size_t len,
 	return 0;
 }
 
-
 /* Opens a message file by its listed name, never following a symlink. */
 int
 msg_open(const struct store *st, const char *name, int sub)
@@ -209,7 +207,6 @@ msg_open(const struct store *st, const char *name, int sub)
 	return openat(st->subfd[sub], name,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 }
-
 
 /*
  * Listing order: by base name in version order (so "2.eml" comes before
@@ -234,14 +231,12 @@ msg_order(const char *a, unsigned asub, bool acolon, const char *b,
 	return strcmp(a + strlen(a) + 1, b + strlen(b) + 1);
 }
 
-
 int
 msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
 {
 	return msg_order(msg_base(st, x), x->sub, x->colon, msg_base(st, y),
 	    y->sub, y->colon);
 }
-
 
 /*
  * Maildir can hold the same base name twice: in new/ and cur/ (a move
@@ -286,7 +281,6 @@ msg_dedupe_uids(struct store *st)
 	return 0;
 }
 
-
 /* The base of a name in folder sub: a Maildir name's part before ':'. */
 size_t
 msg_base_len(int sub, const char *name, size_t len)
@@ -298,7 +292,6 @@ msg_base_len(int sub, const char *name, size_t len)
 	return (size_t)(colon - name);
 }
 
-
 /* Octets of a name in st->names, before any digest id is added. */
 size_t
 msg_name_size(const struct store *st, const struct msg *m)
@@ -309,7 +302,6 @@ msg_name_size(const struct store *st, const struct msg *m)
 	return m->colon ? n + strlen(p + n) + 1 : n;
 }
 
-
 static int
 off_cmp(const void *a, const void *b, void *arg)
 {
@@ -319,7 +311,6 @@ off_cmp(const void *a, const void *b, void *arg)
 
 	return x < y ? -1 : x > y;
 }
-
 
 /* Moves the names of msgs[0..count) together, in place. */
 int

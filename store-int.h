@@ -47,7 +47,6 @@ struct msg {
 	bool		 used:1;	/* while listing: found in the folder */
 };
 
-
 /*
  * One mailbox.  What lasts from store_open to store_close; what is only
  * needed while a listing is made is listing.c's (struct lister).
@@ -84,7 +83,6 @@ struct store {
 	char		 rbuf[STREAM_RBUF_SIZE];	/* for stream_file */
 	char		 obuf[POP3D_OUTCHUNK];
 };
-
 
 /*
  * Names.  st->names holds, for each msg, its name and a NUL; for a

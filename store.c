@@ -364,8 +364,9 @@ store_open_msg(struct store *st, size_t idx)
 	stat_ok = fstat(st->msgfd, &sb) == 0;
 	if (!stat_ok || !msg_same_file(m, &sb)) {
 		/*
-		 * A Maildir file edited in place (see "The size cache"): its
-		 * entry lied, so the next login measures every file again.
+		 * A Maildir file edited in place (listing.c, "The size
+		 * cache"): its entry lied, so the next login measures every
+		 * file again.
 		 */
 		if (stat_ok && m->unchecked && S_ISREG(sb.st_mode) &&
 		    !st->read_only)
