@@ -11,8 +11,8 @@
  * CRLF form starts with '.' and "-" when none does, and name is
  * %XX-escaped as in journals.  A "folder" line, when there is one, says
  * what a folder was when all its entries were listed (see "The size
- * cache" in store.c).  The store writes the entries in listing order, so
- * that a next login finds them sorted.  This module only reads and
+ * cache" in listing.c).  The store writes the entries in listing order,
+ * so that a next login finds them sorted.  This module only reads and
  * writes the file: the store decides what may be trusted.  Every line
  * is parsed strictly; a malformed one is skipped, a file without the
  * header is ignored whole, one without "end" last was cut, and the file

@@ -1,17 +1,18 @@
 /*
- * store.c: one user's mailbox.  Owns the folder's file descriptors, the
- * session lock (given up and taken again for SLEE and WAKE), the listing
- * (names, CRLF sizes, unique ids), its size cache, streaming a message in
- * its CRLF form, marks, the removal of marked files and the time of the
- * last login.  Trusts nothing in the folder: only regular, non-hidden
- * files are messages, every open is relative to the folder and never
- * follows a symlink, and a file that changed since the listing is gone.
- * Knows nothing about POP3, users or passwords.
+ * store.c: one user's mailbox (store.h).  Owns the folder's file
+ * descriptors, the session lock (given up and taken again for SLEE and
+ * WAKE), opening and sending a listed message (the bytes converted by
+ * stream.c), marks, the commit that removes marked files (the journal's
+ * format is journal.c's; its order of writes, fsyncs and the commit
+ * point are here), the roll forward, EXPIRE and the time of the last
+ * login.  The listing is made by listing.c.  Trusts nothing in the
+ * folder: every open is relative to the folder and never follows a
+ * symlink, and a file that changed since the listing is gone.  Knows
+ * nothing about POP3, users or passwords.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,1635 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "file.h"
+#include "journal.h"
 #include "params.h"
-#include "pct.h"
-#include "sizes.h"
-#include "store.h"
-
-enum { SUB_ROOT, SUB_NEW, SUB_CUR, SUB_COUNT };
-
-#if defined(__GNUC__)
-#define PREFETCH(p)	__builtin_prefetch(p)
-#else
-#define PREFETCH(p)	((void)(p))
-#endif
-
-/*
- * A listed message.  Kept to 40 octets, since mailboxes hold hundreds of
- * thousands: the name lives in st->names (see msg_base), the id is the
- * name's or a digest kept after it, and the identity is what same_file
- * compares.
- */
-struct msg {
-	uint64_t	 size;		/* octets of the CRLF form */
-	uint64_t	 ino;		/* identity at listing time: inode, */
-	int64_t		 fsize;		/* the file's size, */
-	int64_t		 mtime;		/* its mtime (mtime_of) */
-	uint32_t	 name;		/* offset in st->names */
-	unsigned	 sub:2;		/* which folder: SUB_* */
-	bool		 deleted:1;
-	bool		 removed:1;	/* past a commit point: gone for good */
-	bool		 sel:1;		/* chosen for the commit under way */
-	bool		 gone:1;	/* found changed or missing */
-	bool		 colon:1;	/* Maildir: the name's first ':' is kept
-					   as a NUL, so the base stands alone */
-	bool		 digest:1;	/* the id is a digest, kept after the name */
-	bool		 dots:1;	/* a line of the CRLF form starts with '.' */
-	bool		 unchecked:1;	/* identity from the cache, not a stat */
-	bool		 used:1;	/* while listing: found in the folder */
-};
-
-/* A Maildir folder as it was when every file in it was listed. */
-struct snap {
-	bool		 have;
-	ino_t		 ino;
-	int64_t		 mtime;		/* mtime_of */
-	uint64_t	 entries;	/* the messages listed in it */
-	bool		 skipped;	/* a file in it was passed over */
-};
-
-/*
- * Where a listing of more than POP3D_MSGS_MAX messages stops (find_cut):
- * the last name listed, as st->names keeps names (a Maildir name's ':'
- * as a NUL).
- */
-struct cut {
-	bool		 on;
-	unsigned	 sub;
-	bool		 colon;
-	size_t		 found;		/* the messages the folders held */
-	char		 key[NAME_MAX + 1];
-};
-
-struct store {
-	char		*path;		/* the folder, to open when it appears */
-	int		 dirfd;
-	int		 subfd[SUB_COUNT];	/* -1 where absent */
-	int		 lockfd;
-	int		 msgfd;		/* from store_open_msg */
-	size_t		 msgidx;
-	bool		 read_only;	/* no lock, no journal, no removal */
-	bool		 ro_asked;	/* read-only by the caller's wish */
-	bool		 asleep;	/* store_sleep: no lock, no access */
-	bool		 pending;	/* a commit stopped past its commit
-					   point: its journal is still there */
-	enum store_journal journal;	/* what store_open found */
-	size_t		 journal_removed;
-	size_t		 stuck;		/* files the last commit or roll
-					   forward could not remove */
-	int		 stuck_errno;	/* why, for the last of them */
-	struct msg	*msgs;
-	size_t		 count;
-	size_t		 cap;
-	char		*names;		/* every msg's name and digest id */
-	size_t		 names_len;
-	size_t		 names_cap;
-	uint32_t	*byuid;		/* msgs sorted by uid, built on demand */
-	bool		 byuid_failed;	/* no memory for it: scan instead */
-	/* While listing: */
-	uint32_t	*slots;		/* msgs by (folder, name): index + 1 */
-	size_t		 nslots;	/* a power of two; 0: no table */
-	uint64_t	 seed;
-	size_t		 listed;	/* msgs found in the folder */
-	size_t		 cached;	/* msgs[0..cached) came from the cache */
-	bool		 cache_dirty;	/* the cache file must be rewritten */
-	struct snap	 snap[SUB_COUNT];	/* the cache's folder lines */
-	struct snap	 now[SUB_COUNT];	/* each folder as it is listed */
-	bool		 snapped;	/* a folder was listed from its snap */
-	bool		 full;		/* more messages than a listing holds */
-	struct cut	 cut;
-	/*
-	 * A message is read into rbuf + 16: x_feed looks at the octet
-	 * before (x_file puts the last one read there) and up to 64 past.
-	 */
-	char		 rbuf[16 + POP3D_READBUF + 64];
-	char		 obuf[POP3D_OUTCHUNK];
-};
-
-/*
- * The mtime in nanoseconds, clamped to -INT64_MAX..INT64_MAX (the years
- * 1678 to 2262; symmetric, so that a journal line can always say it): a
- * file edited in place gets the current time, which is never clamped, so
- * the clamping never hides a change.
- */
-static int64_t
-mtime_of(int64_t s, long ns)
-{
-	if (s > INT64_MAX / 1000000000 - 1)
-		return INT64_MAX;
-	if (s < INT64_MIN / 1000000000 + 1)
-		return -INT64_MAX;
-	return s * 1000000000 + ns;
-}
-
-static bool
-same_file(const struct msg *m, const struct stat *sb)
-{
-	/*
-	 * Not st_dev: the files of a folder share its file system, and a
-	 * mount over one would have to match inode, size and mtime too.
-	 */
-	return S_ISREG(sb->st_mode) && sb->st_ino == m->ino &&
-	    sb->st_size == m->fsize &&
-	    mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
-}
-
-static void
-set_identity(struct msg *m, const struct stat *sb)
-{
-	m->ino = sb->st_ino;
-	m->fsize = sb->st_size;
-	m->mtime = mtime_of(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec);
-	m->unchecked = false;
-}
-
-/*
- * Names.  st->names holds, for each msg, its name and a NUL; for a
- * Maildir name with a ':' (colon), the ':' is a NUL too, so the base
- * before it (what orders the listing and usually is the id) stands
- * alone; then, when the id is a digest, the id and a NUL.
- */
-static const char *
-msg_base(const struct store *st, const struct msg *m)
-{
-	return st->names + m->name;
-}
-
-/* The whole name, in buf when it must be put together. */
-static const char *
-msg_name(const struct store *st, const struct msg *m, char buf[NAME_MAX + 1])
-{
-	const char *base = msg_base(st, m);
-	size_t bl;
-
-	if (!m->colon)
-		return base;
-	bl = strlen(base);
-	memcpy(buf, base, bl);
-	buf[bl] = ':';
-	/* Both parts came from one name of at most NAME_MAX octets. */
-	memcpy(buf + bl + 1, base + bl + 1, strlen(base + bl + 1) + 1);
-	return buf;
-}
-
-/* The id of m, whose name is in names. */
-static const char *
-uid_in(const char *names, const struct msg *m)
-{
-	const char *p = names + m->name;
-
-	if (!m->digest)
-		return p;
-	p += strlen(p) + 1;
-	if (m->colon)
-		p += strlen(p) + 1;
-	return p;
-}
-
-static const char *
-msg_uid(const struct store *st, const struct msg *m)
-{
-	return uid_in(st->names, m);
-}
-
-/* Whether m's name is name. */
-static bool
-name_is(const struct store *st, const struct msg *m, const char *name)
-{
-	const char *s = msg_base(st, m);
-
-	while (*s != '\0' && *s == *name) {
-		s++;
-		name++;
-	}
-	if (*s != '\0')
-		return false;
-	if (!m->colon)
-		return *name == '\0';
-	return *name == ':' && strcmp(s + 1, name + 1) == 0;
-}
-
-/* '=', 32 hex digits: a digest id (make_uid). */
-#define DIGEST_UID_LEN	33
-
-static bool
-uid_ok(const char *base, size_t len)
-{
-	if (len < 1 || len > POP3D_UID_MAX || base[0] == '=')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)base[i] < 0x21 ||
-		    (unsigned char)base[i] > 0x7e)
-			return false;
-	return true;
-}
-
-/* '=' and a hex digest of salt (and a NUL), when given, and p. */
-static void
-make_digest(char out[DIGEST_UID_LEN + 1], const char *salt, const char *p,
-    size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char d[16];
-	crypto_generichash_state h;
-
-	crypto_generichash_init(&h, NULL, 0, sizeof(d));
-	if (salt != NULL)
-		crypto_generichash_update(&h, (const unsigned char *)salt,
-		    strlen(salt) + 1);
-	crypto_generichash_update(&h, (const unsigned char *)p, len);
-	crypto_generichash_final(&h, d, sizeof(d));
-	out[0] = '=';
-	for (size_t i = 0; i < sizeof(d); i++) {
-		out[1 + 2 * i] = hex[d[i] >> 4];
-		out[2 + 2 * i] = hex[d[i] & 0xf];
-	}
-	out[DIGEST_UID_LEN] = '\0';
-}
-
-/*
- * Makes room for need more octets in st->names.  It grows by an eighth,
- * not twice over: a listing of POP3D_MSGS_MAX names of NAME_MAX octets
- * holds some 72 MiB of them, and doubling would reserve 128 MiB, past
- * the units' MemoryMax and xinetd's rlimit_as (params.h).  Large blocks
- * grow by mremap, so the many steps copy nothing.  0, or -1 (errno).
- */
-static int
-names_room(struct store *st, size_t need)
-{
-	size_t ncap;
-	char *p;
-
-	if (st->names_len + need > UINT32_MAX) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (st->names_len + need <= st->names_cap)
-		return 0;
-	ncap = st->names_cap ? st->names_cap : 65536;
-	while (ncap < st->names_len + need)
-		ncap += ncap / 8;
-	if ((p = realloc(st->names, ncap)) == NULL)
-		return -1;
-	st->names = p;
-	st->names_cap = ncap;
-	return 0;
-}
-
-/*
- * Keeps name (len octets) as m's, with its id.  The unique id: the name
- * (for a Maildir, its part before ':') when it is 1..70 octets in
- * 0x21..0x7E and does not start with '='; otherwise '=' and a digest of
- * it.  The two forms never meet.  With salt (telling apart messages
- * whose names would give the same id), a digest of salt and the whole
- * name.  0, or -1 when memory runs out.
- */
-static int
-set_name(struct store *st, struct msg *m, const char *name, size_t len,
-    const char *salt)
-{
-	const char *colon = m->sub != SUB_ROOT ? memchr(name, ':', len) : NULL;
-	size_t bl = colon != NULL ? (size_t)(colon - name) : len;
-	bool digest = salt != NULL || !uid_ok(name, bl);
-	size_t need = len + 1 + (digest ? DIGEST_UID_LEN + 1 : 0);
-	char *p;
-
-	if (names_room(st, need) == -1)
-		return -1;
-	p = st->names + st->names_len;
-	memcpy(p, name, len);
-	p[len] = '\0';
-	m->colon = colon != NULL;
-	if (m->colon)
-		p[bl] = '\0';
-	m->digest = digest;
-	if (digest)
-		make_digest(p + len + 1, salt, name, salt != NULL ? len : bl);
-	m->name = (uint32_t)st->names_len;
-	st->names_len += need;
-	return 0;
-}
-
-/* Opens a message file by its listed name, never following a symlink. */
-static int
-open_msg(const struct store *st, const char *name, int sub)
-{
-	return openat(st->subfd[sub], name,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-}
-
-/*
- * The CRLF form of a file: each line, ended by LF or CRLF in the file,
- * is sent with CRLF; a last line without an ending gets one (a CR that
- * ends the file is taken as its ending).  Every other byte, a lone CR
- * and NUL included, passes through.  So it is the file with a CR put
- * before each LF that has none, and an ending added at the end.  When
- * asked, a given byte that begins a line is doubled on the way out
- * (dot-stuffing, for a caller that speaks POP3); sizes never count it.
- * The same code measures (without put: the output is thrown away) and
- * sends, so a size can never disagree with the bytes sent.  It copies
- * the file 32 octets at a time while it looks for LFs in them.
- */
-struct xfer {
-	int		(*put)(void *, const char *, size_t);	/* NULL: count */
-	void		*arg;
-	char		*out;		/* POP3D_OUTCHUNK octets */
-	size_t		 olen;
-	int		 stuff;		/* doubled at a line's start; -1: none */
-	long		 body_left;	/* < 0: no limit */
-	size_t		 linelen;	/* TOP: octets of the line so far */
-	bool		 in_body;
-	bool		 bol;		/* at the start of a line */
-	bool		 done;
-	unsigned char	 prev;		/* the last octet read */
-	uint64_t	 flushed;	/* octets handed to put (or thrown away) */
-	uint64_t	 stuffed;	/* lines that got their byte doubled */
-};
-
-/*
- * Room x_feed keeps at the end of out: a doubled byte, a block of 32
- * octets that may grow by 32 (a CR at each LF, a doubled byte after
- * it), and one more copy of 32 past that.
- */
-#define X_SLACK		128
-
-/* Octets of the CRLF form so far. */
-static uint64_t
-x_sent(const struct xfer *x)
-{
-	return x->flushed + x->olen - x->stuffed;
-}
-
-static int
-x_flush(struct xfer *x)
-{
-	size_t n = x->olen;
-
-	x->olen = 0;
-	x->flushed += n;
-	return n == 0 || x->put == NULL ? 0 : x->put(x->arg, x->out, n);
-}
-
-/* A line ended; whether TOP has sent enough. */
-static bool
-x_line_done(struct xfer *x, bool empty)
-{
-	if (!x->in_body) {
-		if (!empty)
-			return false;
-		x->in_body = true;
-		return x->body_left == 0;
-	}
-	return x->body_left > 0 && --x->body_left == 0;
-}
-
-/*
- * lf_mask(p): one bit for each of the 16 octets at p that is LF, in
- * order.  SSE2 (every x86-64) has an instruction for it; elsewhere GCC's
- * vectors and a multiply gather the bits.  Without either, x_feed goes
- * octet by octet.  POP3D_NO_SSE2 and POP3D_NO_VECTORS choose the other
- * paths on x86-64 too, for the tests.
- */
-#if defined(__SSE2__) && !defined(POP3D_NO_SSE2) && \
-    !defined(POP3D_NO_VECTORS)
-#include <emmintrin.h>
-#define X_BLOCKS	1
-static inline unsigned
-lf_mask(const char *p)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-
-	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
-	    _mm_set1_epi8('\n')));
-}
-#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(POP3D_NO_VECTORS)
-#define X_BLOCKS	1
-typedef unsigned char x_v16 __attribute__((vector_size(16)));
-static inline unsigned
-lf_mask(const char *p)
-{
-	static const x_v16 lf = { '\n', '\n', '\n', '\n', '\n', '\n', '\n',
-	    '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n' };
-	x_v16 v;
-	uint64_t lo, hi;
-
-	memcpy(&v, p, 16);
-	v = (x_v16)(v == lf);
-	memcpy(&lo, &v, 8);
-	memcpy(&hi, (char *)&v + 8, 8);
-	lo = (lo & 0x8080808080808080ULL) >> 7;
-	hi = (hi & 0x8080808080808080ULL) >> 7;
-	return (unsigned)((lo * 0x0102040810204080ULL) >> 56) |
-	    (unsigned)((hi * 0x0102040810204080ULL) >> 56) << 8;
-}
-#else
-#define X_BLOCKS	0
-#endif
-
-/*
- * Runs len octets at p through x; p[-1] is x->prev and 32 octets past
- * len may be read (x_file's rbuf).
- */
-static int
-x_feed(struct xfer *x, const char *p, size_t len)
-{
-	const char *end = p + len;
-	char *o = x->out + x->olen, *lim = x->out + POP3D_OUTCHUNK - X_SLACK;
-	bool bol = x->bol, top = x->body_left >= 0, done = x->done;
-	unsigned char prev = x->prev, c;
-	int stuff = x->stuff;	/* a local: stores through o may alias x */
-#if X_BLOCKS
-	uint64_t m, mm;
-	unsigned k, ins, has, shift;
-#endif
-
-	while (p < end && !done) {
-		if (o >= lim) {
-			x->olen = (size_t)(o - x->out);
-			if (x_flush(x) == -1)
-				return -1;
-			o = x->out;
-		}
-#if X_BLOCKS
-		/*
-		 * A block of 32 octets: all out, then at each LF without a CR
-		 * before it a CR, and after an LF the byte to double, each
-		 * time with the rest of the block copied again one further
-		 * on.  A block with at most one LF and nothing to double (the
-		 * usual case) goes without a branch that depends on where the
-		 * LF is: without one, k is 32, and the second copy is of the
-		 * next block, which is written again next time.
-		 */
-		while (!top && end - p >= 32 && o < lim) {
-			if (bol && (unsigned char)*p == stuff) {
-				*o++ = (char)stuff;
-				x->stuffed++;
-			}
-			memcpy(o, p, 32);
-			m = lf_mask(p) | (uint64_t)lf_mask(p + 16) << 16;
-			k = (unsigned)__builtin_ctzll(m | 1ULL << 32);
-			has = m != 0;
-			if ((m & (m - 1)) == 0 && !(has & (k < 31) &
-			    ((unsigned char)p[k + 1] == stuff))) {
-				ins = has & ((unsigned char)p[(int)k - 1] != '\r');
-				o[k] = '\r';
-				memcpy(o + k + ins, p + k, 32);
-				o += 32 + ins;
-				p += 32;
-				bol = k == 31;
-				continue;
-			}
-			for (mm = m, shift = 0; mm != 0; mm &= mm - 1) {
-				k = (unsigned)__builtin_ctzll(mm);
-				ins = (unsigned char)p[(int)k - 1] != '\r';
-				o[k + shift] = '\r';
-				memcpy(o + k + shift + ins, p + k, 32);
-				shift += ins;
-				if (k < 31 && (unsigned char)p[k + 1] == stuff) {
-					o[k + 1 + shift] = (char)stuff;
-					memcpy(o + k + 2 + shift, p + k + 1, 32);
-					shift++;
-					x->stuffed++;
-				}
-			}
-			o += 32 + shift;
-			p += 32;
-			bol = m >> 31 & 1;
-		}
-		prev = (unsigned char)p[-1];
-		if (p >= end)
-			break;
-		if (o >= lim)
-			continue;
-#endif
-		/* Anything else, one octet at a time. */
-		c = (unsigned char)*p++;
-		if (bol && c == stuff) {
-			*o++ = (char)c;
-			x->stuffed++;
-		}
-		if (c != '\n') {
-			*o++ = (char)c;
-			bol = false;
-			prev = c;
-			x->linelen++;
-			continue;
-		}
-		if (prev != '\r')
-			*o++ = '\r';
-		*o++ = '\n';
-		/* Empty: nothing before its LF but a CR. */
-		if (top && x_line_done(x, x->linelen == (prev == '\r' ? 1 : 0)))
-			x->done = done = true;
-		x->linelen = 0;
-		bol = true;
-		prev = c;
-	}
-	x->bol = bol;
-	x->prev = prev;
-	x->olen = (size_t)(o - x->out);
-	return 0;
-}
-
-/* The end of the file: a last line without its ending gets one. */
-static int
-x_end(struct xfer *x)
-{
-	if (!x->done && !x->bol) {
-		x->bol = true;
-		if (POP3D_OUTCHUNK - x->olen < 2 && x_flush(x) == -1)
-			return -1;
-		if (x->prev != '\r')
-			x->out[x->olen++] = '\r';
-		x->out[x->olen++] = '\n';
-	}
-	return x_flush(x);
-}
-
-/*
- * Runs the first len octets of fd through x (a file read as it was when
- * it was measured or listed, and no further).  Returns 0, -1 on a read
- * error (errno), -2 when put failed, -3 when the file ended early.
- */
-static int
-x_file(struct store *st, int fd, uint64_t len, struct xfer *x)
-{
-	char *buf = st->rbuf + 16;
-	ssize_t n;
-
-	while (len > 0 && !x->done) {
-		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
-		    POP3D_READBUF);
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return -3;
-		len -= (uint64_t)n;
-		buf[-1] = (char)x->prev;
-		if (x_feed(x, buf, (size_t)n) == -1)
-			return -2;
-	}
-	return x_end(x) == -1 ? -2 : 0;
-}
-
-/*
- * Listing order: by base name in version order (so "2.eml" comes before
- * "10.eml", and Maildir's time-stamped names in delivery order), then by
- * folder, then by full name.  Equal base names end up side by side.
- */
-static int
-order(const char *a, unsigned asub, bool acolon, const char *b,
-    unsigned bsub, bool bcolon)
-{
-	int r;
-
-	if ((r = strverscmp(a, b)) != 0)
-		return r;
-	if (asub != bsub)
-		return asub < bsub ? -1 : 1;
-	/* One base: "base" comes before "base:...". */
-	if (acolon != bcolon)
-		return acolon ? 1 : -1;
-	if (!acolon)
-		return 0;
-	return strcmp(a + strlen(a) + 1, b + strlen(b) + 1);
-}
-
-static int
-msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
-{
-	return order(msg_base(st, x), x->sub, x->colon, msg_base(st, y),
-	    y->sub, y->colon);
-}
-
-static int
-idx_cmp(const void *a, const void *b, void *arg)
-{
-	const struct store *st = arg;
-
-	return msg_cmp(st, &st->msgs[*(const uint32_t *)a],
-	    &st->msgs[*(const uint32_t *)b]);
-}
-
-/*
- * The listing's table of names, while listing: open addressing on a
- * seeded hash of the folder and the base name.  A slot holds a msg's
- * index + 1 in its low SLOT_BITS and 32 - SLOT_BITS more bits of the
- * hash above them, so a probe looks at a msg only when those match.
- * The table holds the cache's entries and the folder's new files, each
- * at most POP3D_MSGS_MAX.
- */
-#define SLOT_BITS	20
-#define LIST_BATCH	32
-#define SLOT_INDEX(v)	((v) & ((1U << SLOT_BITS) - 1))
-#define SLOT_TAG(h)	((uint32_t)((h) >> (64 - (32 - SLOT_BITS))) << SLOT_BITS)
-_Static_assert(2 * POP3D_MSGS_MAX < (1U << SLOT_BITS) - 1,
-    "slot indices must hold every msg a listing may make");
-
-static uint64_t
-name_hash(const struct store *st, int sub, const char *p, size_t len)
-{
-	uint64_t h = st->seed ^ ((uint64_t)sub << 56) ^ len, w;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, p, len);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ULL;
-	return h ^ (h >> 32);
-}
-
-/* Puts msg index + 1 (v) in the first free slot for hash h. */
-static void
-slot_put(struct store *st, uint64_t h, uint32_t v)
-{
-	size_t i = h & (st->nslots - 1);
-
-	while (st->slots[i] != 0)
-		i = (i + 1) & (st->nslots - 1);
-	st->slots[i] = SLOT_TAG(h) | v;
-}
-
-/* Finds name (whose name_hash is h) in folder sub; NULL if not there. */
-static struct msg *
-find(struct store *st, int sub, const char *name, uint64_t h)
-{
-	uint32_t tag = SLOT_TAG(h), v;
-	size_t i;
-	struct msg *m;
-
-	if (st->nslots == 0)
-		return NULL;
-	for (i = h & (st->nslots - 1);; i = (i + 1) & (st->nslots - 1)) {
-		if ((v = st->slots[i]) == 0)
-			return NULL;
-		if ((v & ~SLOT_INDEX(~0U)) != tag)
-			continue;
-		m = &st->msgs[SLOT_INDEX(v) - 1];
-		if (m->sub == sub && name_is(st, m, name))
-			return m;
-	}
-}
-
-/* At most 4/5 full: the tags keep long runs of probes cheap. */
-static bool
-too_full(size_t nslots, size_t n)
-{
-	return n * 5 > nslots * 4;
-}
-
-static int
-grow_slots(struct store *st)
-{
-	size_t n = st->nslots ? st->nslots * 2 : 1024, on = st->nslots;
-	uint32_t *old = st->slots;
-
-	while (too_full(n, st->count + 1))
-		n *= 2;
-	if ((st->slots = calloc(n, sizeof(*st->slots))) == NULL) {
-		st->slots = old;
-		return -1;
-	}
-	st->nslots = n;
-	for (size_t k = 0; k < on; k++) {
-		const struct msg *m;
-		const char *b;
-
-		if (old[k] == 0)
-			continue;
-		m = &st->msgs[SLOT_INDEX(old[k]) - 1];
-		b = msg_base(st, m);
-		slot_put(st, name_hash(st, m->sub, b, strlen(b)),
-		    SLOT_INDEX(old[k]));
-	}
-	free(old);
-	return 0;
-}
-
-static int
-grow_msgs(struct store *st)
-{
-	size_t ncap = st->cap ? st->cap * 2 : 64;
-	struct msg *n = reallocarray(st->msgs, ncap, sizeof(*n));
-
-	if (n == NULL)
-		return -1;
-	st->msgs = n;
-	st->cap = ncap;
-	return 0;
-}
-
-/* A new msg in folder sub named name (len octets); NULL (errno). */
-static struct msg *
-new_msg(struct store *st, int sub, const char *name, size_t len)
-{
-	struct msg *m;
-
-	if (st->count >= 2 * POP3D_MSGS_MAX) {
-		errno = ENOMEM;	/* NEVER: callers stop at POP3D_MSGS_MAX each */
-		return NULL;
-	}
-	if (st->count == st->cap && grow_msgs(st) == -1)
-		return NULL;
-	m = &st->msgs[st->count];
-	memset(m, 0, sizeof(*m));
-	m->sub = (unsigned)sub;
-	if (set_name(st, m, name, len, NULL) == -1)
-		return NULL;
-	st->count++;
-	return m;
-}
-
-/*
- * new_msg, and into the table (where a name already there stays first
- * and hides the new one: the caller looks first).
- */
-static struct msg *
-add_msg(struct store *st, int sub, const char *name, size_t len, size_t bl)
-{
-	struct msg *m;
-
-	if (too_full(st->nslots, st->count + 1) && grow_slots(st) == -1)
-		return NULL;
-	if ((m = new_msg(st, sub, name, len)) == NULL)
-		return NULL;
-	slot_put(st, name_hash(st, sub, name, bl), (uint32_t)st->count);
-	return m;
-}
-
-/*
- * Puts msgs[0..count) into an empty table, fetching each one's slot
- * ahead: in a table of 100,000 names every slot is a cache miss.
- */
-static int
-index_msgs(struct store *st)
-{
-	uint64_t h[32];
-	size_t i, k, n;
-
-	while (too_full(st->nslots, st->count))
-		if (grow_slots(st) == -1)
-			return -1;
-	for (i = 0; i < st->count; i += n) {
-		n = st->count - i < 32 ? st->count - i : 32;
-		for (k = 0; k < n; k++) {
-			const struct msg *m = &st->msgs[i + k];
-			const char *b = msg_base(st, m);
-
-			h[k] = name_hash(st, m->sub, b, strlen(b));
-			PREFETCH(&st->slots[h[k] & (st->nslots - 1)]);
-		}
-		for (k = 0; k < n; k++)
-			slot_put(st, h[k], (uint32_t)(i + k + 1));
-	}
-	return 0;
-}
-
-/* The base of a name in folder sub: a Maildir name's part before ':'. */
-static size_t
-base_len(int sub, const char *name, size_t len)
-{
-	const char *colon;
-
-	if (sub == SUB_ROOT || (colon = memchr(name, ':', len)) == NULL)
-		return len;
-	return (size_t)(colon - name);
-}
-
-/* Whether name (len octets) in folder sub comes after the cut. */
-static bool
-past_cut(const struct store *st, int sub, const char *name, size_t len)
-{
-	char key[NAME_MAX + 1];
-
-	if (!st->cut.on)
-		return false;
-	if (len > NAME_MAX)
-		return true;	/* NEVER: no folder holds such a name */
-	memcpy(key, name, len);
-	key[len] = '\0';
-	key[base_len(sub, name, len)] = '\0';
-	return order(key, (unsigned)sub, base_len(sub, name, len) < len,
-	    st->cut.key, st->cut.sub, st->cut.colon) > 0;
-}
-
-/*
- * The size cache (sizes.h).  An entry stands for a file while the
- * file's identity holds: its folder, name, inode, size and mtime.  In a
- * plain folder that is checked with a stat of each file, since such
- * files may be edited in place.  In a Maildir, files are never changed
- * once delivered (maildir(5): a message is written in tmp/, then only
- * renamed; flags change the name, not the file), so the name and the
- * inode the folder's own listing gives (d_ino) identify the file, and
- * the cache's size and mtime stand for it unchecked, as Dovecot trusts
- * its index.  Nothing trusts them further: opening a message for
- * RETR or TOP, and removing it, compare them with the file's own
- * (same_file), so a file edited in place against the convention is
- * "no longer available", never sent with a wrong size, and that drops
- * the cache so the next login measures again.  A read-only mailbox
- * (whose cache cannot be dropped) checks every file.
- */
-static int
-cache_entry(void *arg, const struct sizes_entry *e)
-{
-	struct store *st = arg;
-	struct msg *m;
-
-	if (e->folder >= SUB_COUNT || st->subfd[e->folder] == -1)
-		return 0;	/* no such folder here */
-	if (st->count >= POP3D_MSGS_MAX)
-		return 0;	/* more than a listing may hold */
-	if (past_cut(st, e->folder, e->name, e->namelen))
-		return 0;	/* not to be listed: no need to look it up */
-	/*
-	 * Indexed after the load (index_msgs): a second line for one file
-	 * (not one pop3d wrote) is hidden by the first, so left out.
-	 */
-	if ((m = new_msg(st, e->folder, e->name, e->namelen)) == NULL)
-		return -1;
-	m->ino = e->ino;
-	m->fsize = (int64_t)e->fsize;
-	m->mtime = mtime_of(e->mtime_s, e->mtime_ns);
-	m->size = e->size;
-	m->dots = e->dots;
-	return 0;
-}
-
-/* Forgets every msg and name; the table is emptied too. */
-static void
-drop_listing(struct store *st)
-{
-	st->count = 0;
-	st->names_len = 0;
-	st->cached = 0;
-	if (st->nslots > 0)
-		memset(st->slots, 0, st->nslots * sizeof(*st->slots));
-}
-
-/*
- * Measures fd (a regular file, sb) as x_file does; 0, 1 when it ended
- * before its size (it is changing: not listed now), -1 (errno).
- */
-static int
-measure(struct store *st, int fd, const struct stat *sb, uint64_t *size,
-    bool *dots)
-{
-	struct xfer x = { .out = st->obuf, .stuff = '.', .body_left = -1,
-	    .bol = true };
-	int r;
-
-	if ((r = x_file(st, fd, (uint64_t)sb->st_size, &x)) == -1)
-		return -1;
-	*size = x_sent(&x);
-	*dots = x.stuffed > 0;
-	return r == -3 ? 1 : 0;
-}
-
-/* A directory entry, as list_dir hands it to list_one. */
-struct dent {
-	const char	*name;
-	size_t		 len;
-	size_t		 bl;		/* base_len */
-	uint64_t	 h;		/* name_hash */
-	ino_t		 ino;
-	unsigned char	 type;
-};
-
-/* Lists one directory entry; 1 listed, 0 not a message, -1 error. */
-static int
-list_file(struct store *st, int sub, const struct dent *de)
-{
-	const char *name = de->name;
-	struct msg *m = find(st, sub, name, de->h);
-	struct stat sb;
-	uint64_t size;
-	bool dots;
-	int fd, r;
-
-	if (m != NULL && m->used)
-		return 0;	/* NEVER: a folder holds a name once */
-	if (st->listed == POP3D_MSGS_MAX) {
-		/*
-		 * Past a cut, only mail delivered since find_cut, with a
-		 * name before the cut, gets here: it waits for a next
-		 * listing, as any mail delivered during a session does.
-		 */
-		if (st->cut.on)
-			return 0;
-		st->full = true;
-		errno = EFBIG;
-		return -1;
-	}
-	if (m != NULL && sub != SUB_ROOT && !st->read_only &&
-	    de->type == DT_REG && m->ino == de->ino) {
-		m->used = true;
-		m->unchecked = true;
-		st->listed++;
-		return 1;
-	}
-	if (m != NULL || de->type == DT_UNKNOWN) {
-		if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) ==
-		    -1)
-			return errno == ENOENT ? 0 : -1;
-		if (!S_ISREG(sb.st_mode))
-			return 0;	/* a symlink, a folder, a FIFO */
-		if (m != NULL && same_file(m, &sb)) {
-			m->used = true;
-			st->listed++;
-			return 1;
-		}
-	}
-	/*
-	 * A new file when the listing holds as many as it may: the folder
-	 * holds too many (or the cache names files that are gone), so none
-	 * is read until find_cut has chosen which to list.
-	 */
-	if (m == NULL && !st->cut.on && st->count >= POP3D_MSGS_MAX) {
-		st->full = true;
-		errno = EFBIG;
-		return -1;
-	}
-	if ((fd = open_msg(st, name, sub)) == -1) {
-		/* Gone, replaced by a symlink, or unreadable. */
-		if (errno == ENOENT || errno == ELOOP || errno == EACCES ||
-		    errno == ENXIO || errno == EWOULDBLOCK)
-			return 0;
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	r = measure(st, fd, &sb, &size, &dots);
-	close(fd);
-	if (r != 0)
-		return r == 1 ? 0 : -1;
-	if (m == NULL && (m = add_msg(st, sub, name, de->len, de->bl)) ==
-	    NULL)
-		return -1;
-	set_identity(m, &sb);
-	m->size = size;
-	m->dots = dots;
-	m->used = true;
-	st->listed++;
-	st->cache_dirty = true;
-	return 1;
-}
-
-static int
-list_one(struct store *st, int sub, const struct dent *de)
-{
-	int r = list_file(st, sub, de);
-
-	/* A file passed over now may be a message later, unseen by a snap. */
-	if (r == 0)
-		st->now[sub].skipped = true;
-	return r;
-}
-
-/*
- * Lists a batch of entries.  Each lookup in a table of 100,000 names
- * misses the CPU's caches three times (the slot, the msg, its name), so
- * those are fetched ahead for the whole batch first.
- */
-static int
-list_batch(struct store *st, int sub, struct dent *d, size_t n)
-{
-	const struct msg *m;
-	uint32_t v[LIST_BATCH];
-	size_t k, mask = st->nslots - 1;
-
-	if (st->nslots > 0) {
-		for (k = 0; k < n; k++)
-			PREFETCH(&st->slots[d[k].h & mask]);
-		for (k = 0; k < n; k++) {
-			v[k] = st->slots[d[k].h & mask];
-			if (v[k] != 0)
-				PREFETCH(&st->msgs[SLOT_INDEX(v[k]) - 1]);
-		}
-		for (k = 0; k < n; k++)
-			if (v[k] != 0) {
-				m = &st->msgs[SLOT_INDEX(v[k]) - 1];
-				PREFETCH(st->names + m->name);
-			}
-	}
-	for (k = 0; k < n; k++)
-		if (list_one(st, sub, &d[k]) == -1)
-			return -1;
-	return 0;
-}
-
-static int
-list_dir(struct store *st, int sub)
-{
-	char names[LIST_BATCH][NAME_MAX + 1];
-	struct dent d[LIST_BATCH];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *dir;
-	int fd, saved;
-
-	if ((fd = openat(st->subfd[sub], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL)
-			break;
-		if (de->d_name[0] == '.')
-			continue;
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		/* Copied: readdir may reuse its buffer. */
-		d[n].len = strlen(de->d_name);
-		if (past_cut(st, sub, de->d_name, d[n].len)) {
-			st->now[sub].skipped = true;	/* no snap of it */
-			continue;
-		}
-		memcpy(names[n], de->d_name, d[n].len + 1);
-		d[n].name = names[n];
-		d[n].bl = base_len(sub, names[n], d[n].len);
-		d[n].h = name_hash(st, sub, names[n], d[n].bl);
-		d[n].ino = de->d_ino;
-		d[n].type = de->d_type;
-		if (++n == LIST_BATCH) {
-			if (list_batch(st, sub, d, n) == -1)
-				break;
-			n = 0;
-		}
-	}
-	if (errno == 0 && n > 0)
-		(void)list_batch(st, sub, d, n);
-	saved = errno;
-	closedir(dir);
-	errno = saved;
-	return saved == 0 ? 0 : -1;
-}
-
-/*
- * Puts the listing in order.  msgs[0..cached) came from the cache, which
- * is written in listing order: when they still are in order (checked:
- * the cache is only a hint), only the new ones are sorted and merged in.
- * Sorts indices, not msgs, then moves each msg once.  0, -1 (errno), or
- * -2 when a folder listed from its snap holds one name twice (a cache
- * pop3d did not write): the listing must be made again without snaps.
- */
-static int
-sort_listing(struct store *st)
-{
-	size_t n = st->count, c = st->cached, i, j, k;
-	uint32_t *ord, *tmp = NULL, t;
-	struct msg save;
-
-	for (i = 1; i < c; i++)
-		if (msg_cmp(st, &st->msgs[i - 1], &st->msgs[i]) >= 0) {
-			if (st->snapped)
-				return -2;
-			c = 0;		/* not in order: sort them all */
-			st->cache_dirty = true;
-			break;
-		}
-	if (c == n)
-		return 0;
-	if ((ord = reallocarray(NULL, n, sizeof(*ord))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		ord[i] = (uint32_t)i;
-	qsort_r(ord + c, n - c, sizeof(*ord), idx_cmp, st);
-	if (c > 0) {
-		/* Merge the two sorted runs. */
-		if ((tmp = reallocarray(NULL, n, sizeof(*tmp))) == NULL) {
-			free(ord);
-			return -1;
-		}
-		for (i = 0, j = c, k = 0; k < n; k++)
-			tmp[k] = j == n || (i < c && idx_cmp(&ord[i], &ord[j],
-			    st) <= 0) ? ord[i++] : ord[j++];
-		free(ord);
-		ord = tmp;
-	}
-	/* msgs[k] becomes msgs[ord[k]]: follow each cycle once. */
-	for (i = 0; i < n; i++) {
-		if (ord[i] == i)
-			continue;
-		save = st->msgs[i];
-		for (k = i;; k = t) {
-			t = ord[k];
-			ord[k] = (uint32_t)k;
-			if (t == i) {
-				st->msgs[k] = save;
-				break;
-			}
-			st->msgs[k] = st->msgs[t];
-		}
-	}
-	free(ord);
-	return 0;
-}
-
-struct save_iter {
-	struct store	*st;
-	size_t		 i;
-	char		 name[NAME_MAX + 1];
-};
-
-static int
-save_next(void *arg, struct sizes_entry *e)
-{
-	struct save_iter *it = arg;
-	const struct msg *m;
-	int64_t s, ns;
-
-	if (it->i == it->st->count)
-		return 0;
-	m = &it->st->msgs[it->i++];
-	e->folder = m->sub;
-	e->ino = m->ino;
-	e->fsize = (uint64_t)m->fsize;
-	s = m->mtime / 1000000000;
-	ns = m->mtime % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		s--;
-	}
-	e->mtime_s = s;
-	e->mtime_ns = (long)ns;
-	e->size = m->size;
-	e->dots = m->dots;
-	e->name = msg_name(it->st, m, it->name);
-	e->namelen = strlen(e->name);
-	return 1;
-}
-
-static void
-free_slots(struct store *st)
-{
-	free(st->slots);
-	st->slots = NULL;
-	st->nslots = 0;
-}
-
-/*
- * Maildir can hold the same base name twice: in new/ and cur/ (a move
- * done by link and unlink, caught half-way, or a copy put back), or in
- * cur/ with two sets of flags.  Then one keeps the base as its id and
- * the others get a digest of their folder and whole name.  The one is
- * the first in cur/, if any: the base must stay with the file that a
- * client's moves leave last.  Messages leave new/ for cur/, never the
- * other way, so the copy in new/ is the one that goes, and the cur/
- * copy's id then does not change, nor does the copy in new/ hand its id
- * on.  (No rule on names alone can keep each id where both copies may
- * go first: an id is no more than its file's name, and the base must
- * stay with a file that moves from new/ to cur/.)  Equal ids can only
- * come from equal base names, which sort side by side.
- */
-static int
-dedupe_uids(struct store *st)
-{
-	char salt[2], buf[NAME_MAX + 1];
-	const char *name;
-	size_t i, j, k, keep;
-
-	for (i = 0; i < st->count; i = j) {
-		keep = i;
-		for (j = i + 1; j < st->count && strcmp(msg_uid(st,
-		    &st->msgs[i]), msg_uid(st, &st->msgs[j])) == 0; j++)
-			if (st->msgs[keep].sub != SUB_CUR &&
-			    st->msgs[j].sub == SUB_CUR)
-				keep = j;
-		for (k = i; k < j; k++) {
-			struct msg *m = &st->msgs[k];
-
-			if (k == keep)
-				continue;
-			salt[0] = (char)('0' + m->sub);
-			salt[1] = '\0';
-			/* Out of st->names, which set_name may move. */
-			name = msg_name(st, m, buf);
-			if (name != buf)	/* it may be buf already */
-				memmove(buf, name, strlen(name) + 1);
-			if (set_name(st, m, buf, strlen(buf), salt) == -1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-static void
-cache_folder(void *arg, const struct sizes_folder *f)
-{
-	struct store *st = arg;
-
-	if (f->folder == SUB_ROOT || f->folder >= SUB_COUNT ||
-	    (ino_t)f->ino != f->ino)
-		return;
-	st->snap[f->folder] = (struct snap){ .have = true, .ino = (ino_t)f->ino,
-	    .mtime = mtime_of(f->mtime_s, f->mtime_ns), .entries = f->entries };
-}
-
-/*
- * Whether folder sub may be listed from its snap: a Maildir folder whose
- * inode and mtime are what they were when all its files were listed, in
- * a cache that is whole, with as many entries of it as it says.
- */
-static bool
-snap_holds(const struct store *st, int sub, const size_t *entries)
-{
-	const struct snap *s = &st->snap[sub], *n = &st->now[sub];
-
-	return sub != SUB_ROOT && !st->read_only && s->have &&
-	    s->ino == n->ino && s->mtime == n->mtime &&
-	    s->entries == entries[sub];
-}
-
-/* Lists every cache entry of folder sub, unchecked (see above). */
-static int
-list_snap(struct store *st, int sub)
-{
-	for (size_t i = 0; i < st->cached; i++) {
-		struct msg *m = &st->msgs[i];
-
-		if (m->sub != (unsigned)sub)
-			continue;
-		if (st->listed == POP3D_MSGS_MAX) {
-			st->full = true;
-			errno = EFBIG;
-			return -1;
-		}
-		m->used = true;
-		m->unchecked = true;
-		st->listed++;
-	}
-	return 0;
-}
-
-/*
- * Notes what folder sub is before it is listed.  A change to a folder's
- * entries (a file made, renamed or removed) sets its mtime to the time
- * of the change, so a later listing can trust an unchanged mtime only if
- * no change could have come in the same tick of the clock: only a mtime
- * at least a second old is kept (as Dovecot does).
- */
-static int
-note_folder(struct store *st, int sub)
-{
-	struct timespec now;
-	struct stat sb;
-	int64_t m;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (fstat(st->subfd[sub], &sb) == -1)
-		return -1;
-	m = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-	st->now[sub] = (struct snap){ .ino = sb.st_ino, .mtime = m,
-	    .have = sub != SUB_ROOT && m != INT64_MAX &&
-	    m <= mtime_of(now.tv_sec - 1, now.tv_nsec) };
-	return 0;
-}
-
-/*
- * One listing: 0, -1 (errno), or -2 to list again with use_snaps false
- * (sort_listing).
- */
-static int
-list_pass(struct store *st, bool use_snaps)
-{
-	struct sizes_folder f[SUB_COUNT];
-	size_t i, n, c, nf = 0, entries[SUB_COUNT] = { 0 };
-	bool whole, table = false, snap[SUB_COUNT] = { false };
-	int sub, r;
-
-	st->count = st->names_len = st->listed = st->cached = 0;
-	st->cache_dirty = st->snapped = false;
-	memset(st->snap, 0, sizeof(st->snap));
-	randombytes_buf(&st->seed, sizeof(st->seed));
-	/*
-	 * Sizes come from the cache where the file is still the one it
-	 * describes; only new or changed files are read.  The cache is an
-	 * optimisation: without memory for it, listing goes on without.
-	 */
-	if (sizes_load(st->dirfd, cache_entry, cache_folder, st, &whole) ==
-	    -1) {
-		drop_listing(st);
-		whole = false;
-	}
-	st->cached = st->count;
-	if (!whole || !use_snaps)
-		memset(st->snap, 0, sizeof(st->snap));
-	for (i = 0; i < st->count; i++)
-		entries[st->msgs[i].sub]++;
-	for (sub = 0; sub < SUB_COUNT; sub++) {
-		if (st->subfd[sub] == -1)
-			continue;
-		if (note_folder(st, sub) == -1)
-			goto fail;
-		if (!(snap[sub] = snap_holds(st, sub, entries)))
-			table = true;
-	}
-	/* The table is for looking up what a folder's listing holds. */
-	if (table && index_msgs(st) == -1) {
-		drop_listing(st);
-		memset(snap, 0, sizeof(snap));
-	}
-	for (sub = 0; sub < SUB_COUNT; sub++) {
-		if (st->subfd[sub] == -1)
-			continue;
-		if (snap[sub]) {
-			st->snapped = true;
-			if (list_snap(st, sub) == -1)
-				goto fail;
-		} else if (list_dir(st, sub) == -1)
-			goto fail;
-	}
-	free_slots(st);
-	/* Entries for files that are gone leave the listing (and cache). */
-	memset(entries, 0, sizeof(entries));
-	for (i = n = c = 0; i < st->count; i++) {
-		if (!st->msgs[i].used)
-			continue;
-		st->msgs[i].used = false;
-		c += i < st->cached;
-		entries[st->msgs[i].sub]++;
-		st->msgs[n++] = st->msgs[i];
-	}
-	if (n != st->count)
-		st->cache_dirty = true;
-	st->count = n;
-	st->cached = c;
-	if ((r = sort_listing(st)) != 0)
-		return r;
-	if (dedupe_uids(st) == -1)
-		return -1;
-	/* The folders to trust next time, if nothing changes them. */
-	for (sub = 0; sub < SUB_COUNT; sub++) {
-		struct snap *s = &st->now[sub];
-
-		if (st->subfd[sub] == -1 || !s->have || s->skipped)
-			continue;
-		f[nf++] = (struct sizes_folder){ .folder = sub, .ino = s->ino,
-		    .mtime_s = s->mtime / 1000000000, .mtime_ns = (long)(s->mtime %
-		    1000000000), .entries = entries[sub] };
-		if (s->mtime < 0 && f[nf - 1].mtime_ns != 0) {
-			f[nf - 1].mtime_s--;
-			f[nf - 1].mtime_ns += 1000000000;
-		}
-		if (!st->snap[sub].have || st->snap[sub].ino != s->ino ||
-		    st->snap[sub].mtime != s->mtime ||
-		    st->snap[sub].entries != entries[sub])
-			st->cache_dirty = true;
-	}
-	for (sub = 0; sub < SUB_COUNT; sub++)
-		if (st->snap[sub].have && (st->subfd[sub] == -1 ||
-		    !st->now[sub].have || st->now[sub].skipped))
-			st->cache_dirty = true;		/* a line to drop */
-	/* Unwritable, the cache is only not there next time. */
-	if (st->cache_dirty && !st->read_only) {
-		struct save_iter it = { .st = st };
-
-		if (sizes_save(st->dirfd, f, nf, save_next, &it) == -1)
-			st->cache_dirty = true;
-	}
-	return 0;
-fail:
-	free_slots(st);
-	return -1;
-}
-
-/*
- * A folder of more than POP3D_MSGS_MAX messages (a flood of mail) is
- * served in part, not refused: the first POP3D_MSGS_MAX in listing
- * order, so that the same ones are listed at every login and removing
- * some lets the next ones in.  find_cut reads the folders' names and
- * nothing else (no stat, no read), keeping the first POP3D_MSGS_MAX
- * seen so far in a heap whose top is the last of them.  The heap is
- * st->msgs, its names are in st->names, so it costs no more than the
- * listing it stands for; names pushed out leave holes in st->names,
- * squeezed out (squeeze_names) before it would grow, once they are an
- * eighth of it.  The heap's top at the end is the cut, and the listing
- * then takes no name past it.
- */
-static void
-heap_swap(struct store *st, size_t i, size_t j)
-{
-	struct msg t = st->msgs[i];
-
-	st->msgs[i] = st->msgs[j];
-	st->msgs[j] = t;
-}
-
-static void
-heap_up(struct store *st, size_t i)
-{
-	size_t p;
-
-	for (; i > 0; i = p) {
-		p = (i - 1) / 2;
-		if (msg_cmp(st, &st->msgs[i], &st->msgs[p]) <= 0)
-			break;
-		heap_swap(st, i, p);
-	}
-}
-
-static void
-heap_down(struct store *st, size_t i)
-{
-	size_t c;
-
-	for (; (c = 2 * i + 1) < st->count; i = c) {
-		if (c + 1 < st->count &&
-		    msg_cmp(st, &st->msgs[c + 1], &st->msgs[c]) > 0)
-			c++;
-		if (msg_cmp(st, &st->msgs[c], &st->msgs[i]) <= 0)
-			break;
-		heap_swap(st, i, c);
-	}
-}
-
-/* Octets of a name in st->names, before any digest id is added. */
-static size_t
-name_size(const struct store *st, const struct msg *m)
-{
-	const char *p = msg_base(st, m);
-	size_t n = strlen(p) + 1;
-
-	return m->colon ? n + strlen(p + n) + 1 : n;
-}
-
-static int
-off_cmp(const void *a, const void *b, void *arg)
-{
-	const struct store *st = arg;
-	uint32_t x = st->msgs[*(const uint32_t *)a].name;
-	uint32_t y = st->msgs[*(const uint32_t *)b].name;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Moves the names of msgs[0..count) together, in place. */
-static int
-squeeze_names(struct store *st)
-{
-	uint32_t *ord;
-	size_t i, at = 0, len;
-
-	if (st->count == 0) {
-		st->names_len = 0;
-		return 0;
-	}
-	if ((ord = reallocarray(NULL, st->count, sizeof(*ord))) == NULL)
-		return -1;
-	for (i = 0; i < st->count; i++)
-		ord[i] = (uint32_t)i;
-	qsort_r(ord, st->count, sizeof(*ord), off_cmp, st);
-	for (i = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[ord[i]];
-
-		len = name_size(st, m);
-		memmove(st->names + at, st->names + m->name, len);
-		m->name = (uint32_t)at;
-		at += len;
-	}
-	st->names_len = at;
-	free(ord);
-	return 0;
-}
-
-/* Offers name (len octets) in folder sub to find_cut's heap. */
-static int
-cut_name(struct store *st, int sub, const char *name, size_t len,
-    size_t *holes)
-{
-	size_t bl = base_len(sub, name, len);
-	struct msg key = { .sub = (unsigned)sub, .colon = bl < len };
-	char *p;
-
-	if (st->names_len + len + 1 > st->names_cap &&
-	    *holes > st->names_len / 8) {
-		if (squeeze_names(st) == -1)
-			return -1;
-		*holes = 0;
-	}
-	if (names_room(st, len + 1) == -1)
-		return -1;
-	p = st->names + st->names_len;
-	memcpy(p, name, len);
-	p[len] = '\0';
-	p[bl] = '\0';
-	key.name = (uint32_t)st->names_len;
-	if (st->count < POP3D_MSGS_MAX) {
-		if (st->count == st->cap && grow_msgs(st) == -1)
-			return -1;
-		st->msgs[st->count++] = key;
-		heap_up(st, st->count - 1);
-	} else if (msg_cmp(st, &key, &st->msgs[0]) < 0) {
-		*holes += name_size(st, &st->msgs[0]);
-		st->msgs[0] = key;
-		heap_down(st, 0);
-	} else
-		return 0;	/* past the first POP3D_MSGS_MAX: dropped */
-	st->names_len += len + 1;
-	return 0;
-}
-
-static int
-cut_dir(struct store *st, int sub, size_t *holes)
-{
-	struct dirent *de;
-	struct stat sb;
-	DIR *dir;
-	int fd, saved;
-
-	if ((fd = openat(st->subfd[sub], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL)
-			break;
-		if (de->d_name[0] == '.' ||
-		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
-			continue;
-		if (de->d_type == DT_UNKNOWN) {
-			if (fstatat(st->subfd[sub], de->d_name, &sb,
-			    AT_SYMLINK_NOFOLLOW) == -1) {
-				if (errno == ENOENT)
-					continue;
-				break;
-			}
-			if (!S_ISREG(sb.st_mode))
-				continue;
-		}
-		st->cut.found++;
-		if (cut_name(st, sub, de->d_name, strlen(de->d_name), holes) ==
-		    -1)
-			break;
-	}
-	saved = errno;
-	closedir(dir);
-	errno = saved;
-	return saved == 0 ? 0 : -1;
-}
-
-/* Sets st->cut; the listing is left empty.  0, or -1 (errno). */
-static int
-find_cut(struct store *st)
-{
-	size_t holes = 0;
-	const struct msg *top;
-
-	drop_listing(st);
-	memset(&st->cut, 0, sizeof(st->cut));
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && cut_dir(st, sub, &holes) == -1) {
-			drop_listing(st);
-			return -1;
-		}
-	if (st->count > 0) {
-		/* One name of at most NAME_MAX octets, its ':' a NUL. */
-		top = &st->msgs[0];
-		memcpy(st->cut.key, msg_base(st, top), name_size(st, top));
-		st->cut.sub = top->sub;
-		st->cut.colon = top->colon;
-		st->cut.on = true;
-	}
-	drop_listing(st);
-	return 0;
-}
-
-static int
-list(struct store *st)
-{
-	int r;
-
-	memset(&st->cut, 0, sizeof(st->cut));
-	st->full = false;
-	if ((r = list_pass(st, true)) == -2)
-		r = list_pass(st, false);
-	if (r == -1 && st->full) {
-		if (find_cut(st) == -1)
-			return -1;
-		st->full = false;
-		r = list_pass(st, false);
-	}
-	return r;
-}
+#include "store-int.h"
+#include "stream.h"
+
+_Static_assert(SUB_COUNT == JOURNAL_FOLDERS,
+    "a journal line names each of the store's folders");
 
 static int	roll_forward(struct store *);
 
@@ -1774,7 +154,7 @@ take(struct store *st)
 		if (!st->read_only && roll_forward(st) == -1)
 			return STORE_FAIL;
 	}
-	return list(st) == -1 ? STORE_FAIL : STORE_OK;
+	return listing_make(st) == -1 ? STORE_FAIL : STORE_OK;
 }
 
 static void
@@ -1821,7 +201,6 @@ store_close(struct store *st)
 		return;
 	close_fds(st);
 	free_listing(st->msgs, st->names);
-	free(st->slots);
 	free(st->byuid);
 	free(st->path);
 	free(st);
@@ -1862,8 +241,8 @@ store_count(const struct store *st)
 bool
 store_cut(const struct store *st, size_t *found)
 {
-	*found = st->cut.found;
-	return st->cut.on && st->cut.found > POP3D_MSGS_MAX;
+	*found = st->found;
+	return st->cut;
 }
 
 void
@@ -1974,7 +353,7 @@ store_open_msg(struct store *st, size_t idx)
 		close(st->msgfd);
 		st->msgfd = -1;
 	}
-	if ((st->msgfd = open_msg(st, msg_name(st, m, buf), m->sub)) == -1) {
+	if ((st->msgfd = msg_open(st, msg_name(st, m, buf), m->sub)) == -1) {
 		/* Out of resources is ours; anything else is the file's. */
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 		    errno == EIO || errno == EINTR)
@@ -1983,10 +362,11 @@ store_open_msg(struct store *st, size_t idx)
 		return STORE_GONE;
 	}
 	stat_ok = fstat(st->msgfd, &sb) == 0;
-	if (!stat_ok || !same_file(m, &sb)) {
+	if (!stat_ok || !msg_same_file(m, &sb)) {
 		/*
-		 * A Maildir file edited in place (see "The size cache"): its
-		 * entry lied, so the next login measures every file again.
+		 * A Maildir file edited in place (listing.c, "The size
+		 * cache"): its entry lied, so the next login measures every
+		 * file again.
 		 */
 		if (stat_ok && m->unchecked && S_ISREG(sb.st_mode) &&
 		    !st->read_only)
@@ -2006,8 +386,7 @@ store_send(struct store *st, long body_lines, int stuff,
     int (*put_file)(void *, int, uint64_t), void *arg, uint64_t *sent)
 {
 	const struct msg *m;
-	struct xfer x = { .put = put, .arg = arg, .out = st->obuf,
-	    .stuff = stuff, .body_left = body_lines, .bol = true };
+	struct stream x;
 	int r, saved;
 
 	*sent = 0;
@@ -2027,8 +406,10 @@ store_send(struct store *st, long body_lines, int stuff,
 	    (r = put_file(arg, st->msgfd, m->size)) == 0)
 		*sent = m->size;
 	if (r == 1) {
-		r = x_file(st, st->msgfd, (uint64_t)m->fsize, &x);
-		*sent = x_sent(&x);
+		stream_init(&x, st->obuf, st->rbuf, stuff, body_lines, put,
+		    arg);
+		r = stream_file(&x, st->msgfd, (uint64_t)m->fsize);
+		*sent = stream_sent(&x);
 	}
 	saved = r == -3 ? EIO : errno;
 	close(st->msgfd);
@@ -2041,166 +422,59 @@ store_send(struct store *st, long body_lines, int stuff,
 	return r == 0 ? STORE_OK : STORE_ABORT;
 }
 
-/*
- * The journal: what a commit will remove, made durable before anything is
- * removed, so a crash at any point ends with all of it gone or none.
- *
- *	pop3d journal 2
- *	<folder> <inode> <size> <mtime> <born> <name>	one line a message
- *	end
- *
- * folder is 'r' (a plain folder), 'n' (new/) or 'c' (cur/); size is the
- * file's, mtime in nanoseconds since 1970 (mtime_of); born is 'b' and
- * the file's birth time in nanoseconds, or 'c' and its ctime where the
- * file system keeps no birth time; name has '%' and every byte outside
- * 0x21..0x7E written as %XX.  A journal is read as untrusted data: one
- * without its header and "end" is discarded whole, and a name is removed
- * only when it is a plain, visible file name of that folder and the file
- * there is the one the line describes (same_ident).  Version 1 lines
- * ("<folder> <inode> <name>") are still finished: see same_ident.
- */
-static const char journal_head[] = "pop3d journal 2\n";
-static const char journal_head1[] = "pop3d journal 1\n";
-static const char journal_sub[SUB_COUNT] = { 'r', 'n', 'c' };
-
-/*
- * A file's identity, for the journal: what same_file compares, and when
- * this inode was given to this file.  The birth time is the kernel's
- * and nobody can set it: a file made later in a freed inode, even with
- * the same size and a forged mtime, has another.  Where the file system
- * keeps none, the ctime stands in, which nobody can set either, but
- * which a new link or a chmod also moves: such a file is then kept.
- */
-struct ident {
-	bool		 reg;
-	uint64_t	 ino;
-	int64_t		 size;
-	int64_t		 mtime;		/* mtime_of */
-	char		 born;		/* 'b' birth time, 'c' ctime */
-	int64_t		 btime;		/* mtime_of of that time */
+/* Hands journal_write the messages chosen (sel) that may be journaled. */
+struct chosen {
+	struct store	*st;
+	size_t		 i;
 };
 
-/* The identity of name in dirfd, never following a symlink; 0 or -1. */
+/*
+ * The next message chosen whose file is still the one listed (msg_same_file
+ * has it), with the identity it has now.  One that left or changed is
+ * not named, so it is never removed.
+ */
 static int
-ident_at(int dirfd, const char *name, struct ident *id)
+next_chosen(void *arg, struct journal_entry *e)
 {
-	struct statx sx;
+	struct chosen *it = arg;
+	struct store *st = it->st;
 
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS |
-	    STATX_BTIME, &sx) == -1)
-		return -1;
-	id->reg = S_ISREG(sx.stx_mode);
-	id->ino = sx.stx_ino;
-	id->size = sx.stx_size > INT64_MAX ? -1 : (int64_t)sx.stx_size;
-	id->mtime = mtime_of(sx.stx_mtime.tv_sec, (long)sx.stx_mtime.tv_nsec);
-	if (sx.stx_mask & STATX_BTIME) {
-		id->born = 'b';
-		id->btime = mtime_of(sx.stx_btime.tv_sec,
-		    (long)sx.stx_btime.tv_nsec);
-	} else {
-		id->born = 'c';
-		id->btime = mtime_of(sx.stx_ctime.tv_sec,
-		    (long)sx.stx_ctime.tv_nsec);
+	while (it->i < st->count) {
+		struct msg *m = &st->msgs[it->i++];
+
+		if (!m->sel)
+			continue;
+		msg_name_in(st, m, e->name);
+		if (journal_ident_at(st->subfd[m->sub], e->name, &e->id) ==
+		    -1) {
+			if (errno == ENOENT)
+				continue;	/* gone: nothing to remove */
+			return -1;
+		}
+		if (!e->id.reg || e->id.ino != m->ino ||
+		    e->id.size != m->fsize || e->id.mtime != m->mtime)
+			continue;	/* replaced or changed: not ours */
+		e->folder = m->sub;
+		return 1;
 	}
 	return 0;
 }
 
-struct jline {
-	int		 sub;
-	bool		 v1;		/* a version 1 line: the inode alone */
-	struct ident	 id;
-	char		 name[NAME_MAX + 1];
-};
-
-/*
- * The identity rule, the one the commit and the roll forward both apply
- * (they share journal_pass): the file at a journal line's name is
- * removed only when it is a regular file with every field of the line.
- * A version 1 journal named the inode alone, which a file made after the
- * commit began may have been given again; its file must also have been
- * born (or, without birth times, last changed) before the journal was
- * written (written: the journal's mtime), strictly, so that a tick of
- * the file system's clock shared with the journal keeps the file.
- */
-static bool
-same_ident(const struct jline *j, const struct ident *id, int64_t written)
-{
-	if (!id->reg || id->ino != j->id.ino)
-		return false;
-	if (j->v1)
-		return id->btime < written;
-	return id->size == j->id.size && id->mtime == j->id.mtime &&
-	    id->born == j->id.born && id->btime == j->id.btime;
-}
-
-/* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
-static size_t
-journal_line(char *buf, int sub, const struct ident *id, const char *name)
-{
-	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju %jd %jd %c%jd ",
-	    journal_sub[sub], (uintmax_t)id->ino, (intmax_t)id->size,
-	    (intmax_t)id->mtime, id->born, (intmax_t)id->btime);
-	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
-	    name, strlen(name), pct_name_esc);
-
-	if (e < 0)
-		return 0;	/* NEVER: a name is at most NAME_MAX octets */
-	buf[n + e] = '\n';
-	return (size_t)(n + e + 1);
-}
-
 /*
  * Writes the journal under its temporary name, created afresh, in writes
- * of up to POP3D_OUTCHUNK (st->obuf): a line for each message chosen
- * (sel) whose file is still the one listed (same_file), with the
- * identity it has now.  One that left or changed is not named, so it is
- * never removed.  0 or -1 (errno).
+ * of up to POP3D_OUTCHUNK (st->obuf), and makes it durable: a line for
+ * each message chosen (next_chosen).  0 or -1 (errno).
  */
 static int
-journal_write(struct store *st)
+make_journal(struct store *st)
 {
-	size_t len = sizeof(journal_head) - 1, n;
+	struct chosen it = { .st = st };
 	int fd, saved;
 
 	if ((fd = file_create(st->dirfd, POP3D_JOURNAL_TMP, 0600)) == -1)
 		return -1;
-	memcpy(st->obuf, journal_head, len);
-	for (size_t i = 0; i < st->count; i++) {
-		struct msg *m = &st->msgs[i];
-		char buf[NAME_MAX + 1];
-		const char *name;
-		struct ident id;
-
-		if (!m->sel)
-			continue;
-		name = msg_name(st, m, buf);
-		if (ident_at(st->subfd[m->sub], name, &id) == -1) {
-			if (errno == ENOENT)
-				continue;	/* gone: nothing to remove */
-			goto fail;
-		}
-		if (!id.reg || id.ino != m->ino || id.size != m->fsize ||
-		    id.mtime != m->mtime)
-			continue;	/* replaced or changed: not ours */
-		if (sizeof(st->obuf) - len < POP3D_JOURNAL_LINE_MAX) {
-			if (file_write_all(fd, st->obuf, len) == -1)
-				goto fail;
-			len = 0;
-		}
-		if ((n = journal_line(st->obuf + len, m->sub, &id,
-		    name)) == 0) {
-			errno = ENAMETOOLONG;
-			goto fail;
-		}
-		len += n;
-	}
-	if (sizeof(st->obuf) - len < 4) {
-		if (file_write_all(fd, st->obuf, len) == -1)
-			goto fail;
-		len = 0;
-	}
-	memcpy(st->obuf + len, "end\n", 4);
-	if (file_write_all(fd, st->obuf, len + 4) == -1 || fsync(fd) == -1)
+	if (journal_write(fd, st->obuf, sizeof(st->obuf), next_chosen,
+	    &it) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -2217,85 +491,6 @@ fail:
 }
 
 /*
- * A decimal number within int64_t, after an optional '-' (with sign),
- * then a space: *p moves past both.  0, or -1 when malformed.
- */
-static int
-journal_num(const char **p, const char *end, bool sign, int64_t *v)
-{
-	const char *s = *p;
-	bool neg = sign && s < end && *s == '-';
-	int64_t n = 0;
-	int digits = 0;
-
-	s += neg;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (++digits > 19 || n > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	if (digits == 0 || s == end || *s != ' ')
-		return -1;
-	*v = neg ? -n : n;
-	*p = s + 1;
-	return 0;
-}
-
-/*
- * Parses one journal line (without its newline) of a journal of version
- * 1 (v1) or 2; 0 or -1 when malformed.
- */
-static int
-journal_parse(const char *s, size_t len, bool v1, struct jline *j)
-{
-	const char *end = s + len, *p;
-	int64_t ino, size = 0, mtime = 0, btime = 0;
-	int n;
-
-	if (len < 5 || s[1] != ' ')
-		return -1;
-	for (j->sub = 0; j->sub < SUB_COUNT; j->sub++)
-		if (journal_sub[j->sub] == s[0])
-			break;
-	if (j->sub == SUB_COUNT)
-		return -1;
-	p = s + 2;
-	if (journal_num(&p, end, false, &ino) == -1)
-		return -1;
-	if (!v1 && (journal_num(&p, end, false, &size) == -1 ||
-	    journal_num(&p, end, true, &mtime) == -1 || p == end ||
-	    (*p != 'b' && *p != 'c')))
-		return -1;
-	if (!v1) {
-		j->id.born = *p++;
-		if (journal_num(&p, end, true, &btime) == -1)
-			return -1;
-	}
-	j->v1 = v1;
-	j->id = (struct ident){ .reg = true, .ino = (uint64_t)ino,
-	    .size = size, .mtime = mtime, .born = j->id.born, .btime = btime };
-	n = pct_decode(j->name, sizeof(j->name), p, (size_t)(end - p),
-	    pct_name_raw_ok);
-	/* Only a plain, visible name of one folder: never a path. */
-	if (n <= 0 || strlen(j->name) != (size_t)n ||
-	    strchr(j->name, '/') != NULL || j->name[0] == '.')
-		return -1;
-	return 0;
-}
-
-struct jpass {
-	struct store	*st;
-	bool		 apply;		/* false: only check the journal */
-	bool		 v1;
-	bool		 ended;
-	bool		 bad;
-	int64_t		 written;	/* the journal's mtime (mtime_of) */
-	size_t		 removed;
-	size_t		 stuck;
-	int		 stuck_errno;
-};
-
-/*
  * Whether an unlinkat error is for good: the file is immutable or
  * append-only (EPERM), in use as a mount point (EBUSY), or its folder
  * lets no one remove it (EACCES).  Trying again changes nothing, so the
@@ -2307,72 +502,38 @@ for_good(int e)
 	return e == EPERM || e == EACCES || e == EBUSY || e == ETXTBSY;
 }
 
-static int
-journal_step(void *arg, unsigned long lineno, const char *line, size_t len)
-{
-	static const char end[] = "end";
-	struct jpass *p = arg;
-	struct store *st = p->st;
-	struct jline j;
-	struct ident id;
-
-	if (line == NULL)
-		p->bad = true;			/* over-long */
-	else if (lineno == 1) {
-		p->v1 = len == sizeof(journal_head1) - 2 &&
-		    memcmp(line, journal_head1, len) == 0;
-		p->bad = !p->v1 && (len != sizeof(journal_head) - 2 ||
-		    memcmp(line, journal_head, len) != 0);
-	} else if (p->ended)
-		p->bad = true;			/* after the end */
-	else if (len == sizeof(end) - 1 && memcmp(line, end, len) == 0)
-		p->ended = true;
-	else if (journal_parse(line, len, p->v1, &j) == -1)
-		p->bad = true;
-	else if (p->apply && st->subfd[j.sub] != -1) {
-		if (ident_at(st->subfd[j.sub], j.name, &id) == -1)
-			return errno == ENOENT ? 0 : -1;
-		if (!same_ident(&j, &id, p->written))
-			return 0;
-		if (unlinkat(st->subfd[j.sub], j.name, 0) == 0)
-			p->removed++;
-		else if (for_good(errno)) {
-			p->stuck++;
-			p->stuck_errno = errno;
-		} else if (errno != ENOENT)
-			return -1;
-	}
-	return p->bad ? 1 : 0;
-}
+/* What journal_finish's second pass carries out, and counts. */
+struct finishing {
+	struct store	*st;
+	size_t		*removed;
+};
 
 /*
- * Reads the journal on fd.  With apply false, checks that it is whole and
- * well-formed (0, or 1 when it is not); with apply true, removes what it
- * names (0, or -1 on a file-system error, errno kept), counting into
- * *removed, and into st->stuck what it could not remove.
+ * Removes the file a journal line names when it passes the identity rule
+ * (journal_same_ident): into *removed, or into st->stuck when that
+ * cannot be done for good.  0, or -1 (errno) on any other error.
  */
 static int
-journal_pass(struct store *st, int fd, bool apply, size_t *removed)
+remove_named(void *arg, const struct journal_entry *j)
 {
-	struct jpass p = { .st = st, .apply = apply };
-	struct stat sb;
-	bool unterminated;
-	int r;
+	struct finishing *f = arg;
+	struct store *st = f->st;
+	struct journal_ident id;
 
-	if (fstat(fd, &sb) == -1 || lseek(fd, 0, SEEK_SET) == -1)
-		return -1;
-	p.written = mtime_of(sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-	r = file_each_line(fd, POP3D_JOURNAL_LINE_MAX, journal_step, &p,
-	    &unterminated);
-	*removed += p.removed;
-	st->stuck += p.stuck;
-	if (p.stuck > 0)
-		st->stuck_errno = p.stuck_errno;
-	if (r == -1)
-		return -1;
-	if (apply)
+	if (st->subfd[j->folder] == -1)
 		return 0;
-	return p.bad || !p.ended || unterminated ? 1 : 0;
+	if (journal_ident_at(st->subfd[j->folder], j->name, &id) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!journal_same_ident(j, &id))
+		return 0;
+	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0)
+		(*f->removed)++;
+	else if (for_good(errno)) {
+		st->stuck++;
+		st->stuck_errno = errno;
+	} else if (errno != ENOENT)
+		return -1;
+	return 0;
 }
 
 static int
@@ -2389,15 +550,16 @@ sync_folders(struct store *st)
  * Carries out the journal in place: removes what it names, makes that
  * durable, then removes the journal.  The commit does this right after
  * its commit point, and the next session's roll forward if the commit
- * did not get through, so both apply one identity rule (same_ident).
- * *removed counts what it removed, and st->stuck grows by what it could
- * not, and *what says whether there was one and what became of it.  0,
- * or -1 (errno) with the journal left in place.
+ * did not get through, so both apply one identity rule
+ * (journal_same_ident).  *removed counts what it removed, and st->stuck
+ * grows by what it could not, and *what says whether there was one and
+ * what became of it.  0, or -1 (errno) with the journal left in place.
  */
 static int
 journal_finish(struct store *st, size_t *removed,
     enum store_journal *what)
 {
+	struct finishing f = { .st = st, .removed = removed };
 	int fd, bad, r = 0;
 
 	*removed = 0;
@@ -2410,8 +572,8 @@ journal_finish(struct store *st, size_t *removed,
 		st->pending = false;
 		return 0;
 	}
-	if ((bad = journal_pass(st, fd, false, removed)) == 0)
-		r = journal_pass(st, fd, true, removed);
+	if ((bad = journal_read(fd, NULL, NULL)) == 0)
+		r = journal_read(fd, remove_named, &f);
 	close(fd);
 	if (bad == -1 || r == -1 || sync_folders(st) == -1)
 		return -1;
@@ -2481,7 +643,7 @@ commit(struct store *st, size_t *removed)
 		goto fail;
 	if (chosen == 0)
 		goto done;
-	if (journal_write(st) == -1)
+	if (make_journal(st) == -1)
 		goto fail;
 	if (renameat(st->dirfd, POP3D_JOURNAL_TMP, st->dirfd,
 	    POP3D_JOURNAL_NAME) == -1) {
@@ -2558,7 +720,7 @@ store_expire(struct store *st, time_t before, size_t *removed)
 				st->msgs[k].sel = false;
 			return STORE_FAIL;
 		}
-		m->sel = same_file(m, &sb) && sb.st_ctim.tv_sec < before;
+		m->sel = msg_same_file(m, &sb) && sb.st_ctim.tv_sec < before;
 	}
 	if ((res = commit(st, removed)) == STORE_FAIL)
 		return res;
@@ -2690,7 +852,7 @@ any_new(const struct store *st, const struct msg *old, size_t n,
 	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL)
 		return true;
 	for (size_t i = 0; i < n; i++)
-		ids[i] = uid_in(names, &old[i]);
+		ids[i] = msg_uid_in(names, &old[i]);
 	qsort(ids, n, sizeof(*ids), uidp_cmp);
 	for (size_t i = 0; i < st->count && !news; i++) {
 		const char *key = msg_uid(st, &st->msgs[i]);

@@ -1,7 +1,9 @@
 /*
  * store.h: one user's mailbox, a plain folder of message files or a
- * Maildir.  Knows nothing about POP3: it lists messages, sends them with
- * CRLF line endings, marks and removes them.
+ * Maildir.  It lists messages, sends one in its CRLF form (stream.h),
+ * with a byte the caller asks to be doubled where it begins a line and
+ * cut at a number of body lines the caller gives, marks them and
+ * removes them.  It knows no POP3 command, no user and no password.
  */
 #ifndef POP3D_STORE_H
 #define POP3D_STORE_H
