@@ -161,9 +161,12 @@ parse_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	int n = 0, k;
 
 	if (lineno == 1) {
-		if (line != NULL && strcmp(line, ban_head) == 0)
+		/* The whole line: a NUL in it would end a strcmp early. */
+		if (line != NULL && len == sizeof(ban_head) - 1 &&
+		    memcmp(line, ban_head, len) == 0)
 			t->version = 2;
-		else if (line != NULL && strcmp(line, ban_head_v1) == 0)
+		else if (line != NULL && len == sizeof(ban_head_v1) - 1 &&
+		    memcmp(line, ban_head_v1, len) == 0)
 			t->version = 1;
 		else
 			return 1;	/* not ours: stop */
