@@ -31,11 +31,11 @@ static enum cmd_res	cmd_capa(struct session *, char *, size_t);
 
 /* Formats a reply text from trusted values only (numbers, ids). */
 static const char *
-text(struct session *s, const char *fmt, ...)
+sess_text(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const char *
-text(struct session *s, const char *fmt, ...)
+sess_text(struct session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,12 +46,12 @@ text(struct session *s, const char *fmt, ...)
 }
 
 static int
-line(struct session *s, const char *fmt, ...)
+sess_line(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Writes one CRLF-ended line from a trusted format and values. */
 static int
-line(struct session *s, const char *fmt, ...)
+sess_line(struct session *s, const char *fmt, ...)
 {
 	char buf[POP3D_REPLY_MAX];
 	va_list ap;
@@ -75,7 +75,7 @@ line(struct session *s, const char *fmt, ...)
  * why, and a failed write after it is only its consequence.
  */
 static void
-finish(struct session *s, enum session_end end, const char *why)
+sess_finish(struct session *s, enum session_end end, const char *why)
 {
 	if (s->state == ST_END)
 		return;
@@ -158,7 +158,7 @@ split2(char *arg, size_t len, size_t *len1, char **arg2, size_t *len2)
 }
 
 static void
-totals(struct session *s, size_t *n, uint64_t *octets)
+trans_totals(struct session *s, size_t *n, uint64_t *octets)
 {
 	struct store_info info;
 
@@ -210,8 +210,9 @@ send_msg(struct session *s, size_t idx, long body_lines)
 		return CMD_ERR;
 	}
 	store_info(s->store, idx, &info);
-	if ((body_lines < 0 ? line(s, "+OK %" PRIu64 " octets", info.size) :
-	    line(s, "+OK top of message follows")) == -1)
+	if ((body_lines < 0 ?
+	    sess_line(s, "+OK %" PRIu64 " octets", info.size) :
+	    sess_line(s, "+OK top of message follows")) == -1)
 		return CMD_ABORT;
 	/* RFC 1939 s.3: a line that starts with '.' gets one more. */
 	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
@@ -246,12 +247,12 @@ qaut_offered(const struct session *s)
 
 /* Logins refused while a password would cross the network in clear. */
 static bool
-login_refused(const struct session *s)
+auth_login_refused(const struct session *s)
 {
 	return s->cfg->auth_needs_tls && io_is_plain(s->io);
 }
 
-/* The reply to a login refused by login_refused; logged each time. */
+/* The reply to a login refused by auth_login_refused; logged each time. */
 static enum cmd_res
 refuse_login(struct session *s)
 {
@@ -262,7 +263,7 @@ refuse_login(struct session *s)
 }
 
 static enum cmd_res
-cmd_noarg(struct session *s, char *arg)
+sess_noarg(struct session *s, char *arg)
 {
 	if (arg != NULL) {
 		s->reply = "no argument expected";
@@ -275,7 +276,7 @@ static enum cmd_res
 cmd_quit_auth(struct session *s, char *arg, size_t len)
 {
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	s->end = SESSION_QUIT;
 	s->end_why = "quit";
@@ -287,7 +288,7 @@ cmd_quit_auth(struct session *s, char *arg, size_t len)
 static enum cmd_res
 cmd_user(struct session *s, char *arg, size_t len)
 {
-	if (login_refused(s))
+	if (auth_login_refused(s))
 		return refuse_login(s);
 	s->have_user = false;
 	if (arg == NULL || len == 0) {
@@ -428,7 +429,7 @@ expire(struct session *s, const char *esc)
  * them, so this is said at every try.
  */
 static void
-log_stuck(struct session *s, const char *event, const char *esc)
+auth_log_stuck(struct session *s, const char *event, const char *esc)
 {
 	size_t stuck;
 	int error;
@@ -445,7 +446,7 @@ log_stuck(struct session *s, const char *event, const char *esc)
  * became of it; esc names the user at login (NULL at WAKE).
  */
 static void
-journal(struct session *s, const char *esc)
+auth_journal(struct session *s, const char *esc)
 {
 	const char *user = esc != NULL ? " user=" : "";
 	size_t n;
@@ -464,7 +465,7 @@ journal(struct session *s, const char *esc)
 	case STORE_JOURNAL_NONE:
 		break;
 	}
-	log_stuck(s, "journal", *esc != '\0' ? esc : NULL);
+	auth_log_stuck(s, "journal", *esc != '\0' ? esc : NULL);
 }
 
 static enum cmd_res
@@ -507,11 +508,11 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		    "error=\"confine: %s\"", esc, box, strerror(errno));
 		store_close(s->store);
 		s->store = NULL;
-		finish(s, SESSION_TEMPFAIL, "confine-failed");
+		sess_finish(s, SESSION_TEMPFAIL, "confine-failed");
 		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
-	journal(s, esc);
+	auth_journal(s, esc);
 	if (store_cut(s->store, &found))
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s result=cut "
 		    "listed=%zu found=%zu", esc, box, store_count(s->store),
@@ -520,7 +521,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	if (store_read_only(s->store) && !li->read_only)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
 		    "result=read-only reason=not-writable", esc, box);
-	totals(s, &n, &octets);
+	trans_totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
 	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
 	    "");
@@ -528,8 +529,8 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
 	s->bad = 0;	/* each state has its own budget */
-	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
-	    n, octets);
+	s->reply = sess_text(s, "maildrop has %zu messages (%" PRIu64
+	    " octets)", n, octets);
 	return CMD_OK;
 }
 
@@ -670,7 +671,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 static enum cmd_res
 cmd_pass(struct session *s, char *arg, size_t len)
 {
-	if (login_refused(s))
+	if (auth_login_refused(s))
 		return refuse_login(s);
 	if (!s->have_user) {
 		s->reply = "USER first";
@@ -687,7 +688,7 @@ cmd_pass(struct session *s, char *arg, size_t len)
 
 /* Why a wait timed out: the idle timeout, or the login grace time. */
 static const char *
-timeout_why(const struct session *s)
+sess_timeout_why(const struct session *s)
 {
 	return s->state == ST_AUTH && io_limit_passed(s->io) ?
 	    "login-timeout" : "timeout";
@@ -709,7 +710,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 	bool nul;
 
 	if (b64 == NULL) {
-		if (line(s, "+ %s", challenge) == -1)
+		if (sess_line(s, "+ %s", challenge) == -1)
 			return CMD_ABORT;
 		ir = io_getline(s->io, POP3D_SASL_LINE_MAX, &ln, &len, &nul);
 		if (ir == IO_LONG) {
@@ -717,8 +718,9 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 			return CMD_BAD;
 		}
 		if (ir != IO_OK) {
-			finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
-			    ir == IO_TIMEOUT ? timeout_why(s) : "read-error");
+			sess_finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
+			    ir == IO_TIMEOUT ? sess_timeout_why(s) :
+			    "read-error");
 			return CMD_ABORT;
 		}
 		if (nul) {
@@ -812,7 +814,7 @@ cmd_auth(struct session *s, char *arg, size_t len)
 	size_t mlen = len, ilen = 0;
 	char *sp;
 
-	if (login_refused(s))
+	if (auth_login_refused(s))
 		return refuse_login(s);
 	s->have_user = false;
 	if (arg == NULL) {
@@ -867,7 +869,7 @@ cmd_stls(struct session *s, char *arg, size_t len)
 		s->reply = "TLS is active already";
 		return CMD_ERR;
 	}
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	s->have_user = false;
 	if (io_puts(s->io, "+OK begin TLS negotiation\r\n") == -1 ||
@@ -877,7 +879,7 @@ cmd_stls(struct session *s, char *arg, size_t len)
 		log_msg(LOG_WARNING, "stls result=dropped octets=%zu "
 		    "reason=sent-before-tls", dropped);
 	if (s->cfg->starttls(s->io, s->cfg->starttls_arg) == -1) {
-		finish(s, SESSION_ABORT, "tls-failed");
+		sess_finish(s, SESSION_ABORT, "tls-failed");
 		return CMD_QUIT;
 	}
 	return CMD_SENT;
@@ -899,10 +901,10 @@ cmd_stat(struct session *s, char *arg, size_t len)
 	size_t n;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
-	totals(s, &n, &octets);
-	s->reply = text(s, "%zu %" PRIu64, n, octets);
+	trans_totals(s, &n, &octets);
+	s->reply = sess_text(s, "%zu %" PRIu64, n, octets);
 	return CMD_OK;
 }
 
@@ -918,16 +920,17 @@ cmd_list(struct session *s, char *arg, size_t len)
 		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
 			return r;
 		store_info(s->store, idx, &info);
-		s->reply = text(s, "%zu %" PRIu64, idx + 1, info.size);
+		s->reply = sess_text(s, "%zu %" PRIu64, idx + 1, info.size);
 		return CMD_OK;
 	}
-	totals(s, &n, &octets);
-	if (line(s, "+OK %zu messages (%" PRIu64 " octets)", n, octets) == -1)
+	trans_totals(s, &n, &octets);
+	if (sess_line(s, "+OK %zu messages (%" PRIu64 " octets)", n,
+	    octets) == -1)
 		return CMD_ABORT;
 	for (idx = 0; idx < store_count(s->store); idx++) {
 		store_info(s->store, idx, &info);
 		if (!info.deleted &&
-		    line(s, "%zu %" PRIu64, idx + 1, info.size) == -1)
+		    sess_line(s, "%zu %" PRIu64, idx + 1, info.size) == -1)
 			return CMD_ABORT;
 	}
 	if (io_puts(s->io, ".\r\n") == -1)
@@ -946,14 +949,15 @@ cmd_uidl(struct session *s, char *arg, size_t len)
 		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
 			return r;
 		store_info(s->store, idx, &info);
-		s->reply = text(s, "%zu %s", idx + 1, info.uid);
+		s->reply = sess_text(s, "%zu %s", idx + 1, info.uid);
 		return CMD_OK;
 	}
 	if (io_puts(s->io, "+OK unique-id listing follows\r\n") == -1)
 		return CMD_ABORT;
 	for (idx = 0; idx < store_count(s->store); idx++) {
 		store_info(s->store, idx, &info);
-		if (!info.deleted && line(s, "%zu %s", idx + 1, info.uid) == -1)
+		if (!info.deleted &&
+		    sess_line(s, "%zu %s", idx + 1, info.uid) == -1)
 			return CMD_ABORT;
 	}
 	if (io_puts(s->io, ".\r\n") == -1)
@@ -1054,7 +1058,7 @@ cmd_deli(struct session *s, char *arg, size_t len)
 		return CMD_ERR;
 	}
 	sr = store_remove(s->store, idx, &removed);
-	log_stuck(s, "deli", NULL);
+	auth_log_stuck(s, "deli", NULL);
 	s->ndele += removed;
 	if (sr == STORE_OK) {
 		/* Say so when its file left or changed: none was removed. */
@@ -1076,7 +1080,7 @@ static enum cmd_res
 cmd_noop(struct session *s, char *arg, size_t len)
 {
 	(void)len;
-	return cmd_noarg(s, arg);
+	return sess_noarg(s, arg);
 }
 
 static enum cmd_res
@@ -1086,13 +1090,13 @@ cmd_rset(struct session *s, char *arg, size_t len)
 	size_t n;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	for (size_t i = 0; i < store_count(s->store); i++)
 		store_mark(s->store, i, false);
-	totals(s, &n, &octets);
-	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
-	    n, octets);
+	trans_totals(s, &n, &octets);
+	s->reply = sess_text(s, "maildrop has %zu messages (%" PRIu64
+	    " octets)", n, octets);
 	return CMD_OK;
 }
 
@@ -1128,7 +1132,7 @@ commit(struct session *s, const char *event, size_t *removed)
 		log_msg(LOG_ERR, "%s marked=%zu removed=%zu result=%s "
 		    "error=\"%s\"", event, marked, *removed,
 		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
-	log_stuck(s, event, NULL);
+	auth_log_stuck(s, event, NULL);
 	s->ndele += *removed;
 	return r;
 }
@@ -1158,14 +1162,14 @@ cmd_slee(struct session *s, char *arg, size_t len)
 	size_t removed;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	if ((r = commit(s, "sleep", &removed)) != STORE_OK)
 		return commit_failed(s, r);
 	store_sleep(s->store);
 	s->state = ST_SLEEP;
 	log_msg(LOG_INFO, "sleep deleted=%zu", removed);
-	s->reply = text(s, "sleeping, %zu messages deleted", removed);
+	s->reply = sess_text(s, "sleeping, %zu messages deleted", removed);
 	return CMD_OK;
 }
 
@@ -1182,7 +1186,7 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	size_t removed;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	if ((r = commit(s, "qaut", &removed)) != STORE_OK)
 		return commit_failed(s, r);
@@ -1194,7 +1198,7 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	s->delay_kept = false;
 	s->bad = 0;	/* each state has its own budget */
 	log_msg(LOG_INFO, "qaut deleted=%zu", removed);
-	s->reply = text(s, "%zu messages deleted, log in again", removed);
+	s->reply = sess_text(s, "%zu messages deleted, log in again", removed);
 	return CMD_OK;
 }
 
@@ -1211,7 +1215,7 @@ cmd_wake(struct session *s, char *arg, size_t len)
 	bool news;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	r = store_wake(s->store, &news);
 	if (r == STORE_BUSY) {
@@ -1232,16 +1236,16 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
-	journal(s, NULL);
+	auth_journal(s, NULL);
 	if (store_cut(s->store, &found))
 		log_msg(LOG_WARNING, "mailbox result=cut listed=%zu found=%zu",
 		    store_count(s->store), found);
-	totals(s, &n, &octets);
+	trans_totals(s, &n, &octets);
 	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
 	    n, octets, news);
 	s->state = ST_TRANS;
-	s->reply = text(s, "[ACTIVITY/%s] maildrop has %zu messages (%" PRIu64
-	    " octets)", news ? "NEW" : "NONE", n, octets);
+	s->reply = sess_text(s, "[ACTIVITY/%s] maildrop has %zu messages "
+	    "(%" PRIu64 " octets)", news ? "NEW" : "NONE", n, octets);
 	return CMD_OK;
 }
 
@@ -1253,7 +1257,7 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 	size_t removed;
 
 	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
+	if (sess_noarg(s, arg) != CMD_OK)
 		return CMD_BAD;
 	if ((r = commit(s, "update", &removed)) != STORE_OK) {
 		s->end = SESSION_TEMPFAIL;
@@ -1272,7 +1276,7 @@ cmd_quit_trans(struct session *s, char *arg, size_t len)
 	/* Release the lock before the reply, so the client may log in again. */
 	store_close(s->store);
 	s->store = NULL;
-	if (line(s, "+OK bye, %zu messages deleted", removed) == -1)
+	if (sess_line(s, "+OK bye, %zu messages deleted", removed) == -1)
 		return CMD_ABORT;
 	return CMD_QUIT;
 }
@@ -1349,13 +1353,13 @@ struct capa {
 static bool
 logins_offered(const struct session *s)
 {
-	return !login_refused(s);
+	return !auth_login_refused(s);
 }
 
 static bool
 logins_not_offered(const struct session *s)
 {
-	return login_refused(s);
+	return auth_login_refused(s);
 }
 
 /*
@@ -1366,7 +1370,7 @@ static int
 put_expire(struct session *s)
 {
 	return s->cfg->expire_days == 0 ? io_puts(s->io, "EXPIRE NEVER\r\n") :
-	    line(s, "EXPIRE %u", s->cfg->expire_days);
+	    sess_line(s, "EXPIRE %u", s->cfg->expire_days);
 }
 
 /*
@@ -1380,8 +1384,8 @@ put_login_delay(struct session *s)
 {
 	if (s->state == ST_AUTH)
 		return s->cfg->login_delay == 0 ? 0 :
-		    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay);
-	return s->delay_kept ? line(s, "LOGIN-DELAY %u", s->delay) : 0;
+		    sess_line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay);
+	return s->delay_kept ? sess_line(s, "LOGIN-DELAY %u", s->delay) : 0;
 }
 
 /*
@@ -1438,7 +1442,7 @@ cmd_capa(struct session *s, char *arg, size_t len)
 		    (c->offered != NULL && !c->offered(s)))
 			continue;
 		if ((c->put != NULL ? c->put(s) :
-		    line(s, "%s", c->text)) == -1)
+		    sess_line(s, "%s", c->text)) == -1)
 			return CMD_ABORT;
 	}
 	if (io_puts(s->io, ".\r\n") == -1)
@@ -1483,8 +1487,8 @@ reply(struct session *s, enum cmd_res r)
 	const char *status = r == CMD_OK ? "+OK" : "-ERR";
 
 	if (s->reply == NULL)
-		return line(s, "%s", status);
-	return line(s, "%s %s", status, s->reply);
+		return sess_line(s, "%s", status);
+	return sess_line(s, "%s %s", status, s->reply);
 }
 
 /* Counts a bad command; true when the budget is spent. */
@@ -1508,7 +1512,7 @@ step(struct session *s)
 
 	/* Lines sent ahead are no way around the grace time. */
 	if (s->state == ST_AUTH && io_limit_passed(s->io)) {
-		finish(s, SESSION_ABORT, "login-timeout");
+		sess_finish(s, SESSION_ABORT, "login-timeout");
 		return;
 	}
 	ir = io_getline(s->io, POP3D_LINE_MAX, &ln, &len, &nul);
@@ -1520,14 +1524,14 @@ step(struct session *s)
 		r = CMD_BAD;
 		goto answer;
 	case IO_EOF:
-		finish(s, SESSION_ABORT, "eof");
+		sess_finish(s, SESSION_ABORT, "eof");
 		return;
 	case IO_TIMEOUT:
 		/* RFC 1939 s.3: close without a reply, no UPDATE. */
-		finish(s, SESSION_ABORT, timeout_why(s));
+		sess_finish(s, SESSION_ABORT, sess_timeout_why(s));
 		return;
 	default:
-		finish(s, SESSION_ABORT, "read-error");
+		sess_finish(s, SESSION_ABORT, "read-error");
 		return;
 	}
 	if (nul) {
@@ -1542,13 +1546,13 @@ answer:
 	case CMD_BAD:
 		if (budget_spent(s)) {
 			s->reply = "too many bad commands, closing";
-			finish(s, SESSION_ABORT, "bad-commands");
+			sess_finish(s, SESSION_ABORT, "bad-commands");
 		}
 		__attribute__((fallthrough));	/* GCC and clang alike */
 	case CMD_OK:
 	case CMD_ERR:
 		if (reply(s, r) == -1) {
-			finish(s, SESSION_ABORT, "write-error");
+			sess_finish(s, SESSION_ABORT, "write-error");
 			return;
 		}
 		break;
@@ -1559,11 +1563,11 @@ answer:
 		return;
 	case CMD_ABORT:
 		/* A handler that ended the session has said why; else a write. */
-		finish(s, SESSION_ABORT, "write-error");
+		sess_finish(s, SESSION_ABORT, "write-error");
 		return;
 	}
 	if (s->state == ST_AUTH && s->fails >= POP3D_AUTH_FAILS)
-		finish(s, SESSION_ABORT, "auth-failures");
+		sess_finish(s, SESSION_ABORT, "auth-failures");
 }
 
 enum session_end
@@ -1583,7 +1587,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 	io_set_limit(io, (int)cfg->login_grace);
 	/* No timestamp: APOP is not offered (an argon2id store can't). */
 	if (io_puts(io, "+OK pop3d ready\r\n") == -1)
-		finish(s, SESSION_ABORT, "write-error");
+		sess_finish(s, SESSION_ABORT, "write-error");
 	while (s->state != ST_END)
 		step(s);
 	if (io_flush(io) == -1 && s->end == SESSION_QUIT)
