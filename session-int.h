@@ -66,4 +66,45 @@ struct cmd {
 	bool		(*offered)(const struct session *);
 };
 
+/*
+ * session.c: replies.  sess_text formats s->reply's text into the
+ * session's buffer and returns it; sess_line writes one CRLF-ended line
+ * (0, or -1 when the write failed).  Both take trusted values only,
+ * never client bytes.  sess_noarg: CMD_OK, or CMD_BAD with the reply set
+ * when arg is not NULL.
+ */
+const char	*sess_text(struct session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 sess_line(struct session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+enum cmd_res	 sess_noarg(struct session *, char *);
+
+/*
+ * AUTHORIZATION's mailbox logging, also for WAKE, DELI and the commit:
+ * auth_journal logs what became of a journal a crashed commit left;
+ * auth_log_stuck logs the files a removal could not take (store_stuck)
+ * under event.  esc names the user, escaped, or is NULL.
+ */
+void		 auth_journal(struct session *, const char *esc);
+void		 auth_log_stuck(struct session *, const char *event,
+		    const char *esc);
+
+/* trans.c: the messages not marked deleted, and their octets. */
+void		 trans_totals(struct session *, size_t *, uint64_t *);
+
+/* trans.c: the TRANSACTION and SLEEP states' handlers. */
+enum cmd_res	 cmd_stat(struct session *, char *, size_t);
+enum cmd_res	 cmd_list(struct session *, char *, size_t);
+enum cmd_res	 cmd_uidl(struct session *, char *, size_t);
+enum cmd_res	 cmd_retr(struct session *, char *, size_t);
+enum cmd_res	 cmd_top(struct session *, char *, size_t);
+enum cmd_res	 cmd_dele(struct session *, char *, size_t);
+enum cmd_res	 cmd_deli(struct session *, char *, size_t);
+enum cmd_res	 cmd_noop(struct session *, char *, size_t);
+enum cmd_res	 cmd_rset(struct session *, char *, size_t);
+enum cmd_res	 cmd_slee(struct session *, char *, size_t);
+enum cmd_res	 cmd_qaut(struct session *, char *, size_t);
+enum cmd_res	 cmd_wake(struct session *, char *, size_t);
+enum cmd_res	 cmd_quit_trans(struct session *, char *, size_t);
+
 #endif
