@@ -1,8 +1,8 @@
 /*
  * session-int.h: internal to the session: the states, a handler's
- * result, struct session and the command table's rows.  Only the
- * session's own .c files include it; everything else sees the session
- * through session.h.
+ * result, struct session, the command table's rows and the functions
+ * session.c, auth.c and trans.c lend each other.  Only those three files
+ * include it; everything else sees the session through session.h.
  */
 #ifndef POP3D_SESSION_INT_H
 #define POP3D_SESSION_INT_H
@@ -80,7 +80,19 @@ int		 sess_line(struct session *, const char *, ...)
 enum cmd_res	 sess_noarg(struct session *, char *);
 
 /*
- * AUTHORIZATION's mailbox logging, also for WAKE, DELI and the commit:
+ * session.c: sess_finish ends the session with end unless it has ended
+ * already (the first reason stands); sess_timeout_why names a timeout:
+ * the login grace's or the idle one.
+ */
+void		 sess_finish(struct session *, enum session_end,
+		    const char *why);
+const char	*sess_timeout_why(const struct session *);
+
+/* auth.c: true while a login would send a password in the clear. */
+bool		 auth_login_refused(const struct session *);
+
+/*
+ * auth.c: the mailbox's logging, also for WAKE, DELI and the commit:
  * auth_journal logs what became of a journal a crashed commit left;
  * auth_log_stuck logs the files a removal could not take (store_stuck)
  * under event.  esc names the user, escaped, or is NULL.
@@ -88,6 +100,15 @@ enum cmd_res	 sess_noarg(struct session *, char *);
 void		 auth_journal(struct session *, const char *esc);
 void		 auth_log_stuck(struct session *, const char *event,
 		    const char *esc);
+
+/* auth.c: the AUTHORIZATION state's handlers (QUIT also SLEEP's). */
+enum cmd_res	 cmd_user(struct session *, char *, size_t);
+enum cmd_res	 cmd_pass(struct session *, char *, size_t);
+enum cmd_res	 cmd_quit_auth(struct session *, char *, size_t);
+enum cmd_res	 cmd_auth(struct session *, char *, size_t);
+enum cmd_res	 cmd_utf8(struct session *, char *, size_t);
+enum cmd_res	 cmd_unsupported(struct session *, char *, size_t);
+enum cmd_res	 cmd_stls(struct session *, char *, size_t);
 
 /* trans.c: the messages not marked deleted, and their octets. */
 void		 trans_totals(struct session *, size_t *, uint64_t *);
