@@ -1,10 +1,9 @@
 /*
- * trans.c: the TRANSACTION and SLEEP states' commands (RFC 1939 s.5 and
- * s.6, POP3 Listener's DELI, SLEE-WAKE and QAUT): message numbers, the
- * listing, sending a message, marks and the commit.  Trusts no argument:
- * a number is parsed by get_msgnum alone and only indexes the listing.
- * Never touches the file system itself and never echoes the client: the
- * store does the one, and replies are formatted from trusted values.
+ * trans.c: TRANSACTION and SLEEP: message numbers (get_msgnum), STAT,
+ * LIST, UIDL, RETR, TOP, DELE, DELI, NOOP, RSET, the commit, SLEE, WAKE,
+ * QAUT and QUIT; which byte is stuffed and the final ".".  Trusts no
+ * argument: a number is parsed strictly and only indexes the listing,
+ * and replies hold trusted values only.  Never touches the file system.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -512,8 +511,9 @@ cmd_wake(struct session *s, char *arg, size_t len)
 	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
 	    n, octets, news);
 	s->state = ST_TRANS;
-	s->reply = sess_text(s, "[ACTIVITY/%s] maildrop has %zu messages "
-	    "(%" PRIu64 " octets)", news ? "NEW" : "NONE", n, octets);
+	s->reply = sess_text(s,
+	    "[ACTIVITY/%s] maildrop has %zu messages (%" PRIu64 " octets)",
+	    news ? "NEW" : "NONE", n, octets);
 	return CMD_OK;
 }
 
