@@ -1,89 +1,31 @@
 /*
- * session.c: the POP3 state machine (AUTHORIZATION, TRANSACTION, UPDATE),
- * command parsing, replies, budgets and dot-stuffing.  Trusts no byte
- * from the client: lines arrive bounded from io, verbs match exactly,
- * numbers are parsed strictly and only index the listing, and no reply
- * echoes what the client sent.  Never touches the file system itself:
- * the users module and the store do.
+ * session.c: the POP3 state machine: a session's lifetime, each state's
+ * command table, dispatch, replies, budgets and CAPA; the commands are in
+ * auth.c and trans.c.  Trusts no byte from the client: lines arrive
+ * bounded from io, verbs match exactly, and no reply echoes what the
+ * client sent.  Never touches the file system itself: the store does.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <sodium.h>
 
-#include "ban.h"
 #include "log.h"
 #include "params.h"
+#include "session-int.h"
 #include "session.h"
 #include "store.h"
-#include "users.h"
-
-/*
- * A mailbox the confinement of an earlier login keeps out (after QAUT,
- * or at WAKE into a folder made since a login that found none).
- */
-#define OUT_OF_REACH \
-	"[SYS/TEMP] mailbox out of this connection's reach, connect again"
-
-/* ST_SLEEP: after SLEE, the mailbox unlocked until WAKE (SLEE-WAKE). */
-enum state { ST_AUTH, ST_TRANS, ST_SLEEP, ST_END };
-
-enum cmd_res {
-	CMD_OK,		/* the dispatcher writes "+OK <reply>" */
-	CMD_ERR,	/* "-ERR <reply>" */
-	CMD_BAD,	/* "-ERR <reply>", and it counts as a bad command */
-	CMD_SENT,	/* the handler wrote a whole reply */
-	CMD_QUIT,	/* the handler wrote its reply; the session ends */
-	CMD_ABORT	/* end now, without a reply */
-};
-
-struct session {
-	struct io			*io;
-	const struct session_cfg	*cfg;
-	enum state			 state;
-	enum session_end		 end;
-	const char			*end_why;
-	struct store			*store;
-	const char			*reply;
-	unsigned			 bad;
-	unsigned			 fails;
-	unsigned			 logins; /* QAUT may make several */
-	bool				 have_user;
-	bool				 delay_kept; /* LOGIN-DELAY is recorded
-						for this mailbox */
-	unsigned			 delay;	/* the user's LOGIN-DELAY */
-	size_t				 userlen;
-	char				 user[POP3D_NAME_MAX + 1];
-	char				 text[POP3D_REPLY_MAX];
-	/* for the log */
-	unsigned long			 nretr, ntop, ndele;
-	uint64_t			 octets;
-};
-
-struct cmd {
-	const char	*verb;
-	enum cmd_res	(*fn)(struct session *, char *arg, size_t len);
-	/* Whether the configuration offers it; NULL: always. */
-	bool		(*offered)(const struct session *);
-};
 
 static enum cmd_res	cmd_capa(struct session *, char *, size_t);
 
 /* Formats a reply text from trusted values only (numbers, ids). */
-static const char *
-text(struct session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *
-text(struct session *s, const char *fmt, ...)
+const char *
+sess_text(struct session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -93,13 +35,9 @@ text(struct session *s, const char *fmt, ...)
 	return s->text;
 }
 
-static int
-line(struct session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Writes one CRLF-ended line from a trusted format and values. */
-static int
-line(struct session *s, const char *fmt, ...)
+int
+sess_line(struct session *s, const char *fmt, ...)
 {
 	char buf[POP3D_REPLY_MAX];
 	va_list ap;
@@ -122,157 +60,14 @@ line(struct session *s, const char *fmt, ...)
  * handler's "eof" in a SASL exchange, the step's "bad-commands") says
  * why, and a failed write after it is only its consequence.
  */
-static void
-finish(struct session *s, enum session_end end, const char *why)
+void
+sess_finish(struct session *s, enum session_end end, const char *why)
 {
 	if (s->state == ST_END)
 		return;
 	s->state = ST_END;
 	s->end = end;
 	s->end_why = why;
-}
-
-/*
- * The one conversion from a message number on the wire to an index into
- * the listing.  Digits only, at most 10, within 1..count; or "UID:" (in
- * any case) and a unique id, looked up in the listing only (UID-PARAM).
- * Deleted messages are refused, and with want_present so are ones found
- * gone.
- */
-static enum cmd_res
-get_msgnum(struct session *s, const char *arg, size_t len, bool want_present,
-    size_t *idx)
-{
-	struct store_info info;
-	uint64_t msn = 0;
-	size_t i;
-
-	if (len >= 4 && strncasecmp(arg, "UID:", 4) == 0) {
-		if (store_find_uid(s->store, arg + 4, len - 4, idx) == -1) {
-			s->reply = "[UID/NOT-FOUND] no such message";
-			return CMD_ERR;
-		}
-		store_info(s->store, *idx, &info);
-		if (info.deleted) {
-			s->reply = "[UID/NOT-FOUND] message is deleted";
-			return CMD_ERR;
-		}
-		goto present;
-	}
-	if (len == 0 || len > 10) {
-		s->reply = "invalid message number";
-		return CMD_BAD;
-	}
-	for (i = 0; i < len; i++) {
-		if (arg[i] < '0' || arg[i] > '9') {
-			s->reply = "invalid message number";
-			return CMD_BAD;
-		}
-		msn = msn * 10 + (uint64_t)(arg[i] - '0');
-	}
-	if (msn == 0 || msn > store_count(s->store)) {
-		s->reply = "no such message";
-		return CMD_ERR;
-	}
-	*idx = (size_t)msn - 1;
-	store_info(s->store, *idx, &info);
-	if (info.deleted) {
-		s->reply = "message is deleted";
-		return CMD_ERR;
-	}
-present:
-	if (want_present && info.gone) {
-		/* Asked again for a message known gone: no loops (Dovecot). */
-		s->reply = "message is no longer available";
-		return CMD_BAD;
-	}
-	return CMD_OK;
-}
-
-/* Splits "a b" at its single space; -1 when it is not exactly two words. */
-static int
-split2(char *arg, size_t len, size_t *len1, char **arg2, size_t *len2)
-{
-	char *sp;
-
-	if (arg == NULL || (sp = memchr(arg, ' ', len)) == NULL)
-		return -1;
-	*len1 = (size_t)(sp - arg);
-	*arg2 = sp + 1;
-	*len2 = len - *len1 - 1;
-	if (*len1 == 0 || *len2 == 0 || memchr(*arg2, ' ', *len2) != NULL)
-		return -1;
-	return 0;
-}
-
-static void
-totals(struct session *s, size_t *n, uint64_t *octets)
-{
-	struct store_info info;
-
-	*n = 0;
-	*octets = 0;
-	for (size_t i = 0; i < store_count(s->store); i++) {
-		store_info(s->store, i, &info);
-		if (info.deleted)
-			continue;
-		(*n)++;
-		*octets += info.size;
-	}
-}
-
-/* store_send's sinks. */
-static int
-put_io(void *arg, const char *p, size_t len)
-{
-	struct session *s = arg;
-
-	return io_write(s->io, p, len);
-}
-
-static int
-put_file_io(void *arg, int fd, uint64_t len)
-{
-	struct session *s = arg;
-
-	return io_sendfile(s->io, fd, len);
-}
-
-static enum cmd_res
-send_msg(struct session *s, size_t idx, long body_lines)
-{
-	struct store_info info;
-	uint64_t sent;
-
-	switch (store_open_msg(s->store, idx)) {
-	case STORE_OK:
-		break;
-	case STORE_GONE:
-		log_msg(LOG_NOTICE, "retr msg=%zu result=gone", idx + 1);
-		s->reply = "message is no longer available";
-		return CMD_ERR;
-	default:
-		log_msg(LOG_ERR, "retr msg=%zu result=fail error=\"%s\"",
-		    idx + 1, strerror(errno));
-		s->reply = "[SYS/TEMP] cannot read message, try again later";
-		return CMD_ERR;
-	}
-	store_info(s->store, idx, &info);
-	if ((body_lines < 0 ? line(s, "+OK %" PRIu64 " octets", info.size) :
-	    line(s, "+OK top of message follows")) == -1)
-		return CMD_ABORT;
-	/* RFC 1939 s.3: a line that starts with '.' gets one more. */
-	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
-	    &sent) != STORE_OK) {
-		/* The client must see a cut, never a short message. */
-		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
-		    " error=\"%s\"", idx + 1, sent, strerror(errno));
-		return CMD_ABORT;
-	}
-	s->octets += sent;
-	if (io_puts(s->io, ".\r\n") == -1)
-		return CMD_ABORT;
-	return CMD_SENT;
 }
 
 /* RFC 2595 s.4: STLS while the connection is plain, where configured. */
@@ -292,25 +87,8 @@ qaut_offered(const struct session *s)
 	return s->cfg->qaut;
 }
 
-/* Logins refused while a password would cross the network in clear. */
-static bool
-login_refused(const struct session *s)
-{
-	return s->cfg->auth_needs_tls && io_is_plain(s->io);
-}
-
-/* The reply to a login refused by login_refused; logged each time. */
-static enum cmd_res
-refuse_login(struct session *s)
-{
-	s->have_user = false;
-	log_msg(LOG_NOTICE, "login result=refused reason=no-tls");
-	s->reply = "[AUTH] no login without TLS: send STLS first";
-	return CMD_BAD;
-}
-
-static enum cmd_res
-cmd_noarg(struct session *s, char *arg)
+enum cmd_res
+sess_noarg(struct session *s, char *arg)
 {
 	if (arg != NULL) {
 		s->reply = "no argument expected";
@@ -319,1010 +97,12 @@ cmd_noarg(struct session *s, char *arg)
 	return CMD_OK;
 }
 
-static enum cmd_res
-cmd_quit_auth(struct session *s, char *arg, size_t len)
-{
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	s->end = SESSION_QUIT;
-	s->end_why = "quit";
-	if (io_puts(s->io, "+OK bye\r\n") == -1)
-		return CMD_ABORT;
-	return CMD_QUIT;
-}
-
-static enum cmd_res
-cmd_user(struct session *s, char *arg, size_t len)
-{
-	if (login_refused(s))
-		return refuse_login(s);
-	s->have_user = false;
-	if (arg == NULL || len == 0) {
-		s->reply = "USER needs a name";
-		return CMD_BAD;
-	}
-	if (len > POP3D_NAME_MAX) {
-		s->reply = "name too long";
-		return CMD_BAD;
-	}
-	memcpy(s->user, arg, len);
-	s->user[len] = '\0';
-	s->userlen = len;
-	s->have_user = true;
-	/* The same answer for every name: USER tells nothing (RFC 1939 s.13). */
-	s->reply = "send PASS";
-	return CMD_OK;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_until_ms(long long when)
-{
-	struct timespec ts;
-
-	ts.tv_sec = when / 1000;
-	ts.tv_nsec = (when % 1000) * 1000000;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
-}
-
-/* Logs what the users file look-up noticed about the file itself. */
-static void
-log_users_note(struct session *s, const struct users_note *note)
-{
-	char esc[PATH_MAX];
-
-	if (note->bad_line == 0 && !note->world_readable)
-		return;
-	log_esc(esc, sizeof(esc), s->cfg->users, strlen(s->cfg->users));
-	if (note->bad_line != 0)
-		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed",
-		    esc, note->bad_line);
-	if (note->world_readable)
-		log_msg(LOG_WARNING, "users file=%s result=world-readable", esc);
-}
-
-/* Answers a failed login: late enough to tell nothing, alike for all. */
-static enum cmd_res
-login_failed(struct session *s, long long started, const char *reply)
-{
-	s->fails++;
-	sleep_until_ms(started + s->cfg->fail_delay_ms);
-	s->reply = reply;
-	return CMD_ERR;
-}
-
-/*
- * LOGIN-DELAY (RFC 2449 s.6.5): refuses a login too soon after the last
- * one to this mailbox, and records this one.  Before the process is
- * confined, so that the client may still log in again on this
- * connection.  The store is closed when the login is refused.
- */
-static enum cmd_res
-login_delay(struct session *s, const char *esc, const struct users_login *li)
-{
-	unsigned wait;
-	int r;
-
-	/* The users file's value for this user, else pop3d's. */
-	s->delay = li->has_login_delay ? li->login_delay :
-	    s->cfg->login_delay;
-	s->delay_kept = false;
-	/* No folder or read-only: nowhere to record it, so no delay. */
-	if (s->delay == 0 || store_read_only(s->store) ||
-	    store_dirfd(s->store) == -1)
-		return CMD_OK;
-	r = store_login_delay(s->store, time(NULL), s->delay, &wait);
-	if (r == 1) {
-		log_msg(LOG_NOTICE, "login user=%s result=login-delay "
-		    "wait=%u", esc, wait);
-		store_close(s->store);
-		s->store = NULL;
-		s->fails++;
-		s->reply = "[LOGIN-DELAY] too soon after the last login";
-		return CMD_ERR;
-	}
-	if (r == -1) {
-		/* Not the client's fault: serve, without claiming a delay. */
-		log_msg(LOG_ERR, "login-delay user=%s result=unrecorded "
-		    "error=\"%s\"", esc, strerror(errno));
-		return CMD_OK;
-	}
-	s->delay_kept = true;
-	return CMD_OK;
-}
-
-/*
- * EXPIRE (RFC 2449 s.6.7): removes the messages older than the policy,
- * through the journal, before any number is shown.  A failure is logged
- * and the session goes on with them.
- */
-static void
-expire(struct session *s, const char *esc)
-{
-	unsigned days = s->cfg->expire_days;
-	enum store_res r;
-	size_t removed;
-
-	if (days == 0 || store_read_only(s->store))
-		return;
-	r = store_expire(s->store, time(NULL) - (time_t)days * 86400,
-	    &removed);
-	if (r == STORE_OK) {
-		if (removed > 0)
-			log_msg(LOG_INFO, "expire user=%s days=%u removed=%zu",
-			    esc, days, removed);
-		return;
-	}
-	log_msg(LOG_ERR, "expire user=%s days=%u result=%s removed=%zu "
-	    "error=\"%s\"", esc, days, r == STORE_PENDING ? "pending" : "fail",
-	    removed, strerror(errno));
-}
-
-/*
- * Logs the files a commit or a roll forward could not remove for good
- * (store_stuck), under event, for the user esc names (NULL: the
- * session's).  They stay and are listed again until an admin frees
- * them, so this is said at every try.
- */
-static void
-log_stuck(struct session *s, const char *event, const char *esc)
-{
-	size_t stuck;
-	int error;
-
-	if ((stuck = store_stuck(s->store, &error)) > 0)
-		log_msg(LOG_ERR, "%s%s%s result=stuck stuck=%zu "
-		    "error=\"%s\" (files pop3d cannot remove stay in the "
-		    "mailbox)", event, esc != NULL ? " user=" : "",
-		    esc != NULL ? esc : "", stuck, strerror(error));
-}
-
-/*
- * Finishes or discards a journal a crashed commit left, and logs what
- * became of it; esc names the user at login (NULL at WAKE).
- */
-static void
-journal(struct session *s, const char *esc)
-{
-	const char *user = esc != NULL ? " user=" : "";
-	size_t n;
-
-	if (esc == NULL)
-		esc = "";
-	switch (store_journal(s->store, &n)) {
-	case STORE_JOURNAL_FINISHED:
-		log_msg(LOG_NOTICE, "journal%s%s result=finished removed=%zu",
-		    user, esc, n);
-		break;
-	case STORE_JOURNAL_DISCARDED:
-		log_msg(LOG_WARNING, "journal%s%s result=malformed removed=0",
-		    user, esc);
-		break;
-	case STORE_JOURNAL_NONE:
-		break;
-	}
-	log_stuck(s, "journal", *esc != '\0' ? esc : NULL);
-}
-
-static enum cmd_res
-open_mailbox(struct session *s, const char *esc, const struct users_login *li)
-{
-	char box[PATH_MAX];
-	enum store_res sr;
-	uint64_t octets;
-	size_t n, found;
-
-	log_esc(box, sizeof(box), li->mailbox, strlen(li->mailbox));
-	sr = store_open(&s->store, li->mailbox, li->read_only);
-	if (sr == STORE_BUSY) {
-		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);
-		s->reply = "[IN-USE] mailbox in use by another session";
-		return CMD_ERR;
-	}
-	if (sr != STORE_OK) {
-		/* A symlink or a file where the folder should be won't heal. */
-		bool perm = errno == ELOOP || errno == ENOTDIR ||
-		    errno == ENAMETOOLONG;
-
-		/* After QAUT: confined by the first login, as pop3d says. */
-		bool reach = s->logins > 0 && errno == EACCES;
-
-		log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
-		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
-		    strerror(errno));
-		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
-		    reach ? OUT_OF_REACH :
-		    "[SYS/TEMP] cannot open mailbox, try again later";
-		return CMD_ERR;
-	}
-	if (login_delay(s, esc, li) != CMD_OK)
-		return CMD_ERR;
-	/* Never serve a mailbox unconfined where it could be confined. */
-	if (s->cfg->confine != NULL && s->cfg->confine(store_dirfd(s->store),
-	    store_read_only(s->store)) == -1) {
-		log_msg(LOG_ERR, "login user=%s result=tempfail mailbox=%s "
-		    "error=\"confine: %s\"", esc, box, strerror(errno));
-		store_close(s->store);
-		s->store = NULL;
-		finish(s, SESSION_TEMPFAIL, "confine-failed");
-		s->reply = "[SYS/TEMP] cannot open mailbox, try again later";
-		return CMD_ERR;
-	}
-	journal(s, esc);
-	if (store_cut(s->store, &found))
-		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s result=cut "
-		    "listed=%zu found=%zu", esc, box, store_count(s->store),
-		    found);
-	expire(s, esc);
-	if (store_read_only(s->store) && !li->read_only)
-		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
-		    "result=read-only reason=not-writable", esc, box);
-	totals(s, &n, &octets);
-	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
-	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
-	    "");
-	s->state = ST_TRANS;
-	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
-	s->logins++;
-	s->bad = 0;	/* each state has its own budget */
-	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
-	    n, octets);
-	return CMD_OK;
-}
-
-/*
- * Logs a failure-state file that pop3d did not write (BAN_FOREIGN: never
- * written over) or could not update (BAN_FAIL): the session goes on
- * without limits.
- */
-static void
-log_ban_trouble(const struct session *s, enum ban_res r)
-{
-	char file[PATH_MAX];
-
-	if (r == BAN_FOREIGN) {
-		log_esc(file, sizeof(file), s->cfg->ban->path,
-		    strlen(s->cfg->ban->path));
-		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
-	} else if (r == BAN_FAIL)
-		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-		    strerror(errno));
-}
-
-/*
- * The brute-force limits' verdict on an attempt to log in as name, the
- * attempt counted before any hash runs: BAN_ADDR or BAN_USER when it is
- * refused, else BAN_OK.  *limited stays true only while there is state
- * to settle.
- */
-static enum ban_res
-ban_check(struct session *s, const char *key, const char *name,
-    size_t namelen, bool *limited, unsigned *started)
-{
-	const struct ban_cfg *ban = s->cfg->ban;
-	enum ban_res r;
-
-	*started = 0;
-	if (!*limited)
-		return BAN_OK;
-	switch ((r = ban_attempt(ban, key, name, namelen, time(NULL),
-	    started))) {
-	case BAN_OK:
-		return BAN_OK;
-	case BAN_ADDR:
-	case BAN_USER:
-		*limited = false;
-		return r;
-	case BAN_FOREIGN:	/* a typo naming another file */
-	case BAN_FAIL:
-		log_ban_trouble(s, r);
-		break;
-	}
-	*limited = false;
-	return BAN_OK;
-}
-
-/* Takes back a counted attempt that was no failed guess (ban_settle). */
-static void
-ban_done(struct session *s, const char *key, const char *name,
-    size_t namelen, bool proven)
-{
-	log_ban_trouble(s, ban_settle(s->cfg->ban, key, name, namelen,
-	    proven, time(NULL)));
-}
-
-/*
- * Checks a name and password, then opens the mailbox.  The password is
- * wiped on every path.  With refuse (a SASL identity pop3d will not act
- * for), for a banned address and for a locked name, no hash is
- * verified, but the answer is the same and comes no sooner than for a
- * wrong password.
- */
-static enum cmd_res
-login(struct session *s, const char *name, size_t namelen, char *pass,
-    size_t passlen, bool refuse)
-{
-	char esc[POP3D_NAME_MAX * 3 + 4], key[BAN_KEY_MAX];
-	long long started = now_ms();
-	struct users_note note = { 0, false };
-	struct users_login li;
-	const struct ban_cfg *ban = s->cfg->ban;
-	enum users_res ur = USERS_DENY;
-	enum ban_res verdict;
-	unsigned begun;
-	bool limited, banned;
-	int saved;
-
-	log_esc(esc, sizeof(esc), name, namelen);
-	s->have_user = false;
-	limited = ban_key(ban, s->cfg->peer, key) == 1;
-	/* Counted before the hash runs, so parallel tries never outrun it. */
-	verdict = ban_check(s, key, name, namelen, &limited, &begun);
-	banned = verdict != BAN_OK;
-	if (banned || refuse)
-		sodium_memzero(pass, passlen);
-	else {
-		ur = users_check(s->cfg->users, s->cfg->mail_root, name,
-		    namelen, pass, passlen, &li, &note);
-		log_users_note(s, &note);
-	}
-	saved = errno;
-	switch (ur) {
-	case USERS_OK:
-		if (limited)
-			ban_done(s, key, name, namelen, true);
-		return open_mailbox(s, esc, &li);
-	case USERS_DENY:
-		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
-		    verdict == BAN_ADDR ? "banned" : verdict == BAN_USER ?
-		    "locked" : refuse ? "deny reason=authzid" :
-		    "deny");
-		if (limited && (begun & BAN_STARTED_ADDR))
-			log_msg(LOG_WARNING, "ban addr=%s failures=%u "
-			    "seconds=%u", key, ban->after, ban->duration);
-		if (limited && (begun & BAN_STARTED_USER))
-			log_msg(LOG_WARNING, "ban user=%s failures=%u "
-			    "seconds=%u", esc, ban->user_after,
-			    ban->user_duration);
-		return login_failed(s, started,
-		    "[AUTH] authentication failed");
-	case USERS_PERMFAIL:
-		/* No guess was judged: it does not count. */
-		if (limited)
-			ban_done(s, key, name, namelen, false);
-		log_msg(LOG_ERR, "login user=%s result=permfail error=\"%s\"",
-		    esc, strerror(saved));
-		return login_failed(s, started,
-		    "[SYS/PERM] login impossible, tell the admin");
-	case USERS_TEMPFAIL:
-		break;
-	}
-	if (limited)
-		ban_done(s, key, name, namelen, false);
-	log_msg(LOG_ERR, "login user=%s result=tempfail error=\"%s\"", esc,
-	    strerror(saved));
-	return login_failed(s, started, "[SYS/TEMP] try again later");
-}
-
-static enum cmd_res
-cmd_pass(struct session *s, char *arg, size_t len)
-{
-	if (login_refused(s))
-		return refuse_login(s);
-	if (!s->have_user) {
-		s->reply = "USER first";
-		return CMD_BAD;
-	}
-	if (arg == NULL) {
-		s->have_user = false;
-		s->reply = "PASS needs a password";
-		return CMD_BAD;
-	}
-	/* The password is the rest of the line, spaces and all. */
-	return login(s, s->user, s->userlen, arg, len, false);
-}
-
 /* Why a wait timed out: the idle timeout, or the login grace time. */
-static const char *
-timeout_why(const struct session *s)
+const char *
+sess_timeout_why(const struct session *s)
 {
 	return s->state == ST_AUTH && io_limit_passed(s->io) ?
 	    "login-timeout" : "timeout";
-}
-
-/*
- * Reads a SASL client response (RFC 5034 s.4): base64, "=" for an empty
- * one, "*" to cancel.  Decodes it into out (cap bytes, wiped by the
- * caller).  CMD_OK, or the result to return with its reply set.
- */
-static enum cmd_res
-sasl_response(struct session *s, const char *challenge, const char *initial,
-    size_t ilen, char *out, size_t cap, size_t *outlen)
-{
-	const char *b64 = initial, *end;
-	size_t len = ilen;
-	enum io_res ir;
-	char *ln;
-	bool nul;
-
-	if (b64 == NULL) {
-		if (line(s, "+ %s", challenge) == -1)
-			return CMD_ABORT;
-		ir = io_getline(s->io, POP3D_SASL_LINE_MAX, &ln, &len, &nul);
-		if (ir == IO_LONG) {
-			s->reply = "[AUTH] response too long";
-			return CMD_BAD;
-		}
-		if (ir != IO_OK) {
-			finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
-			    ir == IO_TIMEOUT ? timeout_why(s) : "read-error");
-			return CMD_ABORT;
-		}
-		if (nul) {
-			s->reply = "invalid base64";
-			return CMD_BAD;
-		}
-		b64 = ln;
-	}
-	if (len == 1 && b64[0] == '*') {
-		s->reply = "authentication cancelled";
-		return CMD_ERR;
-	}
-	*outlen = 0;
-	/* "=" answers with nothing at once; so does an empty continuation. */
-	if ((len == 1 && b64[0] == '=') || (initial == NULL && len == 0))
-		return CMD_OK;
-	if (sodium_base642bin((unsigned char *)out, cap, b64, len, NULL,
-	    outlen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    end != b64 + len || len == 0) {
-		s->reply = "invalid base64";
-		return CMD_BAD;
-	}
-	return CMD_OK;
-}
-
-/* RFC 4616: [authzid] NUL authcid NUL passwd. */
-static enum cmd_res
-sasl_plain(struct session *s, const char *initial, size_t ilen)
-{
-	char msg[POP3D_SASL_MAX + 1], *authcid, *pass, *nul;
-	size_t len, zlen, clen;
-	enum cmd_res r;
-
-	r = sasl_response(s, "", initial, ilen, msg, sizeof(msg), &len);
-	if (r != CMD_OK)
-		goto done;
-	if ((nul = memchr(msg, '\0', len)) == NULL ||
-	    (pass = memchr(nul + 1, '\0', len - (size_t)(nul + 1 - msg))) ==
-	    NULL) {
-		s->reply = "[AUTH] malformed PLAIN response";
-		r = CMD_BAD;
-		goto done;
-	}
-	authcid = nul + 1;
-	zlen = (size_t)(nul - msg);
-	clen = (size_t)(pass - authcid);
-	pass++;
-	/* Acting for another identity is never allowed; one's own is. */
-	r = login(s, authcid, clen, pass, len - (size_t)(pass - msg),
-	    zlen != 0 && (zlen != clen || memcmp(msg, authcid, zlen) != 0));
-done:
-	sodium_memzero(msg, sizeof(msg));
-	return r;
-}
-
-/*
- * The LOGIN mechanism (draft-murchison-sasl-login): the name, then the
- * password, each asked for with the challenges its clients expect
- * ("Username:", "Password:").
- */
-static enum cmd_res
-sasl_login(struct session *s, const char *initial, size_t ilen)
-{
-	char user[POP3D_SASL_MAX + 1], pass[POP3D_SASL_MAX + 1];
-	size_t ulen, plen;
-	enum cmd_res r;
-
-	r = sasl_response(s, "VXNlcm5hbWU6", initial, ilen, user, sizeof(user),
-	    &ulen);
-	if (r == CMD_OK)
-		r = sasl_response(s, "UGFzc3dvcmQ6", NULL, 0, pass, sizeof(pass),
-		    &plen);
-	if (r == CMD_OK)
-		r = login(s, user, ulen, pass, plen, false);
-	sodium_memzero(user, sizeof(user));
-	sodium_memzero(pass, sizeof(pass));
-	return r;
-}
-
-static enum cmd_res
-cmd_auth(struct session *s, char *arg, size_t len)
-{
-	static const struct {
-		const char	*name;
-		enum cmd_res	(*fn)(struct session *, const char *, size_t);
-	} mechs[] = {
-		{ "PLAIN", sasl_plain },
-		{ "LOGIN", sasl_login },
-	};
-	char *initial = NULL;
-	size_t mlen = len, ilen = 0;
-	char *sp;
-
-	if (login_refused(s))
-		return refuse_login(s);
-	s->have_user = false;
-	if (arg == NULL) {
-		/* What Outlook and others send to learn the mechanisms. */
-		if (io_puts(s->io, "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n") == -1)
-			return CMD_ABORT;
-		return CMD_SENT;
-	}
-	if ((sp = memchr(arg, ' ', len)) != NULL) {
-		mlen = (size_t)(sp - arg);
-		initial = sp + 1;
-		ilen = len - mlen - 1;
-	}
-	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		if (strlen(mechs[i].name) == mlen &&
-		    strncasecmp(mechs[i].name, arg, mlen) == 0)
-			return mechs[i].fn(s, initial, ilen);
-	s->reply = "unsupported authentication mechanism";
-	return CMD_ERR;
-}
-
-/* RFC 6856: names may be UTF-8 anyway; they are compared byte for byte. */
-static enum cmd_res
-cmd_utf8(struct session *s, char *arg, size_t len)
-{
-	(void)len;
-	if (arg != NULL) {
-		s->reply = "UTF8 takes no argument";
-		return CMD_BAD;
-	}
-	s->reply = "UTF8 enabled";
-	return CMD_OK;
-}
-
-/*
- * STLS (RFC 2595 s.4): "+OK" in the clear, then the handshake.  What
- * the client sent after STLS came before TLS, so it is dropped, never
- * run as if it had come under TLS (CVE-2011-0411); so is the name a
- * USER gave.
- */
-static enum cmd_res
-cmd_stls(struct session *s, char *arg, size_t len)
-{
-	size_t dropped;
-
-	(void)len;
-	if (s->cfg->starttls == NULL) {
-		s->reply = "not supported";
-		return CMD_ERR;
-	}
-	if (!io_is_plain(s->io)) {
-		s->reply = "TLS is active already";
-		return CMD_ERR;
-	}
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	s->have_user = false;
-	if (io_puts(s->io, "+OK begin TLS negotiation\r\n") == -1 ||
-	    io_flush(s->io) == -1)
-		return CMD_ABORT;
-	if ((dropped = io_discard(s->io)) > 0)
-		log_msg(LOG_WARNING, "stls result=dropped octets=%zu "
-		    "reason=sent-before-tls", dropped);
-	if (s->cfg->starttls(s->io, s->cfg->starttls_arg) == -1) {
-		finish(s, SESSION_ABORT, "tls-failed");
-		return CMD_QUIT;
-	}
-	return CMD_SENT;
-}
-
-static enum cmd_res
-cmd_unsupported(struct session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	s->reply = "not supported";
-	return CMD_ERR;
-}
-
-static enum cmd_res
-cmd_stat(struct session *s, char *arg, size_t len)
-{
-	uint64_t octets;
-	size_t n;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	totals(s, &n, &octets);
-	s->reply = text(s, "%zu %" PRIu64, n, octets);
-	return CMD_OK;
-}
-
-static enum cmd_res
-cmd_list(struct session *s, char *arg, size_t len)
-{
-	struct store_info info;
-	enum cmd_res r;
-	uint64_t octets;
-	size_t idx, n;
-
-	if (arg != NULL) {
-		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
-			return r;
-		store_info(s->store, idx, &info);
-		s->reply = text(s, "%zu %" PRIu64, idx + 1, info.size);
-		return CMD_OK;
-	}
-	totals(s, &n, &octets);
-	if (line(s, "+OK %zu messages (%" PRIu64 " octets)", n, octets) == -1)
-		return CMD_ABORT;
-	for (idx = 0; idx < store_count(s->store); idx++) {
-		store_info(s->store, idx, &info);
-		if (!info.deleted &&
-		    line(s, "%zu %" PRIu64, idx + 1, info.size) == -1)
-			return CMD_ABORT;
-	}
-	if (io_puts(s->io, ".\r\n") == -1)
-		return CMD_ABORT;
-	return CMD_SENT;
-}
-
-static enum cmd_res
-cmd_uidl(struct session *s, char *arg, size_t len)
-{
-	struct store_info info;
-	enum cmd_res r;
-	size_t idx;
-
-	if (arg != NULL) {
-		if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
-			return r;
-		store_info(s->store, idx, &info);
-		s->reply = text(s, "%zu %s", idx + 1, info.uid);
-		return CMD_OK;
-	}
-	if (io_puts(s->io, "+OK unique-id listing follows\r\n") == -1)
-		return CMD_ABORT;
-	for (idx = 0; idx < store_count(s->store); idx++) {
-		store_info(s->store, idx, &info);
-		if (!info.deleted && line(s, "%zu %s", idx + 1, info.uid) == -1)
-			return CMD_ABORT;
-	}
-	if (io_puts(s->io, ".\r\n") == -1)
-		return CMD_ABORT;
-	return CMD_SENT;
-}
-
-static enum cmd_res
-cmd_retr(struct session *s, char *arg, size_t len)
-{
-	enum cmd_res r;
-	size_t idx;
-
-	if (arg == NULL) {
-		s->reply = "RETR needs a message number";
-		return CMD_BAD;
-	}
-	if ((r = get_msgnum(s, arg, len, true, &idx)) != CMD_OK)
-		return r;
-	if ((r = send_msg(s, idx, -1)) == CMD_SENT)
-		s->nretr++;
-	return r;
-}
-
-static enum cmd_res
-cmd_top(struct session *s, char *arg, size_t len)
-{
-	char *arg2;
-	size_t len1, len2, idx, i;
-	uint64_t n = 0;
-	enum cmd_res r;
-
-	if (split2(arg, len, &len1, &arg2, &len2) == -1) {
-		s->reply = "TOP needs a message number and a line count";
-		return CMD_BAD;
-	}
-	if ((r = get_msgnum(s, arg, len1, true, &idx)) != CMD_OK)
-		return r;
-	if (len2 > 10) {
-		s->reply = "invalid line count";
-		return CMD_BAD;
-	}
-	for (i = 0; i < len2; i++) {
-		if (arg2[i] < '0' || arg2[i] > '9') {
-			s->reply = "invalid line count";
-			return CMD_BAD;
-		}
-		n = n * 10 + (uint64_t)(arg2[i] - '0');
-	}
-	if (n > LONG_MAX)
-		n = LONG_MAX;
-	if ((r = send_msg(s, idx, (long)n)) == CMD_SENT)
-		s->ntop++;
-	return r;
-}
-
-static enum cmd_res
-cmd_dele(struct session *s, char *arg, size_t len)
-{
-	enum cmd_res r;
-	size_t idx;
-
-	if (arg == NULL) {
-		s->reply = "DELE needs a message number";
-		return CMD_BAD;
-	}
-	if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
-		return r;
-	if (store_read_only(s->store)) {
-		s->reply = "[READ-ONLY] this mailbox is read-only";
-		return CMD_ERR;
-	}
-	store_mark(s->store, idx, true);
-	s->reply = "message deleted";
-	return CMD_OK;
-}
-
-/*
- * DELI (POP3 Listener): deletes one message at once, through the
- * journal as QUIT does, leaving other marks as they are.  It stays
- * listed as deleted, so no number changes.
- */
-static enum cmd_res
-cmd_deli(struct session *s, char *arg, size_t len)
-{
-	enum store_res sr;
-	enum cmd_res r;
-	size_t idx, removed;
-
-	if (arg == NULL) {
-		s->reply = "DELI needs a message number";
-		return CMD_BAD;
-	}
-	if ((r = get_msgnum(s, arg, len, false, &idx)) != CMD_OK)
-		return r;
-	if (store_read_only(s->store)) {
-		s->reply = "[READ-ONLY] this mailbox is read-only";
-		return CMD_ERR;
-	}
-	sr = store_remove(s->store, idx, &removed);
-	log_stuck(s, "deli", NULL);
-	s->ndele += removed;
-	if (sr == STORE_OK) {
-		/* Say so when its file left or changed: none was removed. */
-		s->reply = removed > 0 ? "message deleted" :
-		    "message no longer there as listed, nothing deleted";
-		return CMD_OK;
-	}
-	log_msg(LOG_ERR, "deli msg=%zu result=%s error=\"%s\"", idx + 1,
-	    sr == STORE_PENDING ? "pending" : "fail", strerror(errno));
-	if (sr == STORE_PENDING) {
-		s->reply = "[SYS/TEMP] delete interrupted; SLEE, QUIT or the "
-		    "next login completes it";
-	} else
-		s->reply = "[SYS/TEMP] message not deleted, try again later";
-	return CMD_ERR;
-}
-
-static enum cmd_res
-cmd_noop(struct session *s, char *arg, size_t len)
-{
-	(void)len;
-	return cmd_noarg(s, arg);
-}
-
-static enum cmd_res
-cmd_rset(struct session *s, char *arg, size_t len)
-{
-	uint64_t octets;
-	size_t n;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	for (size_t i = 0; i < store_count(s->store); i++)
-		store_mark(s->store, i, false);
-	totals(s, &n, &octets);
-	s->reply = text(s, "maildrop has %zu messages (%" PRIu64 " octets)",
-	    n, octets);
-	return CMD_OK;
-}
-
-/* Messages marked by DELE and not yet removed. */
-static size_t
-count_marked(struct session *s)
-{
-	struct store_info info;
-	size_t marked = 0;
-
-	for (size_t i = 0; i < store_count(s->store); i++) {
-		store_info(s->store, i, &info);
-		marked += info.deleted && !info.removed;
-	}
-	return marked;
-}
-
-/*
- * The UPDATE state's work, for QUIT, SLEE and QAUT: removes the marked
- * messages through the journal, and counts into *removed the files it
- * removed (not those marked: a file that left or changed since the
- * listing is not removed).  A failure is logged under event;
- * STORE_PENDING means the rest goes at the next commit or login.
- */
-static enum store_res
-commit(struct session *s, const char *event, size_t *removed)
-{
-	size_t marked = count_marked(s);
-	enum store_res r;
-
-	r = store_commit(s->store, removed);
-	if (r != STORE_OK)
-		log_msg(LOG_ERR, "%s marked=%zu removed=%zu result=%s "
-		    "error=\"%s\"", event, marked, *removed,
-		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
-	log_stuck(s, event, NULL);
-	s->ndele += *removed;
-	return r;
-}
-
-/*
- * The reply to a SLEE or QAUT whose commit failed: the session stays in
- * TRANSACTION, and says what became of the deletes.
- */
-static enum cmd_res
-commit_failed(struct session *s, enum store_res r)
-{
-	s->reply = r == STORE_PENDING ? "[SYS/TEMP] deletes interrupted; "
-	    "SLEE, QUIT or the next login completes them" :
-	    "[SYS/TEMP] nothing deleted, try again later";
-	return CMD_ERR;
-}
-
-/*
- * SLEE (POP3 Listener's SLEE-WAKE): commits as QUIT does, then releases
- * the mailbox lock and waits, connected, for WAKE.  On failure the
- * session stays in TRANSACTION.
- */
-static enum cmd_res
-cmd_slee(struct session *s, char *arg, size_t len)
-{
-	enum store_res r;
-	size_t removed;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	if ((r = commit(s, "sleep", &removed)) != STORE_OK)
-		return commit_failed(s, r);
-	store_sleep(s->store);
-	s->state = ST_SLEEP;
-	log_msg(LOG_INFO, "sleep deleted=%zu", removed);
-	s->reply = text(s, "sleeping, %zu messages deleted", removed);
-	return CMD_OK;
-}
-
-/*
- * QAUT (POP3 Listener's): commits as QUIT does, releases the mailbox
- * and goes back to AUTHORIZATION on the same connection, whose failed
- * logins keep counting.  The tables offer it only with --qaut
- * (qaut_offered).  On failure the session stays in TRANSACTION.
- */
-static enum cmd_res
-cmd_qaut(struct session *s, char *arg, size_t len)
-{
-	enum store_res r;
-	size_t removed;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	if ((r = commit(s, "qaut", &removed)) != STORE_OK)
-		return commit_failed(s, r);
-	store_close(s->store);
-	s->store = NULL;
-	s->state = ST_AUTH;
-	io_set_limit(s->io, (int)s->cfg->login_grace);
-	s->have_user = false;
-	s->delay_kept = false;
-	s->bad = 0;	/* each state has its own budget */
-	log_msg(LOG_INFO, "qaut deleted=%zu", removed);
-	s->reply = text(s, "%zu messages deleted, log in again", removed);
-	return CMD_OK;
-}
-
-/*
- * WAKE: the lock again, a fresh listing, and numbers that index it;
- * [ACTIVITY/NEW] when it holds an id the last one did not.
- */
-static enum cmd_res
-cmd_wake(struct session *s, char *arg, size_t len)
-{
-	enum store_res r;
-	uint64_t octets;
-	size_t n, found;
-	bool news;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	r = store_wake(s->store, &news);
-	if (r == STORE_BUSY) {
-		log_msg(LOG_NOTICE, "wake result=in-use");
-		s->reply = "[IN-USE] mailbox in use by another session";
-		return CMD_ERR;
-	}
-	if (r != STORE_OK) {
-		/*
-		 * A folder made since a login that found none: the session
-		 * was confined to nothing, so only a new one can open it.
-		 */
-		bool reach = errno == EACCES;
-
-		log_msg(LOG_ERR, "wake result=tempfail error=\"%s\"",
-		    strerror(errno));
-		s->reply = reach ? OUT_OF_REACH :
-		    "[SYS/TEMP] cannot open mailbox, try again later";
-		return CMD_ERR;
-	}
-	journal(s, NULL);
-	if (store_cut(s->store, &found))
-		log_msg(LOG_WARNING, "mailbox result=cut listed=%zu found=%zu",
-		    store_count(s->store), found);
-	totals(s, &n, &octets);
-	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",
-	    n, octets, news);
-	s->state = ST_TRANS;
-	s->reply = text(s, "[ACTIVITY/%s] maildrop has %zu messages (%" PRIu64
-	    " octets)", news ? "NEW" : "NONE", n, octets);
-	return CMD_OK;
-}
-
-/* QUIT in TRANSACTION: the UPDATE state (RFC 1939 s.6). */
-static enum cmd_res
-cmd_quit_trans(struct session *s, char *arg, size_t len)
-{
-	enum store_res r;
-	size_t removed;
-
-	(void)len;
-	if (cmd_noarg(s, arg) != CMD_OK)
-		return CMD_BAD;
-	if ((r = commit(s, "update", &removed)) != STORE_OK) {
-		s->end = SESSION_TEMPFAIL;
-		s->end_why = "quit-failed";
-		/* RFC 1939 s.6: say honestly what became of the deletes. */
-		if (io_puts(s->io, r == STORE_PENDING ?
-		    "-ERR [SYS/TEMP] deletes interrupted; the next login "
-		    "completes them\r\n" :
-		    "-ERR [SYS/TEMP] nothing deleted, try again later\r\n") ==
-		    -1)
-			return CMD_ABORT;
-		return CMD_QUIT;
-	}
-	s->end = SESSION_QUIT;
-	s->end_why = "quit";
-	/* Release the lock before the reply, so the client may log in again. */
-	store_close(s->store);
-	s->store = NULL;
-	if (line(s, "+OK bye, %zu messages deleted", removed) == -1)
-		return CMD_ABORT;
-	return CMD_QUIT;
 }
 
 static const struct cmd auth_cmds[] = {
@@ -1397,13 +177,13 @@ struct capa {
 static bool
 logins_offered(const struct session *s)
 {
-	return !login_refused(s);
+	return !auth_login_refused(s);
 }
 
 static bool
 logins_not_offered(const struct session *s)
 {
-	return login_refused(s);
+	return auth_login_refused(s);
 }
 
 /*
@@ -1414,7 +194,7 @@ static int
 put_expire(struct session *s)
 {
 	return s->cfg->expire_days == 0 ? io_puts(s->io, "EXPIRE NEVER\r\n") :
-	    line(s, "EXPIRE %u", s->cfg->expire_days);
+	    sess_line(s, "EXPIRE %u", s->cfg->expire_days);
 }
 
 /*
@@ -1428,8 +208,8 @@ put_login_delay(struct session *s)
 {
 	if (s->state == ST_AUTH)
 		return s->cfg->login_delay == 0 ? 0 :
-		    line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay);
-	return s->delay_kept ? line(s, "LOGIN-DELAY %u", s->delay) : 0;
+		    sess_line(s, "LOGIN-DELAY %u USER", s->cfg->login_delay);
+	return s->delay_kept ? sess_line(s, "LOGIN-DELAY %u", s->delay) : 0;
 }
 
 /*
@@ -1486,7 +266,7 @@ cmd_capa(struct session *s, char *arg, size_t len)
 		    (c->offered != NULL && !c->offered(s)))
 			continue;
 		if ((c->put != NULL ? c->put(s) :
-		    line(s, "%s", c->text)) == -1)
+		    sess_line(s, "%s", c->text)) == -1)
 			return CMD_ABORT;
 	}
 	if (io_puts(s->io, ".\r\n") == -1)
@@ -1531,8 +311,8 @@ reply(struct session *s, enum cmd_res r)
 	const char *status = r == CMD_OK ? "+OK" : "-ERR";
 
 	if (s->reply == NULL)
-		return line(s, "%s", status);
-	return line(s, "%s %s", status, s->reply);
+		return sess_line(s, "%s", status);
+	return sess_line(s, "%s %s", status, s->reply);
 }
 
 /* Counts a bad command; true when the budget is spent. */
@@ -1556,7 +336,7 @@ step(struct session *s)
 
 	/* Lines sent ahead are no way around the grace time. */
 	if (s->state == ST_AUTH && io_limit_passed(s->io)) {
-		finish(s, SESSION_ABORT, "login-timeout");
+		sess_finish(s, SESSION_ABORT, "login-timeout");
 		return;
 	}
 	ir = io_getline(s->io, POP3D_LINE_MAX, &ln, &len, &nul);
@@ -1568,14 +348,14 @@ step(struct session *s)
 		r = CMD_BAD;
 		goto answer;
 	case IO_EOF:
-		finish(s, SESSION_ABORT, "eof");
+		sess_finish(s, SESSION_ABORT, "eof");
 		return;
 	case IO_TIMEOUT:
 		/* RFC 1939 s.3: close without a reply, no UPDATE. */
-		finish(s, SESSION_ABORT, timeout_why(s));
+		sess_finish(s, SESSION_ABORT, sess_timeout_why(s));
 		return;
 	default:
-		finish(s, SESSION_ABORT, "read-error");
+		sess_finish(s, SESSION_ABORT, "read-error");
 		return;
 	}
 	if (nul) {
@@ -1590,13 +370,13 @@ answer:
 	case CMD_BAD:
 		if (budget_spent(s)) {
 			s->reply = "too many bad commands, closing";
-			finish(s, SESSION_ABORT, "bad-commands");
+			sess_finish(s, SESSION_ABORT, "bad-commands");
 		}
 		__attribute__((fallthrough));	/* GCC and clang alike */
 	case CMD_OK:
 	case CMD_ERR:
 		if (reply(s, r) == -1) {
-			finish(s, SESSION_ABORT, "write-error");
+			sess_finish(s, SESSION_ABORT, "write-error");
 			return;
 		}
 		break;
@@ -1607,11 +387,11 @@ answer:
 		return;
 	case CMD_ABORT:
 		/* A handler that ended the session has said why; else a write. */
-		finish(s, SESSION_ABORT, "write-error");
+		sess_finish(s, SESSION_ABORT, "write-error");
 		return;
 	}
 	if (s->state == ST_AUTH && s->fails >= POP3D_AUTH_FAILS)
-		finish(s, SESSION_ABORT, "auth-failures");
+		sess_finish(s, SESSION_ABORT, "auth-failures");
 }
 
 enum session_end
@@ -1631,7 +411,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 	io_set_limit(io, (int)cfg->login_grace);
 	/* No timestamp: APOP is not offered (an argon2id store can't). */
 	if (io_puts(io, "+OK pop3d ready\r\n") == -1)
-		finish(s, SESSION_ABORT, "write-error");
+		sess_finish(s, SESSION_ABORT, "write-error");
 	while (s->state != ST_END)
 		step(s);
 	if (io_flush(io) == -1 && s->end == SESSION_QUIT)
