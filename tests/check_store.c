@@ -17,6 +17,7 @@
 #include <check.h>
 #include <sodium.h>
 
+#include "oracle.h"
 #include "params.h"
 #include "store.h"
 #include "testlib.h"
@@ -59,31 +60,14 @@ collect(void *arg, const char *p, size_t len)
 	return 0;
 }
 
-/*
- * The reference CRLF form, written plainly and independently of the
- * store: split at LF, drop one CR before it, end every line with CRLF;
- * a last line without LF loses a final CR and gets CRLF.
- */
+/* The CRLF form by the oracle (oracle.c), as a buf. */
 static struct buf
 reference(const char *p, size_t len)
 {
 	struct buf b = { NULL, 0, 0 };
-	size_t start = 0, end;
 
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '\n')
-			continue;
-		if (i == len && start == len)
-			break;
-		end = i;
-		if (end > start && p[end - 1] == '\r')
-			end--;
-		collect(&b, p + start, end - start);
-		collect(&b, "\r\n", 2);
-		start = i + 1;
-	}
-	if (b.p == NULL)
-		collect(&b, "", 0);
+	b.p = oracle_crlf(p, len, &b.len);
+	b.cap = b.len + 1;
 	return b;
 }
 
@@ -1721,19 +1705,14 @@ START_TEST(read_only_maildir_checks_every_file)
 }
 END_TEST
 
-/* The reference dot-stuffing of a CRLF text. */
+/* The dot-stuffing of a CRLF text by the oracle (oracle.c), as a buf. */
 static struct buf
 stuffed(const struct buf *crlf)
 {
-	struct buf b = { malloc(2 * crlf->len + 1), 0, 2 * crlf->len + 1 };
+	struct buf b = { NULL, 0, 0 };
 
-	ck_assert_ptr_nonnull(b.p);
-	for (size_t i = 0; i < crlf->len; i++) {
-		if (crlf->p[i] == '.' && (i == 0 || crlf->p[i - 1] == '\n'))
-			b.p[b.len++] = '.';
-		b.p[b.len++] = crlf->p[i];
-	}
-	b.p[b.len] = '\0';
+	b.p = oracle_stuffed(crlf->p, crlf->len, &b.len);
+	b.cap = b.len + 1;
 	return b;
 }
 

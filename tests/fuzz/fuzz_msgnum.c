@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "fuzzlib.h"
+#include "oracle.h"
 #include "params.h"
 
 static const char *const verbs[] = {
@@ -88,21 +89,6 @@ msgnum(struct model *m, const char *a, size_t len, size_t *idx)
 		return R_ERR;
 	}
 	return R_OK;
-}
-
-static void
-body(struct model *m, const char *p, size_t len)
-{
-	const char *end = p + len, *nl;
-
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (*p == '.')
-			fz_put(m->out, ".", 1);
-		fz_put(m->out, p, (size_t)(nl - p) + 1);
-		p = nl + 1;
-	}
-	fz_puts(m->out, ".\r\n");
 }
 
 /*
@@ -179,7 +165,7 @@ answer(struct model *m, int verb, const char *arg, size_t alen)
 		if ((r = msgnum(m, arg, alen, &idx)) != R_OK)
 			return r;
 		fz_printf(m->out, "+OK %zu octets\r\n", m->box->len[idx]);
-		body(m, m->box->crlf[idx], m->box->len[idx]);
+		fz_put_stuffed(m->out, m->box->crlf[idx], m->box->len[idx]);
 		return R_OK;
 	case 3:	/* TOP */
 		if (arg == NULL || (sp = memchr(arg, ' ', alen)) == NULL ||
@@ -205,7 +191,8 @@ answer(struct model *m, int verb, const char *arg, size_t alen)
 			lines = lines * 10 + (unsigned long long)(a2[i] - '0');
 		}
 		fz_puts(m->out, "+OK top of message follows\r\n");
-		body(m, m->box->crlf[idx], fz_top_len(m->box->crlf[idx],
+		fz_put_stuffed(m->out, m->box->crlf[idx],
+		    oracle_top_len(m->box->crlf[idx],
 		    m->box->len[idx], lines));
 		return R_OK;
 	case 4:	/* DELE */

@@ -2,7 +2,7 @@
  * fuzz_store.c: arbitrary file contents as a message.  The first input
  * byte is a TOP line count; the rest is the file.  One session lists,
  * retrieves and tops it; its output must be exactly what the reference
- * CRLF form (fuzzlib.c, written apart from store.c) says: LIST's size is
+ * CRLF form (oracle.c, written apart from stream.c) says: LIST's size is
  * the CRLF form's length, RETR's bytes un-dot-stuffed are the CRLF form,
  * TOP's are its head.  Long inputs cross the store's read buffer.
  */
@@ -13,22 +13,7 @@
 #include <string.h>
 
 #include "fuzzlib.h"
-
-/* Dot-stuffs a CRLF text and ends it with ".". */
-static void
-stuffed(struct fz_buf *b, const char *p, size_t len)
-{
-	const char *end = p + len, *nl;
-
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (*p == '.')
-			fz_put(b, ".", 1);
-		fz_put(b, p, (size_t)(nl - p) + 1);
-		p = nl + 1;
-	}
-	fz_puts(b, ".\r\n");
-}
+#include "oracle.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 	}
 	fz_write(msg, data, size);
-	crlf = fz_crlf(data, size, &len);
+	crlf = oracle_crlf(data, size, &len);
 	one.crlf[0] = crlf;
 	one.len[0] = len;
 
@@ -71,11 +56,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "+OK 1 %zu\r\n"
 	    "+OK unique-id listing follows\r\n1 1\r\n.\r\n"
 	    "+OK %zu octets\r\n", len, len, len, len, len, len);
-	stuffed(&want, crlf, len);
+	fz_put_stuffed(&want, crlf, len);
 	fz_puts(&want, "+OK top of message follows\r\n");
-	stuffed(&want, crlf, fz_top_len(crlf, len, top));
+	fz_put_stuffed(&want, crlf, oracle_top_len(crlf, len, top));
 	fz_puts(&want, "+OK top of message follows\r\n");
-	stuffed(&want, crlf, fz_top_len(crlf, len, 0));
+	fz_put_stuffed(&want, crlf, oracle_top_len(crlf, len, 0));
 	fz_puts(&want, "+OK bye, 0 messages deleted\r\n");
 
 	out = fz_session(&cfg, allowed, in.p, in.len, &outlen, &end);

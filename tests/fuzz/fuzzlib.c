@@ -1,8 +1,9 @@
 /*
  * fuzzlib.c: the fixture, the session runner and the output checks the
  * fuzz targets share (see fuzzlib.h).  Everything here is a test oracle,
- * written independently of the code under test: the CRLF form, TOP's
- * cut, the line reader's framing and the reply grammar.
+ * written independently of the code under test: the line reader's
+ * framing and the reply grammar; the CRLF form and TOP's cut are
+ * oracle.c's, which the Check suites share.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 #include "fuzzlib.h"
 #include "io.h"
+#include "oracle.h"
 #include "params.h"
 #include "users.h"
 
@@ -228,52 +230,17 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* The reference CRLF form and TOP's cut. */
+/* RETR's and TOP's lines after the first: stuffed, then ".". */
 
-char *
-fz_crlf(const void *data, size_t len, size_t *outlen)
+void
+fz_put_stuffed(struct fz_buf *b, const char *crlf, size_t len)
 {
-	const char *p = data, *end = p + len, *nl;
-	char *out = xalloc(len * 2 + 3);
-	size_t o = 0, n;
+	size_t n;
+	char *p = oracle_stuffed(crlf, len, &n);
 
-	/* Split at LF; drop one CR before it; end every line with CRLF. */
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		memcpy(out + o, p, n);
-		o += n;
-		if (n > 0 && p[n - 1] == '\r')
-			o--;
-		out[o++] = '\r';
-		out[o++] = '\n';
-		p += n + (nl != NULL);
-	}
-	*outlen = o;
-	return out;
-}
-
-size_t
-fz_top_len(const char *crlf, size_t len, uint64_t lines)
-{
-	size_t off = 0;
-	bool body = false;
-
-	while (off < len) {
-		const char *nl = memchr(crlf + off, '\n', len - off);
-		size_t end = (size_t)(nl - crlf) + 1;
-
-		if (!body) {
-			if (end - off == 2) {	/* the blank line */
-				body = true;
-				if (lines == 0)
-					return end;
-			}
-		} else if (--lines == 0)
-			return end;
-		off = end;
-	}
-	return len;
+	fz_put(b, p, n);
+	fz_puts(b, ".\r\n");
+	free(p);
 }
 
 /* The fixture. */
@@ -364,7 +331,7 @@ fz_fixture(void)
 	for (size_t i = 0; i < FIXTURE_MSGS; i++) {
 		fx_paths[0][i] = fz_join(fx.me, fixture_msgs[i].name);
 		fx_paths[1][i] = fz_join(fx.maildir, fixture_msgs[i].maildir);
-		fx_box.crlf[i] = fz_crlf(fixture_msgs[i].data,
+		fx_box.crlf[i] = oracle_crlf(fixture_msgs[i].data,
 		    fixture_msgs[i].len, &fx_box.len[i]);
 		fx_box.uid[i] = fixture_msgs[i].name;
 	}
@@ -798,7 +765,7 @@ check_trans(struct model *m, const struct cmd *c, const char *l, size_t n,
 		    !number(sp + 1, c->alen - (size_t)(sp - c->arg) - 1, &v))
 			fz_fail("+OK to a bad TOP: %s", show(c->line, c->len));
 		pos = ok_msgnum(m, c, (size_t)(sp - c->arg));
-		fz_expect("TOP", m->box->crlf[m->map[pos]], fz_top_len(
+		fz_expect("TOP", m->box->crlf[m->map[pos]], oracle_top_len(
 		    m->box->crlf[m->map[pos]], msg_len(m, pos), v), body, blen);
 	} else if (strcmp(c->verb, "DELE") == 0 ||
 	    strcmp(c->verb, "DELI") == 0) {

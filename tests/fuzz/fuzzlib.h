@@ -31,7 +31,7 @@ void	fz_fail(const char *fmt, ...)
 
 /*
  * A mailbox as the checks know it: each message's CRLF form (computed
- * by fz_crlf, independently of the store) and its unique id.
+ * by oracle_crlf, independently of the store) and its unique id.
  */
 struct fz_box {
 	size_t		 count;
@@ -79,12 +79,6 @@ void	 fz_write(const char *path, const void *data, size_t len);
 void	 fz_rmrf(const char *path);
 char	*fz_join(const char *dir, const char *name);	/* free() it */
 
-/* The CRLF form of a message file, as README.md defines it (free() it). */
-char	*fz_crlf(const void *data, size_t len, size_t *outlen);
-
-/* What TOP n sends of a CRLF form: the length of that prefix. */
-size_t	 fz_top_len(const char *crlf, size_t len, uint64_t lines);
-
 /*
  * Runs session_run with in as the client's bytes, on memory files, with
  * no fail delay; returns what the server wrote (free() it).  The watch
@@ -118,6 +112,9 @@ void	 fz_put(struct fz_buf *, const void *, size_t);
 void	 fz_puts(struct fz_buf *, const char *);
 void	 fz_printf(struct fz_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* Appends a CRLF text dot-stuffed (oracle.c), then ".\r\n": RETR's body. */
+void	 fz_put_stuffed(struct fz_buf *, const char *crlf, size_t len);
 
 /* Compares what pop3d wrote with what it should have; fz_fail on a diff. */
 void	 fz_expect(const char *what, const char *want, size_t wantlen,
