@@ -1,9 +1,9 @@
-/* testlib.c: fixtures for the Check suites; see testlib.h. */
+/* testlib.c: fixtures for the Check suites (see testlib.h); the file
+ * helpers are files.c's, failing here as Check failures. */
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,81 +12,64 @@
 #include <check.h>
 #include <sodium.h>
 
+#include "files.h"
 #include "io.h"
 #include "testlib.h"
-#include "users.h"
+
+/* files.c's failures are this test's failures. */
+void
+files_fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ck_abort_msg("%s", msg);
+	abort();	/* NOTREACHED: ck_abort_msg does not return */
+}
 
 char *
 tl_tmpdir(void)
 {
-	char *d = strdup("/tmp/pop3d-test.XXXXXX");
-
-	ck_assert_ptr_nonnull(d);
-	ck_assert_ptr_nonnull(mkdtemp(d));
-	return d;
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
+	return files_tmpdir("/tmp", "pop3d-test");
 }
 
 void
 tl_rmrf(const char *path)
 {
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	files_rmrf(path);
 }
 
 char *
 tl_path(const char *dir, const char *name)
 {
-	char *p;
-
-	ck_assert_int_ne(asprintf(&p, "%s/%s", dir, name), -1);
-	return p;
+	return files_join(dir, name);
 }
 
 void
 tl_write(const char *dir, const char *name, const void *data, size_t len)
 {
-	char *p = tl_path(dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char *p = files_join(dir, name);
 
-	ck_assert_msg(fd != -1, "open %s: %s", p, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
+	files_write(p, data, len);
 	free(p);
 }
 
 void
 tl_mkdir(const char *dir, const char *name)
 {
-	char *p = tl_path(dir, name);
+	char *p = files_join(dir, name);
 
-	ck_assert_msg(mkdir(p, 0700) == 0, "mkdir %s: %s", p, strerror(errno));
+	files_mkdir(p);
 	free(p);
 }
 
 char *
 tl_read(const char *path, size_t *len)
 {
-	struct stat sb;
-	char *buf;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return NULL;
-	ck_assert_int_eq(fstat(fd, &sb), 0);
-	buf = malloc((size_t)sb.st_size + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(read(fd, buf, (size_t)sb.st_size), sb.st_size);
-	buf[sb.st_size] = '\0';
-	close(fd);
-	*len = (size_t)sb.st_size;
-	return buf;
+	return files_read(path, len);
 }
 
 int
@@ -104,24 +87,7 @@ void
 tl_user(const char *users, const char *name, const char *pass,
     const char *folder)
 {
-	struct users_entry e;
-	char line[POP3D_USERS_LINE_MAX + 1];
-	int fd, n;
-
-	ck_assert_int_ge(sodium_init(), 0);
-	memset(&e, 0, sizeof(e));
-	e.namelen = strlen(name);
-	memcpy(e.name, name, e.namelen);
-	if (folder != NULL)
-		snprintf(e.folder, sizeof(e.folder), "%s", folder);
-	ck_assert_int_eq(crypto_pwhash_str(e.hash, pass, strlen(pass),
-	    crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
-	n = users_format_line(&e, line, sizeof(line));
-	ck_assert_int_gt(n, 0);
-	fd = open(users, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(write(fd, line, (size_t)n), n);
-	ck_assert_int_eq(close(fd), 0);
+	files_user(users, name, pass, folder, false);
 }
 
 char *

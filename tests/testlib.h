@@ -10,7 +10,10 @@
 
 #include "session.h"
 
-/* A new temporary folder (free() the path; tl_rmrf it). */
+/*
+ * The file helpers of files.h, failing the test, in the dir/name form
+ * the suites use.  A new temporary folder (free() the path; tl_rmrf it).
+ */
 char	*tl_tmpdir(void);
 void	 tl_rmrf(const char *path);
 char	*tl_path(const char *dir, const char *name);	/* free() it */

@@ -212,15 +212,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct seen sn;
 
 	if (dir == NULL) {
-		dir = fz_join(fz_tmpdir(), "ban");
-		path = fz_join(dir, "failures");
+		dir = files_join(fz_tmpdir(), "ban");
+		path = files_join(dir, "failures");
 		if (mkdir(dir, 0700) == -1)
 			fz_fail("mkdir %s: %s", dir, strerror(errno));
 	}
 	cfg.path = path;
 	allowed[0] = dir;
 	if (exists)
-		fz_write(path, file, filelen);
+		files_write(path, file, filelen);
 	else if (unlink(path) == -1 && errno != ENOENT)
 		fz_fail("unlink: %s", strerror(errno));
 	crypto_generichash(d, sizeof(d), (const unsigned char *)name,

@@ -84,13 +84,13 @@ setup(bool maildir)
 	struct statx sx;
 	char *p;
 
-	fz_rmrf(box);
+	files_rmrf(box);
 	if (mkdir(box, 0700) == -1)
 		fz_fail("mkdir %s: %s", box, strerror(errno));
 	memcpy(ents, maildir ? md : plain, sizeof(ents));
 	if (maildir) {
 		for (int i = 0; i < 3; i++) {
-			p = fz_join(box, (const char *[]){ "new", "cur",
+			p = files_join(box, (const char *[]){ "new", "cur",
 			    "tmp" }[i]);
 			if (mkdir(p, 0700) == -1)
 				fz_fail("mkdir: %s", strerror(errno));
@@ -103,7 +103,7 @@ setup(bool maildir)
 		if (rel == NULL) {
 			p = strdup(outside);
 		} else
-			p = fz_join(box, rel);
+			p = files_join(box, rel);
 		if (rel == NULL)
 			;
 		else if (ents[i].name[0] == 'h' && ents[i].regular) {
@@ -117,7 +117,7 @@ setup(bool maildir)
 			if (mkdir(p, 0700) == -1)
 				fz_fail("mkdir: %s", strerror(errno));
 		} else
-			fz_write(p, rel, strlen(rel));
+			files_write(p, rel, strlen(rel));
 		if (statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW,
 		    STATX_BASIC_STATS | STATX_BTIME, &sx) == -1)
 			fz_fail("statx %s: %s", p, strerror(errno));
@@ -243,14 +243,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *p;
 
 	if (dir == NULL) {
-		dir = fz_join(fx->dir, "journal");
-		box = fz_join(dir, "box");
-		outside = fz_join(dir, "outside");
-		hard = fz_join(dir, "hard");
+		dir = files_join(fx->dir, "journal");
+		box = files_join(dir, "box");
+		outside = files_join(dir, "outside");
+		hard = files_join(dir, "hard");
 		if (mkdir(dir, 0700) == -1)
 			fz_fail("mkdir %s: %s", dir, strerror(errno));
-		fz_write(outside, "outside\n", 8);
-		fz_write(hard, "hard\n", 5);
+		files_write(outside, "outside\n", 8);
+		files_write(hard, "hard\n", 5);
 	}
 	setup(maildir);
 	if (size > 0) {
@@ -258,8 +258,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 	}
 	journal((const char *)data, size, &j);
-	p = fz_join(box, POP3D_JOURNAL_NAME);
-	fz_write(p, j.p == NULL ? "" : j.p, j.len);
+	p = files_join(box, POP3D_JOURNAL_NAME);
+	files_write(p, j.p == NULL ? "" : j.p, j.len);
 	/* Written well after the fixture, or before it. */
 	clock_gettime(CLOCK_REALTIME, &t[0]);
 	t[0].tv_sec += before ? -60 : 2;
@@ -276,11 +276,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != STORE_OK)
 		fz_fail("store_open: %d (%s)", (int)r, strerror(errno));
 
-	p = fz_join(box, POP3D_JOURNAL_NAME);
+	p = files_join(box, POP3D_JOURNAL_NAME);
 	if (lstat(p, &sb) == 0)
 		fz_fail("the journal is still there");
 	free(p);
-	p = fz_join(dir, "outside");
+	p = files_join(dir, "outside");
 	if (lstat(p, &sb) == -1 || !S_ISREG(sb.st_mode))
 		fz_fail("the file outside the mailbox is gone");
 	free(p);
@@ -291,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < ENTRIES && ents[i].path != NULL; i++) {
 		struct entry *e = &ents[i];
 
-		p = fz_join(box, e->path);
+		p = files_join(box, e->path);
 		e->gone = lstat(p, &sb) == -1;
 		free(p);
 		if (e->gone && !e->regular)

@@ -30,9 +30,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out, *crlf;
 
 	if (root == NULL) {
-		root = fz_join(fx->dir, "store");
-		box = fz_join(root, "me");
-		msg = fz_join(box, "1");
+		root = files_join(fx->dir, "store");
+		box = files_join(root, "me");
+		msg = files_join(box, "1");
 		if (mkdir(root, 0700) == -1 || mkdir(box, 0700) == -1)
 			fz_fail("mkdir %s", box);
 	}
@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data++;
 		size--;
 	}
-	fz_write(msg, data, size);
+	files_write(msg, data, size);
 	crlf = oracle_crlf(data, size, &len);
 	one.crlf[0] = crlf;
 	one.len[0] = len;

@@ -151,8 +151,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	folder_name(line, size);
 
 	if (path == NULL)
-		path = fz_join(fz_tmpdir(), "users");
-	fz_write(path, data, size);
+		path = files_join(fz_tmpdir(), "users");
+	files_write(path, data, size);
 	r = users_find(path, "me", 2, &e, &note);
 	if (r == -1 || (r == 1 && (e.namelen != 2 ||
 	    memcmp(e.name, "me", 2) != 0)))

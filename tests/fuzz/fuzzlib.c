@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,25 +19,40 @@
 
 #include <sodium.h>
 
+#include "files.h"
 #include "fuzzlib.h"
 #include "io.h"
 #include "oracle.h"
 #include "params.h"
-#include "users.h"
+
+static void __attribute__((format(printf, 1, 0), noreturn))
+vfail(const char *fmt, va_list ap)
+{
+	fz_watch_end();
+	fputs("INVARIANT BROKEN: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
 
 void
 fz_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fz_watch_end();
-	fputs("INVARIANT BROKEN: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	abort();
+	vfail(fmt, ap);
+}
+
+/* files.c's failures, too, are broken invariants. */
+void
+files_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(fmt, ap);
 }
 
 static void *
@@ -134,100 +148,29 @@ fz_expect(const char *what, const char *want, size_t wantlen, const char *got,
 	fz_fail("%s: pop3d's output is not what it should be", what);
 }
 
-/* Temporary files. */
+/* The temporary folder. */
 
 static char *tmpdir;
-
-void
-fz_rmrf(const char *path);
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-void
-fz_rmrf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 rm_tmpdir(void)
 {
 	if (tmpdir != NULL)
-		fz_rmrf(tmpdir);
+		files_rmrf(tmpdir);
 }
 
 const char *
 fz_tmpdir(void)
 {
 	const char *base = getenv("FUZZ_TMPDIR");
-	char tmpl[PATH_MAX], real[PATH_MAX];
 
 	if (tmpdir != NULL)
 		return tmpdir;
 	if (base == NULL || *base == '\0')
 		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(tmpl, sizeof(tmpl), "%s/pop3d-fuzz.XXXXXX", base);
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, real) == NULL)
-		fz_fail("mkdtemp %s: %s", tmpl, strerror(errno));
-	if ((tmpdir = strdup(real)) == NULL)
-		fz_fail("out of memory");
+	tmpdir = files_tmpdir(base, "pop3d-fuzz");
 	atexit(rm_tmpdir);
 	return tmpdir;
-}
-
-char *
-fz_join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = xalloc(a + b + 2);
-
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
-}
-
-void
-fz_write(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd == -1 || (len > 0 && write(fd, data, len) != (ssize_t)len) ||
-	    close(fd) == -1)
-		fz_fail("write %s: %s", path, strerror(errno));
-}
-
-static void
-xmkdir(const char *path)
-{
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		fz_fail("mkdir %s: %s", path, strerror(errno));
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	struct stat sb;
-	char *buf;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	if (fstat(fd, &sb) == -1)
-		fz_fail("fstat %s: %s", path, strerror(errno));
-	buf = xalloc((size_t)sb.st_size + 1);
-	if (read(fd, buf, (size_t)sb.st_size) != sb.st_size)
-		fz_fail("read %s: %s", path, strerror(errno));
-	close(fd);
-	buf[sb.st_size] = '\0';
-	*len = (size_t)sb.st_size;
-	return buf;
 }
 
 /* RETR's and TOP's lines after the first: stuffed, then ".". */
@@ -270,32 +213,11 @@ static struct fz_box fx_box;
 static char *fx_paths[2][FIXTURE_MSGS];
 static char *fx_canary, *fx_other;
 
-static void
-user_line(int fd, const char *name, const char *folder, bool ro)
-{
-	struct users_entry e;
-	char line[POP3D_USERS_LINE_MAX + 1];
-	int n;
-
-	memset(&e, 0, sizeof(e));
-	e.namelen = strlen(name);
-	memcpy(e.name, name, e.namelen);
-	snprintf(e.folder, sizeof(e.folder), "%s", folder);
-	e.read_only = ro;
-	if (crypto_pwhash_str(e.hash, FZ_PASS, strlen(FZ_PASS),
-	    crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN) != 0)
-		fz_fail("crypto_pwhash_str");
-	if ((n = users_format_line(&e, line, sizeof(line))) <= 0 ||
-	    write(fd, line, (size_t)n) != n)
-		fz_fail("users line for %s", name);
-}
-
 const struct fz_fixture *
 fz_fixture(void)
 {
 	const char *dir;
 	char *p;
-	int fd;
 
 	if (fx.dir != NULL)
 		return &fx;
@@ -303,34 +225,31 @@ fz_fixture(void)
 		fz_fail("sodium_init");
 	dir = fz_tmpdir();
 	fx.dir = dir;
-	fx.users = fz_join(dir, "users");
-	fx.root = fz_join(dir, "mail");
-	fx.me = fz_join(fx.root, "me");
-	fx.maildir = fz_join(fx.root, "maildir");
-	fx.state = fz_join(dir, "state");
-	fx.ban = fz_join(fx.state, "ban");
-	xmkdir(fx.state);
-	fd = open(fx.users, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
-		fz_fail("users: %s", strerror(errno));
-	user_line(fd, "me", "", false);
-	user_line(fd, "md", "maildir", false);
-	user_line(fd, "ro", "me", true);
-	close(fd);
+	fx.users = files_join(dir, "users");
+	fx.root = files_join(dir, "mail");
+	fx.me = files_join(fx.root, "me");
+	fx.maildir = files_join(fx.root, "maildir");
+	fx.state = files_join(dir, "state");
+	fx.ban = files_join(fx.state, "ban");
+	files_mkdir(fx.state);
+	files_user(fx.users, "me", FZ_PASS, "", false);
+	files_user(fx.users, "md", FZ_PASS, "maildir", false);
+	files_user(fx.users, "ro", FZ_PASS, "me", true);
 
-	xmkdir(fx.root);
-	xmkdir(fx.me);
-	xmkdir(fx.maildir);
+	files_mkdir(fx.root);
+	files_mkdir(fx.me);
+	files_mkdir(fx.maildir);
 	for (size_t i = 0; i < 3; i++) {
 		static const char *const sub[] = { "new", "cur", "tmp" };
 
-		p = fz_join(fx.maildir, sub[i]);
-		xmkdir(p);
+		p = files_join(fx.maildir, sub[i]);
+		files_mkdir(p);
 		free(p);
 	}
 	for (size_t i = 0; i < FIXTURE_MSGS; i++) {
-		fx_paths[0][i] = fz_join(fx.me, fixture_msgs[i].name);
-		fx_paths[1][i] = fz_join(fx.maildir, fixture_msgs[i].maildir);
+		fx_paths[0][i] = files_join(fx.me, fixture_msgs[i].name);
+		fx_paths[1][i] = files_join(fx.maildir,
+		    fixture_msgs[i].maildir);
 		fx_box.crlf[i] = oracle_crlf(fixture_msgs[i].data,
 		    fixture_msgs[i].len, &fx_box.len[i]);
 		fx_box.uid[i] = fixture_msgs[i].name;
@@ -338,29 +257,29 @@ fz_fixture(void)
 	fx_box.count = FIXTURE_MSGS;
 
 	/* Canaries: outside every mailbox, and what points at them. */
-	fx_canary = fz_join(dir, "canary");
-	fz_write(fx_canary, canary_text, sizeof(canary_text) - 1);
-	p = fz_join(fx.root, "other");
-	xmkdir(p);
-	fx_other = fz_join(p, "1");
+	fx_canary = files_join(dir, "canary");
+	files_write(fx_canary, canary_text, sizeof(canary_text) - 1);
+	p = files_join(fx.root, "other");
+	files_mkdir(p);
+	fx_other = files_join(p, "1");
 	free(p);
-	fz_write(fx_other, canary_text, sizeof(canary_text) - 1);
-	p = fz_join(fx.me, "link");
+	files_write(fx_other, canary_text, sizeof(canary_text) - 1);
+	p = files_join(fx.me, "link");
 	if (symlink("../../canary", p) == -1)
 		fz_fail("symlink: %s", strerror(errno));
 	free(p);
-	p = fz_join(fx.me, "pipe");
+	p = files_join(fx.me, "pipe");
 	if (mkfifo(p, 0600) == -1)
 		fz_fail("mkfifo: %s", strerror(errno));
 	free(p);
-	p = fz_join(fx.me, ".hidden");
-	fz_write(p, canary_text, sizeof(canary_text) - 1);
+	p = files_join(fx.me, ".hidden");
+	files_write(p, canary_text, sizeof(canary_text) - 1);
 	free(p);
-	p = fz_join(fx.me, "sub");
-	xmkdir(p);
+	p = files_join(fx.me, "sub");
+	files_mkdir(p);
 	free(p);
-	p = fz_join(fx.maildir, "tmp/0.M0.host");
-	fz_write(p, canary_text, sizeof(canary_text) - 1);
+	p = files_join(fx.maildir, "tmp/0.M0.host");
+	files_write(p, canary_text, sizeof(canary_text) - 1);
 	free(p);
 	fz_fixture_reset();
 	return &fx;
@@ -377,7 +296,7 @@ static void
 check_file(const char *path, const char *want, size_t len)
 {
 	size_t n;
-	char *got = slurp(path, &n);
+	char *got = files_read(path, &n);
 
 	if (got == NULL)
 		fz_fail("canary %s is gone", path);
@@ -394,7 +313,7 @@ fz_check_canaries(void)
 
 	check_file(fx_canary, canary_text, sizeof(canary_text) - 1);
 	check_file(fx_other, canary_text, sizeof(canary_text) - 1);
-	p = fz_join(fx.me, "link");
+	p = files_join(fx.me, "link");
 	if (lstat(p, &sb) == -1 || !S_ISLNK(sb.st_mode))
 		fz_fail("the symlink in the mailbox is gone");
 	free(p);
@@ -411,7 +330,7 @@ fz_fixture_reset(void)
 			    S_ISREG(sb.st_mode) &&
 			    (size_t)sb.st_size == fixture_msgs[i].len)
 				continue;
-			fz_write(fx_paths[k][i], fixture_msgs[i].data,
+			files_write(fx_paths[k][i], fixture_msgs[i].data,
 			    fixture_msgs[i].len);
 		}
 	fz_check_canaries();

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "files.h"
 #include "session.h"
 
 /* The fuzz entry point, as libFuzzer calls it (driver.c otherwise). */
@@ -73,11 +74,11 @@ const struct fz_box *fz_fixture_box(void);
 void	 fz_fixture_reset(void);
 void	 fz_check_canaries(void);
 
-/* A temporary folder of the process's own, removed at exit. */
+/*
+ * A temporary folder of the process's own, removed at exit.  The other
+ * file helpers are files.h's, whose failures end in fz_fail's abort.
+ */
 const char *fz_tmpdir(void);
-void	 fz_write(const char *path, const void *data, size_t len);
-void	 fz_rmrf(const char *path);
-char	*fz_join(const char *dir, const char *name);	/* free() it */
 
 /*
  * Runs session_run with in as the client's bytes, on memory files, with
