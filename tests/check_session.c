@@ -20,6 +20,7 @@
 #include "params.h"
 #include "io.h"
 #include "session.h"
+#include "memtls.h"
 #include "testlib.h"
 
 static char *dir, *users, *root, *box;
@@ -906,51 +907,18 @@ START_TEST(login_delay_is_not_claimed_where_not_kept)
 }
 END_TEST
 
-/*
- * A stand-in for TLS under io, for STLS: once started, the client's
- * bytes come from in and the server's go to out, apart from the plain
- * channel, so each side of the handshake can be checked by itself.
- */
+/* TLS for STLS, as memtls.h stands it in: how often, and whether it fails. */
 struct fake_tls {
-	const char	*in;
-	size_t		 inlen, inoff;
-	char		 out[8192];
-	size_t		 outlen;
+	struct memtls	 m;
 	int		 starts;
 	bool		 fail;
 };
 
-static ssize_t
-fake_read(void *arg, void *buf, size_t len, short *ev)
-{
-	struct fake_tls *f = arg;
-	size_t n = f->inlen - f->inoff;
-
-	(void)ev;
-	if (n > len)
-		n = len;
-	memcpy(buf, f->in + f->inoff, n);
-	f->inoff += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-fake_write(void *arg, const void *buf, size_t len, short *ev)
-{
-	struct fake_tls *f = arg;
-
-	(void)ev;
-	ck_assert_uint_le(len, sizeof(f->out) - f->outlen);
-	memcpy(f->out + f->outlen, buf, len);
-	f->outlen += len;
-	return (ssize_t)len;
-}
-
 static int
 fake_starttls(struct io *io, void *arg)
 {
-	struct io_transport t = { fake_read, fake_write, arg };
 	struct fake_tls *f = arg;
+	struct io_transport t = memtls_transport(&f->m);
 
 	f->starts++;
 	if (f->fail)
@@ -967,7 +935,7 @@ static void
 expect_stls(bool needs_tls, const char *plain, const char *tls,
     const char *want_plain, const char *want_tls, enum session_end want_end)
 {
-	struct fake_tls f = { .in = tls, .inlen = strlen(tls) };
+	struct fake_tls f = { .m = { .in = tls, .inlen = strlen(tls) } };
 	struct session_cfg cfg = { .users = users, .mail_root = root,
 	    .peer = "192.0.2.1", .starttls = fake_starttls,
 	    .starttls_arg = &f, .auth_needs_tls = needs_tls };
@@ -977,9 +945,10 @@ expect_stls(bool needs_tls, const char *plain, const char *tls,
 
 	ck_assert_str_eq(out, want_plain);
 	ck_assert_uint_eq(len, strlen(want_plain));
-	ck_assert_uint_eq(f.outlen, strlen(want_tls));
-	ck_assert_mem_eq(f.out, want_tls, f.outlen);
+	ck_assert_uint_eq(f.m.outlen, strlen(want_tls));
+	ck_assert_mem_eq(f.m.out, want_tls, f.m.outlen);
 	ck_assert_int_eq(end, want_end);
+	free(f.m.out);
 	free(out);
 }
 
@@ -1053,7 +1022,7 @@ END_TEST
 
 START_TEST(stls_failed_handshake_ends_the_session)
 {
-	struct fake_tls f = { .in = "", .fail = true };
+	struct fake_tls f = { .m = { .in = "" }, .fail = true };
 	struct session_cfg cfg = { .users = users, .mail_root = root,
 	    .peer = "192.0.2.1", .starttls = fake_starttls,
 	    .starttls_arg = &f, .auth_needs_tls = true };
@@ -1065,6 +1034,7 @@ START_TEST(stls_failed_handshake_ends_the_session)
 	ck_assert_str_eq(out, GREET BEGIN_TLS);
 	ck_assert_int_eq(end, SESSION_ABORT);
 	ck_assert_int_eq(f.starts, 1);
+	ck_assert_uint_eq(f.m.outlen, 0);
 	free(out);
 }
 END_TEST

@@ -22,46 +22,19 @@
 #include <string.h>
 
 #include "fuzzlib.h"
+#include "memtls.h"
 
 struct fake {
-	const uint8_t	*in;
-	size_t		 inlen, inoff;
-	struct fz_buf	 out;
+	struct memtls	 m;		/* TLS, as memtls.h stands it in */
 	int		 starts;
 	bool		 fail;
 };
 
-static ssize_t
-fake_read(void *arg, void *buf, size_t len, short *ev)
-{
-	struct fake *f = arg;
-	size_t n = f->inlen - f->inoff;
-
-	(void)ev;
-	if (n == 0)
-		return 0;
-	if (n > len)
-		n = len;
-	memcpy(buf, f->in + f->inoff, n);
-	f->inoff += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-fake_write(void *arg, const void *buf, size_t len, short *ev)
-{
-	struct fake *f = arg;
-
-	(void)ev;
-	fz_put(&f->out, buf, len);
-	return (ssize_t)len;
-}
-
 static int
 fake_starttls(struct io *io, void *arg)
 {
-	struct io_transport t = { fake_read, fake_write, arg };
 	struct fake *f = arg;
+	struct io_transport t = memtls_transport(&f->m);
 
 	if (++f->starts > 1)
 		fz_fail("a second handshake");
@@ -123,8 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sep = memmem(data, size, "\xff\xff", 2);
 	if (sep != NULL) {
 		clear = (size_t)(sep - data);
-		f.in = sep + 2;
-		f.inlen = size - clear - 2;
+		f.m.in = sep + 2;
+		f.m.inlen = size - clear - 2;
 	}
 	out = fz_session(&cfg, allowed, data, clear, &outlen, &end);
 
@@ -141,17 +114,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(out + outlen - (sizeof(begin) - 1), begin,
 	    sizeof(begin) - 1) != 0))
 		fz_fail("something said in the clear after \"+OK begin\"");
-	if (f.starts == 1 && f.fail && (f.out.len != 0 ||
+	if (f.starts == 1 && f.fail && (f.m.outlen != 0 ||
 	    end != SESSION_ABORT))
 		fz_fail("the session went on after a failed handshake");
 
-	check_lines("under TLS", f.out.p != NULL ? f.out.p : "", f.out.len);
-	if (f.out.len > 0 && memcmp(f.out.p, "+OK", 3) != 0 &&
-	    memcmp(f.out.p, "-ERR", 4) != 0 && memcmp(f.out.p, "+ ", 2) != 0)
+	check_lines("under TLS", f.m.out != NULL ? f.m.out : "", f.m.outlen);
+	if (f.m.outlen > 0 && memcmp(f.m.out, "+OK", 3) != 0 &&
+	    memcmp(f.m.out, "-ERR", 4) != 0 && memcmp(f.m.out, "+ ", 2) != 0)
 		fz_fail("under TLS, the first reply is no reply");
-	if (f.out.len > 0 && has_line(f.out.p, f.out.len, "STLS\r"))
+	if (f.m.outlen > 0 && has_line(f.m.out, f.m.outlen, "STLS\r"))
 		fz_fail("STLS offered under TLS");
-	free(f.out.p);
+	free(f.m.out);
 	free(out);
 	fz_fixture_reset();
 	return 0;
