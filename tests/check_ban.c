@@ -324,7 +324,7 @@ START_TEST(foreign_file_is_left_alone)
 {
 	static const char *const texts[] = {
 		"# pop3d configuration\nusers = /etc/pop3d/users\n",
-		"\x7f" "ELF\1\1\1",
+		"\177ELF\1\1\1",
 		"pop3d failures 3\na 192.0.2.1 5 1000 1000 999999999\n",
 		"",
 	};
