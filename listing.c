@@ -57,6 +57,13 @@ struct cut {
 };
 
 /* What a listing needs only while it is made (listing_make). */
+/* What a pass over the folders came to. */
+enum pass {
+	PASS_OK,
+	PASS_FAIL,	/* errno; l->full when the listing ran full */
+	PASS_REDO	/* a snap lied: list again without snaps */
+};
+
 struct lister {
 	struct store	*st;
 	uint32_t	*slots;		/* msgs by (folder, name): index + 1 */
@@ -354,14 +361,14 @@ measure(struct store *st, int fd, const struct stat *sb, uint64_t *size,
     bool *dots)
 {
 	struct stream x;
-	int r;
+	enum stream_res r;
 
 	stream_init(&x, st->obuf, st->rbuf, '.', -1, NULL, NULL);
-	if ((r = stream_file(&x, fd, (uint64_t)sb->st_size)) == -1)
+	if ((r = stream_file(&x, fd, (uint64_t)sb->st_size)) == STREAM_READ)
 		return -1;
 	*size = stream_sent(&x);
 	*dots = stream_stuffed(&x);
-	return r == -3 ? 1 : 0;
+	return r == STREAM_SHORT ? 1 : 0;
 }
 
 /* A directory entry, as list_dir hands it to list_one. */
@@ -589,11 +596,11 @@ list_dir(struct lister *l, int sub)
  * Puts the listing in order.  msgs[0..cached) came from the cache, which
  * is written in listing order: when they still are in order (checked:
  * the cache is only a hint), only the new ones are sorted and merged in.
- * Sorts indices, not msgs, then moves each msg once.  0, -1 (errno), or
- * -2 when a folder listed from its snap holds one name twice (a cache
- * pop3d did not write): the listing must be made again without snaps.
+ * Sorts indices, not msgs, then moves each msg once.  PASS_REDO when a
+ * folder listed from its snap holds one name twice (a cache pop3d did
+ * not write).
  */
-static int
+static enum pass
 sort_listing(struct lister *l)
 {
 	struct store *st = l->st;
@@ -604,15 +611,15 @@ sort_listing(struct lister *l)
 	for (i = 1; i < c; i++)
 		if (msg_cmp(st, &st->msgs[i - 1], &st->msgs[i]) >= 0) {
 			if (l->snapped)
-				return -2;
+				return PASS_REDO;
 			c = 0;		/* not in order: sort them all */
 			l->cache_dirty = true;
 			break;
 		}
 	if (c == n)
-		return 0;
+		return PASS_OK;
 	if ((ord = reallocarray(NULL, n, sizeof(*ord))) == NULL)
-		return -1;
+		return PASS_FAIL;
 	for (i = 0; i < n; i++)
 		ord[i] = (uint32_t)i;
 	qsort_r(ord + c, n - c, sizeof(*ord), idx_cmp, st);
@@ -620,7 +627,7 @@ sort_listing(struct lister *l)
 		/* Merge the two sorted runs. */
 		if ((tmp = reallocarray(NULL, n, sizeof(*tmp))) == NULL) {
 			free(ord);
-			return -1;
+			return PASS_FAIL;
 		}
 		for (i = 0, j = c, k = 0; k < n; k++)
 			tmp[k] = j == n || (i < c && idx_cmp(&ord[i], &ord[j],
@@ -644,7 +651,7 @@ sort_listing(struct lister *l)
 		}
 	}
 	free(ord);
-	return 0;
+	return PASS_OK;
 }
 
 struct save_iter {
@@ -766,17 +773,18 @@ note_folder(struct lister *l, int sub)
 }
 
 /*
- * One listing: 0, -1 (errno), or -2 to list again with use_snaps false
+ * One listing; PASS_REDO to list again with use_snaps false
  * (sort_listing).
  */
-static int
+static enum pass
 list_pass(struct lister *l, bool use_snaps)
 {
 	struct store *st = l->st;
 	struct sizes_folder f[SUB_COUNT];
 	size_t i, n, c, nf = 0, entries[SUB_COUNT] = { 0 };
 	bool whole, table = false, snap[SUB_COUNT] = { false };
-	int sub, r;
+	enum pass r;
+	int sub;
 
 	st->count = st->names_len = l->listed = l->cached = 0;
 	l->cache_dirty = l->snapped = false;
@@ -835,10 +843,10 @@ list_pass(struct lister *l, bool use_snaps)
 		l->cache_dirty = true;
 	st->count = n;
 	l->cached = c;
-	if ((r = sort_listing(l)) != 0)
+	if ((r = sort_listing(l)) != PASS_OK)
 		return r;
 	if (msg_dedupe_uids(st) == -1)
-		return -1;
+		return PASS_FAIL;
 	/* The folders to trust next time, if nothing changes them. */
 	for (sub = 0; sub < SUB_COUNT; sub++) {
 		struct snap *s = &l->now[sub];
@@ -868,10 +876,10 @@ list_pass(struct lister *l, bool use_snaps)
 		if (sizes_save(st->dirfd, f, nf, save_next, &it) == -1)
 			l->cache_dirty = true;
 	}
-	return 0;
+	return PASS_OK;
 fail:
 	free_slots(l);
-	return -1;
+	return PASS_FAIL;
 }
 
 /*
@@ -1021,18 +1029,16 @@ int
 listing_make(struct store *st)
 {
 	struct lister l = { .st = st };
-	int r;
+	enum pass r;
 
-	if ((r = list_pass(&l, true)) == -2)
+	if ((r = list_pass(&l, true)) == PASS_REDO)
 		r = list_pass(&l, false);
-	if (r == -1 && l.full) {
-		if ((r = find_cut(&l)) == 0) {
-			l.full = false;
-			r = list_pass(&l, false);
-		}
+	if (r == PASS_FAIL && l.full && find_cut(&l) == 0) {
+		l.full = false;
+		r = list_pass(&l, false);
 	}
 	st->cut = l.cut.on && l.cut.found > POP3D_MSGS_MAX;
 	st->found = l.cut.found;
 	free_slots(&l);
-	return r;
+	return r == PASS_OK ? 0 : -1;
 }

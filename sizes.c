@@ -147,13 +147,18 @@ struct load {
 	bool		 ended;		/* the last line read was "end" */
 };
 
+enum lines_res {
+	LINES_MORE,	/* read on */
+	LINES_STOP,	/* fn said stop */
+	LINES_FOREIGN	/* not a cache of this version */
+};
+
 /*
- * Hands each whole line of buf[0..len) on; returns how many octets it
- * used (the rest is a line that goes on), -1 when fn said stop, -2 when
- * the file is not a cache of this version.
+ * Hands each whole line of buf[0..len) on; *used tells how many octets
+ * it used (the rest is a line that goes on).
  */
-static ssize_t
-lines(struct load *l, char *buf, size_t len)
+static enum lines_res
+lines(struct load *l, char *buf, size_t len, size_t *used)
 {
 	char name[NAME_MAX + 1], *p = buf, *nl;
 	struct sizes_entry e;
@@ -167,7 +172,7 @@ lines(struct load *l, char *buf, size_t len)
 		if (++l->lineno == 1) {
 			if (l->skip || n != sizeof(sizes_head) - 1 ||
 			    memcmp(p, sizes_head, n) != 0)
-				return -2;
+				return LINES_FOREIGN;
 		} else if (l->skip || n > POP3D_JOURNAL_LINE_MAX ||
 		    memchr(p, '\0', n) != NULL)
 			;	/* malformed */
@@ -177,11 +182,12 @@ lines(struct load *l, char *buf, size_t len)
 			if (parse_folder(p, n, &f))
 				l->folder(l->arg, &f);
 		} else if (parse(p, n, name, &e) && l->fn(l->arg, &e) != 0)
-			return -1;
+			return LINES_STOP;
 		l->skip = false;
 		p = nl + 1;
+		*used = (size_t)(p - buf);
 	}
-	return p - buf;
+	return LINES_MORE;
 }
 
 int
@@ -191,8 +197,9 @@ sizes_load(int dirfd, int (*fn)(void *, const struct sizes_entry *),
 {
 	struct load l = { .fn = fn, .folder = folder, .arg = arg };
 	char buf[65536];
-	size_t len = 0;
-	ssize_t n, used;
+	size_t len = 0, used;
+	enum lines_res lr;
+	ssize_t n;
 	int fd, saved, r = 0;
 
 	*whole = false;
@@ -206,17 +213,17 @@ sizes_load(int dirfd, int (*fn)(void *, const struct sizes_entry *),
 	 */
 	while ((n = file_read(fd, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)n;
-		used = lines(&l, buf, len);
-		if (used == -2) {
+		used = 0;
+		if ((lr = lines(&l, buf, len, &used)) == LINES_FOREIGN) {
 			l.ended = false;
 			break;
 		}
-		if (used == -1) {
+		if (lr == LINES_STOP) {
 			r = -1;
 			break;
 		}
-		memmove(buf, buf + used, len - (size_t)used);
-		len -= (size_t)used;
+		memmove(buf, buf + used, len - used);
+		len -= used;
 		if (len == sizeof(buf)) {
 			l.skip = true;	/* far over POP3D_JOURNAL_LINE_MAX */
 			len = 0;

@@ -387,7 +387,8 @@ store_send(struct store *st, long body_lines, int stuff,
 {
 	const struct msg *m;
 	struct stream x;
-	int r, saved;
+	enum stream_res r = STREAM_OK;
+	int whole = 1, saved;
 
 	*sent = 0;
 	if (st->msgfd == -1) {
@@ -400,26 +401,29 @@ store_send(struct store *st, long body_lines, int stuff,
 	 * line ending changes) with no line to stuff (stuff is '.', the
 	 * only byte the listing looks for) may go as it is.
 	 */
-	r = 1;
 	if (put_file != NULL && body_lines < 0 && stuff == '.' &&
-	    m->size == (uint64_t)m->fsize && !m->dots &&
-	    (r = put_file(arg, st->msgfd, m->size)) == 0)
-		*sent = m->size;
-	if (r == 1) {
+	    m->size == (uint64_t)m->fsize && !m->dots) {
+		/* 0 sent, 1 could not (nothing sent), -1 failed */
+		if ((whole = put_file(arg, st->msgfd, m->size)) == 0)
+			*sent = m->size;
+		else if (whole == -1)
+			r = STREAM_PUT;
+	}
+	if (whole == 1) {
 		stream_init(&x, st->obuf, st->rbuf, stuff, body_lines, put,
 		    arg);
 		r = stream_file(&x, st->msgfd, (uint64_t)m->fsize);
 		*sent = stream_sent(&x);
 	}
-	saved = r == -3 ? EIO : errno;
+	saved = r == STREAM_SHORT ? EIO : errno;
 	close(st->msgfd);
 	st->msgfd = -1;
-	if (r == 0 && body_lines < 0 && *sent != m->size) {
-		r = -1;		/* changed in place while being read */
+	if (r == STREAM_OK && body_lines < 0 && *sent != m->size) {
+		r = STREAM_SHORT;	/* changed in place while read */
 		saved = EIO;
 	}
 	errno = saved;
-	return r == 0 ? STORE_OK : STORE_ABORT;
+	return r == STREAM_OK ? STORE_OK : STORE_ABORT;
 }
 
 /* Hands journal_write the messages chosen (sel) that may be journaled. */

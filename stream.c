@@ -213,12 +213,7 @@ finish(struct stream *x)
 	return flush(x);
 }
 
-/*
- * Runs the first len octets of fd through x (a file read as it was when
- * it was measured or listed, and no further).  Returns 0, -1 on a read
- * error (errno), -2 when put failed, -3 when the file ended early.
- */
-int
+enum stream_res
 stream_file(struct stream *x, int fd, uint64_t len)
 {
 	char *buf = x->rbuf + 16;
@@ -228,15 +223,15 @@ stream_file(struct stream *x, int fd, uint64_t len)
 		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
 		    POP3D_READBUF);
 		if (n == -1)
-			return -1;
+			return STREAM_READ;
 		if (n == 0)
-			return -3;
+			return STREAM_SHORT;
 		len -= (uint64_t)n;
 		buf[-1] = (char)x->prev;
 		if (feed(x, buf, (size_t)n) == -1)
-			return -2;
+			return STREAM_PUT;
 	}
-	return finish(x) == -1 ? -2 : 0;
+	return finish(x) == -1 ? STREAM_PUT : STREAM_OK;
 }
 
 void

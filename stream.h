@@ -57,13 +57,18 @@ void		 stream_init(struct stream *x, char *out, char *rbuf,
 		    int stuff, long body_lines,
 		    int (*put)(void *, const char *, size_t), void *arg);
 
+enum stream_res {
+	STREAM_OK,
+	STREAM_READ,	/* a read failed (errno) */
+	STREAM_PUT,	/* put failed (errno, as put left it) */
+	STREAM_SHORT	/* the file ended before len octets */
+};
+
 /*
  * Streams the first len octets of fd through x (a file read as it was
  * when it was measured or listed, and no further) and ends the stream.
- * Returns 0, -1 on a read error (errno), -2 when put failed, -3 when
- * the file ended early.
  */
-int		 stream_file(struct stream *x, int fd, uint64_t len)
+enum stream_res	 stream_file(struct stream *x, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));
 
 /* Octets of the CRLF form so far, without the doubled bytes. */
