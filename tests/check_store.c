@@ -15,28 +15,12 @@
 #include <unistd.h>
 
 #include <check.h>
-#include <sodium.h>
 
 #include "oracle.h"
 #include "params.h"
 #include "store.h"
+#include "storefix.h"
 #include "testlib.h"
-
-static char *dir;
-
-static void
-setup(void)
-{
-	ck_assert_int_ge(sodium_init(), 0);
-	dir = tl_tmpdir();
-}
-
-static void
-teardown(void)
-{
-	tl_rmrf(dir);
-	free(dir);
-}
 
 struct buf {
 	char	*p;
@@ -71,15 +55,6 @@ reference(const char *p, size_t len)
 	return b;
 }
 
-static struct store *
-open_ok(void)
-{
-	struct store *st;
-
-	ck_assert_int_eq(store_open(&st, dir, false), STORE_OK);
-	return st;
-}
-
 static struct buf
 send(struct store *st, size_t idx, long body_lines)
 {
@@ -93,15 +68,6 @@ send(struct store *st, size_t idx, long body_lines)
 	if (b.p == NULL)
 		collect(&b, "", 0);
 	return b;
-}
-
-static const char *
-uid(struct store *st, size_t idx)
-{
-	struct store_info info;
-
-	store_info(st, idx, &info);
-	return info.uid;
 }
 
 START_TEST(sizes_and_bytes_match_the_crlf_form)
@@ -275,16 +241,6 @@ START_TEST(order_is_version_order_and_stable)
 	}
 }
 END_TEST
-
-static void
-assert_uid_shape(const char *u)
-{
-	size_t len = strlen(u);
-
-	ck_assert(len >= 1 && len <= POP3D_UID_MAX);
-	for (size_t i = 0; i < len; i++)
-		ck_assert(u[i] >= 0x21 && u[i] <= 0x7e);
-}
 
 START_TEST(ids_of_names_that_cannot_be_ids)
 {
@@ -1947,7 +1903,7 @@ main(void)
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("store");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, storefix_setup, storefix_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, sizes_and_bytes_match_the_crlf_form);
 	tcase_add_test(tc, large_message_with_long_lines);
