@@ -17,9 +17,11 @@ Usage: recovery_test.py POP3D POP3D-PASSWD
   .pop3d.login to files outside the mailbox; pop3d must write none of
   them.
 
-The freed inode is made to come back as TESTING.md says (sync, then make
-files until one gets it, parking the others); a file system that never
-gives it back skips those checks, and says so.  chattr needs root and a
+The freed inode is made to come back as ext4 hands it out: after a
+sync, files are made in the folder until one gets it, each other one
+parked in a folder made beforehand (made after, that folder could take
+the inode itself); a file system that never gives it back skips those
+checks, and says so.  chattr needs root and a
 file system with the immutable flag; without them those checks are
 skipped, and say so.  Prints "N passed, N failed".
 """

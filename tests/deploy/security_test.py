@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The shipped systemd units: rated, verified, and set as STYLE.md says.
+"""The shipped systemd units: rated, verified, and set as DESIGN.md says.
 
 usage: security_test.py SERVICE_UNIT SOCKET_UNIT POP3D
                         [TLS_SERVICE_UNIT TLS_SOCKET_UNIT]
@@ -10,7 +10,8 @@ For the plain pair (port 110) and the TLS pair (port 995):
 - `systemd-analyze verify` accepts both units (with ExecStart= pointed at
   the built pop3d, since nothing is installed);
 - the settings pop3d relies on are there: the socket on stdin and stdout
-  and never on stderr, the user, the hardening STYLE.md lists.
+  and never on stderr, the user, the hardening DESIGN.md lists
+  ("Running under an activator").
 The TLS service must be the plain one but for its description, its
 ExecStart= (--tls=implicit and the credentials) and LoadCredential=,
 so that the two cannot drift apart.

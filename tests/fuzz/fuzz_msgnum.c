@@ -4,8 +4,8 @@
  * 0-3), whether an argument follows (bit 4) and the case of the verb's
  * first letters (bits 5-7); the rest of the line is the argument, any
  * bytes.  A model written from RFC 1939, RFC 2449's UID-PARAM ("UID:"
- * and an id) and STYLE.md ("a message number is digits only, at most 10
- * of them, within 1..count and not deleted"; each failure its own reply;
+ * and an id) and DESIGN.md ("Identity of a message": a message number is
+ * 1-10 digits within 1..count, not deleted; each failure its own reply;
  * 20 bad commands) predicts every octet of the answer, listings and
  * messages included, and the session's output must be exactly that.
  */
