@@ -1,0 +1,272 @@
+"""bench/run's scenarios, in the order they run (SCENARIOS), each one's
+targets beside its function."""
+
+import os
+import shutil
+
+from common import BenchError, log
+from mailboxes import Box, mkdirs, short
+from measure import (pop3d_cmd, login, dovecot_cmd, dovecot_env, reset_dovecot,
+                     Row, interleaved, warm_page_cache, pop3d_session,
+                     dovecot_session, cat_all, tcp_sessions,
+                     argon2_verify_time)
+
+
+# login: the time to log in and say STAT, first with nothing known about
+# the mailbox, then once the server has seen it.  Targets: the next login
+# at the largest Maildir within LOGIN_NEXT_MAX seconds; the first and the
+# next login within LOGIN_VS_DOVECOT of Dovecot's wall time, the next one
+# within that share of Dovecot's peak RSS too.
+LOGIN_NEXT_MAX = 0.100
+LOGIN_VS_DOVECOT = 0.5
+
+
+def scen_login(ctx):
+    rows = []
+    for box in ctx.login_boxes:
+        kind = "Maildir" if box.layout == "maildir" else "folder"
+        label = "%s %s" % (kind, short(box.count))
+        dov = ctx.dovecot and box.layout == "maildir"
+        cmds = b"STAT\r\nQUIT\r\n"
+        warm_page_cache(ctx, box)
+        log("login: %s, first login" % label)
+        runners = [("pop3d", pop3d_session(ctx, box, cmds, "login " + label,
+                                           2, stat=0, reset=True))]
+        if dov:
+            runners.append(("Dovecot", dovecot_session(
+                ctx, box, cmds, "login Dovecot " + label, 2, stat=0,
+                reset=True)))
+        runners.append(("cat", cat_all(ctx, box, "login cat " + label)))
+        res = interleaved(ctx, runners, box)
+        case = "%s, first login" % label
+        for name, _ in runners:
+            rows.append(Row("login", case, name, res[name],
+                            per=box.count))
+        log("login: %s, next login" % label)
+        for _, fn in runners[:-1]:
+            fn()                        # one more first login, untimed
+        runners = [("pop3d", pop3d_session(ctx, box, cmds, "login " + label,
+                                           2, stat=0))]
+        if dov:
+            runners.append(("Dovecot", dovecot_session(
+                ctx, box, cmds, "login Dovecot " + label, 2, stat=0)))
+        res = interleaved(ctx, runners, box)
+        case = "%s, next login" % label
+        for name, _ in runners:
+            rows.append(Row("login", case, name, res[name],
+                            per=box.count))
+    return rows
+
+
+# listing: the time to log in and list every message twice (UIDL, LIST),
+# the mailbox seen before.  Target: within LISTING_VS_DOVECOT of Dovecot's
+# wall time at the largest Maildir.
+LISTING_VS_DOVECOT = 0.5
+
+
+def scen_listing(ctx):
+    rows = []
+    for box in ctx.login_boxes:
+        kind = "Maildir" if box.layout == "maildir" else "folder"
+        label = "%s %s" % (kind, short(box.count))
+        log("listing: %s" % label)
+        dov = ctx.dovecot and box.layout == "maildir"
+        cmds = b"UIDL\r\nLIST\r\nQUIT\r\n"
+        runners = [("pop3d", pop3d_session(ctx, box, cmds,
+                                           "listing " + label, 1,
+                                           lines=True))]
+        if dov:
+            runners.append(("Dovecot", dovecot_session(
+                ctx, box, cmds, "listing Dovecot " + label, 1, lines=True)))
+        warm_page_cache(ctx, box)
+        for _, fn in runners:
+            fn()                        # untimed: the next login is timed
+        res = interleaved(ctx, runners, box)
+        for name, _ in runners:
+            for s in res[name]:
+                if s["lines"] < 2 * box.count + 4:
+                    raise BenchError("listing %s %s: %d lines, want %d" % (
+                        name, label, s["lines"], 2 * box.count + 4))
+            rows.append(Row("listing", label + ", next login", name, res[name],
+                            per=box.count))
+    return rows
+
+
+def retr_all(ctx, boxes, scen, describe):
+    rows = []
+    for box in boxes:
+        label = describe(box)
+        log("%s: %s" % (scen, label))
+        dov = ctx.dovecot and box.layout == "maildir"
+        cmds = b"".join(b"RETR %d\r\n" % (i + 1) for i in range(box.count)) \
+            + b"QUIT\r\n"
+        what = "%s %s" % (scen, label)
+
+        def check_bytes(fn, name):
+            def g():
+                s = fn()
+                if s["bytes"] < box.crlf_total:
+                    raise BenchError("%s %s: %d bytes, want at least %d" % (
+                        what, name, s["bytes"], box.crlf_total))
+                return s
+            return g
+        runners = [("pop3d", check_bytes(pop3d_session(
+            ctx, box, cmds, what, 1), "pop3d"))]
+        if dov:
+            runners.append(("Dovecot", check_bytes(dovecot_session(
+                ctx, box, cmds, what, 1), "Dovecot")))
+        warm_page_cache(ctx, box)
+        for _, fn in runners:
+            fn()                        # untimed: the next login is timed
+        runners.append(("cat", cat_all(ctx, box, what + " cat")))
+        res = interleaved(ctx, runners, box)
+        for name, _ in runners:
+            rows.append(Row(scen, label, name, res[name], work=box.file_total,
+                            unit="MB/s"))
+    return rows
+
+
+# retr-many: throughput of RETR of every message of a large mailbox, in
+# MB/s of message files.  Target: at least RETR_MANY_VS_CAT of cat's
+# throughput on the same files through the same pipe.
+RETR_MANY_VS_CAT = 0.9
+
+
+def scen_retr_many(ctx):
+    return retr_all(ctx, ctx.retr_many_boxes, "retr-many",
+                    lambda b: "%s %s × %d KB %s" % (
+                        "Maildir" if b.layout == "maildir" else "folder",
+                        short(b.count), b.size // 1000, b.eol.upper()))
+
+
+# retr-large: throughput and memory of RETR of one large message.
+# Targets, for the largest: at least RETR_LARGE_VS_CAT of cat's
+# throughput, and a peak RSS below RETR_LARGE_RSS KiB (the message is
+# streamed, never held).
+RETR_LARGE_VS_CAT = 0.6
+RETR_LARGE_RSS = 4096
+
+
+def scen_retr_large(ctx):
+    return retr_all(ctx, ctx.retr_large_boxes, "retr-large",
+                    lambda b: "1 × %d MB %s" % (b.size // 1000000,
+                                                b.eol.upper()))
+
+
+def copy_box(ctx, box, dest_name):
+    """A hard-linked copy of box (same inodes, new folders) to delete from."""
+    dest = os.path.join(ctx.boxes, dest_name)
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    mkdirs(dest, ctx.owner)
+    for sub in ("cur", "new", "tmp"):
+        mkdirs(os.path.join(dest, sub), ctx.owner)
+    for path in box.files():
+        os.link(path, os.path.join(dest, "cur", os.path.basename(path)))
+    c = Box(dest_name, box.layout, box.count, box.size, box.eol)
+    c.path, c.crlf_total, c.file_total = dest, box.crlf_total, box.file_total
+    return c
+
+
+# dele-all: the time of a QUIT that removes every message (journaled and
+# fsynced), DELE of each included.  Targets: within DELE_ALL_MAX seconds,
+# the time of the fastest other server when these targets were set, and
+# no slower than Dovecot.
+DELE_ALL_MAX = 0.17
+
+
+def scen_dele_all(ctx):
+    box = ctx.dele_box
+    label = "Maildir %s" % short(box.count)
+    log("dele-all: %s" % label)
+    dele = b"".join(b"DELE %d\r\n" % (i + 1) for i in range(box.count))
+
+    def run(name):
+        def fn():
+            c = copy_box(ctx, box, "dele-all-" + name)
+            if name == "pop3d":
+                warm = pop3d_session(ctx, c, b"STAT\r\nQUIT\r\n",
+                                     "dele-all warm", 2, stat=0)
+                timed = pop3d_session(ctx, c, dele + b"QUIT\r\n",
+                                      "dele-all " + label, box.count + 1)
+            else:
+                reset_dovecot(ctx, c)
+                warm = dovecot_session(ctx, c, b"STAT\r\nQUIT\r\n",
+                                       "dele-all Dovecot warm", 2, stat=0)
+                timed = dovecot_session(ctx, c, dele + b"QUIT\r\n",
+                                        "dele-all Dovecot " + label,
+                                        box.count + 1)
+            warm()
+            s = timed()
+            left = len(os.listdir(os.path.join(c.path, "cur")))
+            if left != 0:
+                raise BenchError("dele-all %s: %d messages left after QUIT" %
+                                 (name, left))
+            shutil.rmtree(c.path)
+            return s
+        return fn
+    runners = [("pop3d", run("pop3d"))]
+    if ctx.dovecot:
+        runners.append(("Dovecot", run("Dovecot")))
+    res = interleaved(ctx, runners, box)
+    return [Row("dele-all", label + " DELE all + QUIT", name, res[name])
+            for name, _ in runners]
+
+
+# sessions: sessions per second, one after another over TCP as an inetd
+# would start them, and what each costs.  Targets, at argon2id's minimum
+# cost: at least 2 × SESSIONS_PEER_RATE sessions/s (Courier's rate, the
+# fastest other server when these targets were set) and
+# SESSIONS_VS_DOVECOT × Dovecot's (which authenticates no one), with
+# under SESSIONS_OVERHEAD seconds per session seen by the client.  At
+# the interactive cost the rate is only set against argon2id's own
+# bound: no target.
+SESSIONS_PEER_RATE = 178
+SESSIONS_VS_DOVECOT = 2
+SESSIONS_OVERHEAD = 0.003
+
+
+def scen_sessions(ctx):
+    rows = []
+    box = ctx.sessions_box
+    n = ctx.sizes["sessions"]
+    runs = min(ctx.runs, 3)
+    label = "%d sessions, Maildir %d" % (n, box.count)
+    cmds = b"STAT\r\nQUIT\r\n"
+    for cost, users in (("min", ctx.users_min),
+                        ("interactive", ctx.users_int)):
+        log("sessions: pop3d, argon2id %s cost, %s" % (cost, label))
+        ss = [tcp_sessions(ctx, pop3d_cmd(ctx, users), ctx.env, n,
+                           login(box.name) + cmds, 5, box,
+                           "sessions pop3d " + cost) for _ in range(runs)]
+        rows.append(Row("sessions", "%s, argon2id %s" % (label, cost),
+                        "pop3d", ss,
+                        work=n, unit="sess/s"))
+    if ctx.dovecot:
+        log("sessions: Dovecot, pre-authenticated, %s" % label)
+        reset_dovecot(ctx, box)
+        ss = [tcp_sessions(ctx, dovecot_cmd(ctx, box), dovecot_env(ctx, box),
+                           n, cmds, 2, box, "sessions Dovecot")
+              for _ in range(runs)]
+        row = Row("sessions", "%s, no authentication" % label, "Dovecot", ss,
+                  work=n, unit="sess/s")
+        rows.append(row)
+    log("sessions: argon2id alone (libsodium through ctypes)")
+    ctx.argon2 = {
+        "verify_min": argon2_verify_time(ctx, ctx.users_min, box.name),
+        "verify_interactive": argon2_verify_time(ctx, ctx.users_int,
+                                                 box.name)}
+    if ctx.argon2["verify_interactive"] is None:
+        ctx.argon2 = None
+    return rows
+
+
+# The scenarios, in the order they run.
+SCENARIOS = {
+    "login": scen_login,
+    "listing": scen_listing,
+    "retr-many": scen_retr_many,
+    "retr-large": scen_retr_large,
+    "dele-all": scen_dele_all,
+    "sessions": scen_sessions,
+}
