@@ -946,7 +946,9 @@ expect_stls(bool needs_tls, const char *plain, const char *tls,
 	ck_assert_str_eq(out, want_plain);
 	ck_assert_uint_eq(len, strlen(want_plain));
 	ck_assert_uint_eq(f.m.outlen, strlen(want_tls));
-	ck_assert_mem_eq(f.m.out, want_tls, f.m.outlen);
+	/* Nothing written under TLS leaves no buffer at all. */
+	if (f.m.outlen > 0)
+		ck_assert_mem_eq(f.m.out, want_tls, f.m.outlen);
 	ck_assert_int_eq(end, want_end);
 	free(f.m.out);
 	free(out);
