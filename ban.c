@@ -428,6 +428,22 @@ fail:
 }
 
 /*
+ * Frees the table and releases the lock (lockfd, or -1 for none); errno
+ * is kept.  Returns res.
+ */
+static enum ban_res
+unlock_free(struct table *t, int lockfd, enum ban_res res)
+{
+	int saved = errno;
+
+	free(t->e);
+	if (lockfd != -1)
+		close(lockfd);	/* releases the lock */
+	errno = saved;
+	return res;
+}
+
+/*
  * Takes the lock and reads the table.  The lock file is opened read-only
  * (it is never written) and must be a regular file of one link owned by
  * pop3d, so that nothing planted there is taken for it.  Returns the
@@ -473,7 +489,7 @@ ban_attempt(const struct ban_cfg *cfg, const char *key, const char *name,
 	struct entry *a, *u, *p;
 	enum ban_res res;
 	bool known;
-	int lockfd, saved;
+	int lockfd;
 
 	*started = 0;
 	name_digest(name, namelen, digest);
@@ -512,12 +528,7 @@ ban_attempt(const struct ban_cfg *cfg, const char *key, const char *name,
 	p->last = now;
 	res = store(cfg, &t) == 0 ? BAN_OK : BAN_FAIL;
 done:
-	saved = errno;
-	free(t.e);
-	if (lockfd != -1)
-		close(lockfd);	/* releases the lock */
-	errno = saved;
-	return res;
+	return unlock_free(&t, lockfd, res);
 }
 
 enum ban_res
@@ -530,7 +541,7 @@ ban_settle(const struct ban_cfg *cfg, const char *key, const char *name,
 	struct entry *p;
 	enum ban_res res;
 	unsigned n;
-	int lockfd, saved;
+	int lockfd;
 
 	name_digest(name, namelen, digest);
 	if ((lockfd = lock_load(cfg, &t, now, &res)) == -1)
@@ -554,10 +565,5 @@ ban_settle(const struct ban_cfg *cfg, const char *key, const char *name,
 	}
 	res = store(cfg, &t) == 0 ? BAN_OK : BAN_FAIL;
 done:
-	saved = errno;
-	free(t.e);
-	if (lockfd != -1)
-		close(lockfd);	/* releases the lock */
-	errno = saved;
-	return res;
+	return unlock_free(&t, lockfd, res);
 }

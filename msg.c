@@ -32,6 +32,13 @@ msg_same_file(const struct msg *m, const struct stat *sb)
 	    journal_nsec(sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec) == m->mtime;
 }
 
+bool
+msg_same_ident(const struct msg *m, const struct journal_ident *id)
+{
+	return id->reg && id->ino == m->ino && id->size == m->fsize &&
+	    id->mtime == m->mtime;
+}
+
 /* Names, as st->names keeps them: see msg_base in store-int.h. */
 
 /* The whole name, in buf when it must be put together. */

@@ -140,6 +140,14 @@ int		 msg_cmp(const struct store *, const struct msg *,
 
 /* Whether sb is still the file m was listed as. */
 bool		 msg_same_file(const struct msg *, const struct stat *sb);
+
+/*
+ * The same of id, as journal_ident_at read it (the listing keeps no
+ * birth time).
+ */
+struct journal_ident;
+bool		 msg_same_ident(const struct msg *,
+		    const struct journal_ident *id);
 /* Opens a message file by its listed name, never following a symlink. */
 int		 msg_open(const struct store *, const char *name, int sub);
 

@@ -455,8 +455,7 @@ next_chosen(void *arg, struct journal_entry *e)
 				continue;	/* gone: nothing to remove */
 			return -1;
 		}
-		if (!e->id.reg || e->id.ino != m->ino ||
-		    e->id.size != m->fsize || e->id.mtime != m->mtime)
+		if (!msg_same_ident(m, &e->id))
 			continue;	/* replaced or changed: not ours */
 		e->folder = m->sub;
 		return 1;
