@@ -1,0 +1,737 @@
+#!/usr/bin/env python3
+"""Two pop3d hosts behind nginx's mail proxy (docs/many-hosts.md).
+
+usage: hosts_test.py POP3D POP3D_PASSWD POP3D_XINETD CONTRIB_NGINX
+
+Two "hosts": pop3d under xinetd on 127.0.0.2 and on 127.0.0.3, each with
+its own users file, mail root and ban file, with --proxy-from 127.0.0.1
+--tls=off and xinetd's only_from 127.0.0.1, as docs/many-hosts.md says.
+In front, a private nginx (its own prefix, configuration, pid and log
+files in the test's folder; it dies with the test) runs the shipped
+pop3d-mail.conf and pop3d-auth.conf with the maps pop3d-routes renders
+from a routes file.  Clients on 198.51.100.x (a network namespace of the
+test's own) and 127.0.0.1: poplib, curl, fetchmail and mpop, in the clear,
+with STLS and with implicit TLS.
+
+Checked: each user reaches the mailbox on their own host (a namesake on
+the other host is never seen), deletes land there, pop3d logs the
+client's address from nginx's PROXY header, a wrong password is refused
+and counted against that address on the user's host only, names with
+odd bytes route, a port with "starttls only" takes no clear login, a
+direct connection to a host from anywhere but nginx gets nothing, the
+move procedure (lock held: [IN-USE]; copy; route; reload; release) keeps
+the UIDLs so mpop downloads nothing again, a reload keeps a session in
+progress, and a stopped host's users get -ERR at once while the other
+host's carry on; a host marked down gets [SYS/TEMP].
+
+Needs root (namespaces, a /dev/log of its own), nginx with its mail
+module, xinetd, openssl, curl, fetchmail, mpop, flock and ip; else
+skipped (77).
+"""
+import base64
+import ctypes
+import os
+import poplib
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
+                       free_port, lf, on_disk, private_dev, reexec_private, tempdir,
+                       xinetd_service)
+from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
+
+POP3D, PASSWD, XINETD_ENTRY, CONTRIB = (os.path.abspath(p)
+                                        for p in sys.argv[1:5])
+ROUTES_CMD = os.path.join(CONTRIB, "pop3d-routes")
+MAIL_MODULE = "/usr/lib/nginx/modules/ngx_mail_module.so"
+NGINX = "127.0.0.1"
+HOSTILE = 'q";}include%x;{$y\\\''    # nginx's USER takes no space
+
+# name: (host, password, messages); "al" also lives on b, unrouted.
+USERS = {
+    "al": ("a", "al's pass", {"1.eml": b"Subject: al on a\n\nfrom a\n",
+                              "2.eml": b"Subject: al's second\n\nto delete\n"}),
+    "john smith": ("a", "js pass", {"1.eml": b"Subject: js\n\nspaced\n"}),
+    "mover": ("a", "mover pass", {
+        "1.eml": b"Subject: m1\n\nfirst\n",
+        "1500000000.M1P2.old,S=20:2,S": b"Subject: m2\n\nsecond\n"}),
+    "bo": ("b", "bo's pass", {"1.eml": b"Subject: bo on b\n\nfrom b\n"}),
+    "o'brien": ("b", "ob pass", {"1.eml": b"Subject: ob\n\nirish\n"}),
+    "jos\u00e9": ("b", "jose pass", {"1.eml": b"Subject: j\n\nutf8\n"}),
+    HOSTILE: ("b", "hostile pass", {"1.eml": b"Subject: h\n\nodd\n"}),
+}
+NAMESAKE = {"1.eml": b"Subject: al on b\n\nthe wrong host\n"}
+
+
+def pdeathsig():
+    """In the child: SIGTERM when the test dies, so nginx never
+    outlives it (PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+class Host(Activator):
+    """pop3d under xinetd on addr, reachable from nginx only."""
+
+    def __init__(self, top, name, addr):
+        self.dir = os.path.join(top, name)
+        os.makedirs(os.path.join(self.dir, "mail"))
+        self.users = os.path.join(self.dir, "users")
+        self.mail = os.path.join(self.dir, "mail")
+        self.ban = os.path.join(self.dir, "failures")
+        super().__init__("xinetd", POP3D, [
+            "--users", self.users, "--mail-root", self.mail,
+            "--ban-file", self.ban, "--ban-after", "2",
+            "--proxy-from", NGINX, "--tls=off"], self.dir, XINETD_ENTRY,
+            host=addr)
+
+    def argv(self, port):
+        argv = super().argv(port)
+        conf = os.path.join(self.workdir, "xinetd.conf")
+        with open(conf) as f:
+            text = f.read()
+        svc = re.search(r"^service .*", text, re.M | re.S).group(0)
+        with open(conf, "w") as f:
+            f.write(text.replace(svc, xinetd_service_text(svc)))
+        return argv
+
+    def wait_ready(self, port):
+        """True once nginx's address, announcing itself with a LOCAL
+        header, gets the greeting."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection((self.host, port),
+                                              timeout=5) as s:
+                    s.sendall(b"PROXY UNKNOWN\r\n")
+                    greeting = s.recv(100)
+                    s.sendall(b"QUIT\r\n")
+                    s.recv(100)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            return greeting.startswith(b"+OK")
+        return False
+
+    def add(self, name, password, messages):
+        add_user(PASSWD, self.users, name, password)
+        folder = os.path.join(self.mail, name)
+        os.makedirs(folder)
+        for file, data in messages.items():
+            with open(os.path.join(folder, file), "wb") as f:
+                f.write(data)
+
+
+def xinetd_service_text(svc):
+    """The service block with only_from the proxy's address: as
+    docs/many-hosts.md has it."""
+    return svc.replace("\n}", "\n\tonly_from = %s\n}" % NGINX, 1)
+
+
+class Nginx:
+    """A private nginx: the shipped pop3d-mail.conf and pop3d-auth.conf
+    with the test's ports and certificate, the maps from pop3d-routes."""
+
+    def __init__(self, top, certs):
+        self.dir = os.path.join(top, "nginx")
+        os.makedirs(os.path.join(self.dir, "conf.d"))
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.routes = os.path.join(top, "routes")
+        self.ports = {k: free_port() for k in ("auth", "clear", "stls",
+                                               "tls")}
+        auth = shipped("pop3d-auth.conf", [
+            ("listen 127.0.0.1:9143;", "listen 127.0.0.1:%d;"
+             % self.ports["auth"])])
+        mail = shipped("pop3d-mail.conf", [
+            ("auth_http 127.0.0.1:9143/", "auth_http 127.0.0.1:%d/"
+             % self.ports["auth"]),
+            ("/etc/nginx/pop3.crt;", certs["chain"] + ";"),
+            ("/etc/nginx/pop3.key;", certs["key"] + ";"),
+            # Beside the STLS port, one in the clear, STLS not required.
+            ("\tserver {\n\t\tlisten 110;",
+             "\tserver {\n\t\tlisten %s:%d;\n\t\tprotocol pop3;\n"
+             "\t\tstarttls on;\n\t}\n\n\tserver {\n\t\tlisten %s:%d;"
+             % (NGINX, self.ports["clear"], NGINX, self.ports["stls"])),
+            ("listen 995 ssl;", "listen %s:%d ssl;"
+             % (NGINX, self.ports["tls"]))])
+        with open(os.path.join(self.dir, "conf.d", "pop3d-auth.conf"),
+                  "w") as f:
+            f.write(auth)
+        with open(os.path.join(self.dir, "pop3d-mail.conf"), "w") as f:
+            f.write(mail)
+        with open(self.conf, "w") as f:
+            f.write("load_module %s;\npid %s/nginx.pid;\n"
+                    "error_log %s notice;\nworker_processes 1;\n"
+                    "events {}\nhttp {\n\tinclude %s/conf.d/*.conf;\n}\n"
+                    "include %s/pop3d-mail.conf;\n"
+                    % (MAIL_MODULE, self.dir, self.error_log, self.dir,
+                       self.dir))
+        self.proc = None
+
+    def nginx(self, *args):
+        return ["nginx", "-p", self.dir + "/", "-c", self.conf,
+                "-e", self.error_log] + list(args)
+
+    def render(self, routes):
+        """Writes the routes file and renders it where nginx reads it;
+        returns pop3d-routes' exit status."""
+        with open(self.routes, "w", encoding="utf-8") as f:
+            f.write(routes)
+        r = subprocess.run([ROUTES_CMD, "-o",
+                            os.path.join(self.dir, "conf.d",
+                                         "pop3d-routes.conf"), self.routes],
+                           capture_output=True, timeout=30)
+        check(r.returncode == 0, "pop3d-routes renders the routes",
+              r.stderr)
+        return r.returncode
+
+    def start(self):
+        r = subprocess.run(self.nginx("-t"), capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 0, "nginx -t takes the configuration",
+              r.stderr)
+        with open(os.path.join(self.dir, "nginx.out"), "wb") as out:
+            self.proc = subprocess.Popen(
+                self.nginx("-g", "daemon off;"), stdin=subprocess.DEVNULL,
+                stdout=out, stderr=out, preexec_fn=pdeathsig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection((NGINX, self.ports["clear"]),
+                                              timeout=5) as s:
+                    if s.recv(100).startswith(b"+OK"):
+                        return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def reload(self, user, want_addr):
+        """nginx -s reload, then waits for the old worker to stop taking
+        connections and for user's route to name want_addr."""
+        before = self.log().count(b"gracefully shutting down")
+        r = subprocess.run(self.nginx("-s", "reload"), capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, "nginx -s reload", r.stderr)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.log().count(b"gracefully shutting down") > before and \
+                    all(self.route(user) == want_addr for _ in range(3)):
+                return True
+            time.sleep(0.05)
+        return check(False, "the reload takes effect", self.log()[-500:])
+
+    def route(self, user):
+        """Auth-Server as the auth server answers for user, asked as the
+        mail module asks: Auth-User escaped as ngx_escape_uri's
+        NGX_ESCAPE_MAIL_AUTH does."""
+        name = b"".join(b"%%%02X" % c if c <= 0x20 or c == 0x25
+                        else bytes([c]) for c in user.encode())
+        with socket.create_connection(("127.0.0.1", self.ports["auth"]),
+                                      timeout=10) as s:
+            s.sendall(b"GET /pop3d-auth HTTP/1.0\r\nHost: localhost\r\n"
+                      b"Auth-User: " + name + b"\r\n\r\n")
+            m = re.search(rb"\r\nAuth-Server: (\S+)\r\n", read_all(s))
+        return m.group(1).decode() if m else None
+
+    def log(self):
+        with open(self.error_log, "rb") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def shipped(name, edits):
+    """A shipped nginx file with each (old, new) replaced, once."""
+    with open(os.path.join(CONTRIB, name)) as f:
+        text = f.read()
+    for old, new in edits:
+        if text.count(old) != 1:
+            raise RuntimeError("%s: %r is there %d times, not once"
+                               % (name, old, text.count(old)))
+        text = text.replace(old, new)
+    return text
+
+
+def read_all(s):
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+class FromPOP3(poplib.POP3):
+    """poplib from a source address of the test's choosing."""
+
+    def __init__(self, port, source):
+        self.source = source
+        super().__init__(NGINX, port, timeout=30)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self.source, 0))
+
+
+class FromPOP3SSL(poplib.POP3_SSL):
+    def __init__(self, port, source, context):
+        self.source = source
+        super().__init__(NGINX, port, timeout=30, context=context)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self.source, 0))
+        return self.context.wrap_socket(sock, server_hostname=self.host)
+
+
+def retr(pop, n):
+    return b"\r\n".join(pop.retr(n)[1]) + b"\r\n"
+
+
+def talk(port, source, data, timeout=30):
+    """Says data's commands to nginx from source one at a time, each
+    after the reply to the one before (nginx reads no command ahead of
+    a login), and returns all the server said until it closed or the
+    commands ran out."""
+    multi = (b"RETR", b"LIST", b"UIDL", b"CAPA", b"TOP")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect((NGINX, port))
+        f = s.makefile("rb")
+        out = f.readline()
+        for cmd in data.split(b"\r\n")[:-1]:
+            try:
+                s.sendall(cmd + b"\r\n")
+            except OSError:
+                break
+            line = f.readline()
+            out += line
+            if not line:
+                break
+            if line.startswith(b"+OK") and cmd.split(b" ")[0] in multi \
+                    and not (cmd.startswith(b"LIST ") or
+                             cmd.startswith(b"UIDL ")):
+                while not out.endswith(b"\r\n.\r\n"):
+                    more = f.readline()
+                    if not more:
+                        break
+                    out += more
+        return out
+
+
+def auth_plain(port, source, name, password, after=b"STAT\r\nQUIT\r\n"):
+    """AUTH PLAIN through nginx (any bytes in the name, spaces too);
+    returns what was said after the greeting and CAPA."""
+    cred = base64.b64encode(b"\0" + name.encode() + b"\0" +
+                            password.encode())
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.bind((source, 0))
+        s.connect((NGINX, port))
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"AUTH PLAIN " + cred + b"\r\n")
+        line = f.readline()
+        if not line.startswith(b"+OK"):
+            return line
+        s.sendall(after)
+        return line + read_all(s)
+
+
+def session_tag(log, since, pattern):
+    line = log.wait_for(rb"pop3d\[(\d+)\]: session=\1@(\S+) " + pattern,
+                        since=since)
+    if line is None:
+        return None
+    return re.search(rb"session=\d+@(\S+) ", line).group(1).decode()
+
+
+def test_poplib(log, ngx, certs):
+    ctx = ssl.create_default_context(cafile=certs["root"])
+    for how, source in (("clear", "198.51.100.2"), ("STLS", "198.51.100.3"),
+                        ("implicit TLS", "198.51.100.4")):
+        since = len(log.snapshot())
+        if how == "implicit TLS":
+            pop = FromPOP3SSL(ngx.ports["tls"], source, ctx)
+        else:
+            pop = FromPOP3(ngx.ports["clear" if how == "clear" else "stls"],
+                           source)
+            if how == "STLS":
+                pop.stls(ctx)
+        pop.user("al")
+        pop.pass_(USERS["al"][1])
+        count = pop.stat()[0]
+        first = retr(pop, 1)
+        pop.quit()
+        check(count == 2 and first == crlf(USERS["al"][2]["1.eml"]),
+              "poplib %s from %s: al's mailbox on host a, not its namesake "
+              "on b" % (how, source), (count, first))
+        check(session_tag(log, since, rb"login user=al result=ok")
+              == source, "poplib %s: pop3d logs the client's address from "
+              "nginx's PROXY header" % how)
+    # Host b's own users, and a delete landing there.
+    pop = FromPOP3(ngx.ports["clear"], "198.51.100.2")
+    pop.user("bo")
+    pop.pass_(USERS["bo"][1])
+    check(retr(pop, 1) == crlf(USERS["bo"][2]["1.eml"]),
+          "poplib: bo's message from host b")
+    pop.quit()
+
+
+def test_delete(top, ngx):
+    out = talk(ngx.ports["clear"], "198.51.100.5",
+               b"USER al\r\nPASS %s\r\nDELE 2\r\nQUIT\r\n"
+               % USERS["al"][1].encode())
+    check(out.endswith(b"+OK bye, 1 messages deleted\r\n"),
+          "DELE through nginx", out)
+    check(on_disk(os.path.join(top, "a", "mail", "al")) == ["1.eml"] and
+          os.path.exists(os.path.join(top, "b", "mail", "al", "1.eml")),
+          "the delete lands on host a; b's namesake keeps its mail",
+          os.listdir(os.path.join(top, "a", "mail", "al")))
+
+
+def test_curl(ngx, certs):
+    for how, url, extra in (
+            ("clear", "pop3://%s:%d/1" % (NGINX, ngx.ports["clear"]), []),
+            ("STLS", "pop3://%s:%d/1" % (NGINX, ngx.ports["stls"]),
+             ["--ssl-reqd"]),
+            ("implicit TLS", "pop3s://%s:%d/1" % (NGINX, ngx.ports["tls"]),
+             [])):
+        for name in ("bo", "john smith"):
+            r = subprocess.run(
+                ["curl", "-sS", "--max-time", "30", "--interface",
+                 "198.51.100.6", "--cacert", certs["root"], "-u",
+                 "%s:%s" % (name, USERS[name][1])] + extra + [url],
+                capture_output=True, timeout=60,
+                env=dict(os.environ, no_proxy="*"))
+            check(r.returncode == 0 and
+                  r.stdout == crlf(USERS[name][2]["1.eml"]),
+                  "curl %s: %s's message from host %s"
+                  % (how, name, USERS[name][0]),
+                  (r.returncode, r.stdout[-100:], r.stderr[-300:]))
+
+
+def fetchmail(top, certs, port, name, options):
+    home = os.path.join(top, "fm-%d" % len(os.listdir(top)))
+    out = os.path.join(home, "out")
+    os.makedirs(out)
+    rc = os.path.join(home, ".fetchmailrc")
+    with open(rc, "w", encoding="utf-8") as f:
+        f.write('set no syslog\n'
+                'poll %s protocol pop3 port %d timeout 30\n'
+                '  user "%s" there with password "%s" is "root" here\n'
+                '  options fetchall keep sslcertck sslcertfile %s '
+                'sslcommonname localhost %s\n'
+                '  mda "sh -c \'cat > %s/m.$$\'"\n'
+                % (NGINX, port, name, USERS[name][1], certs["root"],
+                   options, out))
+    os.chmod(rc, 0o600)
+    r = subprocess.run(["fetchmail", "-f", rc, "-v", "--invisible",
+                        "--norewrite", "-i", os.path.join(home, "ids"),
+                        "--pidfile", os.path.join(home, "pid")],
+                       env=dict(os.environ, HOME=home), capture_output=True,
+                       timeout=90)
+    return r, out
+
+
+def mpop(home, certs, port, name, starttls):
+    """mpop for name through nginx; home keeps its UIDLs between runs."""
+    md = os.path.join(home, "md")
+    if not os.path.isdir(md):
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+    rc = os.path.join(home, ".mpoprc")
+    with open(rc, "w", encoding="utf-8") as f:
+        f.write("defaults\ntls on\ntls_starttls %s\ntls_trust_file %s\n"
+                "received_header off\ntimeout 30\n"
+                "account test\nhost %s\nport %d\nuser %s\n"
+                "password \"%s\"\nkeep on\nuidls_file %s/uidls\n"
+                "delivery maildir %s\n"
+                % ("on" if starttls else "off", certs["root"], NGINX, port,
+                   name, USERS[name][1], home, md))
+    os.chmod(rc, 0o600)
+    r = subprocess.run(["mpop", "-C", rc, "-a"], capture_output=True,
+                       env=dict(os.environ, HOME=home), timeout=60)
+    return r, md
+
+
+def test_fetchmail_mpop(top, ngx, certs):
+    for name, port, options in (
+            ("jos\u00e9", ngx.ports["tls"], "ssl"),
+            ("o'brien", ngx.ports["stls"], "sslproto TLS1.2+"),
+            ("al", ngx.ports["clear"], "sslproto ''")):
+        r, out = fetchmail(top, certs, port, name, options)
+        want = sorted(lf(m) for m in USERS[name][2].values())
+        check(r.returncode == 0 and delivered(out) == want,
+              "fetchmail %s: %s's mail from host %s"
+              % (options, name, USERS[name][0]),
+              (r.returncode, delivered(out), r.stderr[-300:]))
+    for name, starttls in (("bo", True), ("o'brien", False)):
+        home = os.path.join(top, "mp-" + name)
+        os.makedirs(home)
+        r, md = mpop(home, certs, ngx.ports["stls" if starttls else "tls"],
+                     name, starttls)
+        check(r.returncode == 0 and delivered(md) ==
+              sorted(lf(m) for m in USERS[name][2].values()),
+              "mpop %s: %s's mail from host %s"
+              % ("STLS" if starttls else "TLS", name, USERS[name][0]),
+              (r.returncode, r.stderr[-300:]))
+
+
+def test_odd_names(ngx):
+    for name in ("o'brien", "jos\u00e9", HOSTILE, "john smith"):
+        out = auth_plain(ngx.ports["clear"], "198.51.100.7", name,
+                         USERS[name][1], b"RETR 1\r\nQUIT\r\n")
+        check(crlf(USERS[name][2]["1.eml"]) in out and
+              out.endswith(b"+OK bye, 0 messages deleted\r\n"),
+              "AUTH PLAIN as %r: routed to host %s"
+              % (name, USERS[name][0]), out[-200:])
+    for name in ("o'brien", "jos\u00e9", HOSTILE):
+        out = talk(ngx.ports["clear"], "198.51.100.7",
+                   b"USER " + name.encode() + b"\r\nPASS " +
+                   USERS[name][1].encode() + b"\r\nQUIT\r\n")
+        check(out.endswith(b"+OK bye, 0 messages deleted\r\n") and
+              b"maildrop has 1 message" in out,
+              "USER %r: routed to host %s" % (name, USERS[name][0]), out)
+
+
+def test_wrong_password(log, top, ngx):
+    """Refused with pop3d's own [AUTH], counted on bo's host b against the
+    client, which then is banned there, even with the right password."""
+    since = len(log.snapshot())
+    for _ in range(2):
+        out = talk(ngx.ports["clear"], "198.51.100.8",
+                   b"USER bo\r\nPASS wrong\r\n")
+        check(b"-ERR [AUTH]" in out and b"maildrop" not in out,
+              "a wrong password through nginx: -ERR [AUTH]", out)
+    check(session_tag(log, since, rb"login user=bo result=deny") ==
+          "198.51.100.8", "the failure is logged as from the client")
+    with open(os.path.join(top, "b", "failures"), "rb") as f:
+        ban_b = f.read()
+    ban_a = b""
+    if os.path.exists(os.path.join(top, "a", "failures")):
+        with open(os.path.join(top, "a", "failures"), "rb") as f:
+            ban_a = f.read()
+    check(re.search(rb"^a 198\.51\.100\.8 2 ", ban_b, re.M) and
+          b"198.51.100.8" not in ban_a,
+          "counted against 198.51.100.8 on host b only", (ban_a, ban_b))
+    out = talk(ngx.ports["clear"], "198.51.100.8", b"USER bo\r\nPASS %s\r\n"
+               % USERS["bo"][1].encode())
+    check(b"-ERR [AUTH]" in out and b"maildrop" not in out,
+          "198.51.100.8, banned on host b, is refused the right password",
+          out)
+    out = talk(ngx.ports["clear"], "198.51.100.9", b"USER bo\r\nPASS %s\r\n"
+               b"QUIT\r\n" % USERS["bo"][1].encode())
+    check(b"maildrop has 1 message" in out, "another address logs in", out)
+
+
+def test_edge(ngx, hosts):
+    out = talk(ngx.ports["stls"], "198.51.100.2",
+               b"CAPA\r\nUSER al\r\nPASS %s\r\nQUIT\r\n"
+               % USERS["al"][1].encode())
+    check(b"\r\nSTLS\r\n" in out and b"maildrop" not in out and
+          out.count(b"-ERR") >= 1,
+          "starttls only: no login in the clear", out)
+    for host in hosts:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.bind(("198.51.100.2", 0))
+            try:
+                s.connect((host.host, host.port))
+                s.sendall(b"USER al\r\n")
+                got = read_all(s)
+            except OSError:
+                got = b""
+        check(not got.startswith(b"+OK"), "%s straight from 198.51.100.2: "
+              "nothing (only_from nginx)" % host.host, got)
+        with socket.create_connection((host.host, host.port), timeout=10) \
+                as s:
+            s.sendall(b"PROXY TCP4 198.51.100.2 %s 1234 110\r\nQUIT\r\n"
+                      % host.host.encode())
+            got = read_all(s)
+        check(got.startswith(b"+OK"), "%s from nginx's address with a "
+              "header: served" % host.host, got)
+
+
+def test_move(log, top, ngx, certs):
+    """docs/many-hosts.md's move of "mover" from host a to host b, with a
+    session of bo's on b in progress across the reload."""
+    old = os.path.join(top, "a", "mail", "mover")
+    new_root = os.path.join(top, "b", "mail")
+    home = os.path.join(top, "mp-mover")
+    os.makedirs(home)
+    r, md = mpop(home, certs, ngx.ports["tls"], "mover", False)
+    check(r.returncode == 0 and len(delivered(md)) == 2,
+          "mpop fetches mover's 2 messages before the move", r.stderr)
+    pop = FromPOP3(ngx.ports["clear"], "198.51.100.2")
+    pop.user("mover")
+    pop.pass_(USERS["mover"][1])
+    uidls = pop.uidl()[1]
+    pop.quit()
+
+    busy = FromPOP3(ngx.ports["clear"], "198.51.100.3")
+    busy.user("bo")
+    busy.pass_(USERS["bo"][1])
+
+    lock = subprocess.Popen(["flock", "-x", os.path.join(old, ".pop3d.lock"),
+                             "sh", "-c", "echo locked; read x"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        check(lock.stdout.readline() == b"locked\n", "the lock is held")
+        out = talk(ngx.ports["clear"], "198.51.100.2",
+                   b"USER mover\r\nPASS %s\r\n" % USERS["mover"][1].encode())
+        check(b"-ERR [IN-USE]" in out, "while it moves, mover gets [IN-USE]",
+              out)
+        check(not os.path.exists(os.path.join(old, ".pop3d.journal")),
+              "no journal to roll forward")
+        r = subprocess.run("tar -C %s --exclude=.pop3d.lock "
+                           "--exclude=.pop3d.sizes -cf - mover | "
+                           "tar -C %s -xpf -" % (os.path.dirname(old),
+                                                 new_root),
+                           shell=True, capture_output=True, timeout=60)
+        check(r.returncode == 0, "the copy", r.stderr)
+        with open(os.path.join(top, "a", "users"), "rb") as f:
+            line = [l for l in f if l.startswith(b"mover:")]
+        with open(os.path.join(top, "b", "users"), "ab") as f:
+            f.writelines(line)
+        ngx.render(routes(mover="b"))
+        ngx.reload("mover", "127.0.0.3")
+        os.rename(old, old + ".moved")
+    finally:
+        lock.stdin.close()
+        lock.wait(timeout=10)
+
+    check(busy.stat()[0] == 1 and retr(busy, 1) ==
+          crlf(USERS["bo"][2]["1.eml"]) and busy.quit().startswith(b"+OK"),
+          "bo's session in progress carries on across the reload")
+    pop = FromPOP3(ngx.ports["clear"], "198.51.100.2")
+    pop.user("mover")
+    pop.pass_(USERS["mover"][1])
+    moved = pop.uidl()[1]
+    pop.quit()
+    check(moved == uidls and len(uidls) == 2,
+          "after the move, mover's UIDLs are the same, from host b",
+          (uidls, moved))
+    r, md = mpop(home, certs, ngx.ports["tls"], "mover", False)
+    check(r.returncode == 0 and len(delivered(md)) == 2,
+          "mpop downloads nothing again after the move",
+          (r.returncode, len(delivered(md)), r.stderr[-300:]))
+    check(os.path.exists(os.path.join(new_root, "mover", ".pop3d.sizes")),
+          "host b made mover's size cache afresh")
+
+
+def test_host_down(ngx, hosts):
+    hosts[0].stop()
+    t0 = time.monotonic()
+    out = talk(ngx.ports["clear"], "198.51.100.2",
+               b"USER al\r\nPASS %s\r\n" % USERS["al"][1].encode())
+    took = time.monotonic() - t0
+    check(out.startswith(b"+OK") and out.count(b"\r\n") == 3 and
+          out.split(b"\r\n")[2].startswith(b"-ERR") and took < 10,
+          "host a stopped: al gets -ERR at once (%.1f s)" % took, out)
+    out = talk(ngx.ports["clear"], "198.51.100.2",
+               b"USER bo\r\nPASS %s\r\nSTAT\r\nQUIT\r\n"
+               % USERS["bo"][1].encode())
+    check(b"+OK 1 " in out and out.endswith(b"deleted\r\n"),
+          "host b's users carry on", out)
+    ngx.render(routes(mover="b", down="a"))
+    ngx.reload("al", "127.0.0.2")
+    out = talk(ngx.ports["clear"], "198.51.100.2",
+               b"USER al\r\nPASS %s\r\n" % USERS["al"][1].encode())
+    check(out.endswith(b"-ERR [SYS/TEMP] try again later\r\n"),
+          "host a marked down: -ERR [SYS/TEMP]", out)
+
+
+PORTS = {}
+
+
+def routes(mover="a", down=None):
+    """The routes file: who lives where (pop3d-routes' input)."""
+    out = ["# who lives where"]
+    for host, addr in (("a", "127.0.0.2"), ("b", "127.0.0.3")):
+        out.append("host %s %s %d%s" % (host, addr, PORTS[host],
+                                        " down" if down == host else ""))
+    out.append("default a")
+    for name, (host, _, _) in USERS.items():
+        esc = "".join("%%%02X" % b if b < 0x21 or b in b"%:\x7f"
+                      else chr(b) for b in name.encode("utf-8"))
+        esc = esc.encode("latin-1").decode("utf-8")
+        out.append("user %s %s" % (esc, mover if name == "mover" else host))
+    return "\n".join(out) + "\n"
+
+
+def main():
+    for tool in ("nginx", "xinetd", "openssl", "curl", "fetchmail", "mpop",
+                 "flock", "ip", "tar"):
+        if shutil.which(tool) is None:
+            skip(tool + " not found")
+    if not os.path.exists(MAIL_MODULE):
+        skip("no nginx mail module (libnginx-mod-mail)")
+    reexec_private("POP3D_DEPLOY_NS", net=True)
+    bound(280)
+    private_dev()
+    for cmd in (["link", "set", "lo", "up"],
+                ["addr", "add", "198.51.100.2/24", "dev", "lo"]):
+        subprocess.run(["ip"] + cmd, check=True)
+    log = Syslog()
+    top = tempdir("pop3d-hosts.")
+    hosts, ngx = [], None
+    try:
+        os.makedirs(os.path.join(top, "certs"))
+        certs = make_certs(os.path.join(top, "certs"))
+        hosts = [Host(top, "a", "127.0.0.2"), Host(top, "b", "127.0.0.3")]
+        for name, (host, password, messages) in USERS.items():
+            hosts[host == "b"].add(name, password, messages)
+        hosts[1].add("al", "the namesake's pass", NAMESAKE)
+        for host in hosts:
+            PORTS[host.dir[-1]] = host.start()
+        ngx = Nginx(top, certs)
+        if ngx.render(routes()) != 0 or not check(ngx.start(),
+                                                  "nginx starts"):
+            sys.exit(finish())
+        for test, args in ((test_poplib, (log, ngx, certs)),
+                           (test_curl, (ngx, certs)),
+                           (test_odd_names, (ngx,)),
+                           (test_fetchmail_mpop, (top, ngx, certs)),
+                           (test_delete, (top, ngx)),
+                           (test_wrong_password, (log, top, ngx)),
+                           (test_edge, (ngx, hosts)),
+                           (test_move, (log, top, ngx, certs)),
+                           (test_host_down, (ngx, hosts))):
+            try:
+                test(*args)
+            except Exception as e:  # one part failing must not hide others
+                check(False, "%s ran" % test.__name__, repr(e))
+    finally:
+        if ngx is not None:
+            ngx.stop()
+        for host in hosts:
+            host.stop()
+        log.close()
+        shutil.rmtree(top, ignore_errors=True)
+    sys.exit(finish())
+
+
+if __name__ == "__main__":
+    main()
