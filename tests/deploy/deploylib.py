@@ -246,3 +246,38 @@ def tempdir(prefix):
     top = tempfile.mkdtemp(prefix=prefix)
     os.chmod(top, 0o755)
     return top
+
+
+def die_with_parent():
+    """For preexec_fn: the child gets SIGTERM when the test dies
+    (PR_SET_PDEATHSIG), so a server never outlives it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+def nginx_auth_user(name):
+    """name (bytes) as nginx's mail module sends it to auth_http in
+    Auth-User: ngx_escape_uri with NGX_ESCAPE_MAIL_AUTH writes bytes
+    below 0x21 and % as %XX (upper-case hex), every other byte as is."""
+    return b"".join(b"%%%02X" % c if c <= 0x20 or c == 0x25 else bytes([c])
+                    for c in name)
+
+
+def nginx_route(port, name):
+    """The Auth-* headers (a dict of bytes) that the auth_http server on
+    loopback port answers for name (bytes), asked as the mail module
+    asks."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /pop3d-auth HTTP/1.0\r\nHost: localhost\r\n"
+                  b"Auth-Method: plain\r\nAuth-User: " +
+                  nginx_auth_user(name) + b"\r\nAuth-Pass: x\r\n"
+                  b"Auth-Protocol: pop3\r\n\r\n")
+        s.settimeout(10)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return dict(re.findall(rb"\r\n(Auth-[A-Za-z]+): ([^\r\n]*)", data))

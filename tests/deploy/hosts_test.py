@@ -29,12 +29,10 @@ module, xinetd, openssl, curl, fetchmail, mpop, flock and ip; else
 skipped (77).
 """
 import base64
-import ctypes
 import os
 import poplib
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -45,8 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
-                       free_port, lf, on_disk, private_dev, reexec_private, tempdir,
-                       xinetd_service)
+                       die_with_parent, free_port, lf, nginx_route, on_disk,
+                       private_dev, reexec_private, tempdir)
 from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD, XINETD_ENTRY, CONTRIB = (os.path.abspath(p)
@@ -70,13 +68,6 @@ USERS = {
     HOSTILE: ("b", "hostile pass", {"1.eml": b"Subject: h\n\nodd\n"}),
 }
 NAMESAKE = {"1.eml": b"Subject: al on b\n\nthe wrong host\n"}
-
-
-def pdeathsig():
-    """In the child: SIGTERM when the test dies, so nginx never
-    outlives it (PR_SET_PDEATHSIG)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 class Host(Activator):
@@ -203,7 +194,7 @@ class Nginx:
         with open(os.path.join(self.dir, "nginx.out"), "wb") as out:
             self.proc = subprocess.Popen(
                 self.nginx("-g", "daemon off;"), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=out, preexec_fn=pdeathsig)
+                stdout=out, stderr=out, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
@@ -231,17 +222,9 @@ class Nginx:
         return check(False, "the reload takes effect", self.log()[-500:])
 
     def route(self, user):
-        """Auth-Server as the auth server answers for user, asked as the
-        mail module asks: Auth-User escaped as ngx_escape_uri's
-        NGX_ESCAPE_MAIL_AUTH does."""
-        name = b"".join(b"%%%02X" % c if c <= 0x20 or c == 0x25
-                        else bytes([c]) for c in user.encode())
-        with socket.create_connection(("127.0.0.1", self.ports["auth"]),
-                                      timeout=10) as s:
-            s.sendall(b"GET /pop3d-auth HTTP/1.0\r\nHost: localhost\r\n"
-                      b"Auth-User: " + name + b"\r\n\r\n")
-            m = re.search(rb"\r\nAuth-Server: (\S+)\r\n", read_all(s))
-        return m.group(1).decode() if m else None
+        """Auth-Server as the auth server answers for user."""
+        return nginx_route(self.ports["auth"], user.encode()).get(
+            b"Auth-Server", b"").decode() or None
 
     def log(self):
         with open(self.error_log, "rb") as f:
