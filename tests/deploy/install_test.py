@@ -49,8 +49,10 @@ def expected(opts):
     sbin, man = under(opts["sbindir"]), under(opts["mandir"])
     out = {os.path.join(sbin, "pop3d"): "exe",
            os.path.join(sbin, "pop3d-passwd"): "exe",
+           os.path.join(sbin, "pop3d-routes"): "exe",
            os.path.join(man, "man8", "pop3d.8"): "man",
            os.path.join(man, "man8", "pop3d-passwd.8"): "man",
+           os.path.join(man, "man8", "pop3d-routes.8"): "man",
            os.path.join(man, "man5", "pop3d.users.5"): "man"}
     if DIRS["unit"] != "no":
         for unit in ("pop3d.socket", "pop3d@.service", "pop3d-tls.socket",
@@ -170,6 +172,7 @@ def test_distro_layout(scratch):
                        capture_output=True, text=True, check=True)
     dests = set(json.loads(r.stdout).values())
     for p in ("/usr/sbin/pop3d", "/usr/sbin/pop3d-passwd",
+              "/usr/sbin/pop3d-routes", "/usr/share/man/man8/pop3d-routes.8",
               "/usr/share/man/man8/pop3d.8", "/usr/share/man/man5/pop3d.users.5",
               "/etc/xinetd.d/pop3d", "/etc/xinetd.d/pop3s"):
         check(p in dests, "--prefix=/usr installs " + p, sorted(dests))
