@@ -138,6 +138,7 @@ class Nginx:
         self.conf = os.path.join(self.dir, "nginx.conf")
         self.error_log = os.path.join(self.dir, "error.log")
         self.routes = os.path.join(top, "routes")
+        self.rendered = os.path.join(self.dir, "conf.d", "pop3d-routes.conf")
         self.ports = {k: free_port() for k in ("auth", "clear", "stls",
                                                "tls")}
         auth = shipped("pop3d-auth.conf", [
@@ -178,9 +179,7 @@ class Nginx:
         returns pop3d-routes' exit status."""
         with open(self.routes, "w", encoding="utf-8") as f:
             f.write(routes)
-        r = subprocess.run([ROUTES_CMD, "-o",
-                            os.path.join(self.dir, "conf.d",
-                                         "pop3d-routes.conf"), self.routes],
+        r = subprocess.run([ROUTES_CMD, "-o", self.rendered, self.routes],
                            capture_output=True, timeout=30)
         check(r.returncode == 0, "pop3d-routes renders the routes",
               r.stderr)
@@ -206,16 +205,25 @@ class Nginx:
                 time.sleep(0.05)
         return False
 
+    def reloads(self):
+        """How many times an old worker was told to stop: one more after
+        each reload."""
+        return self.log().count(b"gracefully shutting down")
+
     def reload(self, user, want_addr):
-        """nginx -s reload, then waits for the old worker to stop taking
-        connections and for user's route to name want_addr."""
-        before = self.log().count(b"gracefully shutting down")
+        """nginx -s reload, then wait_reload."""
+        before = self.reloads()
         r = subprocess.run(self.nginx("-s", "reload"), capture_output=True,
                            text=True, timeout=30)
         check(r.returncode == 0, "nginx -s reload", r.stderr)
+        return self.wait_reload(before, user, want_addr)
+
+    def wait_reload(self, before, user, want_addr):
+        """Waits for the old worker to stop taking connections (it logs
+        that first) and for user's route to name want_addr."""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if self.log().count(b"gracefully shutting down") > before and \
+            if self.reloads() > before and \
                     all(self.route(user) == want_addr for _ in range(3)):
                 return True
             time.sleep(0.05)
@@ -577,33 +585,39 @@ def test_move(log, top, ngx, certs):
     busy.user("bo")
     busy.pass_(USERS["bo"][1])
 
-    lock = subprocess.Popen(["flock", "-x", os.path.join(old, ".pop3d.lock"),
-                             "sh", "-c", "echo locked; read x"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    # docs/many-hosts.md's steps 2 to 6, in the shell that step 1 runs
+    # under the lock: the other host's tar, users file and the proxy's
+    # commands are local here.
+    steps = """set -e
+echo locked
+read go
+test ! -e mover/.pop3d.journal
+tar --exclude=.pop3d.lock --exclude=.pop3d.sizes -cf - mover | tar -C %s -xpf -
+awk -F: '$1 == "mover"' %s >> %s
+sed -i 's/^user mover a$/user mover b/' %s
+%s -o %s %s
+%s -s reload
+mv mover mover.moved
+""" % (new_root, os.path.join(top, "a", "users"),
+       os.path.join(top, "b", "users"), ngx.routes, ROUTES_CMD,
+       ngx.rendered, ngx.routes, " ".join(ngx.nginx()))
+    before = ngx.reloads()
+    move = subprocess.Popen(["flock", "-x", "mover/.pop3d.lock", "sh", "-c",
+                             steps], cwd=os.path.dirname(old),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     try:
-        check(lock.stdout.readline() == b"locked\n", "the lock is held")
+        check(move.stdout.readline() == b"locked\n", "step 1: the lock")
         out = talk(ngx.ports["clear"], "198.51.100.2",
                    b"USER mover\r\nPASS %s\r\n" % USERS["mover"][1].encode())
         check(b"-ERR [IN-USE]" in out, "while it moves, mover gets [IN-USE]",
               out)
-        check(not os.path.exists(os.path.join(old, ".pop3d.journal")),
-              "no journal to roll forward")
-        r = subprocess.run("tar -C %s --exclude=.pop3d.lock "
-                           "--exclude=.pop3d.sizes -cf - mover | "
-                           "tar -C %s -xpf -" % (os.path.dirname(old),
-                                                 new_root),
-                           shell=True, capture_output=True, timeout=60)
-        check(r.returncode == 0, "the copy", r.stderr)
-        with open(os.path.join(top, "a", "users"), "rb") as f:
-            line = [l for l in f if l.startswith(b"mover:")]
-        with open(os.path.join(top, "b", "users"), "ab") as f:
-            f.writelines(line)
-        ngx.render(routes(mover="b"))
-        ngx.reload("mover", "127.0.0.3")
-        os.rename(old, old + ".moved")
     finally:
-        lock.stdin.close()
-        lock.wait(timeout=10)
+        _, err = move.communicate(b"go\n", timeout=60)
+    check(move.returncode == 0, "steps 2 to 6 of the move", err)
+    ngx.wait_reload(before, "mover", "127.0.0.3")
+    check(os.path.isdir(old + ".moved") and not os.path.exists(old),
+          "host a's copy is put aside")
 
     check(busy.stat()[0] == 1 and retr(busy, 1) ==
           crlf(USERS["bo"][2]["1.eml"]) and busy.quit().startswith(b"+OK"),
