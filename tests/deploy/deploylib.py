@@ -168,8 +168,11 @@ class Activator:
     """pop3d behind "xinetd" or "socket-activate" on a loopback port."""
 
     def __init__(self, kind, pop3d, args, workdir, xinetd_entry=None,
-                 host="127.0.0.1", setenv=None):
+                 host="127.0.0.1", setenv=None, hello=b""):
         self.kind, self.pop3d, self.args = kind, pop3d, list(args)
+        # What a prober says first: a PROXY header where pop3d trusts
+        # the prober's address as a proxy's.
+        self.hello = hello
         self.workdir, self.entry, self.host = workdir, xinetd_entry, host
         self.setenv = setenv or {}
         self.proc = None
@@ -220,6 +223,8 @@ class Activator:
                 with socket.create_connection((self.host, port),
                                               timeout=5) as s:
                     s.settimeout(5)
+                    if self.hello:
+                        s.sendall(self.hello)
                     greeting = s.recv(100)
                     s.sendall(b"QUIT\r\n")
                     s.recv(100)
@@ -274,10 +279,19 @@ def nginx_route(port, name):
                   nginx_auth_user(name) + b"\r\nAuth-Pass: x\r\n"
                   b"Auth-Protocol: pop3\r\n\r\n")
         s.settimeout(10)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_end(s)
     return dict(re.findall(rb"\r\n(Auth-[A-Za-z]+): ([^\r\n]*)", data))
+
+
+def read_to_end(s):
+    """What socket s gives until it closes, fails or times out."""
+    import ssl
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            return out
+        if not chunk:
+            return out
+        out += chunk

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
                        die_with_parent, free_port, lf, nginx_route, on_disk,
-                       private_dev, reexec_private, tempdir)
+                       private_dev, read_to_end, reexec_private, tempdir)
 from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD, XINETD_ENTRY, CONTRIB = (os.path.abspath(p)
@@ -83,7 +83,7 @@ class Host(Activator):
             "--users", self.users, "--mail-root", self.mail,
             "--ban-file", self.ban, "--ban-after", "2",
             "--proxy-from", NGINX, "--tls=off"], self.dir, XINETD_ENTRY,
-            host=addr)
+            host=addr, hello=b"PROXY UNKNOWN\r\n")
 
     def argv(self, port):
         argv = super().argv(port)
@@ -94,24 +94,6 @@ class Host(Activator):
         with open(conf, "w") as f:
             f.write(text.replace(svc, xinetd_service_text(svc)))
         return argv
-
-    def wait_ready(self, port):
-        """True once nginx's address, announcing itself with a LOCAL
-        header, gets the greeting."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection((self.host, port),
-                                              timeout=5) as s:
-                    s.sendall(b"PROXY UNKNOWN\r\n")
-                    greeting = s.recv(100)
-                    s.sendall(b"QUIT\r\n")
-                    s.recv(100)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            return greeting.startswith(b"+OK")
-        return False
 
     def add(self, name, password, messages):
         add_user(PASSWD, self.users, name, password)
@@ -260,18 +242,6 @@ def shipped(name, edits):
     return text
 
 
-def read_all(s):
-    out = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionError, ssl.SSLError, socket.timeout):
-            return out
-        if not chunk:
-            return out
-        out += chunk
-
-
 class FromPOP3(poplib.POP3):
     """poplib from a source address of the test's choosing."""
 
@@ -347,7 +317,7 @@ def auth_plain(port, source, name, password, after=b"STAT\r\nQUIT\r\n"):
         if not line.startswith(b"+OK"):
             return line
         s.sendall(after)
-        return line + read_all(s)
+        return line + read_to_end(s)
 
 
 def session_tag(log, since, pattern):
@@ -423,21 +393,29 @@ def test_curl(ngx, certs):
                   (r.returncode, r.stdout[-100:], r.stderr[-300:]))
 
 
+def client_rc(home, name, text):
+    """A client's configuration file in home, readable by its owner only
+    (fetchmail and mpop insist), holding text; returns its path."""
+    path = os.path.join(home, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
 def fetchmail(top, certs, port, name, options):
     home = os.path.join(top, "fm-%d" % len(os.listdir(top)))
     out = os.path.join(home, "out")
     os.makedirs(out)
-    rc = os.path.join(home, ".fetchmailrc")
-    with open(rc, "w", encoding="utf-8") as f:
-        f.write('set no syslog\n'
-                'poll %s protocol pop3 port %d timeout 30\n'
-                '  user "%s" there with password "%s" is "root" here\n'
-                '  options fetchall keep sslcertck sslcertfile %s '
-                'sslcommonname localhost %s\n'
-                '  mda "sh -c \'cat > %s/m.$$\'"\n'
-                % (NGINX, port, name, USERS[name][1], certs["root"],
-                   options, out))
-    os.chmod(rc, 0o600)
+    rc = client_rc(home, ".fetchmailrc",
+                   'set no syslog\n'
+                   'poll %s protocol pop3 port %d timeout 30\n'
+                   '  user "%s" there with password "%s" is "root" here\n'
+                   '  options fetchall keep sslcertck sslcertfile %s '
+                   'sslcommonname localhost %s\n'
+                   '  mda "sh -c \'cat > %s/m.$$\'"\n'
+                   % (NGINX, port, name, USERS[name][1], certs["root"],
+                      options, out))
     r = subprocess.run(["fetchmail", "-f", rc, "-v", "--invisible",
                         "--norewrite", "-i", os.path.join(home, "ids"),
                         "--pidfile", os.path.join(home, "pid")],
@@ -452,16 +430,14 @@ def mpop(home, certs, port, name, starttls):
     if not os.path.isdir(md):
         for sub in ("new", "cur", "tmp"):
             os.makedirs(os.path.join(md, sub))
-    rc = os.path.join(home, ".mpoprc")
-    with open(rc, "w", encoding="utf-8") as f:
-        f.write("defaults\ntls on\ntls_starttls %s\ntls_trust_file %s\n"
-                "received_header off\ntimeout 30\n"
-                "account test\nhost %s\nport %d\nuser %s\n"
-                "password \"%s\"\nkeep on\nuidls_file %s/uidls\n"
-                "delivery maildir %s\n"
-                % ("on" if starttls else "off", certs["root"], NGINX, port,
-                   name, USERS[name][1], home, md))
-    os.chmod(rc, 0o600)
+    rc = client_rc(home, ".mpoprc",
+                   "defaults\ntls on\ntls_starttls %s\ntls_trust_file %s\n"
+                   "received_header off\ntimeout 30\n"
+                   "account test\nhost %s\nport %d\nuser %s\n"
+                   "password \"%s\"\nkeep on\nuidls_file %s/uidls\n"
+                   "delivery maildir %s\n"
+                   % ("on" if starttls else "off", certs["root"], NGINX,
+                      port, name, USERS[name][1], home, md))
     r = subprocess.run(["mpop", "-C", rc, "-a"], capture_output=True,
                        env=dict(os.environ, HOME=home), timeout=60)
     return r, md
@@ -551,7 +527,7 @@ def test_edge(ngx, hosts):
             try:
                 s.connect((host.host, host.port))
                 s.sendall(b"USER al\r\n")
-                got = read_all(s)
+                got = read_to_end(s)
             except OSError:
                 got = b""
         check(not got.startswith(b"+OK"), "%s straight from 198.51.100.2: "
@@ -560,7 +536,7 @@ def test_edge(ngx, hosts):
                 as s:
             s.sendall(b"PROXY TCP4 198.51.100.2 %s 1234 110\r\nQUIT\r\n"
                       % host.host.encode())
-            got = read_all(s)
+            got = read_to_end(s)
         check(got.startswith(b"+OK"), "%s from nginx's address with a "
               "header: served" % host.host, got)
 

@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from deploylib import (Activator, Syslog, add_user, bound, free_port,  # noqa
-                       private_dev, reexec_private, tempdir)
+                       private_dev, read_to_end, reexec_private, tempdir)
 from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
@@ -71,25 +71,8 @@ class Backend(Activator):
     itself with a v2 LOCAL header, as HAProxy's health check does."""
 
     def __init__(self, args, workdir, trusted_prober):
-        super().__init__("socket-activate", POP3D, args, workdir)
-        self.trusted_prober = trusted_prober
-
-    def wait_ready(self, port):
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection((self.host, port),
-                                              timeout=5) as s:
-                    if self.trusted_prober:
-                        s.sendall(v2_local())
-                    greeting = s.recv(100)
-                    s.sendall(b"QUIT\r\n")
-                    s.recv(100)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            return greeting.startswith(b"+OK")
-        return False
+        super().__init__("socket-activate", POP3D, args, workdir,
+                         hello=v2_local() if trusted_prober else b"")
 
 
 def talk(host, port, source, data, timeout=30):
@@ -355,19 +338,6 @@ def start_haproxy(conf, log_path, what=""):
         return subprocess.Popen(["haproxy", "-db", "-f", conf],
                                 stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=out, start_new_session=True)
-
-
-def read_to_end(s):
-    """What s gives until it closes, fails or times out."""
-    out = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionError, ssl.SSLError, socket.timeout):
-            return out
-        if not chunk:
-            return out
-        out += chunk
 
 
 def tls_talk(port, source, root, script):
