@@ -21,8 +21,10 @@ odd bytes route, a port with "starttls only" takes no clear login, a
 direct connection to a host from anywhere but nginx gets nothing, the
 move procedure (lock held: [IN-USE]; copy; route; reload; release) keeps
 the UIDLs so mpop downloads nothing again, a reload keeps a session in
-progress, and a stopped host's users get -ERR at once while the other
-host's carry on; a host marked down gets [SYS/TEMP].
+progress, a stopped host's users get -ERR at once while the other
+host's carry on, a host that accepts and never answers gives -ERR after
+nginx's timeout (3 s on a port of the test's), and a host marked down
+gets [SYS/TEMP].
 
 Needs root (namespaces, a /dev/log of its own), nginx with its mail
 module, xinetd, openssl, curl, fetchmail, mpop, flock and ip; else
@@ -122,7 +124,7 @@ class Nginx:
         self.routes = os.path.join(top, "routes")
         self.rendered = os.path.join(self.dir, "conf.d", "pop3d-routes.conf")
         self.ports = {k: free_port() for k in ("auth", "clear", "stls",
-                                               "tls")}
+                                               "tls", "short")}
         auth = shipped("pop3d-auth.conf", [
             ("listen 127.0.0.1:9143;", "listen 127.0.0.1:%d;"
              % self.ports["auth"])])
@@ -131,11 +133,16 @@ class Nginx:
              % self.ports["auth"]),
             ("/etc/nginx/pop3.crt;", certs["chain"] + ";"),
             ("/etc/nginx/pop3.key;", certs["key"] + ";"),
-            # Beside the STLS port, one in the clear, STLS not required.
+            # Beside the STLS port, one in the clear, STLS not required,
+            # and one with a short timeout, for a host that never answers.
             ("\tserver {\n\t\tlisten 110;",
              "\tserver {\n\t\tlisten %s:%d;\n\t\tprotocol pop3;\n"
-             "\t\tstarttls on;\n\t}\n\n\tserver {\n\t\tlisten %s:%d;"
-             % (NGINX, self.ports["clear"], NGINX, self.ports["stls"])),
+             "\t\tstarttls on;\n\t}\n\n"
+             "\tserver {\n\t\tlisten %s:%d;\n\t\tprotocol pop3;\n"
+             "\t\tstarttls on;\n\t\ttimeout 3s;\n\t}\n\n"
+             "\tserver {\n\t\tlisten %s:%d;"
+             % (NGINX, self.ports["clear"], NGINX, self.ports["short"],
+                NGINX, self.ports["stls"])),
             ("listen 995 ssl;", "listen %s:%d ssl;"
              % (NGINX, self.ports["tls"]))])
         with open(os.path.join(self.dir, "conf.d", "pop3d-auth.conf"),
@@ -424,19 +431,23 @@ def fetchmail(top, certs, port, name, options):
     return r, out
 
 
-def mpop(home, certs, port, name, starttls):
-    """mpop for name through nginx; home keeps its UIDLs between runs."""
+def mpop(home, certs, port, name, how):
+    """mpop for name through nginx, how "clear", "STLS" or "TLS"; home
+    keeps its UIDLs between runs."""
     md = os.path.join(home, "md")
     if not os.path.isdir(md):
         for sub in ("new", "cur", "tmp"):
             os.makedirs(os.path.join(md, sub))
     rc = client_rc(home, ".mpoprc",
-                   "defaults\ntls on\ntls_starttls %s\ntls_trust_file %s\n"
-                   "received_header off\ntimeout 30\n"
+                   "defaults\ntls %s\ntls_starttls %s\ntls_trust_file %s\n"
+                   "received_header off\ntimeout 30\n%s"
                    "account test\nhost %s\nport %d\nuser %s\n"
                    "password \"%s\"\nkeep on\nuidls_file %s/uidls\n"
                    "delivery maildir %s\n"
-                   % ("on" if starttls else "off", certs["root"], NGINX,
+                   % ("off" if how == "clear" else "on",
+                      "on" if how == "STLS" else "off", certs["root"],
+                      # In the clear mpop sends a password only if told.
+                      "auth plain\n" if how == "clear" else "", NGINX,
                       port, name, USERS[name][1], home, md))
     r = subprocess.run(["mpop", "-C", rc, "-a"], capture_output=True,
                        env=dict(os.environ, HOME=home), timeout=60)
@@ -447,22 +458,23 @@ def test_fetchmail_mpop(top, ngx, certs):
     for name, port, options in (
             ("jos\u00e9", ngx.ports["tls"], "ssl"),
             ("o'brien", ngx.ports["stls"], "sslproto TLS1.2+"),
-            ("al", ngx.ports["clear"], "sslproto ''")):
+            ("al", ngx.ports["clear"], "sslproto ''"),
+            ("al", ngx.ports["tls"], "ssl")):
         r, out = fetchmail(top, certs, port, name, options)
         want = sorted(lf(m) for m in USERS[name][2].values())
         check(r.returncode == 0 and delivered(out) == want,
               "fetchmail %s: %s's mail from host %s"
               % (options, name, USERS[name][0]),
               (r.returncode, delivered(out), r.stderr[-300:]))
-    for name, starttls in (("bo", True), ("o'brien", False)):
-        home = os.path.join(top, "mp-" + name)
+    for name, how, port in (("bo", "STLS", ngx.ports["stls"]),
+                            ("o'brien", "TLS", ngx.ports["tls"]),
+                            ("al", "clear", ngx.ports["clear"])):
+        home = os.path.join(top, "mp-%s-%s" % (name, how))
         os.makedirs(home)
-        r, md = mpop(home, certs, ngx.ports["stls" if starttls else "tls"],
-                     name, starttls)
+        r, md = mpop(home, certs, port, name, how)
         check(r.returncode == 0 and delivered(md) ==
               sorted(lf(m) for m in USERS[name][2].values()),
-              "mpop %s: %s's mail from host %s"
-              % ("STLS" if starttls else "TLS", name, USERS[name][0]),
+              "mpop %s: %s's mail from host %s" % (how, name, USERS[name][0]),
               (r.returncode, r.stderr[-300:]))
 
 
@@ -548,7 +560,7 @@ def test_move(log, top, ngx, certs):
     new_root = os.path.join(top, "b", "mail")
     home = os.path.join(top, "mp-mover")
     os.makedirs(home)
-    r, md = mpop(home, certs, ngx.ports["tls"], "mover", False)
+    r, md = mpop(home, certs, ngx.ports["tls"], "mover", "TLS")
     check(r.returncode == 0 and len(delivered(md)) == 2,
           "mpop fetches mover's 2 messages before the move", r.stderr)
     pop = FromPOP3(ngx.ports["clear"], "198.51.100.2")
@@ -606,7 +618,7 @@ mv mover mover.moved
     check(moved == uidls and len(uidls) == 2,
           "after the move, mover's UIDLs are the same, from host b",
           (uidls, moved))
-    r, md = mpop(home, certs, ngx.ports["tls"], "mover", False)
+    r, md = mpop(home, certs, ngx.ports["tls"], "mover", "TLS")
     check(r.returncode == 0 and len(delivered(md)) == 2,
           "mpop downloads nothing again after the move",
           (r.returncode, len(delivered(md)), r.stderr[-300:]))
@@ -637,16 +649,30 @@ def test_host_down(ngx, hosts):
           "host a marked down: -ERR [SYS/TEMP]", out)
 
 
+def test_host_hung(ngx):
+    """A host that accepts and never answers: -ERR after nginx's
+    timeout (3 s on this port), never a hang."""
+    t0 = time.monotonic()
+    out = talk(ngx.ports["short"], "198.51.100.2", b"USER hung\r\nPASS x\r\n",
+               timeout=60)
+    took = time.monotonic() - t0
+    check(out.endswith(b"\r\n+OK\r\n-ERR internal server error\r\n") and
+          took < 30, "a host that never answers: -ERR after nginx's timeout "
+          "(%.1f s)" % took, out)
+
+
 PORTS = {}
 
 
 def routes(mover="a", down=None):
     """The routes file: who lives where (pop3d-routes' input)."""
     out = ["# who lives where"]
-    for host, addr in (("a", "127.0.0.2"), ("b", "127.0.0.3")):
+    for host, addr in (("a", "127.0.0.2"), ("b", "127.0.0.3"),
+                       ("c", "127.0.0.4")):
         out.append("host %s %s %d%s" % (host, addr, PORTS[host],
                                         " down" if down == host else ""))
     out.append("default a")
+    out.append("user hung c")
     for name, (host, _, _) in USERS.items():
         esc = "".join("%%%02X" % b if b < 0x21 or b in b"%:\x7f"
                       else chr(b) for b in name.encode("utf-8"))
@@ -680,6 +706,11 @@ def main():
         hosts[1].add("al", "the namesake's pass", NAMESAKE)
         for host in hosts:
             PORTS[host.dir[-1]] = host.start()
+        # Host c accepts connections (the kernel does) and never answers.
+        hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        hung.bind(("127.0.0.4", 0))
+        hung.listen(8)
+        PORTS["c"] = hung.getsockname()[1]
         ngx = Nginx(top, certs)
         if ngx.render(routes()) != 0 or not check(ngx.start(),
                                                   "nginx starts"):
@@ -692,6 +723,7 @@ def main():
                            (test_wrong_password, (log, top, ngx)),
                            (test_edge, (ngx, hosts)),
                            (test_move, (log, top, ngx, certs)),
+                           (test_host_hung, (ngx,)),
                            (test_host_down, (ngx, hosts))):
             try:
                 test(*args)
