@@ -185,6 +185,33 @@ def test_refused(top):
                if n.startswith(".")], "no temporary file left behind")
 
 
+def test_many(top, port):
+    """20,000 users and an IPv6 host: the rendered hash sizes hold them,
+    and a reload routes by the new file."""
+    lines = [b"host v4 127.0.0.11 1110", b"host v6 2001:DB8::0:1 995",
+             b"default v4"]
+    lines += [b"user user%05d v%d" % (i, 4 + 2 * (i % 2))
+              for i in range(20000)]
+    out = os.path.join(top, "conf.d", "pop3d-routes.conf")
+    r = render(top, b"\n".join(lines) + b"\n", out)
+    check(r.returncode == 0, "20,000 users render", r.stderr)
+    argv = ["nginx", "-p", top + "/", "-c", os.path.join(top, "nginx.conf"),
+            "-e", os.path.join(top, "error.log")]
+    r = subprocess.run(argv + ["-s", "reload"], capture_output=True,
+                       timeout=30)
+    check(r.returncode == 0, "nginx takes them", r.stderr)
+    want = {b"user00000": b"127.0.0.11", b"user19999": b"2001:db8::1",
+            b"user12345": b"2001:db8::1", b"user20000": b"127.0.0.11"}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        got = {n: nginx_route(port, n).get(b"Auth-Server") for n in want}
+        if got == want:
+            break
+        time.sleep(0.1)
+    check(got == want, "after the reload, 20,000 users route by the new "
+          "file, the IPv6 address written as nginx takes it", got)
+
+
 def main():
     if shutil.which("nginx") is None:
         skip("nginx not found")
@@ -200,6 +227,7 @@ def main():
         proc = start_nginx(top, port)
         test_routing(port)
         test_refused(top)
+        test_many(top, port)
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()
