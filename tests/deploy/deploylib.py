@@ -168,11 +168,13 @@ class Activator:
     """pop3d behind "xinetd" or "socket-activate" on a loopback port."""
 
     def __init__(self, kind, pop3d, args, workdir, xinetd_entry=None,
-                 host="127.0.0.1", setenv=None, hello=b""):
+                 host="127.0.0.1", setenv=None, hello=b"", xinetd_over=None):
         self.kind, self.pop3d, self.args = kind, pop3d, list(args)
         # What a prober says first: a PROXY header where pop3d trusts
         # the prober's address as a proxy's.
         self.hello = hello
+        # More of the xinetd entry's attributes to set (only_from).
+        self.xinetd_over = xinetd_over or {}
         self.workdir, self.entry, self.host = workdir, xinetd_entry, host
         self.setenv = setenv or {}
         self.proc = None
@@ -208,6 +210,7 @@ class Activator:
                         server_args=" ".join(self.args))
             if os.environ.get("POP3D_SANITIZED") == "1":
                 over["rlimit_as"] = "UNLIMITED"     # ASan's shadow memory
+            over.update(self.xinetd_over)
             svc = xinetd_service(self.entry, **over)
             with open(conf, "w") as f:
                 f.write("defaults\n{\n\tinstances = 60\n}\n\n" + svc)

@@ -58,8 +58,9 @@ HOSTILE = 'q";}include%x;{$y\\\''    # nginx's USER takes no space
 
 # name: (host, password, messages); "al" also lives on b, unrouted.
 USERS = {
-    "al": ("a", "al's pass", {"1.eml": b"Subject: al on a\n\nfrom a\n",
-                              "2.eml": b"Subject: al's second\n\nto delete\n"}),
+    "al": ("a", "al's pass", {
+        "1.eml": b"Subject: al on a\n\nfrom a\n",
+        "2.eml": b"Subject: al's second\n\nto delete\n"}),
     "john smith": ("a", "js pass", {"1.eml": b"Subject: js\n\nspaced\n"}),
     "mover": ("a", "mover pass", {
         "1.eml": b"Subject: m1\n\nfirst\n",
@@ -85,17 +86,8 @@ class Host(Activator):
             "--users", self.users, "--mail-root", self.mail,
             "--ban-file", self.ban, "--ban-after", "2",
             "--proxy-from", NGINX, "--tls=off"], self.dir, XINETD_ENTRY,
-            host=addr, hello=b"PROXY UNKNOWN\r\n")
-
-    def argv(self, port):
-        argv = super().argv(port)
-        conf = os.path.join(self.workdir, "xinetd.conf")
-        with open(conf) as f:
-            text = f.read()
-        svc = re.search(r"^service .*", text, re.M | re.S).group(0)
-        with open(conf, "w") as f:
-            f.write(text.replace(svc, xinetd_service_text(svc)))
-        return argv
+            host=addr, hello=b"PROXY UNKNOWN\r\n",
+            xinetd_over={"only_from": NGINX})
 
     def add(self, name, password, messages):
         add_user(PASSWD, self.users, name, password)
@@ -104,12 +96,6 @@ class Host(Activator):
         for file, data in messages.items():
             with open(os.path.join(folder, file), "wb") as f:
                 f.write(data)
-
-
-def xinetd_service_text(svc):
-    """The service block with only_from the proxy's address: as
-    docs/many-hosts.md has it."""
-    return svc.replace("\n}", "\n\tonly_from = %s\n}" % NGINX, 1)
 
 
 class Nginx:
@@ -553,7 +539,7 @@ def test_edge(ngx, hosts):
               "header: served" % host.host, got)
 
 
-def test_move(log, top, ngx, certs):
+def test_move(top, ngx, certs):
     """docs/many-hosts.md's move of "mover" from host a to host b, with a
     session of bo's on b in progress across the reload."""
     old = os.path.join(top, "a", "mail", "mover")
@@ -722,7 +708,7 @@ def main():
                            (test_delete, (top, ngx)),
                            (test_wrong_password, (log, top, ngx)),
                            (test_edge, (ngx, hosts)),
-                           (test_move, (log, top, ngx, certs)),
+                           (test_move, (top, ngx, certs)),
                            (test_host_hung, (ngx,)),
                            (test_host_down, (ngx, hosts))):
             try:
