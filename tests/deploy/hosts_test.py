@@ -87,7 +87,7 @@ class Host(Activator):
             "--ban-file", self.ban, "--ban-after", "2",
             "--proxy-from", NGINX, "--tls=off"], self.dir, XINETD_ENTRY,
             host=addr, hello=b"PROXY UNKNOWN\r\n",
-            xinetd_over={"only_from": NGINX})
+            xinetd_over={"only_from": NGINX, "per_source": "30"})
 
     def add(self, name, password, messages):
         add_user(PASSWD, self.users, name, password)
@@ -539,6 +539,27 @@ def test_edge(ngx, hosts):
               "header: served" % host.host, got)
 
 
+def test_concurrent(ngx):
+    """nginx is one source to a host: five sessions at once through it
+    must all reach pop3d (xinetd's per_source raised, as documented)."""
+    held = []
+    try:
+        for name in ("bo", "o'brien", "jos\u00e9", HOSTILE):
+            pop = FromPOP3(ngx.ports["clear"], "198.51.100.3")
+            pop.user(name)
+            pop.pass_(USERS[name][1])
+            held.append(pop)
+        out = talk(ngx.ports["clear"], "198.51.100.3",
+                   b"USER bo\r\nPASS %s\r\n" % USERS["bo"][1].encode())
+        check(out.endswith(b"-ERR [IN-USE] mailbox in use by another "
+                           b"session\r\n"),
+              "a fifth session at once reaches host b's pop3d", out)
+    finally:
+        for pop in held:
+            pop.quit()
+    check(len(held) == 4, "four sessions at once on host b")
+
+
 def test_move(top, ngx, certs):
     """docs/many-hosts.md's move of "mover" from host a to host b, with a
     session of bo's on b in progress across the reload."""
@@ -708,6 +729,7 @@ def main():
                            (test_delete, (top, ngx)),
                            (test_wrong_password, (log, top, ngx)),
                            (test_edge, (ngx, hosts)),
+                           (test_concurrent, (ngx,)),
                            (test_move, (top, ngx, certs)),
                            (test_host_hung, (ngx,)),
                            (test_host_down, (ngx, hosts))):
