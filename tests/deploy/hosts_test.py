@@ -10,8 +10,8 @@ In front, a private nginx (its own prefix, configuration, pid and log
 files in the test's folder; it dies with the test) runs the shipped
 pop3d-mail.conf and pop3d-auth.conf with the maps pop3d-routes renders
 from a routes file.  Clients on 198.51.100.x (a network namespace of the
-test's own) and 127.0.0.1: poplib, curl, fetchmail and mpop, in the clear,
-with STLS and with implicit TLS.
+test's own), 2001:db8::2 and 127.0.0.1: poplib, curl, fetchmail and mpop,
+in the clear, with STLS and with implicit TLS.
 
 Checked: each user reaches the mailbox on their own host (a namesake on
 the other host is never seen), deletes land there, pop3d logs the
@@ -54,6 +54,7 @@ POP3D, PASSWD, XINETD_ENTRY, CONTRIB = (os.path.abspath(p)
 ROUTES_CMD = os.path.join(CONTRIB, "pop3d-routes")
 MAIL_MODULE = "/usr/lib/nginx/modules/ngx_mail_module.so"
 NGINX = "127.0.0.1"
+NGINX6 = "2001:db8::1"      # where IPv6 clients reach nginx
 HOSTILE = 'q";}include%x;{$y\\\''    # nginx's USER takes no space
 
 # name: (host, password, messages); "al" also lives on b, unrouted.
@@ -122,13 +123,13 @@ class Nginx:
             # Beside the STLS port, one in the clear, STLS not required,
             # and one with a short timeout, for a host that never answers.
             ("\tserver {\n\t\tlisten 110;",
-             "\tserver {\n\t\tlisten %s:%d;\n\t\tprotocol pop3;\n"
-             "\t\tstarttls on;\n\t}\n\n"
+             "\tserver {\n\t\tlisten %s:%d;\n\t\tlisten [%s]:%d;\n"
+             "\t\tprotocol pop3;\n\t\tstarttls on;\n\t}\n\n"
              "\tserver {\n\t\tlisten %s:%d;\n\t\tprotocol pop3;\n"
              "\t\tstarttls on;\n\t\ttimeout 3s;\n\t}\n\n"
              "\tserver {\n\t\tlisten %s:%d;"
-             % (NGINX, self.ports["clear"], NGINX, self.ports["short"],
-                NGINX, self.ports["stls"])),
+             % (NGINX, self.ports["clear"], NGINX6, self.ports["clear"],
+                NGINX, self.ports["short"], NGINX, self.ports["stls"])),
             ("listen 995 ssl;", "listen %s:%d ssl;"
              % (NGINX, self.ports["tls"]))])
         with open(os.path.join(self.dir, "conf.d", "pop3d-auth.conf"),
@@ -262,16 +263,17 @@ def retr(pop, n):
     return b"\r\n".join(pop.retr(n)[1]) + b"\r\n"
 
 
-def talk(port, source, data, timeout=30):
+def talk(port, source, data, timeout=30, host=NGINX):
     """Says data's commands to nginx from source one at a time, each
     after the reply to the one before (nginx reads no command ahead of
     a login), and returns all the server said until it closed or the
     commands ran out."""
     multi = (b"RETR", b"LIST", b"UIDL", b"CAPA", b"TOP")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.bind((source, 0))
-        s.connect((NGINX, port))
+        s.connect((host, port))
         f = s.makefile("rb")
         out = f.readline()
         for cmd in data.split(b"\r\n")[:-1]:
@@ -351,6 +353,25 @@ def test_poplib(log, ngx, certs):
     check(retr(pop, 1) == crlf(USERS["bo"][2]["1.eml"]),
           "poplib: bo's message from host b")
     pop.quit()
+
+
+def test_ipv6(log, top, ngx):
+    """A client on IPv6: pop3d names it, and counts a failure against
+    its /64 on the user's host."""
+    since = len(log.snapshot())
+    out = talk(ngx.ports["clear"], "2001:db8::2", b"USER bo\r\nPASS %s\r\n"
+               b"STAT\r\nQUIT\r\n" % USERS["bo"][1].encode(), host=NGINX6)
+    check(b"+OK 1 " in out and out.endswith(b"deleted\r\n"),
+          "an IPv6 client through nginx reaches host b", out)
+    check(session_tag(log, since, rb"login user=bo result=ok") ==
+          "2001:db8::2", "pop3d logs the IPv6 client from nginx's header")
+    out = talk(ngx.ports["clear"], "2001:db8::2", b"USER bo\r\nPASS no\r\n",
+               host=NGINX6)
+    with open(os.path.join(top, "b", "failures"), "rb") as f:
+        ban = f.read()
+    check(b"-ERR [AUTH]" in out and
+          re.search(rb"^a 2001:db8::/64 1 ", ban, re.M),
+          "its failure counts against its /64 on host b", (out, ban))
 
 
 def test_delete(top, ngx):
@@ -699,7 +720,9 @@ def main():
     bound(280)
     private_dev()
     for cmd in (["link", "set", "lo", "up"],
-                ["addr", "add", "198.51.100.2/24", "dev", "lo"]):
+                ["addr", "add", "198.51.100.2/24", "dev", "lo"],
+                ["addr", "add", NGINX6 + "/64", "dev", "lo", "nodad"],
+                ["addr", "add", "2001:db8::2/64", "dev", "lo", "nodad"]):
         subprocess.run(["ip"] + cmd, check=True)
     log = Syslog()
     top = tempdir("pop3d-hosts.")
@@ -726,6 +749,7 @@ def main():
                            (test_curl, (ngx, certs)),
                            (test_odd_names, (ngx,)),
                            (test_fetchmail_mpop, (top, ngx, certs)),
+                           (test_ipv6, (log, top, ngx)),
                            (test_delete, (top, ngx)),
                            (test_wrong_password, (log, top, ngx)),
                            (test_edge, (ngx, hosts)),
