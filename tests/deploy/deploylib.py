@@ -188,7 +188,7 @@ class Activator:
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    start_new_session=True)
+                    start_new_session=True, preexec_fn=die_with_parent)
             if self.wait_ready(port):
                 self.port = port
                 return port
