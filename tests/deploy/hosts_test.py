@@ -56,6 +56,7 @@ MAIL_MODULE = "/usr/lib/nginx/modules/ngx_mail_module.so"
 NGINX = "127.0.0.1"
 NGINX6 = "2001:db8::1"      # where IPv6 clients reach nginx
 HOSTILE = 'q";}include%x;{$y\\\''    # nginx's USER takes no space
+SPACED = "t\tab sp%ce\x7f"               # AUTH PLAIN only
 
 # name: (host, password, messages); "al" also lives on b, unrouted.
 USERS = {
@@ -70,6 +71,7 @@ USERS = {
     "o'brien": ("b", "ob pass", {"1.eml": b"Subject: ob\n\nirish\n"}),
     "jos\u00e9": ("b", "jose pass", {"1.eml": b"Subject: j\n\nutf8\n"}),
     HOSTILE: ("b", "hostile pass", {"1.eml": b"Subject: h\n\nodd\n"}),
+    SPACED: ("b", "spaced pass", {"1.eml": b"Subject: s\n\ntab\n"}),
 }
 NAMESAKE = {"1.eml": b"Subject: al on b\n\nthe wrong host\n"}
 
@@ -486,7 +488,7 @@ def test_fetchmail_mpop(top, ngx, certs):
 
 
 def test_odd_names(ngx):
-    for name in ("o'brien", "jos\u00e9", HOSTILE, "john smith"):
+    for name in ("o'brien", "jos\u00e9", HOSTILE, SPACED, "john smith"):
         out = auth_plain(ngx.ports["clear"], "198.51.100.7", name,
                          USERS[name][1], b"RETR 1\r\nQUIT\r\n")
         check(crlf(USERS[name][2]["1.eml"]) in out and
