@@ -105,8 +105,9 @@ class Syslog:
         self.sock.close()
 
 
-def add_user(passwd, users, name, password):
-    r = subprocess.run([passwd, "add", "--users", users, name],
+def add_user(passwd, users, name, password, options=()):
+    r = subprocess.run([passwd, "add", "--users", users] + list(options) +
+                       [name],
                        input=password.encode() + b"\n", capture_output=True,
                        timeout=60)
     if r.returncode != 0:

@@ -16,11 +16,13 @@ in the clear, with STLS and with implicit TLS.
 Checked: each user reaches the mailbox on their own host (a namesake on
 the other host is never seen), deletes land there, pop3d logs the
 client's address from nginx's PROXY header, a wrong password is refused
-and counted against that address on the user's host only, names with
-odd bytes route, a port with "starttls only" takes no clear login, a
-direct connection to a host from anywhere but nginx gets nothing, the
-move procedure (lock held: [IN-USE]; copy; route; reload; release) keeps
-the UIDLs so mpop downloads nothing again, a reload keeps a session in
+and counted against that address on the user's host only (an IPv6
+client against its /64), pop3d's [LOGIN-DELAY] reaches the client (for a
+user the routes leave to the default host), names with odd bytes route,
+a port with "starttls only" takes no clear login, a direct connection to
+a host from anywhere but nginx gets nothing, five sessions at once reach
+one host, the move procedure for a Maildir (lock held: [IN-USE]; copy;
+route; reload; release) keeps the UIDLs so mpop downloads nothing again, a reload keeps a session in
 progress, a stopped host's users get -ERR at once while the other
 host's carry on, a host that accepts and never answers gives -ERR after
 nginx's timeout (3 s on a port of the test's), and a host marked down
@@ -64,9 +66,10 @@ USERS = {
         "1.eml": b"Subject: al on a\n\nfrom a\n",
         "2.eml": b"Subject: al's second\n\nto delete\n"}),
     "john smith": ("a", "js pass", {"1.eml": b"Subject: js\n\nspaced\n"}),
-    "mover": ("a", "mover pass", {
-        "1.eml": b"Subject: m1\n\nfirst\n",
-        "1500000000.M1P2.old,S=20:2,S": b"Subject: m2\n\nsecond\n"}),
+    "mover": ("a", "mover pass", {      # a Maildir
+        "cur/1500000000.M1P2.old:2,S": b"Subject: m1\n\nfirst\n",
+        "new/1600000000.M3P4.new": b"Subject: m2\n\nsecond\n",
+        "tmp/.keep": b""}),
     "bo": ("b", "bo's pass", {"1.eml": b"Subject: bo on b\n\nfrom b\n"}),
     "o'brien": ("b", "ob pass", {"1.eml": b"Subject: ob\n\nirish\n"}),
     "jos\u00e9": ("b", "jose pass", {"1.eml": b"Subject: j\n\nutf8\n"}),
@@ -92,12 +95,14 @@ class Host(Activator):
             host=addr, hello=b"PROXY UNKNOWN\r\n",
             xinetd_over={"only_from": NGINX, "per_source": "30"})
 
-    def add(self, name, password, messages):
-        add_user(PASSWD, self.users, name, password)
+    def add(self, name, password, messages, options=()):
+        add_user(PASSWD, self.users, name, password, options)
         folder = os.path.join(self.mail, name)
         os.makedirs(folder)
         for file, data in messages.items():
-            with open(os.path.join(folder, file), "wb") as f:
+            path = os.path.join(folder, file)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
                 f.write(data)
 
 
@@ -534,6 +539,17 @@ def test_wrong_password(log, top, ngx):
     check(b"maildrop has 1 message" in out, "another address logs in", out)
 
 
+def test_login_delay(ngx):
+    """pop3d's [LOGIN-DELAY] reaches the client through nginx."""
+    login = b"USER slow\r\nPASS slow pass\r\n"
+    first = talk(ngx.ports["clear"], "198.51.100.4", login + b"QUIT\r\n")
+    again = talk(ngx.ports["clear"], "198.51.100.4", login)
+    check(b"maildrop has 1 message" in first and again.endswith(
+          b"-ERR [LOGIN-DELAY] too soon after the last login\r\n"),
+          "a second login within the user's delay: [LOGIN-DELAY]",
+          (first, again))
+
+
 def test_edge(ngx, hosts):
     out = talk(ngx.ports["stls"], "198.51.100.2",
                b"CAPA\r\nUSER al\r\nPASS %s\r\nQUIT\r\n"
@@ -736,6 +752,8 @@ def main():
         for name, (host, password, messages) in USERS.items():
             hosts[host == "b"].add(name, password, messages)
         hosts[1].add("al", "the namesake's pass", NAMESAKE)
+        hosts[0].add("slow", "slow pass", {"1.eml": b"Subject: s\n\n.\n"},
+                     ["--login-delay", "3600"])
         for host in hosts:
             PORTS[host.dir[-1]] = host.start()
         # Host c accepts connections (the kernel does) and never answers.
@@ -754,6 +772,7 @@ def main():
                            (test_ipv6, (log, top, ngx)),
                            (test_delete, (top, ngx)),
                            (test_wrong_password, (log, top, ngx)),
+                           (test_login_delay, (ngx,)),
                            (test_edge, (ngx, hosts)),
                            (test_concurrent, (ngx,)),
                            (test_move, (top, ngx, certs)),
