@@ -151,6 +151,8 @@ def test_refused(top):
         ("a user routed twice", good + b"user al h2\n", 7),
         ("an unknown host", good + b"user zed h9\n", 7),
         ("a host named twice", good + b"host h1 127.0.0.1 1\n", 7),
+        ("a host named twice but for case", good + b"host H1 127.0.0.1 1\n",
+         7),
         ("a host name with ;", good + b"host h;4 127.0.0.1 1\n", 7),
         ("a host name with a quote", good + b'host h"4 127.0.0.1 1\n', 7),
         ("an address by name", good + b"host h4 mail.example 1\n", 7),
