@@ -49,6 +49,7 @@ HOSTILE = [
     ("JOS\u00c9".encode(), "h1"), (b"\xff\xfe", "h2"),
     (b"colon:name", "h2"), (b"x" * 255, "h2"), (b"%" * 255, "h2"),
     (b"Al", "h1"), (b"al", "h2"), (b"aL", "h3"),
+    ("J\u00f6s\u00e9 x".encode(), "h1"), ("j\u00f6s\u00e9 x".encode(), "h2"),
     (b"Bo", "h2"), (b"bo", "h2"),
     (b"plain", "h1"),
 ]
