@@ -160,7 +160,7 @@ class Nginx:
     def render(self, routes):
         """Writes the routes file and renders it where nginx reads it;
         returns pop3d-routes' exit status."""
-        with open(self.routes, "w", encoding="utf-8") as f:
+        with open(self.routes, "wb") as f:
             f.write(routes)
         r = subprocess.run([ROUTES_CMD, "-o", self.rendered, self.routes],
                            capture_output=True, timeout=30)
@@ -710,21 +710,36 @@ def test_host_hung(ngx):
 PORTS = {}
 
 
+LISTED = {}     # host: its users' names as pop3d-passwd list prints them
+
+
+def list_users(host):
+    """The names in host's users file, as docs/many-hosts.md has the
+    admin paste them into the routes file: pop3d-passwd list."""
+    r = subprocess.run([PASSWD, "list", "--users", host.users],
+                       capture_output=True, check=True, timeout=30)
+    return r.stdout.splitlines()
+
+
 def routes(mover="a", down=None):
-    """The routes file: who lives where (pop3d-routes' input)."""
-    out = ["# who lives where"]
+    """The routes file: who lives where (pop3d-routes' input), its user
+    lines pasted from pop3d-passwd list.  "al" on b (the namesake) and
+    "slow" on a are left to the default, host a."""
+    out = [b"# who lives where"]
     for host, addr in (("a", "127.0.0.2"), ("b", "127.0.0.3"),
                        ("c", "127.0.0.4")):
-        out.append("host %s %s %d%s" % (host, addr, PORTS[host],
-                                        " down" if down == host else ""))
-    out.append("default a")
-    out.append("user hung c")
-    for name, (host, _, _) in USERS.items():
-        esc = "".join("%%%02X" % b if b < 0x21 or b in b"%:\x7f"
-                      else chr(b) for b in name.encode("utf-8"))
-        esc = esc.encode("latin-1").decode("utf-8")
-        out.append("user %s %s" % (esc, mover if name == "mover" else host))
-    return "\n".join(out) + "\n"
+        out.append(b"host %s %s %d%s" % (host.encode(), addr.encode(),
+                                         PORTS[host],
+                                         b" down" if down == host else b""))
+    out += [b"default a", b"user hung c"]
+    for host, names in sorted(LISTED.items()):
+        for name in names:
+            if name in (b"slow", b"al" if host == "b" else None):
+                continue
+            out.append(b"user %s %s" % (name, mover.encode()
+                                        if name == b"mover" else
+                                        host.encode()))
+    return b"\n".join(out) + b"\n"
 
 
 def main():
@@ -756,6 +771,7 @@ def main():
                      ["--login-delay", "3600"])
         for host in hosts:
             PORTS[host.dir[-1]] = host.start()
+            LISTED[host.dir[-1]] = list_users(host)
         # Host c accepts connections (the kernel does) and never answers.
         hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         hung.bind(("127.0.0.4", 0))
