@@ -142,32 +142,30 @@ def test_refused(top):
     with open(out, "rb") as f:
         before = f.read()
     good = routes_file([(b"al", "h1")])
-    for what, data, line in (
-        ("a bad %", good + b"user a%4 h1\n", 7),
-        ("a % at the end", good + b"user a% h1\n", 7),
-        ("a raw control byte", good + b"user a\x01b h1\n", 7),
-        ("a raw 0x7F", good + b"user a\x7fb h1\n", 7),
-        ("a raw colon", good + b"user a:b h1\n", 7),
-        ("a tab inside a name", good + b"user a\tb h1\n", 7),
-        ("a user routed twice", good + b"user al h2\n", 7),
-        ("an unknown host", good + b"user zed h9\n", 7),
-        ("a host named twice", good + b"host h1 127.0.0.1 1\n", 7),
-        ("a host named twice but for case", good + b"host H1 127.0.0.1 1\n",
-         7),
-        ("a host name with ;", good + b"host h;4 127.0.0.1 1\n", 7),
-        ("a host name with a quote", good + b'host h"4 127.0.0.1 1\n', 7),
-        ("an address by name", good + b"host h4 mail.example 1\n", 7),
-        ("an address with a brace", good + b"host h4 127.0.0.1} 1\n", 7),
-        ("port 0", good + b"host h4 127.0.0.1 0\n", 7),
-        ("port 70000", good + b"host h4 127.0.0.1 70000\n", 7),
-        ("a word after the port", good + b"host h4 127.0.0.1 1 up\n", 7),
-        ("a second default", good + b"default h2\n", 7),
-        ("a name of 256 bytes", good + b"user " + b"x" * 256 + b" h1\n",
-         7),
-        ("an unknown line", good + b"usr al h1\n", 7),
-        ("a user line with 4 words", good + b"user a b h1\n", 7),
-        ("no default", good.replace(b"default h1\n", b""), None),
-        ("an empty file", b"", None)):
+    # Each bad line comes after the six good ones: line 7.
+    bad = [("a bad %", b"user a%4 h1"), ("a % at the end", b"user a% h1"),
+           ("a raw control byte", b"user a\x01b h1"),
+           ("a raw 0x7F", b"user a\x7fb h1"), ("a raw colon", b"user a:b h1"),
+           ("a tab inside a name", b"user a\tb h1"),
+           ("a user routed twice", b"user al h2"),
+           ("an unknown host", b"user zed h9"),
+           ("a host named twice", b"host h1 127.0.0.1 1"),
+           ("a host named twice but for case", b"host H1 127.0.0.1 1"),
+           ("a host name with ;", b"host h;4 127.0.0.1 1"),
+           ("a host name with a quote", b'host h"4 127.0.0.1 1'),
+           ("an address by name", b"host h4 mail.example 1"),
+           ("an address with a brace", b"host h4 127.0.0.1} 1"),
+           ("port 0", b"host h4 127.0.0.1 0"),
+           ("port 70000", b"host h4 127.0.0.1 70000"),
+           ("a word after the port", b"host h4 127.0.0.1 1 up"),
+           ("a second default", b"default h2"),
+           ("a name of 256 bytes", b"user " + b"x" * 256 + b" h1"),
+           ("an unknown line", b"usr al h1"),
+           ("a user line with 4 words", b"user a b h1")]
+    cases = [(what, good + line + b"\n", 7) for what, line in bad]
+    cases += [("no default", good.replace(b"default h1\n", b""), None),
+              ("an empty file", b"", None)]
+    for what, data, line in cases:
         r = render(top, data, out)
         with open(out, "rb") as f:
             after = f.read()
