@@ -82,7 +82,8 @@ class Setup:
         self.write("mail/bob/1.eml", b"Subject: b\n\nbody\n")
         os.makedirs(os.path.join(self.mail, "carol"))
         os.makedirs(self.state)
-        self.give(owner)
+        if ROOT:
+            self.give(owner)
 
     def path(self, rel):
         return os.path.join(self.root, rel)
@@ -377,7 +378,8 @@ def test_memory_limit():
 def test_good(uid):
     """A good setup: exit 0, no problem, the configuration, nothing
     written (no lock file made, no size cache)."""
-    who = "as root" if uid == 0 else f"as uid {uid}"
+    who = "as the test's user" if uid == 0 else f"as uid {uid}"
+    me = uid if uid != 0 else os.geteuid()
     with tempfile.TemporaryDirectory() as tmp:
         s = Setup(tmp, uid)
         before = snapshot(tmp)
@@ -388,7 +390,7 @@ def test_good(uid):
               out.rstrip("\n").endswith("result: no problem found"),
               f"good setup {who}: no problem line, says so at the end",
               show(out, 3000))
-        check(re.search(rf"^checking as uid {uid} ", out, re.M) is not None,
+        check(re.search(rf"^checking as uid {me} ", out, re.M) is not None,
               f"good setup {who}: says whom it checks as", show(out, 400))
         check(snapshot(tmp) == before,
               f"good setup {who}: nothing made or changed on disk")
@@ -532,7 +534,7 @@ def test_usage():
 for case in CASES:
     run_case(*case)
 test_memory_limit()
-test_good(0)
+test_good(0)         # as whoever runs the test
 if ROOT:
     test_good(NOBODY)
 else:
