@@ -417,13 +417,35 @@ check_ban(struct checker *c)
 	}
 }
 
+/*
+ * A path pasted from the TLS unit's ExecStart=: systemd's specifier for
+ * the credentials folder, which is there only inside the unit.
+ */
+static bool
+unit_credential(struct checker *c, const char *opt, const char *path)
+{
+	char f[PATH_MAX];
+
+	if (strncmp(path, "%d/", 3) != 0)
+		return false;
+	problem(c, "%s %s: %%d is systemd's credentials folder, there only "
+	    "inside the unit: give the file that the unit's LoadCredential= "
+	    "names", opt, esc(f, sizeof(f), path, strlen(path)));
+	return true;
+}
+
 static void
 check_tls(struct checker *c)
 {
 	char f[PATH_MAX], err[512];
 	const char *cert = c->cfg->cert;
 	struct tls *t;
+	bool pasted = unit_credential(c, "--tls-cert", cert);
 
+	if (c->cfg->key != NULL && unit_credential(c, "--tls-key", c->cfg->key))
+		pasted = true;
+	if (pasted)
+		return;
 	esc(f, sizeof(f), cert, strlen(cert));
 	if ((t = tls_new(cert, c->cfg->key != NULL ? c->cfg->key : cert, err,
 	    sizeof(err))) == NULL) {

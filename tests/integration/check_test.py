@@ -487,6 +487,15 @@ def test_tls():
             "--tls-cert " + s.path("none.pem") in l for l in problems(out)),
             "a certificate that is not there: exit 100, named",
             show(problems(out), 2000))
+        rc, out, _ = run_check(base + ["--tls=implicit", "--tls-cert",
+                                       "%d/tls.crt", "--tls-key",
+                                       "%d/tls.key"])
+        found = [l for l in problems(out) if re.search(
+            r"--tls-(cert|key) %25d/tls\.(crt|key): %d is systemd's "
+            r"credentials folder.*LoadCredential=", l)]
+        check(rc == EX_USAGE and len(found) == 2,
+              "the TLS unit's %d pasted: exit 100, both files named",
+              show(problems(out), 2000))
         expired = expired_cert(tmp)
         rc, out, _ = run_check(base + ["--tls-cert", expired["cert"],
                                        "--tls-key", expired["key"]])
