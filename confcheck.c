@@ -507,31 +507,37 @@ statm(int field)
 	    0;
 }
 
-/* The cgroup (v2) memory.max of this process, or 0 when none. */
+/*
+ * The memory limit of this process's cgroup, or 0 when none: memory.max
+ * under the unified hierarchy (v2, where MemoryMax= lands), or the v1
+ * memory controller's memory.limit_in_bytes, whose "none" is a number
+ * near 2^63.
+ */
 static unsigned long long
 cgroup_max(void)
 {
 	char line[PATH_MAX], path[PATH_MAX + 64];
 	unsigned long long max = 0;
+	const char *p;
 	FILE *f;
 
-	line[0] = '\0';
+	path[0] = '\0';
 	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
 		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "0::", 3) == 0) {
-			line[strcspn(line, "\n")] = '\0';
+	while (path[0] == '\0' && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((p = strstr(line, ":memory:")) != NULL)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/"
+			    "memory.limit_in_bytes", p + 8);
+		else if (strncmp(line, "0::", 3) == 0)
 			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/"
 			    "memory.max", line + 3);
-			break;
-		} else
-			line[0] = '\0';
+	}
 	fclose(f);
-	if (strncmp(line, "0::", 3) != 0 ||
-	    (f = fopen(path, "re")) == NULL)
+	if (path[0] == '\0' || (f = fopen(path, "re")) == NULL)
 		return 0;
-	if (fscanf(f, "%llu", &max) != 1)
-		max = 0;	/* "max": none */
+	if (fscanf(f, "%llu", &max) != 1 || max >= 1ULL << 62)
+		max = 0;	/* "max", or v1's "unlimited" */
 	fclose(f);
 	return max;
 }
