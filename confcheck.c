@@ -103,7 +103,10 @@ users_fault(void *arg, unsigned long lineno, const char *why)
 
 /*
  * The files pop3d keeps in a mailbox: each must be a file of the user
- * sessions run as, or sessions cannot lock, journal or cache.
+ * sessions run as, or sessions cannot lock, journal or cache.  That is
+ * the user the check runs as; for root, who may write anything, the
+ * mailbox folder's owner, so that what a session of root left behind
+ * shows up even in a check run as root.
  */
 static void
 check_state_files(struct checker *c, const char *box, int dirfd)
@@ -112,9 +115,13 @@ check_state_files(struct checker *c, const char *box, int dirfd)
 		POP3D_LOCK_NAME, POP3D_JOURNAL_NAME, POP3D_JOURNAL_TMP,
 		POP3D_SIZES_NAME, POP3D_SIZES_TMP, POP3D_LOGIN_NAME,
 	};
-	char owner[96];
+	char owner[96], user[96];
 	struct stat sb;
+	uid_t uid = geteuid();
 
+	if (uid == 0 && fstat(dirfd, &sb) == 0)
+		uid = sb.st_uid;
+	who(uid, user, sizeof(user));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (fstatat(dirfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
@@ -122,13 +129,14 @@ check_state_files(struct checker *c, const char *box, int dirfd)
 			problem(c, "mailbox %s: %s is not a regular file, so "
 			    "sessions cannot use it: remove it", box,
 			    names[i]);
-		else if (sb.st_uid != geteuid()) {
+		else if (sb.st_uid != uid) {
 			who(sb.st_uid, owner, sizeof(owner));
 			problem(c, "mailbox %s: %s belongs to %s, not to %s "
-			    "that this check runs as: such sessions may "
-			    "serve the mailbox read-only or keep no state; "
-			    "chown it, or remove it while no session runs",
-			    box, names[i], owner, c->me);
+			    "%s: sessions of that user may serve the mailbox "
+			    "read-only or keep no state; chown it, or remove "
+			    "it while no session runs", box, names[i], owner,
+			    user, uid == geteuid() ? "that this check runs as" :
+			    "that owns the mailbox");
 		}
 	}
 }
