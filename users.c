@@ -795,6 +795,23 @@ lint_memory(struct lint *l, unsigned long lineno, const char *hash)
 	lint_fault(l, lineno, why);
 }
 
+/*
+ * A hash of the right form that libsodium cannot read (a salt or digest
+ * too short, a bad base64, parameters out of range) fails every
+ * login as a wrong password would: the parser cannot tell, libsodium's
+ * own decoder can.
+ */
+static void
+lint_hash(struct lint *l, unsigned long lineno, const char *hash)
+{
+	if (crypto_pwhash_str_needs_rehash(hash, POP3D_PWHASH_OPS,
+	    POP3D_PWHASH_MEM) != -1)
+		return;
+	lint_fault(l, lineno, "its argon2id hash cannot be read (a damaged "
+	    "salt or digest, or costs out of range), so every login fails: "
+	    "set a password with pop3d-passwd passwd");
+}
+
 static int
 lint_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -824,6 +841,7 @@ lint_line(void *arg, unsigned long lineno, const char *line, size_t len)
 			    "remove one", before);
 			lint_fault(l, lineno, why);
 		} else if (r == USERS_LINE_USER) {
+			lint_hash(l, lineno, e.hash);
 			lint_memory(l, lineno, e.hash);
 			if (l->user != NULL)
 				l->user(l->arg, lineno, &e);

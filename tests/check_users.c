@@ -583,14 +583,16 @@ START_TEST(lint_reports_every_problem_in_order)
 	static const char text[] =
 	    "# users\n"
 	    "nocolon\n"
-	    "bob:$argon2id$v=19$m=1048576,t=2,p=1$c2FsdA$aGFzaA\n"
-	    "alice:x\n";
+	    "bob:$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+	    "alice:x\n"
+	    "dora:$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA\n";
 	char big[POP3D_USERS_LINE_MAX + 10];
 	struct faults f = { .n = 0 };
 	long n;
 
 	tl_write(dir, "users", text, strlen(text));
-	tl_user(users, "alice", "x", NULL);	/* line 5: a name again */
+	tl_user(users, "alice", "x", NULL);	/* line 6: a name again */
 	tl_user(users, "carol", "x", NULL);
 	memset(big, 'a', sizeof(big));
 	big[sizeof(big) - 1] = '\n';
@@ -608,8 +610,8 @@ START_TEST(lint_reports_every_problem_in_order)
 	}
 	chmod(users, 0600);
 	n = users_lint(users, 512ULL << 20, on_fault, on_user, &f);
-	ck_assert_int_eq(n, 5);
-	ck_assert_uint_eq(f.n, 5);
+	ck_assert_int_eq(n, 6);
+	ck_assert_uint_eq(f.n, 6);
 	ck_assert_uint_eq(f.line[0], 2);
 	ck_assert_ptr_nonnull(strstr(f.why[0], "no ':'"));
 	ck_assert_uint_eq(f.line[1], 3);
@@ -617,21 +619,23 @@ START_TEST(lint_reports_every_problem_in_order)
 	ck_assert_uint_eq(f.line[2], 4);
 	ck_assert_ptr_nonnull(strstr(f.why[2], "not an argon2id"));
 	ck_assert_uint_eq(f.line[3], 5);
-	ck_assert_ptr_nonnull(strstr(f.why[3], "that of line 4"));
-	ck_assert_uint_eq(f.line[4], 7);
-	ck_assert_ptr_nonnull(strstr(f.why[4], "longer than"));
-	/* bob (its memory is a problem, but it is used) and carol */
-	ck_assert_uint_eq(f.users, 2);
+	ck_assert_ptr_nonnull(strstr(f.why[3], "cannot be read"));
+	ck_assert_uint_eq(f.line[4], 6);
+	ck_assert_ptr_nonnull(strstr(f.why[4], "that of line 4"));
+	ck_assert_uint_eq(f.line[5], 8);
+	ck_assert_ptr_nonnull(strstr(f.why[5], "longer than"));
+	/* bob (its memory is a problem), dora and carol: logins use them */
+	ck_assert_uint_eq(f.users, 3);
 
 	/* No limit: bob's hash is fine; a file others may write is not. */
 	memset(&f, 0, sizeof(f));
 	chmod(users, 0602);
-	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 5);
+	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 6);
 	ck_assert_uint_eq(f.line[0], 0);
 	ck_assert_ptr_nonnull(strstr(f.why[0], "others may write it"));
 	memset(&f, 0, sizeof(f));
 	chmod(users, 0604);
-	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 5);
+	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 6);
 	ck_assert_ptr_nonnull(strstr(f.why[0], "others may read it"));
 }
 END_TEST
