@@ -519,14 +519,20 @@ static int
 check(const char *users, const struct users_entry *e, const struct lines *l,
     const struct cost *cost)
 {
-	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES];
+	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES], why[512];
 	struct users_login login;
 	struct users_note note;
 	size_t pwlen;
 
-	if (l->match != -1 && !l->match_ok)
-		die(1, "this user's hash is not an argon2id string, which "
-		    "pop3d refuses: set a new password with passwd");
+	if (l->match != -1 && !l->match_ok) {
+		/* The reason pop3d --check gives: a CR is not a bad hash. */
+		if (users_line_why(l->line[l->match], l->len[l->match],
+		    l->match == 0, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "it is refused");
+		fprintf(stderr, "pop3d-passwd: line %ld of the users file: %s\n",
+		    l->match + 1, why);
+		exit(1);
+	}
 	get_password(false, pw, sizeof(pw), &pwlen);
 	switch (users_check(users, "/", e->name, e->namelen, pw, pwlen,
 	    &login, &note)) {

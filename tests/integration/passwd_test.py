@@ -913,8 +913,18 @@ def test_list_and_cost(tmp):
     check(rc == 0 and out == b"password ok\n",
           "check at its own cost: exit 0, nothing to renew", show(out))
     rc, _, err = passwd("check", users, "bad", b"plaintext\n")
-    check(rc == 1 and b"argon2id" in err,
-          "check of a non-argon2id hash: exit 1, says so", show(err))
+    check(rc == 1 and re.fullmatch(
+        rb"pop3d-passwd: line 2 of the users file: its hash is not an "
+        rb"argon2id string[^\n]*\n", err) is not None,
+        "check of a non-argon2id hash: exit 1, says so", show(err))
+    n = len(lines(read(users))) + 1
+    with open(users, "ab") as f:
+        f.write(b"crlf:" + line.split(b":")[1] + b"\r\n")
+    rc, _, err = passwd("check", users, "crlf", b"pw\n")
+    check(rc == 1 and b"line %d of the users file: it ends in CR LF" % n
+          in err,
+          "check of a CRLF line: exit 1, names the CR, not the hash",
+          show(err))
     rc, _, _ = passwd("passwd", users, "alice", b"pw2\n", ["--level", "moderate"])
     line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
     check(rc == 0 and b"$m=262144,t=3,p=1$" in line,
