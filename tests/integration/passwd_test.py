@@ -975,6 +975,29 @@ def test_hash(tmp):
         check(p.returncode == EX_USAGE and p.stdout == b"",
               f"hash of {what}: exit 100, nothing printed",
               f"exit {p.returncode}")
+    # At a terminal, as add: twice, without echo; the hash on stdout.
+    pw = b"Tty h4sh \xc3\xa9"
+    t = Tty([PASSWD, "hash", "--ops", "1", "--mem", "8K"])
+    ok = t.expect(b"Password: ") and t.wait_noecho()
+    if ok:
+        t.type(pw + b"\r")
+        ok = t.expect(b"Again: ") and t.wait_noecho()
+        if ok:
+            t.type(pw + b"\r")
+    if not ok:
+        t.proc.kill()
+    rc, echo = t.finish()
+    m = re.search(rb"\$argon2id\$v=19\$m=8,t=1,p=1\$[A-Za-z0-9+/]+\$"
+                  rb"[A-Za-z0-9+/]+", t.out)
+    check(ok and rc == 0 and m is not None and pw not in t.out and echo,
+          "hash at a terminal: asks twice, no echo, prints the hash",
+          show(t.out))
+    if m is not None:
+        with open(users, "wb") as f:
+            f.write(b"tty:" + m.group(0) + b"\n")
+        rc, _, _ = passwd("check", users, "tty", pw + b"\n")
+        check(rc == 0, "the terminal's hash checks with its password",
+              f"exit {rc}")
     check(raw(["hash", "name"], b"pw\n") == EX_USAGE, "hash takes no name")
     check(raw(["hash", "--read-only"], b"pw\n") == EX_USAGE,
           "hash takes no --read-only")
