@@ -543,6 +543,46 @@ def expired_cert(folder):
             "key": os.path.join(d, "key.pem")}
 
 
+UNITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                     "units")
+
+
+def shipped_args():
+    """The options of each shipped unit's ExecStart= and xinetd entry's
+    server_args, as an admin would paste them: {file: [args]}."""
+    found = {}
+    for name in sorted(os.listdir(UNITS)):
+        with open(os.path.join(UNITS, name)) as f:
+            for line in f:
+                m = re.match(r"\s*(ExecStart=\S+|server_args\s*=)(.*)",
+                             line)
+                if m and not line.lstrip().startswith("#"):
+                    found[name] = m.group(2).split()
+    return found
+
+
+def test_shipped():
+    """What the shipped units and xinetd entries give pop3d can be pasted
+    after --check: it runs the check (no usage error) and shows each
+    option given as given."""
+    found = shipped_args()
+    check(len(found) == 4, "four shipped command lines found", found)
+    for name, args in found.items():
+        rc, out, err = run_check(args)
+        check(rc in (0, EX_USAGE) and out.startswith("checking as ") and
+              "\nresult: " in out, f"{name}: --check takes its options",
+              f"exit {rc}: {show(out)} {show(err)}")
+        for a in args:
+            if a.startswith("--"):
+                opt = a.split("=")[0]
+                check(re.search(rf"^config: {re.escape(opt)} .*\(given\)$",
+                                out, re.M) is not None,
+                      f"{name}: {opt} shown as given", show(out, 2000))
+        if "%d/tls.crt" in args:
+            check("%d is systemd's credentials folder" in out,
+                  f"{name}: the %d in it is explained", show(out, 2000))
+
+
 def test_usage():
     """--user belongs to --check."""
     p = subprocess.run(pop3d_argv(POP3D, "--user", "alice"),
@@ -563,5 +603,6 @@ else:
     print("skip: good setup as uid 65534: needs root")
 test_user()
 test_tls()
+test_shipped()
 test_usage()
 sys.exit(finish())
