@@ -158,8 +158,9 @@ check_maildir(struct checker *c, const char *box, int dirfd)
 			continue;
 		if (S_ISLNK(sb.st_mode))
 			problem(c, "mailbox %s: %s/ is a symbolic link, which "
-			    "pop3d never follows: logins fail; put the folder "
-			    "itself there", box, subs[i]);
+			    "pop3d never follows, so the mail behind it is "
+			    "never seen: put the folder itself there", box,
+			    subs[i]);
 		dir[i] = S_ISDIR(sb.st_mode);
 	}
 	if (dir[0] != dir[1])
@@ -264,6 +265,7 @@ check_user_box(struct checker *c, const struct users_entry *e, bool list)
 	char pathesc[3 * PATH_MAX];
 	enum store_ro ro;
 	struct store *st;
+	int fd;
 
 	esc(name, sizeof(name), e->name, e->namelen);
 	if (users_mailbox(c->cfg->mail_root, e, path, sizeof(path)) == -1) {
@@ -276,15 +278,24 @@ check_user_box(struct checker *c, const struct users_entry *e, bool list)
 	    esc(pathesc, sizeof(pathesc), path, strlen(path)), name);
 	if (check_box_path(c, box, path) == -1 && !list)
 		return;
+	/* The layout first: it matters even where the store says no. */
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		check_maildir(c, box, fd);
+		check_state_files(c, box, fd);
+		close(fd);
+	}
 	if (store_peek(&st, path, list, &ro) != STORE_OK) {
-		if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
+		if (errno == EPERM)
+			problem(c, "mailbox %s: is refused to sessions of %s "
+			    "(%s): run the check, and sessions, as the user "
+			    "that owns it", box, c->me, strerror(errno));
+		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
 			problem(c, "mailbox %s: cannot be opened by %s (%s): "
 			    "logins fail", box, c->me, strerror(errno));
 		return;
 	}
 	if (store_dirfd(st) != -1) {
-		check_maildir(c, box, store_dirfd(st));
-		check_state_files(c, box, store_dirfd(st));
 		if (!e->read_only && ro == STORE_RO_FOLDER)
 			problem(c, "mailbox %s: may not be written by %s, so "
 			    "sessions serve it read-only: DELE is refused and "
