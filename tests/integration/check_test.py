@@ -154,6 +154,11 @@ def users_line(line):
     return lambda s: s.append("users", line)
 
 
+def users_folder(s):
+    os.remove(s.users)
+    os.mkdir(s.users)
+
+
 def crlf_file(s):
     with open(s.users, "rb") as f:
         data = f.read()
@@ -251,6 +256,8 @@ def ban_file_of_root(s):
 CASES = [
     ("users file missing", 0, lambda s: os.remove(s.users),
      r"users file \S+/users: does not exist: add a user"),
+    ("users file a folder", 0, users_folder,
+     r"users file \S+/users: it is not a regular file"),
     ("users file writable by others", 0, lambda s: os.chmod(s.users, 0o602),
      r"users file \S+/users: others may write it, so pop3d refuses it"),
     ("users file readable by others", 0, lambda s: os.chmod(s.users, 0o604),
