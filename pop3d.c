@@ -364,7 +364,8 @@ main(int argc, char *argv[])
 	set_tag(cfg.peer);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		if (c != '?')
+		/* idx names an option only when getopt_long knew it. */
+		if (c != '?' && c != ':')
 			given[idx] = optarg != NULL ? optarg : "";
 		switch (c) {
 		case 'u':
