@@ -21,12 +21,13 @@
 
 #include <sodium.h>
 
+#include "confcheck.h"
 #include "file.h"
 #include "params.h"
 #include "pct.h"
 #include "users.h"
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST, OP_HASH, OP_LINT };
 
 struct lines {
 	char		**line;
@@ -54,22 +55,31 @@ usage(int code)
 	    "                        [COST] --users FILE NAME\n"
 	    "       pop3d-passwd passwd [COST] --users FILE NAME\n"
 	    "       pop3d-passwd del --users FILE NAME\n"
-	    "       pop3d-passwd check [COST] --users FILE NAME\n"
+	    "       pop3d-passwd check [COST] --users FILE [NAME]\n"
 	    "       pop3d-passwd list --users FILE\n"
+	    "       pop3d-passwd lint --users FILE\n"
+	    "       pop3d-passwd hash [COST]\n"
 	    "\n"
 	    "  add     adds a user (an existing name is refused)\n"
 	    "  passwd  sets a new password, keeping the folder and flags\n"
 	    "  del     removes a user\n"
 	    "  check   tests a password, and tells when its hash should be\n"
-	    "          renewed at COST\n"
-	    "  list    prints the names, one a line, as the file stores them\n"
+	    "          renewed at COST; without NAME, does what lint does\n"
+	    "  list    prints the names, one a line, as NAME is given to the\n"
+	    "          other commands, and flags problem lines on stderr\n"
+	    "  lint    prints each problem of the file, as pop3d --check does\n"
+	    "  hash    prints a hash of the password, for a users file that\n"
+	    "          configuration management writes\n"
+	    "\n"
+	    "--users is " POP3D_USERS_PATH " unless given.\n"
 	    "\n"
 	    "COST is --level interactive|moderate|sensitive (libsodium's\n"
 	    "argon2id limits; interactive by default) or --ops N --mem BYTES\n"
 	    "(K, M or G for KiB, MiB, GiB).\n"
 	    "The password is read from the terminal without echo, or as one\n"
 	    "line from standard input when it is not a terminal.\n"
-	    "Exit: 0 done, 1 no such user / exists already / wrong password,\n"
+	    "Exit: 0 done, 1 no such user / exists already / wrong password /\n"
+	    "problems found (lint),\n"
 	    "100 usage or a name or password that cannot be stored, 111 a\n"
 	    "system error.\n");
 	exit(code);
@@ -396,28 +406,111 @@ load(const char *users, enum op op, struct lines *l)
 	}
 }
 
-static bool
-name_esc(unsigned char b, size_t i)
+/* A problem of the users file, for lint (to out) and list (stderr). */
+struct fault_out {
+	const char	*users;
+	FILE		*out;
+	const char	*prefix;
+};
+
+static void
+print_fault(void *arg, unsigned long lineno, const char *why)
 {
-	return b < 0x21 || b == 0x7f || b == '%' || b == ':' ||
-	    (i == 0 && b == '#');
+	const struct fault_out *f = arg;
+	char file[3 * PATH_MAX];
+
+	if (pct_encode(file, sizeof(file), f->users, strlen(f->users),
+	    pct_name_esc) < 0)
+		snprintf(file, sizeof(file), "the users file");
+	if (lineno == 0)
+		fprintf(f->out, "%s%s: %s\n", f->prefix, file, why);
+	else
+		fprintf(f->out, "%s%s: line %lu: %s\n", f->prefix, file, lineno,
+		    why);
 }
 
-/* Prints every user's name as the file stores it, one a line. */
+/*
+ * Reports every problem of the users file as pop3d --check does
+ * (users_lint); 1 when there is one, 0 when there is none.
+ */
 static int
-list(struct lines *l)
+lint(const char *users)
 {
-	char out[POP3D_NAME_MAX * 3 + 1];
+	struct fault_out f = { users, stdout, "" };
+	long n = users_lint(users, confcheck_mem_max(), print_fault, NULL,
+	    &f);
+
+	if (n == -1)
+		die_errno("cannot read", users);
+	if (fflush(stdout) != 0)
+		die_errno("cannot write", "standard output");
+	return n > 0;
+}
+
+/* Bytes a name may hold and still be printed on a line of its own. */
+static bool
+printable(const char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Prints each user's name as del, passwd and check take it (the name
+ * itself, not the file's %XX form), one a line, in the file's order: a
+ * name on two lines is printed twice (and flagged), as each del removes
+ * one.  Lines pop3d would not use as written, and names no line can
+ * show, are flagged on stderr.
+ */
+static int
+list(const char *users, struct lines *l)
+{
+	struct fault_out f = { users, stderr, "pop3d-passwd: " };
 	struct users_entry e;
 	enum users_line r;
 
+	if (users_lint(users, confcheck_mem_max(), print_fault, NULL,
+	    &f) == -1)
+		die_errno("cannot read", users);
 	for (size_t i = 0; i < l->count; i++) {
 		r = users_parse_line(l->line[i], l->len[i], &e);
-		if ((r == USERS_LINE_USER || r == USERS_LINE_NOT_ARGON2ID) &&
-		    pct_encode(out, sizeof(out), e.name,
-		    e.namelen, name_esc) >= 0)
-			puts(out);
+		if (r != USERS_LINE_USER && r != USERS_LINE_NOT_ARGON2ID)
+			continue;
+		if (!printable(e.name, e.namelen))
+			fprintf(stderr, "pop3d-passwd: line %zu: a name with "
+			    "a control byte is not listed\n", i + 1);
+		else {
+			fwrite(e.name, 1, e.namelen, stdout);
+			putchar('\n');
+		}
+		sodium_memzero(&e, sizeof(e));
 	}
+	if (fflush(stdout) != 0)
+		die_errno("cannot write", "standard output");
+	return 0;
+}
+
+/*
+ * Prints a hash of a password read as add and passwd read it, for a
+ * users file written by other means.
+ */
+static int
+hash(const struct cost *cost)
+{
+	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES];
+	size_t pwlen;
+	int r;
+
+	get_password(true, pw, sizeof(pw), &pwlen);
+	r = crypto_pwhash_str(h, pw, pwlen, cost->ops, cost->mem);
+	sodium_memzero(pw, sizeof(pw));
+	if (r != 0)
+		die(POP3D_EXIT_TEMP, "out of memory while hashing");
+	puts(h);
+	if (fflush(stdout) != 0)
+		die_errno("cannot write", "standard output");
 	return 0;
 }
 
@@ -426,14 +519,20 @@ static int
 check(const char *users, const struct users_entry *e, const struct lines *l,
     const struct cost *cost)
 {
-	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES];
+	char pw[POP3D_PASS_MAX + 2], h[crypto_pwhash_STRBYTES], why[512];
 	struct users_login login;
 	struct users_note note;
 	size_t pwlen;
 
-	if (l->match != -1 && !l->match_ok)
-		die(1, "this user's hash is not an argon2id string, which "
-		    "pop3d refuses: set a new password with passwd");
+	if (l->match != -1 && !l->match_ok) {
+		/* The reason pop3d --check gives: a CR is not a bad hash. */
+		if (users_line_why(l->line[l->match], l->len[l->match],
+		    l->match == 0, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "it is refused");
+		fprintf(stderr, "pop3d-passwd: line %ld of the users file: %s\n",
+		    l->match + 1, why);
+		exit(1);
+	}
 	get_password(false, pw, sizeof(pw), &pwlen);
 	switch (users_check(users, "/", e->name, e->namelen, pw, pwlen,
 	    &login, &note)) {
@@ -471,13 +570,14 @@ main(int argc, char *argv[])
 	};
 	static const char *const ops[] = {
 		[OP_ADD] = "add", [OP_PASSWD] = "passwd", [OP_DEL] = "del",
-		[OP_CHECK] = "check", [OP_LIST] = "list",
+		[OP_CHECK] = "check", [OP_LIST] = "list", [OP_HASH] = "hash",
+		[OP_LINT] = "lint",
 	};
 	struct cost cost = { crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE };
 	struct lines l = { .match = -1 };
 	struct users_entry e;
-	const char *users = NULL, *folder = NULL, *name;
+	const char *users = POP3D_USERS_PATH, *folder = NULL, *name;
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	bool read_only = false, costed = false, delayed = false;
@@ -536,9 +636,13 @@ main(int argc, char *argv[])
 			usage(POP3D_EXIT_USAGE);
 		}
 	}
-	if (users == NULL || optind != argc - (op == OP_LIST ? 0 : 1) ||
+	if (op == OP_CHECK && optind == argc)
+		op = OP_LINT;	/* check without NAME: the whole file */
+	if (optind != argc - (op == OP_LIST || op == OP_HASH ||
+	    op == OP_LINT ? 0 : 1) ||
 	    ((folder != NULL || read_only || delayed) && op != OP_ADD) ||
-	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK))
+	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK &&
+	    op != OP_HASH))
 		usage(POP3D_EXIT_USAGE);
 	if (cost.ops < crypto_pwhash_OPSLIMIT_MIN ||
 	    cost.ops > crypto_pwhash_OPSLIMIT_MAX ||
@@ -547,11 +651,15 @@ main(int argc, char *argv[])
 		die(POP3D_EXIT_USAGE, "--ops or --mem out of argon2id's range");
 	if (sodium_init() < 0)
 		die(POP3D_EXIT_TEMP, "cannot initialise libsodium");
+	if (op == OP_HASH)
+		return hash(&cost);
+	if (op == OP_LINT)
+		return lint(users);
 	if (op == OP_LIST) {
 		load(users, op, &l);
-		list(&l);
+		c = list(users, &l);
 		lines_free(&l);
-		return 0;
+		return c;
 	}
 
 	name = argv[optind];

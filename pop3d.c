@@ -6,7 +6,7 @@
  * from the start, or after STLS), confined to the mailbox once logged in.
  * Holds no protocol or file-format logic.
  * Never writes to stdout or stderr once the session may be on them,
- * except --help and --version.
+ * except --help, --version and --check (check.c), which a person runs.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -24,9 +24,11 @@
 #include <sodium.h>
 
 #include "ban.h"
+#include "confcheck.h"
 #include "io.h"
 #include "log.h"
 #include "params.h"
+#include "pct.h"
 #include "peer.h"
 #include "proxy.h"
 #include "sandbox.h"
@@ -42,7 +44,8 @@ static const char usage_text[] =
     "             [--proxy-from ADDR[/PREFIX]]...\n"
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
-    "             [--tls-key FILE] [--allow-plaintext-auth]\n";
+    "             [--tls-key FILE] [--allow-plaintext-auth]\n"
+    "       pop3d --check [--user NAME] [the options above]\n";
 
 /* --tls: none given means STLS with a certificate, else off. */
 enum tls_mode { MODE_UNSET, MODE_OFF, MODE_STARTTLS, MODE_IMPLICIT };
@@ -197,6 +200,91 @@ start_tls(struct io *io, void *arg)
 	return 0;
 }
 
+/* What --check shows for an option that was not given. */
+static const char *
+default_text(int opt, enum tls_mode mode, char *buf, size_t cap)
+{
+	long n;
+
+	switch (opt) {
+	case 'u':
+		return POP3D_USERS_PATH;
+	case 'm':
+		return POP3D_MAIL_ROOT;
+	case 'b':
+		return POP3D_BAN_PATH;
+	case 't':
+		n = POP3D_IDLE_TIMEOUT;
+		break;
+	case 'n':
+		n = POP3D_BAN_AFTER;
+		break;
+	case 'w':
+		n = POP3D_BAN_WINDOW;
+		break;
+	case 'd':
+		n = POP3D_BAN_TIME;
+		break;
+	case 'N':
+		n = POP3D_BAN_USER_AFTER;
+		break;
+	case 'D':
+		n = POP3D_BAN_USER_TIME;
+		break;
+	case 'G':
+		n = POP3D_LOGIN_GRACE;
+		break;
+	case 'T':
+		return mode == MODE_STARTTLS ? "starttls (--tls-cert is given)" :
+		    "off";
+	case 'K':
+		return "the --tls-cert file";
+	case 'L':
+	case 'p':
+	case 'C':
+		return "none";
+	case 'E':
+		return "never";
+	default:
+		return "off";
+	}
+	snprintf(buf, cap, "%ld", n);
+	return buf;
+}
+
+/*
+ * --check's effective configuration: every option of a session, its
+ * value, and whether it was given (given[i]: opts[i]'s last argument,
+ * "" for a flag) or is the default.  --proxy-from may be given often.
+ */
+static void
+show_config(const struct option *opts, const char *const *given,
+    const char *const *proxies, size_t nproxies, enum tls_mode mode)
+{
+	char buf[32], val[3 * PATH_MAX];
+	const char *v;
+
+	for (size_t i = 0; opts[i].name != NULL; i++) {
+		if (strchr("hVcU", opts[i].val) != NULL)
+			continue;
+		for (size_t p = 0; opts[i].val == 'p' && p < nproxies; p++)
+			printf("config: --proxy-from %s (given)\n", proxies[p]);
+		if (opts[i].val == 'p' && nproxies > 0)
+			continue;
+		if (given[i] == NULL)
+			v = default_text(opts[i].val, mode, buf, sizeof(buf));
+		else if (opts[i].has_arg == no_argument)
+			v = "on";
+		else if (pct_encode(val, sizeof(val), given[i],
+		    strlen(given[i]), pct_name_esc) < 0)
+			v = "(too long to show)";
+		else
+			v = val;
+		printf("config: --%s %s (%s)\n", opts[i].name, v,
+		    given[i] != NULL ? "given" : "default");
+	}
+}
+
 /* A usage error with its reason in the log. */
 static void
 misuse(const char *why)
@@ -230,8 +318,16 @@ main(int argc, char *argv[])
 		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
+		{ "check",		no_argument,	   NULL, 'c' },
+		{ "user",		required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *given[sizeof(opts) / sizeof(opts[0])] = { NULL };
+	const char *proxy_text[POP3D_PROXY_FROM_MAX];
+	const char *check_user = NULL;
+	bool check = false;
+	unsigned long problems;
+	int idx;
 	struct session_cfg cfg = {
 		.users = POP3D_USERS_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
@@ -267,7 +363,10 @@ main(int argc, char *argv[])
 	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
 	set_tag(cfg.peer);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		/* idx names an option only when getopt_long knew it. */
+		if (c != '?' && c != ':')
+			given[idx] = optarg != NULL ? optarg : "";
 		switch (c) {
 		case 'u':
 			cfg.users = optarg;
@@ -312,7 +411,7 @@ main(int argc, char *argv[])
 			if (nproxies == POP3D_PROXY_FROM_MAX ||
 			    proxy_net_parse(optarg, &proxies[nproxies]) == -1)
 				usage(POP3D_EXIT_USAGE);
-			nproxies++;
+			proxy_text[nproxies++] = optarg;
 			break;
 		case 'L':
 			cfg.login_delay = (unsigned)parse_number(optarg, 1,
@@ -345,6 +444,12 @@ main(int argc, char *argv[])
 		case 'A':
 			allow_plain = true;
 			break;
+		case 'c':
+			check = true;
+			break;
+		case 'U':
+			check_user = optarg;
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
@@ -366,12 +471,36 @@ main(int argc, char *argv[])
 		misuse("--tls=implicit and --tls=starttls need --tls-cert");
 	if (key != NULL && cert == NULL)
 		misuse("--tls-key needs --tls-cert");
+	if (check_user != NULL && !check)
+		misuse("--user needs --check");
 	cfg.ban = &ban;
 	qaut_paths.mail_root = cfg.mail_root;
 	qaut_paths.users = cfg.users;
 	qaut_paths.ban = ban.after != 0 ? ban.path : NULL;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
+	if (check) {
+		/* A person asked, at a terminal: the answer is for them. */
+		struct confcheck_cfg cc = {
+			.users = cfg.users,
+			.mail_root = cfg.mail_root,
+			.ban = ban.after != 0 || ban.user_after != 0 ?
+			    ban.path : NULL,
+			.cert = mode != MODE_OFF ? cert : NULL,
+			.key = key,
+			.user = check_user,
+		};
+
+		problems = confcheck_run(&cc, stdout);
+		show_config(opts, given, proxy_text, nproxies, mode);
+		if (problems == 0)
+			printf("result: no problem found\n");
+		else
+			printf("result: %lu problem%s\n", problems,
+			    problems == 1 ? "" : "s");
+		return fflush(stdout) != 0 || problems > 0 ?
+		    POP3D_EXIT_USAGE : 0;
+	}
 	/*
 	 * The certificate and key before a byte is read from or written to
 	 * the client: a server that cannot do what it was told to does

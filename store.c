@@ -164,6 +164,27 @@ free_listing(struct msg *msgs, char *names)
 	free(names);
 }
 
+/* A store of nothing open yet, for the folder dir; NULL (errno). */
+static struct store *
+store_new(const char *dir, bool read_only)
+{
+	struct store *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	st->lockfd = -1;
+	st->msgfd = -1;
+	st->dirfd = -1;
+	for (int sub = 0; sub < SUB_COUNT; sub++)
+		st->subfd[sub] = -1;
+	st->read_only = st->ro_asked = read_only;
+	if ((st->path = strdup(dir)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
 enum store_res
 store_open(struct store **stp, const char *dir, bool read_only)
 {
@@ -171,15 +192,9 @@ store_open(struct store **stp, const char *dir, bool read_only)
 	enum store_res res = STORE_FAIL;
 
 	*stp = NULL;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((st = store_new(dir, read_only)) == NULL)
 		return STORE_FAIL;
-	st->lockfd = -1;
-	st->msgfd = -1;
-	st->dirfd = -1;
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		st->subfd[sub] = -1;
-	st->read_only = st->ro_asked = read_only;
-	if ((st->path = strdup(dir)) == NULL || open_folder(st) == -1)
+	if (open_folder(st) == -1)
 		goto fail;
 	if (st->dirfd == -1) {
 		*stp = st;	/* nothing delivered yet: an empty mailbox */
@@ -192,6 +207,64 @@ store_open(struct store **stp, const char *dir, bool read_only)
 fail:
 	store_close(st);
 	return res;
+}
+
+/*
+ * What lock() would meet, without making the lock file: a file we may
+ * not write makes the mailbox read-only, and no file is made by a
+ * session of a folder it may write.  0, or -1 (errno) where lock()
+ * would fail.
+ */
+static int
+peek_lock(struct store *st, enum store_ro *ro)
+{
+	int fd = openat(st->dirfd, POP3D_LOCK_NAME, O_RDWR | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EACCES || errno == EPERM || errno == EROFS) {
+		*ro = STORE_RO_LOCK;
+		return 0;
+	}
+	return errno == ENOENT ? 0 : -1;
+}
+
+enum store_res
+store_peek(struct store **stp, const char *dir, bool list, enum store_ro *ro)
+{
+	struct store *st;
+
+	*stp = NULL;
+	*ro = STORE_RO_NO;
+	if ((st = store_new(dir, false)) == NULL)
+		return STORE_FAIL;
+	if (open_folder(st) == -1)
+		goto fail;
+	if (st->read_only)
+		*ro = STORE_RO_FOLDER;
+	else if (st->dirfd != -1 && peek_lock(st, ro) == -1)
+		goto fail;
+	/* From here as a read-only session: nothing is written. */
+	st->read_only = st->ro_asked = true;
+	if (list && st->dirfd != -1 && listing_make(st) == -1)
+		goto fail;
+	*stp = st;
+	return STORE_OK;
+fail:
+	store_close(st);
+	return STORE_FAIL;
+}
+
+enum store_form
+store_form(const struct store *st)
+{
+	if (st->dirfd == -1)
+		return STORE_FORM_NONE;
+	return st->subfd[SUB_ROOT] == st->dirfd ? STORE_FORM_PLAIN :
+	    STORE_FORM_MAILDIR;
 }
 
 void

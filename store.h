@@ -200,4 +200,32 @@ void		 store_sleep(struct store *);
 enum store_res	 store_wake(struct store *, bool *news)
 		    __attribute__((warn_unused_result));
 
+/* Why a session asking to change a mailbox would get it read-only. */
+enum store_ro {
+	STORE_RO_NO,		/* it would not: it would lock and change it */
+	STORE_RO_FOLDER,	/* the folder, new/ or cur/ is not writable */
+	STORE_RO_LOCK		/* the lock file may not be written */
+};
+
+enum store_form {
+	STORE_FORM_NONE,	/* no folder: an empty mailbox */
+	STORE_FORM_PLAIN,	/* a folder of message files */
+	STORE_FORM_MAILDIR	/* new/ and cur/ */
+};
+
+/*
+ * Opens the mailbox as store_open does for a session that asks to
+ * change it, but changes nothing on disk: no lock file is made or
+ * taken, no journal finished, no size cache written (for pop3d
+ * --check).  *ro says whether that session would have been served
+ * read-only, and why.  With list, the messages are listed as a
+ * read-only session lists them (a journal left unfinished is not
+ * applied); without, the listing is empty.  STORE_OK, or STORE_FAIL
+ * (errno) where store_open would fail.
+ */
+enum store_res	 store_peek(struct store **, const char *dir, bool list,
+		    enum store_ro *ro) __attribute__((warn_unused_result));
+
+enum store_form	 store_form(const struct store *);
+
 #endif

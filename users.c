@@ -4,6 +4,7 @@
  * matches.  Never logs and never keeps a password: it is wiped on every
  * path before users_check returns.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -511,4 +512,392 @@ users_check(const char *path, const char *mail_root, const char *name,
 	sodium_memzero(&f.keyed, sizeof(f.keyed));
 	errno = saved;
 	return res;
+}
+
+/*
+ * The users file's diagnosis, for pop3d --check and pop3d-passwd lint
+ * and list: the same steps as users_parse_line, each naming what it
+ * found wrong.  check_users.c holds the two to the same verdict.
+ */
+
+/* Up to 40 bytes of s, escaped outside 0x21..0x7E, for a message. */
+static const char *
+quote(char *buf, size_t cap, const char *s, size_t len)
+{
+	if (len > 40)
+		len = 40;
+	if (pct_encode(buf, cap, s, len, pct_name_esc) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* Why a name or folder field does not decode; NULL when it does. */
+static const char *
+field_why(const char *f, size_t len, size_t max, bool is_name)
+{
+	char out[PATH_MAX];
+	int n;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)f[i];
+
+		if (b == '%') {
+			if (i + 2 >= len || !isxdigit((unsigned char)f[i + 1]) ||
+			    !isxdigit((unsigned char)f[i + 2]))
+				return is_name ? "its name has a '%' that is "
+				    "not followed by two hex digits (write "
+				    "'%' as %25)" : "its folder has a '%' "
+				    "that is not followed by two hex digits "
+				    "(write '%' as %25)";
+			i += 2;
+		} else if (!field_raw_ok(b))
+			return is_name ? "its name holds a space or a control "
+			    "byte, which the file writes as %XX: add the user "
+			    "with pop3d-passwd add" : "its folder holds a "
+			    "space or a control byte, which the file writes "
+			    "as %XX";
+	}
+	n = pct_decode(out, max + 1 < sizeof(out) ? max + 1 : sizeof(out),
+	    f, len, field_raw_ok);
+	if (n < 0)
+		return is_name ? "its name is longer than 255 bytes" :
+		    "its folder is longer than a path may be";
+	if (memchr(out, '\0', (size_t)n) != NULL)
+		return is_name ? "its name holds %00, which no login can send" :
+		    "its folder holds %00, which no path can";
+	if (is_name && n == 0)
+		return "its name is empty";
+	return NULL;
+}
+
+static void
+hash_why(const char *h, size_t len, char *why, size_t cap)
+{
+	if (len == 0)
+		snprintf(why, cap, "its hash is empty: set a password with "
+		    "pop3d-passwd passwd");
+	else if (len < 10 || memcmp(h, "$argon2id$", 10) != 0)
+		snprintf(why, cap, "its hash is not an argon2id string "
+		    "($argon2id$...), which pop3d refuses: set a password "
+		    "with pop3d-passwd passwd");
+	else
+		snprintf(why, cap, "its argon2id hash is damaged (too long, "
+		    "or a byte outside printable ASCII): set a password with "
+		    "pop3d-passwd passwd");
+}
+
+/* Why the flags field is refused, as parse_flags would refuse it. */
+static bool
+flags_why(const char *s, size_t len, char *why, size_t cap)
+{
+	const char *end = s + len, *comma;
+	bool ro = false, delay = false;
+	unsigned v;
+	char q[128];
+	size_t n;
+
+	while (len > 0 && s <= end) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		n = comma != NULL ? (size_t)(comma - s) : (size_t)(end - s);
+		if (n == 0) {
+			snprintf(why, cap, "it has an empty flag (a ',' at an "
+			    "end, or two together)");
+			return true;
+		}
+		if (n == 2 && memcmp(s, "ro", 2) == 0) {
+			if (ro) {
+				snprintf(why, cap, "it repeats the flag 'ro'");
+				return true;
+			}
+			ro = true;
+		} else if (n >= 12 && memcmp(s, "login-delay=", 12) == 0) {
+			if (delay) {
+				snprintf(why, cap, "it repeats the flag "
+				    "'login-delay'");
+				return true;
+			}
+			if (!parse_delay(s, n, &v)) {
+				snprintf(why, cap, "its login-delay is not 0 "
+				    "to %d seconds in digits, without a sign "
+				    "or a leading zero", POP3D_LOGIN_DELAY_MAX);
+				return true;
+			}
+			delay = true;
+		} else {
+			snprintf(why, cap, "it has an unknown flag '%s' "
+			    "(known: ro, login-delay=N)",
+			    quote(q, sizeof(q), s, n));
+			return true;
+		}
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	return false;
+}
+
+/* The steps of users_parse_line, naming the first that fails. */
+static void
+bad_line_why(const char *line, size_t len, char *why, size_t cap)
+{
+	const char *f[5];
+	size_t flen[5], nf = 0, start = 0;
+	const char *w;
+
+	for (size_t i = 0; i <= len && nf < 5; i++) {
+		if (i < len && line[i] != ':')
+			continue;
+		f[nf] = line + start;
+		flen[nf++] = i - start;
+		start = i + 1;
+	}
+	if (nf < 2)
+		snprintf(why, cap, "it has no ':' between a name and a hash");
+	else if (nf > 4)
+		snprintf(why, cap, "it has more than four ':'-separated fields "
+		    "(name:hash:folder:flags); a ':' in a name or folder is "
+		    "written %%3A");
+	else if ((w = field_why(f[0], flen[0], POP3D_NAME_MAX, true)) != NULL)
+		snprintf(why, cap, "%s", w);
+	else if (!hash_ok(f[1], flen[1]))
+		hash_why(f[1], flen[1], why, cap);
+	else if (nf > 2 && (w = field_why(f[2], flen[2], PATH_MAX - 1,
+	    false)) != NULL)
+		snprintf(why, cap, "%s", w);
+	else if (nf < 4 || !flags_why(f[3], flen[3], why, cap))
+		snprintf(why, cap, "it is malformed");	/* NEVER: see above */
+}
+
+int
+users_line_why(const char *line, size_t len, bool first, char *why,
+    size_t cap)
+{
+	struct users_entry e;
+	enum users_line r;
+
+	if (first && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		snprintf(why, cap, "it begins with a byte order mark (EF BB "
+		    "BF), which would be part of the first name: save the "
+		    "file as UTF-8 without one");
+		return 1;
+	}
+	if (len == 0 || line[0] == '#')
+		return 0;
+	if (line[len - 1] == '\r') {
+		snprintf(why, cap, "it ends in CR LF, and the CR would be part "
+		    "of the line: save the file with LF line ends "
+		    "(dos2unix)");
+		return 1;
+	}
+	r = users_parse_line(line, len, &e);
+	sodium_memzero(&e, sizeof(e));
+	if (r == USERS_LINE_USER || r == USERS_LINE_NONE)
+		return 0;
+	bad_line_why(line, len, why, cap);
+	return 1;
+}
+
+/* The names seen so far, by a digest, with the line of each. */
+struct seen {
+	unsigned char	digest[16];
+	unsigned long	lineno;		/* 0: a free slot */
+};
+
+struct lint {
+	unsigned long long mem_max;
+	void		(*fault)(void *, unsigned long, const char *);
+	void		(*user)(void *, unsigned long,
+			    const struct users_entry *);
+	void		*arg;
+	long		 faults;
+	struct seen	*seen;
+	size_t		 nseen;
+	size_t		 cap;		/* a power of two, or 0 */
+};
+
+static void
+lint_fault(struct lint *l, unsigned long lineno, const char *why)
+{
+	l->fault(l->arg, lineno, why);
+	l->faults++;
+}
+
+/* The slot of digest d: where it is, or the free one it would go in. */
+static struct seen *
+seen_slot(struct seen *tab, size_t cap, const unsigned char *d)
+{
+	size_t i;
+
+	memcpy(&i, d, sizeof(i));
+	for (i &= cap - 1;; i = (i + 1) & (cap - 1))
+		if (tab[i].lineno == 0 ||
+		    memcmp(tab[i].digest, d, sizeof(tab[i].digest)) == 0)
+			return &tab[i];
+}
+
+/* Kept at most half full, so that a probe ends soon. */
+static int
+seen_grow(struct lint *l)
+{
+	size_t cap = l->cap != 0 ? l->cap * 2 : 256;
+	struct seen *tab = calloc(cap, sizeof(*tab));
+
+	if (tab == NULL)
+		return -1;
+	for (size_t i = 0; i < l->cap; i++)
+		if (l->seen[i].lineno != 0)
+			*seen_slot(tab, cap, l->seen[i].digest) = l->seen[i];
+	free(l->seen);
+	l->seen = tab;
+	l->cap = cap;
+	return 0;
+}
+
+/*
+ * The line an earlier line with the same name is on, or 0 when the name
+ * is new (then it is remembered); -1 when out of memory.
+ */
+static long
+seen_before(struct lint *l, const struct users_entry *e,
+    unsigned long lineno)
+{
+	unsigned char d[16];
+	struct seen *slot;
+
+	if ((l->nseen + 1) * 2 > l->cap && seen_grow(l) == -1)
+		return -1;
+	crypto_generichash(d, sizeof(d), (const unsigned char *)e->name,
+	    e->namelen, NULL, 0);
+	slot = seen_slot(l->seen, l->cap, d);
+	if (slot->lineno != 0)
+		return (long)slot->lineno;
+	memcpy(slot->digest, d, sizeof(d));
+	slot->lineno = lineno;
+	l->nseen++;
+	return 0;
+}
+
+/* A hash whose verification needs more memory than the process has. */
+static void
+lint_memory(struct lint *l, unsigned long lineno, const char *hash)
+{
+	unsigned long m;
+	char why[256];
+
+	if (l->mem_max == 0 ||
+	    sscanf(hash, "$argon2id$v=19$m=%lu,", &m) != 1 ||
+	    (unsigned long long)m * 1024 <= l->mem_max)
+		return;
+	snprintf(why, sizeof(why), "its hash needs %lu MiB to verify, more "
+	    "than the %llu MiB this process may use (ulimit -v, MemoryMax=, "
+	    "rlimit_as): raise the limit, or set its password again at a "
+	    "lower cost", m / 1024, l->mem_max / 1024 / 1024);
+	lint_fault(l, lineno, why);
+}
+
+/*
+ * A hash of the right form that libsodium cannot read (a salt or digest
+ * too short, a bad base64, parameters out of range) fails every
+ * login as a wrong password would: the parser cannot tell, libsodium's
+ * own decoder can.
+ */
+static void
+lint_hash(struct lint *l, unsigned long lineno, const char *hash)
+{
+	if (crypto_pwhash_str_needs_rehash(hash, POP3D_PWHASH_OPS,
+	    POP3D_PWHASH_MEM) != -1)
+		return;
+	lint_fault(l, lineno, "its argon2id hash cannot be read (a damaged "
+	    "salt or digest, or costs out of range), so every login fails: "
+	    "set a password with pop3d-passwd passwd");
+}
+
+static int
+lint_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct lint *l = arg;
+	struct users_entry e;
+	enum users_line r;
+	char why[512];
+	long before;
+
+	if (line == NULL) {
+		snprintf(why, sizeof(why), "it is longer than %d bytes, so "
+		    "pop3d never reads it", POP3D_USERS_LINE_MAX);
+		lint_fault(l, lineno, why);
+		return 0;
+	}
+	if (users_line_why(line, len, lineno == 1, why, sizeof(why)))
+		lint_fault(l, lineno, why);
+	r = users_parse_line(line, len, &e);
+	if (r == USERS_LINE_USER || r == USERS_LINE_NOT_ARGON2ID) {
+		if ((before = seen_before(l, &e, lineno)) == -1) {
+			sodium_memzero(&e, sizeof(e));
+			return -1;
+		}
+		if (before > 0) {
+			snprintf(why, sizeof(why), "its name is that of line "
+			    "%ld, and only the first line of a name is used: "
+			    "remove one", before);
+			lint_fault(l, lineno, why);
+		} else if (r == USERS_LINE_USER) {
+			lint_hash(l, lineno, e.hash);
+			lint_memory(l, lineno, e.hash);
+			if (l->user != NULL)
+				l->user(l->arg, lineno, &e);
+		}
+	}
+	sodium_memzero(&e, sizeof(e));
+	return 0;
+}
+
+/* What is wrong with the file itself, as opposed to its lines. */
+static void
+lint_file(struct lint *l, const struct stat *sb)
+{
+	if (!S_ISREG(sb->st_mode))
+		lint_fault(l, 0, "it is not a regular file");
+	if (sb->st_mode & S_IWOTH)
+		lint_fault(l, 0, "others may write it, so pop3d refuses it: "
+		    "chmod o-w it");
+	else if (sb->st_mode & S_IROTH)
+		lint_fault(l, 0, "others may read it, and try passwords "
+		    "against its hashes at leisure: chmod o-r it");
+}
+
+long
+users_lint(const char *path, unsigned long long mem_max,
+    void (*fault)(void *, unsigned long, const char *),
+    void (*user)(void *, unsigned long, const struct users_entry *),
+    void *arg)
+{
+	struct lint l = { .mem_max = mem_max, .fault = fault, .user = user,
+	    .arg = arg };
+	struct stat sb;
+	int fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	lint_file(&l, &sb);
+	r = S_ISREG(sb.st_mode) ? file_each_line(fd, POP3D_USERS_LINE_MAX,
+	    lint_line, &l, NULL) : 0;
+	saved = errno;
+	close(fd);
+	free(l.seen);
+	errno = saved;
+	return r != 0 ? -1 : l.faults;
+}
+
+int
+users_mailbox(const char *mail_root, const struct users_entry *e,
+    char *out, size_t cap)
+{
+	return mailbox_path(mail_root, e, out, cap);
 }

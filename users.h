@@ -122,4 +122,41 @@ int	users_find(const char *path, const char *name, size_t namelen,
 	    struct users_entry *e, struct users_note *note)
 	    __attribute__((warn_unused_result));
 
+/*
+ * Why a users-file line is not what pop3d would use as written, in
+ * words for an admin (what is wrong, then what to do), into why (cap
+ * octets, always terminated): a line pop3d refuses (users_parse_line
+ * says USERS_LINE_BAD or USERS_LINE_NOT_ARGON2ID), a user line that
+ * ends in CR (a CRLF file), and a first line that begins with a UTF-8
+ * byte order mark (first: it is the file's first line).  Returns 1 when
+ * it is one of these, 0 for a user line, a comment or an empty line.
+ * Bytes of the line appear in why only %XX-escaped outside 0x21..0x7E.
+ */
+int	users_line_why(const char *line, size_t len, bool first, char *why,
+	    size_t cap);
+
+/*
+ * Checks the whole users file at path, calling fault(arg, lineno, why)
+ * for each problem, in the order of the file: the file itself (lineno
+ * 0: not a regular file, writable or readable by others), each line as
+ * users_line_why says, a line longer than POP3D_USERS_LINE_MAX, a line
+ * whose name an earlier line has (only the first is ever used), and a
+ * hash whose verification needs more than mem_max octets (0: no
+ * limit).  user(arg, lineno, e), when not NULL, is called for each line
+ * that logins would use.  Returns the number of problems, or -1 (errno)
+ * when the file cannot be opened or read.  Never changes the file.
+ */
+long	users_lint(const char *path, unsigned long long mem_max,
+	    void (*fault)(void *, unsigned long, const char *),
+	    void (*user)(void *, unsigned long, const struct users_entry *),
+	    void *arg) __attribute__((warn_unused_result));
+
+/*
+ * The mailbox folder of the user *e: the users file's folder (absolute,
+ * or relative to mail_root), else mail_root/<users_folder_name>.
+ * Returns 0, or -1 (errno EINVAL, ENAMETOOLONG) as users_folder_name.
+ */
+int	users_mailbox(const char *mail_root, const struct users_entry *e,
+	    char *out, size_t cap) __attribute__((warn_unused_result));
+
 #endif

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -675,6 +676,99 @@ START_TEST(wake_finds_a_folder_made_meanwhile)
 }
 END_TEST
 
+/* The folder's names, sorted, joined by ' ': what a test compares. */
+static char *
+names_of(const char *path)
+{
+	char *out = calloc(1, 4096);
+	struct dirent **ents;
+	int n = scandir(path, &ents, NULL, alphasort);
+
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") != 0 &&
+		    strcmp(ents[i]->d_name, "..") != 0) {
+			strcat(out, ents[i]->d_name);
+			strcat(out, " ");
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return out;
+}
+
+START_TEST(peek_lists_and_writes_nothing)
+{
+	struct store *st;
+	enum store_ro ro;
+	char *before, *after, *cur;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/1", "a\n", 2);
+	tl_write(dir, "cur/2:2,S", "b\nc\n", 4);
+	before = names_of(dir);
+	cur = tl_path(dir, "cur");
+	ck_assert_int_eq(store_peek(&st, dir, true, &ro), STORE_OK);
+	ck_assert_int_eq(ro, STORE_RO_NO);
+	ck_assert_int_eq(store_form(st), STORE_FORM_MAILDIR);
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert(store_read_only(st));	/* nothing may be removed */
+	store_close(st);
+	after = names_of(dir);
+	ck_assert_str_eq(before, after);	/* no lock file, no cache */
+	free(after);
+	after = names_of(cur);
+	ck_assert_str_eq(after, "2:2,S ");
+	free(after);
+	free(cur);
+	/* Without list, the folder only. */
+	ck_assert_int_eq(store_peek(&st, dir, false, &ro), STORE_OK);
+	ck_assert_uint_eq(store_count(st), 0);
+	store_close(st);
+	free(before);
+}
+END_TEST
+
+START_TEST(peek_says_what_a_session_would_meet)
+{
+	struct store *st;
+	enum store_ro ro;
+	char *p, *link;
+
+	/* No folder: an empty mailbox, as store_open says. */
+	p = tl_path(dir, "none");
+	ck_assert_int_eq(store_peek(&st, p, true, &ro), STORE_OK);
+	ck_assert_int_eq(store_form(st), STORE_FORM_NONE);
+	ck_assert_int_eq(store_dirfd(st), -1);
+	store_close(st);
+	/* A plain folder with a lock file already there. */
+	tl_write(dir, "m", "x\n", 2);
+	tl_write(dir, POP3D_LOCK_NAME, "", 0);
+	ck_assert_int_eq(store_peek(&st, dir, true, &ro), STORE_OK);
+	ck_assert_int_eq(store_form(st), STORE_FORM_PLAIN);
+	ck_assert_int_eq(ro, STORE_RO_NO);
+	ck_assert_uint_eq(store_count(st), 1);
+	store_close(st);
+	/* A symbolic link fails as store_open fails. */
+	link = tl_path(dir, "link");
+	ck_assert_int_eq(symlink(dir, link), 0);
+	ck_assert_int_eq(store_peek(&st, link, true, &ro), STORE_FAIL);
+	ck_assert(errno == ELOOP || errno == ENOTDIR);	/* O_DIRECTORY */
+	ck_assert_ptr_null(st);
+	/* A lock file that is a symbolic link: store_open's lock fails. */
+	ck_assert_int_eq(unlink(link), 0);
+	free(link);
+	link = tl_path(dir, POP3D_LOCK_NAME);
+	ck_assert_int_eq(unlink(link), 0);
+	ck_assert_int_eq(symlink("/nonexistent", link), 0);
+	ck_assert_int_eq(store_peek(&st, dir, true, &ro), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	free(link);
+	free(p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -706,6 +800,8 @@ main(void)
 	tcase_add_test(tc, login_delay_distrusts_its_file);
 	tcase_add_test(tc, sleep_unlocks_and_wake_relists);
 	tcase_add_test(tc, wake_finds_a_folder_made_meanwhile);
+	tcase_add_test(tc, peek_lists_and_writes_nothing);
+	tcase_add_test(tc, peek_says_what_a_session_would_meet);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

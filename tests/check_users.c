@@ -2,6 +2,8 @@
  * checks, through users.h, against real files. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +445,232 @@ START_TEST(last_line_without_newline)
 }
 END_TEST
 
+/* Lines from fragments that meet the parser's every rule and break it. */
+static size_t
+random_line(uint32_t *seed, char *line, size_t cap)
+{
+	static const char *const parts[] = {
+		":", ":", ":", "%", "%2", "%3A", "%00", "%zz", "a", "b", "#",
+		" ", "\x01", "\xc3\xa9", "ro", ",", "login-delay=", "0", "5",
+		"86400", "86401", "07", "$argon2id$", "v=19$m=8,t=1,p=1$",
+		"c2FsdA$aGFzaA", "{SHA}", "/mail/x", "rw",
+	};
+	size_t len = 0, n = *seed % 12;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+
+		*seed = *seed * 1103515245u + 12345u;
+		p = parts[(*seed >> 16) % (sizeof(parts) / sizeof(parts[0]))];
+		if (len + strlen(p) >= cap)
+			break;
+		memcpy(line + len, p, strlen(p));
+		len += strlen(p);
+	}
+	*seed = *seed * 1103515245u + 12345u;
+	line[len] = '\0';
+	return len;
+}
+
+START_TEST(line_why_agrees_with_the_parser)
+{
+	char line[512], why[512];
+	struct users_entry e;
+	enum users_line r;
+	uint32_t seed = 1;
+	unsigned long bad = 0;
+	int w;
+
+	for (int i = 0; i < 200000; i++) {
+		size_t len = random_line(&seed, line, sizeof(line));
+
+		r = users_parse_line(line, len, &e);
+		w = users_line_why(line, len, false, why, sizeof(why));
+		ck_assert_msg(w == (r == USERS_LINE_BAD ||
+		    r == USERS_LINE_NOT_ARGON2ID), "line '%s': parser %d, "
+		    "why %d", line, (int)r, w);
+		if (w) {
+			ck_assert_msg(strcmp(why, "it is malformed") != 0,
+			    "no reason found for '%s'", line);
+			bad++;
+		}
+	}
+	ck_assert_uint_gt(bad, 1000);	/* the fragments do break lines */
+}
+END_TEST
+
+START_TEST(line_why_names_each_fault)
+{
+	static const struct {
+		const char *line, *why;
+	} cases[] = {
+		{ "alice", "no ':'" },
+		{ ":" POP3D_DUMMY_HASH, "its name is empty" },
+		{ "a b:" POP3D_DUMMY_HASH, "a space or a control byte" },
+		{ "a%4:" POP3D_DUMMY_HASH, "'%' that is not followed" },
+		{ "a%00:" POP3D_DUMMY_HASH, "%00" },
+		{ "alice:{SHA}x=", "not an argon2id string" },
+		{ "alice:", "its hash is empty" },
+		{ "alice:$argon2id$\x01", "damaged" },
+		{ "alice:" POP3D_DUMMY_HASH ":a b", "its folder holds a space" },
+		{ "alice:" POP3D_DUMMY_HASH "::rw", "unknown flag 'rw'" },
+		{ "alice:" POP3D_DUMMY_HASH "::r%01", "unknown flag 'r%2501'" },
+		{ "alice:" POP3D_DUMMY_HASH "::ro,ro", "repeats the flag 'ro'" },
+		{ "alice:" POP3D_DUMMY_HASH "::login-delay=1,login-delay=2",
+		    "repeats the flag 'login-delay'" },
+		{ "alice:" POP3D_DUMMY_HASH "::login-delay=-1",
+		    "login-delay is not" },
+		{ "alice:" POP3D_DUMMY_HASH "::login-delay=", "login-delay is" },
+		{ "alice:" POP3D_DUMMY_HASH "::ro,", "empty flag" },
+		{ "alice:" POP3D_DUMMY_HASH "::,ro", "empty flag" },
+		{ "alice:" POP3D_DUMMY_HASH ":::", "more than four" },
+		{ "alice:" POP3D_DUMMY_HASH "\r", "CR LF" },
+		{ "\xef\xbb\xbf" "alice:" POP3D_DUMMY_HASH, "byte order mark" },
+	};
+	static const char good[] = "a:" POP3D_DUMMY_HASH ":/m:ro,"
+	    "login-delay=0";
+	char why[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(users_line_why(cases[i].line,
+		    strlen(cases[i].line), true, why, sizeof(why)) == 1,
+		    "no fault in '%s'", cases[i].line);
+		ck_assert_msg(strstr(why, cases[i].why) != NULL,
+		    "'%s': '%s' does not say '%s'", cases[i].line, why,
+		    cases[i].why);
+	}
+	/* Good lines, comments and empty ones have no fault. */
+	ck_assert_int_eq(users_line_why("# x\r", 4, true, why, 8), 0);
+	ck_assert_int_eq(users_line_why("", 0, true, why, 8), 0);
+	ck_assert_int_eq(users_line_why("alice:" POP3D_DUMMY_HASH "::",
+	    6 + strlen(POP3D_DUMMY_HASH) + 2, true, why, 8), 0);
+	ck_assert_int_eq(users_line_why(good, strlen(good), false, why, 8), 0);
+	/* A byte order mark matters on the first line only. */
+	ck_assert_int_eq(users_line_why("\xef\xbb\xbf" "a:" POP3D_DUMMY_HASH,
+	    5 + strlen(POP3D_DUMMY_HASH), false, why, 8), 0);
+}
+END_TEST
+
+struct faults {
+	unsigned long	line[32];
+	char		why[32][512];
+	size_t		n;
+	size_t		users;
+};
+
+static void
+on_fault(void *arg, unsigned long lineno, const char *why)
+{
+	struct faults *f = arg;
+
+	ck_assert_uint_lt(f->n, 32);
+	f->line[f->n] = lineno;
+	snprintf(f->why[f->n++], sizeof(f->why[0]), "%s", why);
+}
+
+static void
+on_user(void *arg, unsigned long lineno, const struct users_entry *e)
+{
+	struct faults *f = arg;
+
+	(void)lineno;
+	(void)e;
+	f->users++;
+}
+
+START_TEST(lint_reports_every_problem_in_order)
+{
+	static const char text[] =
+	    "# users\n"
+	    "nocolon\n"
+	    "bob:$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+	    "alice:x\n"
+	    "dora:$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA\n";
+	static const struct {
+		unsigned long line;
+		const char *why;
+	} want[] = {
+		{ 2, "no ':'" }, { 3, "needs 1024 MiB" },
+		{ 4, "not an argon2id" }, { 5, "cannot be read" },
+		{ 6, "that of line 4" }, { 8, "longer than" },
+	};
+	char big[POP3D_USERS_LINE_MAX + 10];
+	struct faults f = { .n = 0 };
+	long n;
+
+	tl_write(dir, "users", text, strlen(text));
+	tl_user(users, "alice", "x", NULL);	/* line 6: a name again */
+	tl_user(users, "carol", "x", NULL);
+	memset(big, 'a', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	tl_write(dir, "users.big", big, sizeof(big));
+	{
+		size_t len;
+		char *b = tl_read(users, &len), *all;
+
+		all = malloc(len + sizeof(big));
+		memcpy(all, b, len);
+		memcpy(all + len, big, sizeof(big));
+		tl_write(dir, "users", all, len + sizeof(big));
+		free(all);
+		free(b);
+	}
+	chmod(users, 0600);
+	n = users_lint(users, 512ULL << 20, on_fault, on_user, &f);
+	ck_assert_int_eq(n, 6);
+	ck_assert_uint_eq(f.n, 6);
+	for (size_t i = 0; i < 6; i++) {
+		ck_assert_uint_eq(f.line[i], want[i].line);
+		ck_assert_msg(strstr(f.why[i], want[i].why) != NULL,
+		    "line %lu: '%s' does not say '%s'", f.line[i], f.why[i],
+		    want[i].why);
+	}
+	/* bob (its memory is a problem), dora and carol: logins use them */
+	ck_assert_uint_eq(f.users, 3);
+
+	/* No limit: bob's hash is fine; a file others may write is not. */
+	memset(&f, 0, sizeof(f));
+	chmod(users, 0602);
+	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 6);
+	ck_assert_uint_eq(f.line[0], 0);
+	ck_assert_ptr_nonnull(strstr(f.why[0], "others may write it"));
+	memset(&f, 0, sizeof(f));
+	chmod(users, 0604);
+	ck_assert_int_eq(users_lint(users, 0, on_fault, NULL, &f), 6);
+	ck_assert_ptr_nonnull(strstr(f.why[0], "others may read it"));
+}
+END_TEST
+
+START_TEST(lint_of_a_missing_file)
+{
+	struct faults f = { .n = 0 };
+
+	ck_assert_int_eq(users_lint(users, 0, on_fault, on_user, &f), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(f.n, 0);
+}
+END_TEST
+
+START_TEST(mailbox_of_a_user)
+{
+	struct users_entry e;
+	char path[PATH_MAX];
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.name, "a/b", 3);
+	e.namelen = 3;
+	ck_assert_int_eq(users_mailbox("/m", &e, path, sizeof(path)), 0);
+	ck_assert_str_eq(path, "/m/.a%2Fb");
+	strcpy(e.folder, "box");
+	ck_assert_int_eq(users_mailbox("/m", &e, path, sizeof(path)), 0);
+	ck_assert_str_eq(path, "/m/box");
+	strcpy(e.folder, "/abs");
+	ck_assert_int_eq(users_mailbox("/m", &e, path, sizeof(path)), 0);
+	ck_assert_str_eq(path, "/abs");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -463,6 +691,11 @@ main(void)
 	tcase_add_test(tc, malformed_line_is_reported_and_never_matches);
 	tcase_add_test(tc, first_of_duplicate_names_wins);
 	tcase_add_test(tc, last_line_without_newline);
+	tcase_add_test(tc, line_why_agrees_with_the_parser);
+	tcase_add_test(tc, line_why_names_each_fault);
+	tcase_add_test(tc, lint_reports_every_problem_in_order);
+	tcase_add_test(tc, lint_of_a_missing_file);
+	tcase_add_test(tc, mailbox_of_a_user);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

@@ -5,7 +5,9 @@
  * is also a name for users_folder_name, whose result must be one usable
  * path component that maps back to the name (DESIGN.md's rule, checked
  * here by an independent decoder); and it is a whole users file for
- * users_find.
+ * users_find.  users_line_why must find a reason, in printable ASCII,
+ * for exactly the lines the parser refuses, and users_lint count each
+ * problem it reports.
  */
 #include <errno.h>
 #include <limits.h>
@@ -136,6 +138,45 @@ folder_name(const char *name, size_t len)
 		fz_fail("users_folder_name: a leading '.' left raw");
 }
 
+/* Printable ASCII, not empty, and not the fallback of a missed step. */
+static void
+good_reason(const char *why)
+{
+	if (why[0] == '\0' || strcmp(why, "it is malformed") == 0)
+		fz_fail("users: no reason found");
+	for (const char *p = why; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			fz_fail("users: a reason holds byte 0x%02x",
+			    (unsigned char)*p);
+}
+
+static void
+diagnosis(const char *line, size_t len)
+{
+	char why[512];
+	struct users_entry e;
+	enum users_line r = users_parse_line(line, len, &e);
+	int w = users_line_why(line, len, false, why, sizeof(why));
+	bool cr = len > 0 && line[0] != '#' && line[len - 1] == '\r';
+
+	if (w != (cr || r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID))
+		fz_fail("users_line_why says %d where the parser says %d", w,
+		    (int)r);
+	if (w)
+		good_reason(why);
+}
+
+static long lint_faults;
+
+static void
+lint_fault(void *arg, unsigned long lineno, const char *why)
+{
+	(void)arg;
+	(void)lineno;
+	good_reason(why);
+	lint_faults++;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -148,6 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* One line: the parser sees lines without their newline. */
 	round_trip(line, nl != NULL ? (size_t)(nl - line) : size);
+	diagnosis(line, nl != NULL ? (size_t)(nl - line) : size);
 	folder_name(line, size);
 
 	if (path == NULL)
@@ -157,5 +199,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == -1 || (r == 1 && (e.namelen != 2 ||
 	    memcmp(e.name, "me", 2) != 0)))
 		fz_fail("users_find: %d", r);
+	lint_faults = 0;
+	if (users_lint(path, 1ULL << 20, lint_fault, NULL, NULL) !=
+	    lint_faults)
+		fz_fail("users_lint: a count not of the problems it told");
 	return 0;
 }

@@ -275,8 +275,7 @@ def test_basics(tmp):
           "pop3d login as alice with the new password", show(out, 300))
 
     # Usage errors.
-    for argv, what in [(["add", "alice"], "no --users"),
-                       (["frob", "--users", users, "alice"], "unknown verb"),
+    for argv, what in [(["frob", "--users", users, "alice"], "unknown verb"),
                        (["add", "--users", users], "no name"),
                        (["add", "--users", users, "a", "b"], "two names"),
                        (["passwd", "--folder", "x", "--users", users,
@@ -893,8 +892,14 @@ def test_list_and_cost(tmp):
     p = subprocess.run([PASSWD, "list", "--users", users],
                        capture_output=True, timeout=TIMEOUT)
     check(p.returncode == 0, "list: exit 0", show(p.stderr))
-    check(p.stdout == b"bad\nalice\njos\xc3\xa9\na%3Ab\n%23x\n",
-          "list prints every name as the file stores it", show(p.stdout))
+    check(p.stdout == b"bad\nalice\njos\xc3\xa9\na:b\n#x\n",
+          "list prints every name as del and passwd take it", show(p.stdout))
+    check(re.fullmatch(rb"pop3d-passwd: \S+/users: line 2: its hash is not "
+                       rb"an argon2id string[^\n]*\n", p.stderr) is not None,
+          "list flags the line pop3d refuses, on stderr", show(p.stderr))
+    for name in ("a:b", "#x"):
+        rc, _, err = passwd("del", users, name)
+        check(rc == 0, f"del {name!r} as list printed it: exit 0", show(err))
     check(raw(["list", "--users", users, "alice"]) ==
           EX_USAGE, "list takes no name")
     line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
@@ -908,8 +913,18 @@ def test_list_and_cost(tmp):
     check(rc == 0 and out == b"password ok\n",
           "check at its own cost: exit 0, nothing to renew", show(out))
     rc, _, err = passwd("check", users, "bad", b"plaintext\n")
-    check(rc == 1 and b"argon2id" in err,
-          "check of a non-argon2id hash: exit 1, says so", show(err))
+    check(rc == 1 and re.fullmatch(
+        rb"pop3d-passwd: line 2 of the users file: its hash is not an "
+        rb"argon2id string[^\n]*\n", err) is not None,
+        "check of a non-argon2id hash: exit 1, says so", show(err))
+    n = len(lines(read(users))) + 1
+    with open(users, "ab") as f:
+        f.write(b"crlf:" + line.split(b":")[1] + b"\r\n")
+    rc, _, err = passwd("check", users, "crlf", b"pw\n")
+    check(rc == 1 and b"line %d of the users file: it ends in CR LF" % n
+          in err,
+          "check of a CRLF line: exit 1, names the CR, not the hash",
+          show(err))
     rc, _, _ = passwd("passwd", users, "alice", b"pw2\n", ["--level", "moderate"])
     line = [l for l in lines(read(users)) if l.startswith(b"alice:")][0]
     check(rc == 0 and b"$m=262144,t=3,p=1$" in line,
@@ -921,9 +936,146 @@ def test_list_and_cost(tmp):
               f"exit {rc}")
     p = subprocess.run([PASSWD, "--help"], capture_output=True, timeout=TIMEOUT)
     check(p.returncode == 0 and all(c in p.stdout for c in
-                                    (b"add", b"passwd", b"del", b"check", b"list")),
+                                    (b"add", b"passwd", b"del", b"check",
+                                     b"list", b"lint", b"hash")),
           "--help: exit 0, on stdout, names every command",
           show(p.stdout))
+
+
+def test_hash(tmp):
+    """hash prints a hash of the password read as add reads it, at the
+    cost asked for, and touches no file; a users file written with it
+    works."""
+    p = subprocess.run([PASSWD, "hash", "--ops", "1", "--mem", "8K"],
+                       input=b"s3cret word\n", capture_output=True,
+                       timeout=TIMEOUT, cwd=tmp)
+    check(p.returncode == 0 and re.fullmatch(
+        rb"\$argon2id\$v=19\$m=8,t=1,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+\n",
+        p.stdout) is not None, "hash --ops 1 --mem 8K: exit 0, one argon2id "
+        "line at that cost", show(p.stdout))
+    check(os.listdir(tmp) == [], "hash writes no file", os.listdir(tmp))
+    users = os.path.join(tmp, "users")
+    with open(users, "wb") as f:
+        f.write(b"zoe:" + p.stdout)
+    rc, out, err = passwd("check", users, "zoe", b"s3cret word\n",
+                          ["--ops", "1", "--mem", "8K"])
+    check(rc == 0 and out == b"password ok\n",
+          "the printed hash checks with its password", show(out + err))
+    rc, _, _ = passwd("check", users, "zoe", b"s3cret\n")
+    check(rc == 1, "... and not with another", f"exit {rc}")
+    rc, out, _ = (lambda p: (p.returncode, p.stdout, p.stderr))(
+        subprocess.run([PASSWD, "hash"], input=b"pw\n", capture_output=True,
+                       timeout=TIMEOUT))
+    check(rc == 0 and out.startswith(b"$argon2id$v=19$m=65536,t=2,p=1$"),
+          "hash: the default cost is pop3d's", show(out))
+    for stdin, what in ((b"", "no password"), (b"\n", "an empty password"),
+                        (b"x" * 300 + b"\n", "a password too long")):
+        p = subprocess.run([PASSWD, "hash"], input=stdin,
+                           capture_output=True, timeout=TIMEOUT)
+        check(p.returncode == EX_USAGE and p.stdout == b"",
+              f"hash of {what}: exit 100, nothing printed",
+              f"exit {p.returncode}")
+    # At a terminal, as add: twice, without echo; the hash on stdout.
+    pw = b"Tty h4sh \xc3\xa9"
+    t = Tty([PASSWD, "hash", "--ops", "1", "--mem", "8K"])
+    ok = t.expect(b"Password: ") and t.wait_noecho()
+    if ok:
+        t.type(pw + b"\r")
+        ok = t.expect(b"Again: ") and t.wait_noecho()
+        if ok:
+            t.type(pw + b"\r")
+    if not ok:
+        t.proc.kill()
+    rc, echo = t.finish()
+    m = re.search(rb"\$argon2id\$v=19\$m=8,t=1,p=1\$[A-Za-z0-9+/]+\$"
+                  rb"[A-Za-z0-9+/]+", t.out)
+    check(ok and rc == 0 and m is not None and pw not in t.out and echo,
+          "hash at a terminal: asks twice, no echo, prints the hash",
+          show(t.out))
+    if m is not None:
+        with open(users, "wb") as f:
+            f.write(b"tty:" + m.group(0) + b"\n")
+        rc, _, _ = passwd("check", users, "tty", pw + b"\n")
+        check(rc == 0, "the terminal's hash checks with its password",
+              f"exit {rc}")
+    check(raw(["hash", "name"], b"pw\n") == EX_USAGE, "hash takes no name")
+    check(raw(["hash", "--read-only"], b"pw\n") == EX_USAGE,
+          "hash takes no --read-only")
+
+
+def test_lint(tmp):
+    """lint, and check without a name, say what is wrong with each line
+    as pop3d --check does; exit 1 when anything is, 0 when nothing is;
+    list flags the same lines."""
+    users = os.path.join(tmp, "users")
+    for name in ("alice", "bob"):
+        rc, _, err = passwd("add", users, name, b"pw\n",
+                            ["--ops", "1", "--mem", "8K"])
+        check(rc == 0, f"lint: add {name}", show(err))
+    good = read(users)
+    for argv in (["lint"], ["check"]):
+        p = subprocess.run([PASSWD, *argv, "--users", users],
+                           capture_output=True, timeout=TIMEOUT)
+        check(p.returncode == 0 and p.stdout == b"" and p.stderr == b"",
+              f"{argv[0]} of a good file: exit 0, silent",
+              show(p.stdout + p.stderr))
+    bob = lines(good)[1]
+    with open(users, "wb") as f:
+        f.write(good + b"carol\n" + bob + b"\n" +
+                b"dave:" + bob.split(b":")[1] + b"::ro,rw\r\n" +
+                b"erin:" + bob.split(b":")[1] + b"::ro,ro\n")
+    expect = [
+        rb"\S+/users: line 3: it has no ':' between a name and a hash",
+        rb"\S+/users: line 4: its name is that of line 2, and only the first "
+        rb"line of a name is used: remove one",
+        rb"\S+/users: line 5: it ends in CR LF.*\(dos2unix\)",
+        rb"\S+/users: line 6: it repeats the flag 'ro'",
+    ]
+    before = read(users)
+    outs = []
+    for argv in (["lint"], ["check"]):
+        p = subprocess.run([PASSWD, *argv, "--users", users],
+                           capture_output=True, timeout=TIMEOUT)
+        got = lines(p.stdout)
+        check(p.returncode == 1 and len(got) == len(expect) and all(
+            re.fullmatch(e, g) for e, g in zip(expect, got)),
+            f"{argv[0]} of a broken file: exit 1, each line, in order",
+            show(p.stdout, 2000))
+        outs.append(p.stdout)
+    check(outs[0] == outs[1], "check without NAME says what lint says")
+    check(read(users) == before, "lint changes nothing")
+    with open(users, "ab") as f:
+        f.write(b"dave:" + bob.split(b":")[1] + b"::rw\n")
+    p = subprocess.run([PASSWD, "lint", "--users", users],
+                       capture_output=True, timeout=TIMEOUT)
+    check(re.search(rb"line 7: it has an unknown flag 'rw' \(known: ro, "
+                    rb"login-delay=N\)", p.stdout) is not None,
+          "lint: an unknown flag, named", show(p.stdout, 2000))
+    p = subprocess.run([PASSWD, "list", "--users", users],
+                       capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == 0 and p.stdout == b"alice\nbob\nbob\n",
+          "list of a broken file: the names del acts on, bob twice",
+          show(p.stdout))
+    check(len(lines(p.stderr)) == len(expect) + 1 and
+          all(l.startswith(b"pop3d-passwd: ") for l in lines(p.stderr)),
+          "list flags each problem line on stderr", show(p.stderr, 2000))
+    os.chmod(users, 0o606)
+    p = subprocess.run([PASSWD, "lint", "--users", users],
+                       capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == 1 and re.match(
+        rb"\S+/users: others may write it, so pop3d refuses it",
+        p.stdout) is not None, "lint: a file others may write, first",
+        show(p.stdout, 300))
+    p = subprocess.run([PASSWD, "lint", "--users",
+                        os.path.join(tmp, "none")],
+                       capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == EX_TEMP and b"none" in p.stderr,
+          "lint of a missing file: exit 111, named", show(p.stderr))
+    if not os.path.exists("/etc/pop3d/users"):
+        p = subprocess.run([PASSWD, "lint"], capture_output=True,
+                           timeout=TIMEOUT)
+        check(p.returncode == EX_TEMP and b"/etc/pop3d/users" in p.stderr,
+              "lint without --users reads /etc/pop3d/users", show(p.stderr))
 
 
 def test_killed_mid_write(tmp, h):
@@ -975,6 +1127,8 @@ def main():
                          ("write failure",
                           lambda d: test_write_failure(d, h)),
                          ("list and cost", test_list_and_cost),
+                         ("hash", test_hash),
+                         ("lint", test_lint),
                          ("killed mid-write",
                           lambda d: test_killed_mid_write(d, h))]:
             print(f"# {name}")
