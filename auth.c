@@ -296,6 +296,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	s->state = ST_TRANS;
 	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
+	snprintf(s->who, sizeof(s->who), "%s", esc);
 	s->bad = 0;	/* each state has its own budget */
 	s->reply = sess_text(s, "maildrop has %zu messages (%" PRIu64
 	    " octets)", n, octets);
@@ -364,6 +365,32 @@ ban_done(struct session *s, const char *key, const char *name,
 }
 
 /*
+ * Logs why a login was refused, for the admin only: the client's answer
+ * is the same whatever the reason.  A banned address or locked name, a
+ * SASL identity pop3d will not act for, or what the users file said.
+ */
+static void
+log_denied(const char *esc, enum ban_res verdict, bool refuse,
+    const struct users_note *note)
+{
+	if (verdict == BAN_ADDR || verdict == BAN_USER)
+		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
+		    verdict == BAN_ADDR ? "banned" : "locked");
+	else if (refuse)
+		log_msg(LOG_NOTICE, "login user=%s result=deny reason=authzid",
+		    esc);
+	else if (note->known)
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=wrong-password", esc);
+	else if (note->user_bad_line != 0)
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=malformed-line line=%lu", esc, note->user_bad_line);
+	else
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=unknown-user", esc);
+}
+
+/*
  * Checks a name and password, then opens the mailbox.  The password is
  * wiped on every path.  With refuse (a SASL identity pop3d will not act
  * for), for a banned address and for a locked name, no hash is
@@ -376,7 +403,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 {
 	char esc[POP3D_NAME_MAX * 3 + 4], key[BAN_KEY_MAX];
 	long long started = now_ms();
-	struct users_note note = { 0, false };
+	struct users_note note = { 0 };
 	struct users_login li;
 	const struct ban_cfg *ban = s->cfg->ban;
 	enum users_res ur = USERS_DENY;
@@ -405,10 +432,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 			ban_done(s, key, name, namelen, true);
 		return open_mailbox(s, esc, &li);
 	case USERS_DENY:
-		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
-		    verdict == BAN_ADDR ? "banned" : verdict == BAN_USER ?
-		    "locked" : refuse ? "deny reason=authzid" :
-		    "deny");
+		log_denied(esc, verdict, refuse, &note);
 		if (limited && (begun & BAN_STARTED_ADDR))
 			log_msg(LOG_WARNING, "ban addr=%s failures=%u "
 			    "seconds=%u", key, ban->after, ban->duration);

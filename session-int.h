@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "io.h"
 #include "params.h"
@@ -57,6 +58,9 @@ struct session {
 	/* for the log */
 	unsigned long			 nretr, ntop, ndele;
 	uint64_t			 octets;
+	char				 who[POP3D_NAME_MAX * 3 + 4];
+					/* the last login's name, escaped */
+	struct timespec			 started;
 };
 
 struct cmd {
