@@ -254,14 +254,20 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	if (sr != STORE_OK) {
 		/* A symlink or a file where the folder should be won't heal. */
 		bool perm = errno == ELOOP || errno == ENOTDIR ||
-		    errno == ENAMETOOLONG;
+		    errno == ENAMETOOLONG || errno == EPERM;
 
 		/* After QAUT: confined by the first login, as pop3d says. */
 		bool reach = s->logins > 0 && errno == EACCES;
 
-		log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
-		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
-		    strerror(errno));
+		if (errno == EPERM)	/* root, and another user's folder */
+			log_msg(LOG_ERR, "login user=%s result=permfail "
+			    "mailbox=%s reason=root error=\"pop3d runs as root "
+			    "and the mailbox belongs to another user: run pop3d "
+			    "as that user\"", esc, box);
+		else
+			log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
+			    "error=\"%s\"", esc, perm ? "permfail" : "tempfail",
+			    box, strerror(errno));
 		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
 		    reach ? OUT_OF_REACH :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
