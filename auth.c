@@ -318,14 +318,19 @@ static void
 log_ban_trouble(const struct session *s, enum ban_res r)
 {
 	char file[PATH_MAX];
+	int saved;
 
 	if (r == BAN_FOREIGN) {
 		log_esc(file, sizeof(file), s->cfg->ban->path,
 		    strlen(s->cfg->ban->path));
 		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
-	} else if (r == BAN_FAIL)
-		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-		    strerror(errno));
+	} else if (r == BAN_FAIL) {
+		saved = errno;
+		log_esc(file, sizeof(file), s->cfg->ban->path,
+		    strlen(s->cfg->ban->path));
+		log_msg(LOG_ERR, "ban file=%s result=unwritable error=\"%s\"",
+		    file, strerror(saved));
+	}
 }
 
 /*
@@ -368,6 +373,38 @@ ban_done(struct session *s, const char *key, const char *name,
 {
 	log_ban_trouble(s, ban_settle(s->cfg->ban, key, name, namelen,
 	    proven, time(NULL)));
+}
+
+/*
+ * Logs a login that failed for want of the users file or of memory, not
+ * for the password: the file is named, since it is what to fix.  error
+ * is users_check's errno: EPERM for a file others may write, ENOMEM for
+ * a hash that needs more memory than the process may have, and for a
+ * permanent failure otherwise a name that fits no folder.
+ */
+static void
+log_users_failure(const struct session *s, const char *esc,
+    enum users_res ur, int error)
+{
+	const char *result = ur == USERS_PERMFAIL ? "permfail" : "tempfail";
+	char file[PATH_MAX];
+
+	log_esc(file, sizeof(file), s->cfg->users, strlen(s->cfg->users));
+	if (error == ENOMEM)
+		log_msg(LOG_ERR, "login user=%s result=%s error=\"%s: the "
+		    "hash needs more memory than the process limit allows\"",
+		    esc, result, strerror(error));
+	else if (ur == USERS_PERMFAIL && error == EPERM)
+		log_msg(LOG_ERR, "login user=%s result=%s users=%s "
+		    "error=\"others may write the users file: refused\"", esc,
+		    result, file);
+	else if (ur == USERS_PERMFAIL)
+		log_msg(LOG_ERR, "login user=%s result=%s error=\"%s: the "
+		    "name fits no folder; give it one (pop3d-passwd "
+		    "--folder)\"", esc, result, strerror(error));
+	else
+		log_msg(LOG_ERR, "login user=%s result=%s users=%s "
+		    "error=\"%s\"", esc, result, file, strerror(error));
 }
 
 /*
@@ -452,8 +489,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 		/* No guess was judged: it does not count. */
 		if (limited)
 			ban_done(s, key, name, namelen, false);
-		log_msg(LOG_ERR, "login user=%s result=permfail error=\"%s\"",
-		    esc, strerror(saved));
+		log_users_failure(s, esc, ur, saved);
 		return login_failed(s, started,
 		    "[SYS/PERM] login impossible, tell the admin");
 	case USERS_TEMPFAIL:
@@ -461,8 +497,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	}
 	if (limited)
 		ban_done(s, key, name, namelen, false);
-	log_msg(LOG_ERR, "login user=%s result=tempfail error=\"%s\"", esc,
-	    strerror(saved));
+	log_users_failure(s, esc, ur, saved);
 	return login_failed(s, started, "[SYS/TEMP] try again later");
 }
 

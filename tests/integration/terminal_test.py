@@ -15,7 +15,8 @@ daemon are needed.  It checks that
 - a failed login's line says why (unknown user, wrong password, the
   users-file line that names the user but is malformed, a banned
   address, LOGIN-DELAY), while the client's bytes stay the same for
-  each of them;
+  each of them; a users file that is missing or that others may write
+  is named in its line;
 - the session's end line carries the user and the duration;
 - names in valid printable UTF-8 are logged as they are, so grep finds
   them, while control bytes, '%', invalid and overlong UTF-8, and the
@@ -139,6 +140,26 @@ def login_reasons(top):
     check(len(set(replies.values())) == 1 and
           AUTH_FAILED in replies["me"],
           "the client is answered alike whatever the reason", replies)
+
+    # The users file itself: missing, or writable by others.  The line
+    # names it; the client hears only that it is not its fault.
+    missing = os.path.join(top, "no-such-users")
+    rc, out, seen = on_terminal(["--users", missing, "--mail-root", mail],
+                                b"USER me\r\nPASS x\r\nQUIT\r\n")
+    check(b"-ERR [SYS/TEMP]" in out, "no users file: [SYS/TEMP]", out)
+    check(("login user=me result=tempfail users=%s error=\"No such file or "
+           "directory\"\n" % missing).encode() in seen,
+          "no users file: the line names it", seen)
+    open_users = os.path.join(top, "users-o+w")
+    shutil.copy(users, open_users)
+    os.chmod(open_users, 0o666)
+    rc, out, seen = on_terminal(["--users", open_users, "--mail-root", mail],
+                                b"USER me\r\nPASS x\r\nQUIT\r\n")
+    check(b"-ERR [SYS/PERM]" in out, "users file others may write: "
+          "[SYS/PERM]", out)
+    check(("login user=me result=permfail users=%s error=\"others may write "
+           "the users file: refused\"\n" % open_users).encode() in seen,
+          "users file others may write: the line names it", seen)
 
     # pop3d's own ban: three failures, then the address is banned.
     ban = os.path.join(top, "ban-shared")
