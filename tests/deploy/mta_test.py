@@ -8,7 +8,7 @@ A private Postfix (its own configuration folder, queue, data folder and
 log file under the test's temporary folder; an SMTP listener on a free
 127.0.0.1 port; the system's Postfix configuration is only read, as
 Postfix reads its defaults) runs the tested configuration shipped in
-contrib/postfix/ (docs/delivery.md), with only its paths, the pop3d
+contrib/postfix/ (the README's Delivery section), with only its paths, the pop3d
 user's uid and the pipe's user replaced: virtual delivery into alice's
 Maildir, and a pipe to procmail into bob's plain folder.  Messages go
 in over SMTP (smtplib, and Postfix's own sendmail), and come out through
@@ -17,7 +17,7 @@ pop3d under systemd-socket-activate, run as the mailboxes' owner
 delete them.  The files are the owner's, the messages arrive with their
 bodies and dot lines intact, the mailboxes are empty afterwards, and
 pop3d's log lines (a /dev/log of the test's own) name each login.
-docs/delivery.md must show each of those files as it is.
+The README must show each of those files as it is.
 Postfix is stopped in a finally.  Needs root, postfix, procmail, mpop,
 fetchmail, setpriv and systemd-socket-activate; skipped (77) otherwise.
 """
@@ -315,16 +315,17 @@ def fetch(top, log, on_disk):
 
 
 def documented():
-    """docs/delivery.md shows each tested file as it is."""
-    doc = os.path.join(CONTRIB, "..", "..", "docs", "delivery.md")
-    with open(doc) as f:
+    """The README's Delivery section shows each tested file as it is
+    (an indented block)."""
+    with open(os.path.join(CONTRIB, "..", "..", "README.md")) as f:
         text = f.read()
     for name in ("main.cf", "master.cf", "pop3d-mailboxes",
                  "pop3d-transport", "procmailrc"):
         with open(os.path.join(CONTRIB, name)) as f:
-            check("```\n" + f.read() + "```\n" in text,
-                  "docs/delivery.md shows contrib/postfix/%s as tested"
-                  % name)
+            block = "".join("    " + l if l.strip() else "\n"
+                            for l in f.read().splitlines(True))
+        check("\n\n" + block + "\n" in text,
+              "the README shows contrib/postfix/%s as tested" % name)
 
 
 def main():
