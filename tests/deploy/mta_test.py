@@ -33,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
+import deploylib  # noqa: E402
 from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
                        free_port, private_dev, reexec_private, tempdir)
 from pop3dtest import check, finish, skip  # noqa: E402
@@ -196,42 +197,17 @@ def contents(files):
 
 
 def mpop(port, top):
-    home = os.path.join(top, "mpop-home")
     md = os.path.join(top, "mpop-maildir")
     for sub in ("new", "cur", "tmp"):
         os.makedirs(os.path.join(md, sub))
-    rc = os.path.join(home, ".mpoprc")
-    os.makedirs(home)
-    with open(rc, "w") as f:
-        f.write("account alice\nhost 127.0.0.1\nport %d\ntls off\n"
-                "auth user\nuser alice\npassword \"%s\"\nkeep off\n"
-                "received_header off\ntimeout 30\nuidls_file %s/uidls\n"
-                "delivery maildir %s\n" % (port, PASSWORD, home, md))
-    os.chmod(rc, 0o600)
-    r = subprocess.run(["mpop", "-C", rc, "-a"], capture_output=True,
-                       env=dict(os.environ, HOME=home), timeout=120)
-    return r, md
+    return deploylib.mpop(os.path.join(top, "mpop-home"), port, "alice",
+                          PASSWORD, md, keep=False), md
 
 
 def fetchmail(port, top):
-    home = os.path.join(top, "fetchmail-home")
     out = os.path.join(top, "fetchmail-out")
-    os.makedirs(home)
-    os.makedirs(out)
-    rc = os.path.join(home, ".fetchmailrc")
-    with open(rc, "w") as f:
-        f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol pop3 port %d timeout 30\n'
-                '  user "bob" there with password "%s" is "root" here\n'
-                "  options fetchall nokeep sslproto ''\n"
-                '  mda "sh -c \'cat > %s/m.$$\'"\n' % (port, PASSWORD, out))
-    os.chmod(rc, 0o600)
-    r = subprocess.run(["fetchmail", "-f", rc, "--invisible", "--norewrite",
-                        "-i", os.path.join(home, "ids"),
-                        "--pidfile", os.path.join(home, "pid")],
-                       env=dict(os.environ, HOME=home), capture_output=True,
-                       timeout=120)
-    return r, out
+    return deploylib.fetchmail(os.path.join(top, "fetchmail-home"), port,
+                               "bob", PASSWORD, out), out
 
 
 def deliver(top, etc, port):

@@ -15,14 +15,13 @@ its state files are its own.  Root on root's own mailbox is served as
 ever.  Needs root and setpriv (exit 77, skipped, otherwise).
 """
 import os
-import pty
 import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, pop3d_argv, skip  # noqa: E402
+from pop3dtest import check, finish, on_terminal, pop3d_argv, skip  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "owner's own"
@@ -35,27 +34,7 @@ def run(argv, data, as_owner=False):
     if as_owner:
         argv = ["setpriv", "--reuid=%d" % OWNER, "--regid=%d" % OWNER,
                 "--clear-groups"] + argv
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=slave)
-    finally:
-        os.close(slave)
-    seen = bytearray()
-    try:
-        out, _ = p.communicate(data, timeout=120)
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        p.kill()
-        os.close(master)
-    return p.returncode, out, bytes(seen)
+    return on_terminal(argv, data)
 
 
 def tree(folder):

@@ -24,7 +24,6 @@ daemon are needed.  It checks that
   zero-width, Unicode spaces, line separators) are %XX-escaped.
 """
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pop3dtest  # noqa: E402
 from pop3dtest import check, finish, pop3d_argv  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
@@ -40,29 +40,9 @@ AUTH_FAILED = b"-ERR [AUTH] authentication failed\r\n"
 
 
 def on_terminal(args, data=b"", env=None):
-    """Runs pop3d with stderr on a pseudo-terminal; returns (exit code,
-    stdout, the terminal's text with its CR LF made LF)."""
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen(pop3d_argv(POP3D, *args), stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=slave, env=env)
-    finally:
-        os.close(slave)
-    seen = bytearray()
-    try:
-        out, _ = p.communicate(data, timeout=60)
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:         # EIO: every writer is gone
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        p.kill()
-        os.close(master)
-    return p.returncode, out, bytes(seen).replace(b"\r\n", b"\n")
+    """pop3d with stderr on a pseudo-terminal: (exit code, stdout, the
+    terminal's text)."""
+    return pop3dtest.on_terminal(pop3d_argv(POP3D, *args), data, env)
 
 
 def usage_errors(top):
