@@ -155,8 +155,9 @@ login_delay(struct session *s, const char *esc, const struct users_login *li)
 	}
 	if (r == -1) {
 		/* Not the client's fault: serve, without claiming a delay. */
-		log_msg(LOG_ERR, "login-delay user=%s result=unrecorded "
-		    "error=\"%s\"", esc, strerror(errno));
+		log_msg(LOG_ERR, "login-delay user=%s mailbox=%s "
+		    "result=unrecorded error=\"%s\"", esc, s->box,
+		    strerror(errno));
 		return CMD_OK;
 	}
 	s->delay_kept = true;
@@ -181,13 +182,13 @@ expire(struct session *s, const char *esc)
 	    &removed);
 	if (r == STORE_OK) {
 		if (removed > 0)
-			log_msg(LOG_INFO, "expire user=%s days=%u removed=%zu",
-			    esc, days, removed);
+			log_msg(LOG_INFO, "expire user=%s mailbox=%s days=%u "
+			    "removed=%zu", esc, s->box, days, removed);
 		return;
 	}
-	log_msg(LOG_ERR, "expire user=%s days=%u result=%s removed=%zu "
-	    "error=\"%s\"", esc, days, r == STORE_PENDING ? "pending" : "fail",
-	    removed, strerror(errno));
+	log_msg(LOG_ERR, "expire user=%s mailbox=%s days=%u result=%s "
+	    "removed=%zu error=\"%s\"", esc, s->box, days,
+	    r == STORE_PENDING ? "pending" : "fail", removed, strerror(errno));
 }
 
 /*
@@ -203,10 +204,10 @@ auth_log_stuck(struct session *s, const char *event, const char *esc)
 	int error;
 
 	if ((stuck = store_stuck(s->store, &error)) > 0)
-		log_msg(LOG_ERR, "%s%s%s result=stuck stuck=%zu "
+		log_msg(LOG_ERR, "%s%s%s mailbox=%s result=stuck stuck=%zu "
 		    "error=\"%s\" (files pop3d cannot remove stay in the "
 		    "mailbox)", event, esc != NULL ? " user=" : "",
-		    esc != NULL ? esc : "", stuck, strerror(error));
+		    esc != NULL ? esc : "", s->box, stuck, strerror(error));
 }
 
 /*
@@ -223,12 +224,12 @@ auth_journal(struct session *s, const char *esc)
 		esc = "";
 	switch (store_journal(s->store, &n)) {
 	case STORE_JOURNAL_FINISHED:
-		log_msg(LOG_NOTICE, "journal%s%s result=finished removed=%zu",
-		    user, esc, n);
+		log_msg(LOG_NOTICE, "journal%s%s mailbox=%s result=finished "
+		    "removed=%zu", user, esc, s->box, n);
 		break;
 	case STORE_JOURNAL_DISCARDED:
-		log_msg(LOG_WARNING, "journal%s%s result=malformed removed=0",
-		    user, esc);
+		log_msg(LOG_WARNING, "journal%s%s mailbox=%s result=malformed "
+		    "removed=0", user, esc, s->box);
 		break;
 	case STORE_JOURNAL_NONE:
 		break;
@@ -239,12 +240,13 @@ auth_journal(struct session *s, const char *esc)
 static enum cmd_res
 open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 {
-	char box[PATH_MAX];
+	const char *box = s->box;
 	enum store_res sr;
 	uint64_t octets;
 	size_t n, found;
 
-	log_esc(box, sizeof(box), li->mailbox, strlen(li->mailbox));
+	/* Every line about this mailbox names it, until the next login. */
+	log_esc(s->box, sizeof(s->box), li->mailbox, strlen(li->mailbox));
 	sr = store_open(&s->store, li->mailbox, li->read_only);
 	if (sr == STORE_BUSY) {
 		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);

@@ -7,6 +7,7 @@
 #ifndef POP3D_SESSION_INT_H
 #define POP3D_SESSION_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,7 @@ struct session {
 	uint64_t			 octets;
 	char				 who[POP3D_NAME_MAX * 3 + 4];
 					/* the last login's name, escaped */
+	char				 box[PATH_MAX];	/* and its mailbox */
 	struct timespec			 started;
 };
 

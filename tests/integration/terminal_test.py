@@ -178,6 +178,15 @@ def login_reasons(top):
                     rb"duration=\d+\.\d{3}\n", seen) is not None,
           "no login: no user in the end line", seen)
 
+    # A line about a file in the mailbox names the mailbox.
+    box = os.path.join(mail, "me")
+    with open(os.path.join(box, ".pop3d.journal"), "wb") as f:
+        f.write(b"not a journal\n")
+    rc, out, seen = on_terminal(base, login)
+    check(("journal user=me mailbox=%s result=malformed removed=0\n"
+           % box).encode() in seen, "a damaged journal: the line names the "
+          "mailbox", seen)
+
 
 def names(top):
     users = os.path.join(top, "users-utf8")
