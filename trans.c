@@ -486,7 +486,7 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		return CMD_BAD;
 	r = store_wake(s->store, &news);
 	if (r == STORE_BUSY) {
-		log_msg(LOG_NOTICE, "wake result=in-use");
+		log_msg(LOG_NOTICE, "wake mailbox=%s result=in-use", s->box);
 		s->reply = "[IN-USE] mailbox in use by another session";
 		return CMD_ERR;
 	}
