@@ -6,7 +6,8 @@
  * from the start, or after STLS), confined to the mailbox once logged in.
  * Holds no protocol or file-format logic.
  * Never writes to stdout or stderr once the session may be on them,
- * except --help and --version.
+ * except --help and --version, and, on a stderr that is a terminal (a
+ * person trying it by hand), the log's lines and the usage.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
