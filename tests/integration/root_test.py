@@ -12,7 +12,7 @@ the mailbox and says to run pop3d as its owner, and not a byte in the
 folder changes, for a plain folder and a Maildir.  Then the owner's own
 session (setpriv to an unprivileged uid) logs in, deletes and QUITs, and
 its state files are its own.  Root on root's own mailbox is served as
-ever.  Needs root and setpriv (exit 77, skipped, otherwise).
+ever, and a mailbox not made yet is served empty with nothing made.  Needs root and setpriv (exit 77, skipped, otherwise).
 """
 import os
 import shutil
@@ -64,7 +64,7 @@ def main():
         os.chmod(top, 0o755)
         users = os.path.join(top, "users")
         mail = os.path.join(top, "mail")
-        for name in ("plain", "maildir", "root"):
+        for name in ("plain", "maildir", "root", "ghostbox"):
             r = subprocess.run([PASSWD, "add", "--users", users, name],
                                input=(PASSWORD + "\n").encode(),
                                capture_output=True)
@@ -114,6 +114,15 @@ def main():
                   "%s: every file is the owner's" % box, after)
             check(any(os.path.basename(n) == ".pop3d.lock" for n in after),
                   "%s: the owner's session took its lock" % box, after)
+
+        # A mailbox not made yet: empty, and root makes nothing there.
+        before = tree(mail)
+        rc, out, seen = run(argv, ("USER ghostbox\r\nPASS %s\r\nQUIT\r\n"
+                                   % PASSWORD).encode())
+        check(b"+OK maildrop has 0 messages" in out, "a missing mailbox, "
+              "as root: served empty", out)
+        check(tree(mail) == before, "a missing mailbox, as root: nothing "
+              "made", (before, tree(mail)))
 
         rc, out, seen = run(argv, (LOGIN % "root").encode())
         check(rc == 0 and b"+OK maildrop has 2 messages" in out,
