@@ -155,8 +155,9 @@ login_delay(struct session *s, const char *esc, const struct users_login *li)
 	}
 	if (r == -1) {
 		/* Not the client's fault: serve, without claiming a delay. */
-		log_msg(LOG_ERR, "login-delay user=%s result=unrecorded "
-		    "error=\"%s\"", esc, strerror(errno));
+		log_msg(LOG_ERR, "login-delay user=%s mailbox=%s "
+		    "result=unrecorded error=\"%s\"", esc, s->box,
+		    strerror(errno));
 		return CMD_OK;
 	}
 	s->delay_kept = true;
@@ -181,13 +182,13 @@ expire(struct session *s, const char *esc)
 	    &removed);
 	if (r == STORE_OK) {
 		if (removed > 0)
-			log_msg(LOG_INFO, "expire user=%s days=%u removed=%zu",
-			    esc, days, removed);
+			log_msg(LOG_INFO, "expire user=%s mailbox=%s days=%u "
+			    "removed=%zu", esc, s->box, days, removed);
 		return;
 	}
-	log_msg(LOG_ERR, "expire user=%s days=%u result=%s removed=%zu "
-	    "error=\"%s\"", esc, days, r == STORE_PENDING ? "pending" : "fail",
-	    removed, strerror(errno));
+	log_msg(LOG_ERR, "expire user=%s mailbox=%s days=%u result=%s "
+	    "removed=%zu error=\"%s\"", esc, s->box, days,
+	    r == STORE_PENDING ? "pending" : "fail", removed, strerror(errno));
 }
 
 /*
@@ -203,10 +204,10 @@ auth_log_stuck(struct session *s, const char *event, const char *esc)
 	int error;
 
 	if ((stuck = store_stuck(s->store, &error)) > 0)
-		log_msg(LOG_ERR, "%s%s%s result=stuck stuck=%zu "
+		log_msg(LOG_ERR, "%s%s%s mailbox=%s result=stuck stuck=%zu "
 		    "error=\"%s\" (files pop3d cannot remove stay in the "
 		    "mailbox)", event, esc != NULL ? " user=" : "",
-		    esc != NULL ? esc : "", stuck, strerror(error));
+		    esc != NULL ? esc : "", s->box, stuck, strerror(error));
 }
 
 /*
@@ -223,12 +224,12 @@ auth_journal(struct session *s, const char *esc)
 		esc = "";
 	switch (store_journal(s->store, &n)) {
 	case STORE_JOURNAL_FINISHED:
-		log_msg(LOG_NOTICE, "journal%s%s result=finished removed=%zu",
-		    user, esc, n);
+		log_msg(LOG_NOTICE, "journal%s%s mailbox=%s result=finished "
+		    "removed=%zu", user, esc, s->box, n);
 		break;
 	case STORE_JOURNAL_DISCARDED:
-		log_msg(LOG_WARNING, "journal%s%s result=malformed removed=0",
-		    user, esc);
+		log_msg(LOG_WARNING, "journal%s%s mailbox=%s result=malformed "
+		    "removed=0", user, esc, s->box);
 		break;
 	case STORE_JOURNAL_NONE:
 		break;
@@ -239,12 +240,13 @@ auth_journal(struct session *s, const char *esc)
 static enum cmd_res
 open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 {
-	char box[PATH_MAX];
+	const char *box = s->box;
 	enum store_res sr;
 	uint64_t octets;
 	size_t n, found;
 
-	log_esc(box, sizeof(box), li->mailbox, strlen(li->mailbox));
+	/* Every line about this mailbox names it, until the next login. */
+	log_esc(s->box, sizeof(s->box), li->mailbox, strlen(li->mailbox));
 	sr = store_open(&s->store, li->mailbox, li->read_only);
 	if (sr == STORE_BUSY) {
 		log_msg(LOG_NOTICE, "login user=%s result=in-use", esc);
@@ -254,14 +256,20 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	if (sr != STORE_OK) {
 		/* A symlink or a file where the folder should be won't heal. */
 		bool perm = errno == ELOOP || errno == ENOTDIR ||
-		    errno == ENAMETOOLONG;
+		    errno == ENAMETOOLONG || errno == EPERM;
 
 		/* After QAUT: confined by the first login, as pop3d says. */
 		bool reach = s->logins > 0 && errno == EACCES;
 
-		log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
-		    "error=\"%s\"", esc, perm ? "permfail" : "tempfail", box,
-		    strerror(errno));
+		if (errno == EPERM)	/* root, and another user's folder */
+			log_msg(LOG_ERR, "login user=%s result=permfail "
+			    "mailbox=%s reason=root error=\"pop3d runs as root "
+			    "and the mailbox belongs to another user: run pop3d "
+			    "as that user\"", esc, box);
+		else
+			log_msg(LOG_ERR, "login user=%s result=%s mailbox=%s "
+			    "error=\"%s\"", esc, perm ? "permfail" : "tempfail",
+			    box, strerror(errno));
 		s->reply = perm ? "[SYS/PERM] mailbox unusable, tell the admin" :
 		    reach ? OUT_OF_REACH :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
@@ -296,6 +304,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	s->state = ST_TRANS;
 	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
+	snprintf(s->who, sizeof(s->who), "%s", esc);
 	s->bad = 0;	/* each state has its own budget */
 	s->reply = sess_text(s, "maildrop has %zu messages (%" PRIu64
 	    " octets)", n, octets);
@@ -311,14 +320,19 @@ static void
 log_ban_trouble(const struct session *s, enum ban_res r)
 {
 	char file[PATH_MAX];
+	int saved;
 
 	if (r == BAN_FOREIGN) {
 		log_esc(file, sizeof(file), s->cfg->ban->path,
 		    strlen(s->cfg->ban->path));
 		log_msg(LOG_ERR, "ban file=%s result=foreign", file);
-	} else if (r == BAN_FAIL)
-		log_msg(LOG_ERR, "ban result=unwritable error=\"%s\"",
-		    strerror(errno));
+	} else if (r == BAN_FAIL) {
+		saved = errno;
+		log_esc(file, sizeof(file), s->cfg->ban->path,
+		    strlen(s->cfg->ban->path));
+		log_msg(LOG_ERR, "ban file=%s result=unwritable error=\"%s\"",
+		    file, strerror(saved));
+	}
 }
 
 /*
@@ -364,6 +378,64 @@ ban_done(struct session *s, const char *key, const char *name,
 }
 
 /*
+ * Logs a login that failed for want of the users file or of memory, not
+ * for the password: the file is named, since it is what to fix.  error
+ * is users_check's errno: EPERM for a file others may write, ENOMEM for
+ * a hash that needs more memory than the process may have, and for a
+ * permanent failure otherwise a name that fits no folder.
+ */
+static void
+log_users_failure(const struct session *s, const char *esc,
+    enum users_res ur, int error)
+{
+	const char *result = ur == USERS_PERMFAIL ? "permfail" : "tempfail";
+	char file[PATH_MAX];
+
+	log_esc(file, sizeof(file), s->cfg->users, strlen(s->cfg->users));
+	if (error == ENOMEM)
+		log_msg(LOG_ERR, "login user=%s result=%s error=\"%s: the "
+		    "hash needs more memory than the process limit allows\"",
+		    esc, result, strerror(error));
+	else if (ur == USERS_PERMFAIL && error == EPERM)
+		log_msg(LOG_ERR, "login user=%s result=%s users=%s "
+		    "error=\"others may write the users file: refused\"", esc,
+		    result, file);
+	else if (ur == USERS_PERMFAIL)
+		log_msg(LOG_ERR, "login user=%s result=%s error=\"%s: the "
+		    "name fits no folder; give it one (pop3d-passwd "
+		    "--folder)\"", esc, result, strerror(error));
+	else
+		log_msg(LOG_ERR, "login user=%s result=%s users=%s "
+		    "error=\"%s\"", esc, result, file, strerror(error));
+}
+
+/*
+ * Logs why a login was refused, for the admin only: the client's answer
+ * is the same whatever the reason.  A banned address or locked name, a
+ * SASL identity pop3d will not act for, or what the users file said.
+ */
+static void
+log_denied(const char *esc, enum ban_res verdict, bool refuse,
+    const struct users_note *note)
+{
+	if (verdict == BAN_ADDR || verdict == BAN_USER)
+		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
+		    verdict == BAN_ADDR ? "banned" : "locked");
+	else if (refuse)
+		log_msg(LOG_NOTICE, "login user=%s result=deny reason=authzid",
+		    esc);
+	else if (note->known)
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=wrong-password", esc);
+	else if (note->user_bad_line != 0)
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=malformed-line line=%lu", esc, note->user_bad_line);
+	else
+		log_msg(LOG_NOTICE, "login user=%s result=deny "
+		    "reason=unknown-user", esc);
+}
+
+/*
  * Checks a name and password, then opens the mailbox.  The password is
  * wiped on every path.  With refuse (a SASL identity pop3d will not act
  * for), for a banned address and for a locked name, no hash is
@@ -376,7 +448,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 {
 	char esc[POP3D_NAME_MAX * 3 + 4], key[BAN_KEY_MAX];
 	long long started = now_ms();
-	struct users_note note = { 0, false };
+	struct users_note note = { 0 };
 	struct users_login li;
 	const struct ban_cfg *ban = s->cfg->ban;
 	enum users_res ur = USERS_DENY;
@@ -405,10 +477,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 			ban_done(s, key, name, namelen, true);
 		return open_mailbox(s, esc, &li);
 	case USERS_DENY:
-		log_msg(LOG_NOTICE, "login user=%s result=%s", esc,
-		    verdict == BAN_ADDR ? "banned" : verdict == BAN_USER ?
-		    "locked" : refuse ? "deny reason=authzid" :
-		    "deny");
+		log_denied(esc, verdict, refuse, &note);
 		if (limited && (begun & BAN_STARTED_ADDR))
 			log_msg(LOG_WARNING, "ban addr=%s failures=%u "
 			    "seconds=%u", key, ban->after, ban->duration);
@@ -422,8 +491,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 		/* No guess was judged: it does not count. */
 		if (limited)
 			ban_done(s, key, name, namelen, false);
-		log_msg(LOG_ERR, "login user=%s result=permfail error=\"%s\"",
-		    esc, strerror(saved));
+		log_users_failure(s, esc, ur, saved);
 		return login_failed(s, started,
 		    "[SYS/PERM] login impossible, tell the admin");
 	case USERS_TEMPFAIL:
@@ -431,8 +499,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	}
 	if (limited)
 		ban_done(s, key, name, namelen, false);
-	log_msg(LOG_ERR, "login user=%s result=tempfail error=\"%s\"", esc,
-	    strerror(saved));
+	log_users_failure(s, esc, ur, saved);
 	return login_failed(s, started, "[SYS/TEMP] try again later");
 }
 

@@ -102,7 +102,8 @@ terminal:
 
 or any mail client (POP3, port $port, no encryption).  Messages a client
 deletes come back on the next run: demo/ is made anew each time.
-Logs go to syslog (facility mail, tag pop3d).  Ctrl-C stops the demo.
+pop3d's log lines appear below as they happen (and go to syslog, facility
+mail, tag pop3d).  Ctrl-C stops the demo.
 
 EOF_MSG
 

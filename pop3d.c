@@ -6,7 +6,9 @@
  * from the start, or after STLS), confined to the mailbox once logged in.
  * Holds no protocol or file-format logic.
  * Never writes to stdout or stderr once the session may be on them,
- * except --help, --version and --check (check.c), which a person runs.
+ * except --help, --version and --check (confcheck.c), which a person
+ * runs, and, on a stderr that is a terminal (a person trying it by
+ * hand), the log's lines and the usage.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -56,14 +58,67 @@ struct tls_hook {
 	const char	*mode;		/* "implicit" or "starttls" */
 };
 
-static void
-usage(int code)
+/*
+ * Ends a usage error, once its log line has said what is wrong (log_open
+ * copies that line to a terminal): the usage follows, only for a person
+ * at a terminal, since under inetd fd 2 is the client.
+ */
+static void __attribute__((noreturn))
+usage(void)
 {
-	/* Only for a person at a terminal: under inetd fd 2 is the client. */
 	if (isatty(STDERR_FILENO))
 		fputs(usage_text, stderr);
-	log_msg(LOG_ERR, "startup result=usage");
-	exit(code);
+	exit(POP3D_EXIT_USAGE);
+}
+
+/*
+ * A usage error naming the option (or the argument, where pop3d takes
+ * none), the value given when there is one, and why.  Both are escaped:
+ * the command line is the admin's, but a typo may hold any byte.
+ */
+static void __attribute__((noreturn))
+misuse(const char *key, const char *option, const char *value,
+    const char *why)
+{
+	char opt[256], val[256];
+
+	log_esc(opt, sizeof(opt), option, strlen(option));
+	if (value != NULL)
+		log_msg(LOG_ERR, "startup result=usage %s=%s value=%s "
+		    "error=\"%s\"", key, opt, log_esc(val, sizeof(val), value,
+		    strlen(value)), why);
+	else
+		log_msg(LOG_ERR, "startup result=usage %s=%s error=\"%s\"",
+		    key, opt, why);
+	usage();
+}
+
+/* A usage error in option's value. */
+static void __attribute__((noreturn))
+bad_value(const char *option, const char *value, const char *why)
+{
+	misuse("option", option, value, why);
+}
+
+/* A usage error in the options themselves, with what getopt said. */
+static void __attribute__((noreturn))
+bad_option(int c, char *argv[])
+{
+	const char *given = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, '\0' }, name[64];
+
+	if (strncmp(given, "--", 2) != 0)	/* a short option: none exist */
+		misuse("option", optopt != 0 ? shortopt : given, NULL,
+		    "unknown option");
+	if (c == ':')
+		misuse("option", given, NULL, "needs a value");
+	/* getopt_long names the option in optopt when it takes no value. */
+	if (optopt != 0) {
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(given, "="),
+		    given);
+		misuse("option", name, NULL, "takes no value");
+	}
+	misuse("option", given, NULL, "unknown or ambiguous option");
 }
 
 /* Opens /dev/null on any of fds 0-2 that is closed. */
@@ -80,17 +135,21 @@ sane_fds(void)
 	}
 }
 
-/* A decimal number within min..max, or a usage error. */
+/* A decimal number within min..max, or a usage error naming option. */
 static long
-parse_number(const char *s, long min, long max)
+parse_number(const char *option, const char *s, long min, long max)
 {
+	char why[80];
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage(POP3D_EXIT_USAGE);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		snprintf(why, sizeof(why), "not a whole number from %ld to %ld",
+		    min, max);
+		bad_value(option, s, why);
+	}
 	return v;
 }
 
@@ -285,14 +344,6 @@ show_config(const struct option *opts, const char *const *given,
 	}
 }
 
-/* A usage error with its reason in the log. */
-static void
-misuse(const char *why)
-{
-	log_msg(LOG_ERR, "startup result=usage error=\"%s\"", why);
-	usage(POP3D_EXIT_USAGE);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -363,7 +414,8 @@ main(int argc, char *argv[])
 	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
 	set_tag(cfg.peer);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	/* ':' first: a missing value is told apart from an unknown option. */
+	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
 		/* idx names an option only when getopt_long knew it. */
 		if (c != '?' && c != ':')
 			given[idx] = optarg != NULL ? optarg : "";
@@ -375,51 +427,58 @@ main(int argc, char *argv[])
 			cfg.mail_root = optarg;
 			break;
 		case 't':
-			timeout = (int)parse_number(optarg,
+			timeout = (int)parse_number("--idle-timeout", optarg,
 			    POP3D_IDLE_TIMEOUT_MIN, POP3D_IDLE_TIMEOUT_MAX);
 			break;
 		case 'b':
 			ban.path = optarg;
 			break;
 		case 'n':
-			ban.after = (unsigned)parse_number(optarg, 0, 1000000);
+			ban.after = (unsigned)parse_number("--ban-after", optarg,
+			    0, 1000000);
 			break;
 		case 'w':
-			ban.window = (unsigned)parse_number(optarg, 1,
-			    POP3D_BAN_SECONDS_MAX);
+			ban.window = (unsigned)parse_number("--ban-window",
+			    optarg, 1, POP3D_BAN_SECONDS_MAX);
 			break;
 		case 'd':
-			ban.duration = (unsigned)parse_number(optarg, 1,
-			    POP3D_BAN_SECONDS_MAX);
+			ban.duration = (unsigned)parse_number("--ban-time",
+			    optarg, 1, POP3D_BAN_SECONDS_MAX);
 			break;
 		case 'l':
 			ban.loopback = true;
 			break;
 		case 'N':
-			ban.user_after = (unsigned)parse_number(optarg, 0,
-			    1000000);
+			ban.user_after = (unsigned)parse_number(
+			    "--ban-user-after", optarg, 0, 1000000);
 			break;
 		case 'D':
-			ban.user_duration = (unsigned)parse_number(optarg, 1,
-			    POP3D_BAN_SECONDS_MAX);
+			ban.user_duration = (unsigned)parse_number(
+			    "--ban-user-time", optarg, 1, POP3D_BAN_SECONDS_MAX);
 			break;
 		case 'G':
-			cfg.login_grace = (unsigned)parse_number(optarg,
-			    POP3D_LOGIN_GRACE_MIN, POP3D_LOGIN_GRACE_MAX);
+			cfg.login_grace = (unsigned)parse_number(
+			    "--login-grace", optarg, POP3D_LOGIN_GRACE_MIN,
+			    POP3D_LOGIN_GRACE_MAX);
 			break;
 		case 'p':
-			if (nproxies == POP3D_PROXY_FROM_MAX ||
-			    proxy_net_parse(optarg, &proxies[nproxies]) == -1)
-				usage(POP3D_EXIT_USAGE);
+			if (nproxies == POP3D_PROXY_FROM_MAX) {
+				snprintf(err, sizeof(err), "one too many: at "
+				    "most %d", POP3D_PROXY_FROM_MAX);
+				bad_value("--proxy-from", optarg, err);
+			}
+			if (proxy_net_parse(optarg, &proxies[nproxies]) == -1)
+				bad_value("--proxy-from", optarg, "not a numeric "
+				    "address or ADDR/PREFIX with no host bits");
 			proxy_text[nproxies++] = optarg;
 			break;
 		case 'L':
-			cfg.login_delay = (unsigned)parse_number(optarg, 1,
-			    POP3D_LOGIN_DELAY_MAX);
+			cfg.login_delay = (unsigned)parse_number(
+			    "--login-delay", optarg, 1, POP3D_LOGIN_DELAY_MAX);
 			break;
 		case 'E':
-			cfg.expire_days = (unsigned)parse_number(optarg, 1,
-			    POP3D_EXPIRE_DAYS_MAX);
+			cfg.expire_days = (unsigned)parse_number("--expire",
+			    optarg, 1, POP3D_EXPIRE_DAYS_MAX);
 			break;
 		case 'Q':
 			cfg.qaut = true;
@@ -433,7 +492,8 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "off") == 0)
 				mode = MODE_OFF;
 			else
-				misuse("--tls takes implicit, starttls or off");
+				bad_value("--tls", optarg,
+				    "takes implicit, starttls or off");
 			break;
 		case 'C':
 			cert = optarg;
@@ -460,19 +520,21 @@ main(int argc, char *argv[])
 			    "none (built without OpenSSL)");
 			exit(0);
 		default:
-			usage(POP3D_EXIT_USAGE);
+			bad_option(c, argv);
 		}
 	}
 	if (optind != argc)
-		usage(POP3D_EXIT_USAGE);
+		misuse("argument", argv[optind], NULL,
+		    "pop3d takes options only");
 	if (mode == MODE_UNSET)
 		mode = cert != NULL ? MODE_STARTTLS : MODE_OFF;
 	if (mode != MODE_OFF && cert == NULL)
-		misuse("--tls=implicit and --tls=starttls need --tls-cert");
+		misuse("option", mode == MODE_IMPLICIT ? "--tls=implicit" :
+		    "--tls=starttls", NULL, "needs --tls-cert");
 	if (key != NULL && cert == NULL)
-		misuse("--tls-key needs --tls-cert");
+		misuse("option", "--tls-key", NULL, "needs --tls-cert");
 	if (check_user != NULL && !check)
-		misuse("--user needs --check");
+		misuse("option", "--user", NULL, "needs --check");
 	cfg.ban = &ban;
 	qaut_paths.mail_root = cfg.mail_root;
 	qaut_paths.users = cfg.users;

@@ -7,9 +7,11 @@
 #ifndef POP3D_SESSION_INT_H
 #define POP3D_SESSION_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "io.h"
 #include "params.h"
@@ -57,6 +59,10 @@ struct session {
 	/* for the log */
 	unsigned long			 nretr, ntop, ndele;
 	uint64_t			 octets;
+	char				 who[POP3D_NAME_MAX * 3 + 4];
+					/* the last login's name, escaped */
+	char				 box[PATH_MAX];	/* and its mailbox */
+	struct timespec			 started;
 };
 
 struct cmd {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -394,6 +395,25 @@ answer:
 		sess_finish(s, SESSION_ABORT, "auth-failures");
 }
 
+/*
+ * The session's last line: why it ended, what it did, who was logged in
+ * last (left out when nobody was) and how long it lasted, in seconds.
+ */
+static void
+log_end(const struct session *s)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(now.tv_sec - s->started.tv_sec) * 1000 +
+	    (now.tv_nsec - s->started.tv_nsec) / 1000000;
+	log_msg(LOG_INFO, "end reason=%s retr=%lu top=%lu dele=%lu "
+	    "octets=%" PRIu64 "%s%s duration=%lld.%03lld", s->end_why,
+	    s->nretr, s->ntop, s->ndele, s->octets,
+	    s->who[0] != '\0' ? " user=" : "", s->who, ms / 1000, ms % 1000);
+}
+
 enum session_end
 session_run(struct io *io, const struct session_cfg *cfg)
 {
@@ -405,6 +425,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 		    strerror(errno));
 		return SESSION_ABORT;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->io = io;
 	s->cfg = cfg;
 	s->state = ST_AUTH;
@@ -416,9 +437,7 @@ session_run(struct io *io, const struct session_cfg *cfg)
 		step(s);
 	if (io_flush(io) == -1 && s->end == SESSION_QUIT)
 		s->end_why = "quit-unflushed";
-	log_msg(LOG_INFO, "end reason=%s retr=%lu top=%lu dele=%lu "
-	    "octets=%" PRIu64, s->end_why, s->nretr, s->ntop, s->ndele,
-	    s->octets);
+	log_end(s);
 	end = s->end;
 	store_close(s->store);
 	sodium_memzero(s, sizeof(*s));

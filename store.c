@@ -40,6 +40,31 @@ writable(int fd)
 	return faccessat(fd, ".", W_OK, AT_EACCESS) == 0;
 }
 
+/*
+ * Whether pop3d runs as root and the folder belongs to another user
+ * (errno EPERM), or fstat failed (errno): either way it is not served.
+ * Root ignores permissions, so its lock, size cache, journal and
+ * last-login record would be root's files in that user's folder, and
+ * every later session of the user would find them unwritable and serve
+ * the mailbox read-only.  Handing them over with fchown instead would
+ * make root change owners inside a folder another user controls, a
+ * classic way to be tricked into giving away the wrong file.
+ */
+static bool
+foreign_to_root(int dirfd)
+{
+	struct stat sb;
+
+	if (geteuid() != 0)
+		return false;
+	if (fstat(dirfd, &sb) == -1)
+		return true;
+	if (sb.st_uid == 0)
+		return false;
+	errno = EPERM;
+	return true;
+}
+
 static enum store_res
 lock(struct store *st)
 {
@@ -115,6 +140,8 @@ open_folder(struct store *st)
 	    O_CLOEXEC);
 	if (st->dirfd == -1)
 		return errno == ENOENT ? 0 : -1;
+	if (foreign_to_root(st->dirfd))
+		return -1;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
 		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -48,7 +48,9 @@ struct store_info {
  * POP3D_MSGS_MAX of them (store_cut).  A folder that
  * does not exist is an empty mailbox.  With read_only, or when the
  * folder or its lock file may not be written, it is opened read-only:
- * no lock, no journal, and nothing can be removed.
+ * no lock, no journal, and nothing can be removed.  Run as root, it
+ * refuses a folder another user owns (STORE_FAIL, errno EPERM), and
+ * writes nothing there.
  */
 enum store_res	 store_open(struct store **, const char *dir, bool read_only)
 		    __attribute__((warn_unused_result));

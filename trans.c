@@ -396,8 +396,8 @@ commit(struct session *s, const char *event, size_t *removed)
 
 	r = store_commit(s->store, removed);
 	if (r != STORE_OK)
-		log_msg(LOG_ERR, "%s marked=%zu removed=%zu result=%s "
-		    "error=\"%s\"", event, marked, *removed,
+		log_msg(LOG_ERR, "%s mailbox=%s marked=%zu removed=%zu "
+		    "result=%s error=\"%s\"", event, s->box, marked, *removed,
 		    r == STORE_PENDING ? "pending" : "fail", strerror(errno));
 	auth_log_stuck(s, event, NULL);
 	s->ndele += *removed;
@@ -486,7 +486,7 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		return CMD_BAD;
 	r = store_wake(s->store, &news);
 	if (r == STORE_BUSY) {
-		log_msg(LOG_NOTICE, "wake result=in-use");
+		log_msg(LOG_NOTICE, "wake mailbox=%s result=in-use", s->box);
 		s->reply = "[IN-USE] mailbox in use by another session";
 		return CMD_ERR;
 	}
@@ -497,15 +497,16 @@ cmd_wake(struct session *s, char *arg, size_t len)
 		 */
 		bool reach = errno == EACCES;
 
-		log_msg(LOG_ERR, "wake result=tempfail error=\"%s\"",
-		    strerror(errno));
+		log_msg(LOG_ERR, "wake mailbox=%s result=tempfail error=\"%s\"",
+		    s->box, strerror(errno));
 		s->reply = reach ? OUT_OF_REACH :
 		    "[SYS/TEMP] cannot open mailbox, try again later";
 		return CMD_ERR;
 	}
 	auth_journal(s, NULL);
 	if (store_cut(s->store, &found))
-		log_msg(LOG_WARNING, "mailbox result=cut listed=%zu found=%zu",
+		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s result=cut "
+		    "listed=%zu found=%zu", s->who, s->box,
 		    store_count(s->store), found);
 	trans_totals(s, &n, &octets);
 	log_msg(LOG_INFO, "wake result=ok msgs=%zu octets=%" PRIu64 " new=%d",

@@ -354,6 +354,31 @@ unknown_cost(struct find *f)
 	return f->costs[i].prefix;
 }
 
+/*
+ * Whether a malformed line was meant for name: its first field (all of
+ * it, when it has no ':') spells the name, a byte order mark before the
+ * first line's aside.  Only to say why a login failed; such a line never
+ * matches a login.
+ */
+static bool
+bad_line_names(unsigned long lineno, const char *line, size_t len,
+    const char *name, size_t namelen)
+{
+	static const char bom[] = "\xef\xbb\xbf";
+	char got[POP3D_NAME_MAX + 1];
+	const char *colon;
+	int n;
+
+	if (lineno == 1 && len >= 3 && memcmp(line, bom, 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	colon = memchr(line, ':', len);
+	n = pct_decode(got, sizeof(got), line,
+	    colon != NULL ? (size_t)(colon - line) : len, field_raw_ok);
+	return n > 0 && (size_t)n == namelen && memcmp(got, name, namelen) == 0;
+}
+
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -366,12 +391,17 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
 	    f->note->bad_line == 0)
 		f->note->bad_line = lineno;
+	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
+	    line != NULL && f->note->user_bad_line == 0 &&
+	    bad_line_names(lineno, line, len, f->name, f->namelen))
+		f->note->user_bad_line = lineno;
 	if (r == USERS_LINE_USER && (n = cost_prefix(e.hash)) > 0)
 		add_cost(f, &e, n);
 	if (r == USERS_LINE_USER && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
 		f->found = true;
+		f->note->known = true;
 	}
 	sodium_memzero(&e, sizeof(e));
 	return 0;

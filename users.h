@@ -57,6 +57,9 @@ enum users_res {
 struct users_note {
 	unsigned long	bad_line;	/* first malformed line, or 0 */
 	bool		world_readable;	/* others may read the hashes */
+	bool		known;		/* a well-formed line names the user */
+	unsigned long	user_bad_line;	/* first malformed line whose first
+					   field spells the name, or 0 */
 };
 
 /* What a users-file line is. */

@@ -419,6 +419,47 @@ START_TEST(malformed_line_is_reported_and_never_matches)
 }
 END_TEST
 
+/* What users_check noted about name: known, and its malformed line. */
+static struct users_note
+note_for(const char *name)
+{
+	struct users_login login;
+	struct users_note note;
+	char pw[] = "not-the-password";
+
+	ck_assert_int_eq(users_check(users, "/mail", name, strlen(name), pw,
+	    strlen(pw), &login, &note), USERS_DENY);
+	return note;
+}
+
+START_TEST(the_note_tells_why_a_login_failed)
+{
+	static const char text[] = "\xef\xbb\xbf" "bom:plaintext\n"
+	    "nocolon\n" "caf%C3%A9:$argon2id$\r\n" "other:plaintext\n";
+	struct users_note n;
+
+	tl_write(dir, "users", text, sizeof(text) - 1);
+	tl_user(users, "me", "passw0rd", NULL);
+	n = note_for("me");
+	ck_assert(n.known);
+	ck_assert_uint_eq(n.user_bad_line, 0);
+	ck_assert_uint_eq(n.bad_line, 1);
+	n = note_for("ghost");
+	ck_assert(!n.known);
+	ck_assert_uint_eq(n.user_bad_line, 0);
+	/* A byte order mark before the first name is looked past. */
+	ck_assert_uint_eq(note_for("bom").user_bad_line, 1);
+	ck_assert(!note_for("bom").known);
+	ck_assert_uint_eq(note_for("nocolon").user_bad_line, 2);
+	ck_assert_uint_eq(note_for("caf\xc3\xa9").user_bad_line, 3);
+	ck_assert_uint_eq(note_for("other").user_bad_line, 4);
+	/* The whole first field, never a prefix of it. */
+	ck_assert_uint_eq(note_for("oth").user_bad_line, 0);
+	ck_assert_uint_eq(note_for("nocolo").user_bad_line, 0);
+	ck_assert_uint_eq(note_for("\xef\xbb\xbf" "bom").user_bad_line, 0);
+}
+END_TEST
+
 START_TEST(first_of_duplicate_names_wins)
 {
 	char mailbox[PATH_MAX];
@@ -689,6 +730,7 @@ main(void)
 	tcase_add_test(tc, check_passwords);
 	tcase_add_test(tc, missing_file_is_tempfail);
 	tcase_add_test(tc, malformed_line_is_reported_and_never_matches);
+	tcase_add_test(tc, the_note_tells_why_a_login_failed);
 	tcase_add_test(tc, first_of_duplicate_names_wins);
 	tcase_add_test(tc, last_line_without_newline);
 	tcase_add_test(tc, line_why_agrees_with_the_parser);

@@ -12,7 +12,9 @@ is set, when it prints "ok: what".  finish() prints "N passed, N failed".
 python3 tests/pop3dtest.py checks the CRLF oracle on its edge cases.
 """
 import os
+import pty
 import shlex
+import subprocess
 import sys
 
 SKIP = 77               # meson's "skipped"
@@ -65,6 +67,33 @@ def pop3d_argv(pop3d, *args):
 def wrapped():
     """Whether pop3d runs under a wrapper: no timing or memory figures."""
     return bool(os.environ.get("POP3D_WRAPPER", "").strip())
+
+
+def on_terminal(argv, data=b"", env=None, timeout=120):
+    """Runs argv with stdin and stdout on pipes and stderr on a
+    pseudo-terminal, as a person trying pop3d by hand has it; returns
+    (exit code, stdout, what the terminal showed, CR LF made LF)."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=slave, env=env)
+    finally:
+        os.close(slave)
+    seen = bytearray()
+    try:
+        out, _ = p.communicate(data, timeout=timeout)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:         # EIO: every writer is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        p.kill()
+        os.close(master)
+    return p.returncode, out, bytes(seen).replace(b"\r\n", b"\n")
 
 
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):

@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
+import deploylib  # noqa: E402
 from deploylib import (Activator, Syslog, add_user, bound, delivered,  # noqa
                        lf, on_disk, private_dev, reexec_private,
                        tempdir)
@@ -148,30 +149,7 @@ def test_curl(port, top):
 def fetchmail(port, top, keep):
     home = os.path.join(top, "fetchmail-home")
     out = os.path.join(top, "fetchmail-" + ("keep" if keep else "flush"))
-    os.makedirs(home, exist_ok=True)
-    os.makedirs(out)
-    rc = os.path.join(home, ".fetchmailrc")
-    pw = PASSWORD.replace("\\", "\\\\").replace('"', '\\"')
-    with open(rc, "w") as f:
-        f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol pop3 port %d timeout 30\n'
-                '  user "fm" there with password "%s" is "root" here\n'
-                "  options fetchall %s sslproto ''\n"
-                '  mda "sh -c \'cat > %s/m.$$\'"\n'
-                % (port, pw, "keep" if keep else "nokeep", out))
-    os.chmod(rc, 0o600)
-    env = dict(os.environ, HOME=home)
-    for _ in range(50):
-        r = subprocess.run(["fetchmail", "-f", rc, "--invisible",
-                            "--norewrite", "-i", os.path.join(home, "ids"),
-                            # root's default is /var/run/fetchmail.pid,
-                            # shared with the other activator's test
-                            "--pidfile", os.path.join(home, "pid")],
-                           env=env, capture_output=True, timeout=60)
-        if b"[IN-USE]" not in r.stdout + r.stderr:
-            break
-        time.sleep(0.1)
-    return r, out
+    return deploylib.fetchmail(home, port, "fm", PASSWORD, out, keep), out
 
 
 def test_fetchmail(port, top):
@@ -194,23 +172,8 @@ def test_fetchmail(port, top):
 
 
 def mpop(port, top, md):
-    home = os.path.join(top, "mpop-home")
-    os.makedirs(home, exist_ok=True)
-    rc = os.path.join(home, ".mpoprc")
-    with open(rc, "w") as f:
-        f.write("defaults\ntls off\nauth user\nreceived_header off\n"
-                "timeout 30\n"
-                "account test\nhost 127.0.0.1\nport %d\nuser mp\n"
-                "password \"%s\"\nkeep on\nuidls_file %s/uidls\n"
-                "delivery maildir %s\n" % (port, PASSWORD, home, md))
-    os.chmod(rc, 0o600)
-    for _ in range(50):
-        r = subprocess.run(["mpop", "-C", rc, "-a"], capture_output=True,
-                           env=dict(os.environ, HOME=home), timeout=60)
-        if b"IN-USE" not in r.stdout + r.stderr:
-            break
-        time.sleep(0.1)
-    return r
+    return deploylib.mpop(os.path.join(top, "mpop-home"), port, "mp",
+                          PASSWORD, md)
 
 
 def test_mpop(port, top):

@@ -122,6 +122,56 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def _while_in_use(argv, home):
+    """Runs a client, again while the mailbox is [IN-USE] (the session
+    before has answered QUIT but not quite ended); the last run."""
+    for _ in range(50):
+        r = subprocess.run(argv, env=dict(os.environ, HOME=home),
+                           capture_output=True, timeout=120)
+        if b"IN-USE" not in r.stdout + r.stderr:
+            break
+        time.sleep(0.1)
+    return r
+
+
+def fetchmail(home, port, user, password, out, keep=False):
+    """fetchmail against 127.0.0.1:port in the clear, as user, every
+    message into a file of its own in out, with its rc, ids and pid files
+    in home (root's default pid file is shared with other tests)."""
+    os.makedirs(home, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
+    rc = os.path.join(home, ".fetchmailrc")
+    pw = password.replace("\\", "\\\\").replace('"', '\\"')
+    with open(rc, "w") as f:
+        f.write('set no syslog\n'
+                'poll 127.0.0.1 protocol pop3 port %d timeout 30\n'
+                '  user "%s" there with password "%s" is "root" here\n'
+                "  options fetchall %s sslproto ''\n"
+                '  mda "sh -c \'cat > %s/m.$$\'"\n'
+                % (port, user, pw, "keep" if keep else "nokeep", out))
+    os.chmod(rc, 0o600)
+    return _while_in_use(["fetchmail", "-f", rc, "--invisible",
+                          "--norewrite", "-i", os.path.join(home, "ids"),
+                          "--pidfile", os.path.join(home, "pid")], home)
+
+
+def mpop(home, port, user, password, maildir, keep=True):
+    """mpop against 127.0.0.1:port in the clear, as user, into maildir,
+    with its rc and UIDL files in home."""
+    os.makedirs(home, exist_ok=True)
+    rc = os.path.join(home, ".mpoprc")
+    with open(rc, "w") as f:
+        f.write("defaults\ntls off\nauth user\nreceived_header off\n"
+                "timeout 30\n"
+                "account test\nhost 127.0.0.1\nport %d\nuser %s\n"
+                "password \"%s\"\nkeep %s\nuidls_file %s/uidls\n"
+                "delivery maildir %s\n" % (port, user, password,
+                                           "on" if keep else "off", home,
+                                           maildir))
+    os.chmod(rc, 0o600)
+    return _while_in_use(["mpop", "-C", rc, "-a"], home)
+
+
 def lf(data):
     """What fetchmail and mpop deliver: the message with LF endings."""
     return crlf(data).replace(b"\r\n", b"\n")

@@ -5,7 +5,8 @@
  * renameat, and syslog): while the watch is on, every path opened,
  * removed or renamed must lie below one of the allowed paths, both as
  * named and, for an open, as the kernel resolved it; and every log line
- * must be printable ASCII, so client bytes never reach it raw.  Off, the
+ * must be printable ASCII or printable UTF-8, so client bytes never
+ * reach it raw.  Off, the
  * calls pass straight through.  Built into every fuzz target and driver.
  */
 /* The glibc names themselves, not their large-file or fortified aliases. */
@@ -276,21 +277,66 @@ rename(const char *oldpath, const char *newpath)
 static void	log_line(const char *, va_list)
 		    __attribute__((format(printf, 1, 0)));
 
-/* A log line: printable ASCII only, so no client byte reached it raw. */
+/*
+ * The code point of the UTF-8 character at p, its length in *len; -1
+ * for anything but the shortest form of a scalar value.
+ */
+static long
+utf8_char(const unsigned char *p, size_t *len)
+{
+	long c;
+	size_t n, i;
+
+	if (p[0] >= 0xf0 && p[0] <= 0xf7)
+		n = 4, c = p[0] & 0x07;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xc0 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else
+		return -1;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* a NUL ends it here too */
+			return -1;
+		c = c * 64 + (p[i] & 0x3f);
+	}
+	*len = n;
+	if (c < (n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	return c;
+}
+
+/*
+ * A log line: printable ASCII, or UTF-8 characters that neither control
+ * nor hide nor reorder text (C1, spaces, separators, bidi controls,
+ * zero-width), so no client byte reached it raw.
+ */
 static void
 log_line(const char *fmt, va_list ap)
 {
 	char msg[2048];
+	const unsigned char *p;
+	size_t len;
+	long c;
 	int n;
 
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		fz_fail("log: unformattable line for \"%s\"", fmt);
 	watch_logs++;
-	for (const char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			fz_fail("log: byte 0x%02x in \"%s\"",
-			    (unsigned char)*p, msg);
+	for (p = (const unsigned char *)msg; *p != '\0'; p += len) {
+		len = 1;
+		if (*p >= 0x20 && *p <= 0x7e)
+			continue;
+		if (*p < 0x80 || (c = utf8_char(p, &len)) < 0)
+			fz_fail("log: byte 0x%02x in \"%s\"", *p, msg);
+		if (c <= 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200f) ||
+		    (c >= 0x2028 && c <= 0x202f) ||
+		    (c >= 0x2066 && c <= 0x2069) || c == 0x3000 ||
+		    c == 0xfeff)
+			fz_fail("log: U+%04lX in \"%s\"", c, msg);
+	}
 }
 
 void

@@ -272,7 +272,8 @@ def links(t, log):
         reply = login(t, "192.0.2.81", b"victim", b"guess", ban_file=state)
         lines = drain(log)
         check(reply == AUTH_FAILED, "%s at FILE.lock: the reply" % what, reply)
-        check(count(lines, b"ban result=unwritable") == 1,
+        check(count(lines, b"ban file=%s result=unwritable"
+                    % state.encode()) == 1,
               "%s at FILE.lock: refused and logged" % what, lines)
     with open(victim, "rb") as f:
         check(f.read() == text, "the planted lock's target is unchanged")

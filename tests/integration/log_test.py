@@ -139,10 +139,14 @@ def main():
               "no successful login line")
         check(any(b"end reason=quit retr=1 top=1 dele=1 octets=38" in l for l in ok),
               "no session end line with counts")
-        check(any(b"login user=me result=deny" in l for l in bad),
-              "no failed login line")
+        check(any(b"login user=me result=deny reason=wrong-password" in l
+                  for l in bad), "no failed login line saying why")
+        check(any(re.search(rb" end reason=quit retr=1 top=1 dele=1 "
+                            rb"octets=38 user=me duration=\d+\.\d{3}$", l)
+                  for l in ok), "no end line with the user and duration")
         # The unknown user's bytes are escaped, never raw.
-        check(any(b"login user=ev%01l%25%22x result=deny" in l for l in bad),
+        check(any(b"login user=ev%01l%25%22x result=deny "
+                  b"reason=unknown-user" in l for l in bad),
               "control bytes in a user name not escaped")
         check(not any(b"\x01" in l for l in bad), "a raw control byte reached the log")
         for secret in (PASSWORD, WRONG):
