@@ -56,7 +56,7 @@ usage(int code)
 	    "       pop3d-passwd passwd [COST] --users FILE NAME\n"
 	    "       pop3d-passwd del --users FILE NAME\n"
 	    "       pop3d-passwd check [COST] --users FILE [NAME]\n"
-	    "       pop3d-passwd list --users FILE\n"
+	    "       pop3d-passwd list [--as-stored] --users FILE\n"
 	    "       pop3d-passwd lint --users FILE\n"
 	    "       pop3d-passwd hash [COST]\n"
 	    "\n"
@@ -66,7 +66,8 @@ usage(int code)
 	    "  check   tests a password, and tells when its hash should be\n"
 	    "          renewed at COST; without NAME, does what lint does\n"
 	    "  list    prints the names, one a line, as NAME is given to the\n"
-	    "          other commands, and flags problem lines on stderr\n"
+	    "          other commands (--as-stored: as the file writes them),\n"
+	    "          and flags problem lines on stderr\n"
 	    "  lint    prints each problem of the file, as pop3d --check does\n"
 	    "  hash    prints a hash of the password, for a users file that\n"
 	    "          configuration management writes\n"
@@ -462,10 +463,12 @@ printable(const char *name, size_t len)
  * itself, not the file's %XX form), one a line, in the file's order: a
  * name on two lines is printed twice (and flagged), as each del removes
  * one.  Lines pop3d would not use as written, and names no line can
- * show, are flagged on stderr.
+ * show, are flagged on stderr.  as_stored: each name as the file writes
+ * it (%XX for '%', ':' and bytes outside 0x21..0x7E), for files that
+ * name users in that form, as pop3d-routes' routes file does.
  */
 static int
-list(const char *users, struct lines *l)
+list(const char *users, struct lines *l, bool as_stored)
 {
 	struct fault_out f = { users, stderr, "pop3d-passwd: " };
 	struct users_entry e;
@@ -478,7 +481,11 @@ list(const char *users, struct lines *l)
 		r = users_parse_line(l->line[i], l->len[i], &e);
 		if (r != USERS_LINE_USER && r != USERS_LINE_NOT_ARGON2ID)
 			continue;
-		if (!printable(e.name, e.namelen))
+		if (as_stored) {
+			/* The first field, as parsed: well-formed, so printable. */
+			fwrite(l->line[i], 1, strcspn(l->line[i], ":"), stdout);
+			putchar('\n');
+		} else if (!printable(e.name, e.namelen))
 			fprintf(stderr, "pop3d-passwd: line %zu: a name with "
 			    "a control byte is not listed\n", i + 1);
 		else {
@@ -565,6 +572,7 @@ main(int argc, char *argv[])
 		{ "level",	required_argument, NULL, 'l' },
 		{ "ops",	required_argument, NULL, 'o' },
 		{ "mem",	required_argument, NULL, 'm' },
+		{ "as-stored",	no_argument,	   NULL, 's' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -581,6 +589,7 @@ main(int argc, char *argv[])
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	bool read_only = false, costed = false, delayed = false;
+	bool as_stored = false;
 	unsigned long delay = 0;
 	char *end;
 	size_t pwlen = 0;
@@ -629,6 +638,9 @@ main(int argc, char *argv[])
 			cost.mem = (size_t)parse_size(optarg);
 			costed = true;
 			break;
+		case 's':
+			as_stored = true;
+			break;
 		case 'h':
 			usage(0);
 			/* NOTREACHED */
@@ -657,7 +669,7 @@ main(int argc, char *argv[])
 		return lint(users);
 	if (op == OP_LIST) {
 		load(users, op, &l);
-		c = list(users, &l);
+		c = list(users, &l, as_stored);
 		lines_free(&l);
 		return c;
 	}

@@ -715,8 +715,8 @@ LISTED = {}     # host: its users' names as pop3d-passwd list prints them
 
 def list_users(host):
     """The names in host's users file, as docs/many-hosts.md has the
-    admin paste them into the routes file: pop3d-passwd list."""
-    r = subprocess.run([PASSWD, "list", "--users", host.users],
+    admin paste them into the routes file: pop3d-passwd list --as-stored."""
+    r = subprocess.run([PASSWD, "list", "--as-stored", "--users", host.users],
                        capture_output=True, check=True, timeout=30)
     return r.stdout.splitlines()
 
