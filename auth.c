@@ -97,18 +97,42 @@ sleep_until_ms(long long when)
 		;
 }
 
+/*
+ * why (users_line_why's words, with the line's bytes %XX-escaped outside
+ * 0x21..0x7E) into out for a quoted log value: '"', '\\' and '%' of the
+ * line's own are %XX too.
+ */
+static const char *
+quoted_why(const char *why, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *why != '\0' && n + 4 < cap; why++) {
+		if (*why == '"' || *why == '\\')
+			n += (size_t)snprintf(out + n, cap - n, "%%%02X",
+			    (unsigned char)*why);
+		else
+			out[n++] = *why;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* Logs what the users file look-up noticed about the file itself. */
 static void
 log_users_note(struct session *s, const struct users_note *note)
 {
-	char esc[PATH_MAX];
+	char esc[PATH_MAX], why[3 * sizeof(note->bad_why)];
 
 	if (note->bad_line == 0 && !note->world_readable)
 		return;
 	log_esc(esc, sizeof(esc), s->cfg->users, strlen(s->cfg->users));
+	/* Every login says so, until the file is fixed: name the first. */
 	if (note->bad_line != 0)
-		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed",
-		    esc, note->bad_line);
+		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed "
+		    "malformed-lines=%lu error=\"%s\" fix=\"pop3d-passwd lint "
+		    "names each\"", esc, note->bad_line, note->bad_lines,
+		    quoted_why(note->bad_why, why, sizeof(why)));
 	if (note->world_readable)
 		log_msg(LOG_WARNING, "users file=%s result=world-readable", esc);
 }

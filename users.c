@@ -388,9 +388,18 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	size_t n;
 
 	r = line == NULL ? USERS_LINE_BAD : users_parse_line(line, len, &e);
+	if (r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID)
+		f->note->bad_lines++;
 	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
-	    f->note->bad_line == 0)
+	    f->note->bad_line == 0) {
 		f->note->bad_line = lineno;
+		if (line == NULL)
+			snprintf(f->note->bad_why, sizeof(f->note->bad_why),
+			    "it is longer than %d octets", POP3D_USERS_LINE_MAX);
+		else
+			(void)users_line_why(line, len, lineno == 1,
+			    f->note->bad_why, sizeof(f->note->bad_why));
+	}
 	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
 	    line != NULL && f->note->user_bad_line == 0 &&
 	    bad_line_names(lineno, line, len, f->name, f->namelen))

@@ -56,6 +56,8 @@ enum users_res {
 /* What a look-up noticed, for the caller to log. */
 struct users_note {
 	unsigned long	bad_line;	/* first malformed line, or 0 */
+	unsigned long	bad_lines;	/* how many lines are malformed */
+	char		bad_why[192];	/* the first one's, users_line_why */
 	bool		world_readable;	/* others may read the hashes */
 	bool		known;		/* a well-formed line names the user */
 	unsigned long	user_bad_line;	/* first malformed line whose first

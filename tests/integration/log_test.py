@@ -154,6 +154,27 @@ def main():
             check(secret.split()[0].encode() not in everything,
                   "part of a password reached the log")
 
+        # Broken users-file lines: the log names the first, says what is
+        # wrong with it (a '"' of the line's own escaped), and how many.
+        users = os.path.join(top, "users")
+        with open(users, "rb") as f:
+            good = f.read()
+        with open(users, "wb") as f:
+            f.write(b"no colon \"here\"\n" + good + b"x:$argon2id$v=19$m=8,t=1,p=1$AA$AA:rw:rw\n")
+        drain(log)
+        session(top, ("USER me\r\nPASS %s\r\nQUIT\r\n" % PASSWORD).encode())
+        lines = drain(log)
+        mal = [l for l in lines if b" result=malformed " in l]
+        check(len(mal) == 1, "one line about the malformed users lines", lines)
+        check(mal and re.search(rb" users file=\S+ line=1 result=malformed "
+                                rb"malformed-lines=2 error=\"it has no ':' [^\"]*\" "
+                                rb"fix=\"pop3d-passwd lint names each\"$", mal[0]),
+              "the malformed line's log line says which, why and how many", mal)
+        check(any(b"login user=me result=ok" in l for l in lines),
+              "the good line still logs in", lines)
+        with open(users, "wb") as f:
+            f.write(good)
+
         # A flood: one more message than a listing holds.  The login
         # works, and its log says how many were listed of how many.
         with open(PARAMS_H) as f:
