@@ -182,6 +182,17 @@
 #define POP3D_SIZES_TMP		".pop3d.sizes.tmp"
 
 /*
+ * The unique ids a mailbox kept from the server it was moved from
+ * (uidls.h), written by pop3d-import and only read by pop3d.  At most
+ * one entry line per message a listing holds, each at most a journal
+ * line: a bigger file is not one pop3d-import wrote, and is ignored.
+ */
+#define POP3D_UIDLS_NAME	".pop3d.uidls"
+#define POP3D_UIDLS_TMP		".pop3d.uidls.tmp"
+#define POP3D_UIDLS_SIZE_MAX	\
+	((long long)POP3D_MSGS_MAX * POP3D_JOURNAL_LINE_MAX)
+
+/*
  * A journal line: folder letter, inode number, and a name of NAME_MAX
  * octets %XX-escaped at worst.
  */

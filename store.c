@@ -154,7 +154,9 @@ take(struct store *st)
 		if (!st->read_only && roll_forward(st) == -1)
 			return STORE_FAIL;
 	}
-	return listing_make(st) == -1 ? STORE_FAIL : STORE_OK;
+	if (listing_make(st) == -1 || imported_apply(st) == -1)
+		return STORE_FAIL;
+	return STORE_OK;
 }
 
 static void
@@ -255,6 +257,12 @@ store_info(const struct store *st, size_t idx, struct store_info *info)
 	info->deleted = m->deleted || m->removed;
 	info->removed = m->removed;
 	info->gone = m->gone;
+}
+
+void
+store_name(const struct store *st, size_t idx, char buf[NAME_MAX + 1])
+{
+	msg_name_in(st, &st->msgs[idx], buf);
 }
 
 void

@@ -49,8 +49,10 @@ def expected(opts):
     sbin, man = under(opts["sbindir"]), under(opts["mandir"])
     out = {os.path.join(sbin, "pop3d"): "exe",
            os.path.join(sbin, "pop3d-passwd"): "exe",
+           os.path.join(sbin, "pop3d-import"): "exe",
            os.path.join(man, "man8", "pop3d.8"): "man",
            os.path.join(man, "man8", "pop3d-passwd.8"): "man",
+           os.path.join(man, "man8", "pop3d-import.8"): "man",
            os.path.join(man, "man5", "pop3d.users.5"): "man"}
     if DIRS["unit"] != "no":
         for unit in ("pop3d.socket", "pop3d@.service", "pop3d-tls.socket",

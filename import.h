@@ -1,0 +1,64 @@
+/*
+ * import.h: reading what an old POP3 server left in a mailbox, for
+ * pop3d-import: Dovecot's dovecot-uidlist and pop3_uidl_format, an
+ * X-UIDL header.  Everything read is the old server's (or anyone's who
+ * could write the mailbox): lines are bounded and parsed strictly.
+ * Knows nothing of pop3d's own files (uidls.h) or of the listing.
+ */
+#ifndef POP3D_IMPORT_H
+#define POP3D_IMPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Checks a Dovecot pop3_uidl_format: %u (UID), %v (UIDVALIDITY), %f
+ * (file name), %g (GUID) and %%, each with Dovecot's [offset.]width,
+ * a leading 0 to pad, and the modifiers X (hex, of %u and %v), L and U.
+ * 0, or -1 with *why saying what is not supported (%m: Dovecot keeps
+ * no header MD5 for Maildir).
+ */
+int		 import_format_check(const char *fmt, const char **why);
+
+/* One message as dovecot-uidlist records it. */
+struct import_record {
+	uint32_t	 uid;
+	const char	*name;		/* the file name as recorded */
+	const char	*pop3_uidl;	/* the P field (pop3_save_uidl), or NULL */
+	const char	*guid;		/* the G field, or NULL */
+};
+
+/*
+ * Writes the UIDL that Dovecot gives r under fmt (checked) into out
+ * (terminated); a P field wins over fmt, as in Dovecot.  The length, or
+ * -1 when it does not fit cap.
+ */
+int		 import_format(char *out, size_t cap, const char *fmt,
+		    uint32_t uidvalidity, const struct import_record *r);
+
+/*
+ * The first line of a dovecot-uidlist (NUL-terminated, no newline):
+ * version 1 or 3.  0 with *version and *uidvalidity, or -1.
+ */
+int		 import_uidlist_header(const char *line, int *version,
+		    uint32_t *uidvalidity);
+
+/*
+ * A record line of a dovecot-uidlist of that version, NUL-terminated:
+ * fields are cut in place (line is changed) and *r points into it.  1
+ * when well-formed, 0 when not.
+ */
+int		 import_uidlist_record(char *line, int version,
+		    struct import_record *r);
+
+/*
+ * The value of the first X-UIDL header field in a message's header,
+ * head[0..len) (what was read of it): blanks before it cut, those after
+ * kept (as Dovecot does), a CR before the newline dropped; not unfolded.
+ * 0 with *v and *vlen pointing into head, or -1 when there is none.
+ */
+int		 import_x_uidl(const char *head, size_t len, const char **v,
+		    size_t *vlen);
+
+#endif

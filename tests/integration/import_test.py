@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Moving mailboxes from Dovecot to pop3d: every UIDL kept.
+
+usage: import_test.py POP3D POP3D-PASSWD POP3D-IMPORT
+
+Delivers messages into Maildirs, lets Debian's real Dovecot list them
+(its pop3 program pre-authenticated on stdin/stdout, as user nobody),
+runs pop3d-import on them and checks that pop3d's UIDL listing is
+Dovecot's, byte for byte and in order: with Dovecot's default
+pop3_uidl_format, with other formats, with UIDLs Dovecot saved
+(pop3_save_uidl) and with X-UIDL headers (pop3_reuse_xuidl).  Then what
+must not be believed or must not collide: new mail, a file replaced under
+an imported name, an old UIDL POP3 cannot carry, and hostile
+.pop3d.uidls files (garbage, a symlink, a FIFO, over-long, duplicate and
+malformed ids) that must never stop a login.  Last, fetchmail with "keep"
+against a private Dovecot daemon on loopback, then against pop3d on the
+migrated mailbox: the second run fetches nothing.  Needs root (Dovecot
+will not serve mail as root, and its daemon starts as root); skipped
+without Dovecot or root.
+"""
+
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from pop3dtest import Inetd, check, finish, pop3d_argv, skip  # noqa: E402
+
+if len(sys.argv) != 4:
+    sys.exit("usage: import_test.py POP3D POP3D-PASSWD POP3D-IMPORT")
+POP3D, PASSWD, IMPORT = (os.path.abspath(a) for a in sys.argv[1:4])
+
+DOVECOT_POP3 = "/usr/lib/dovecot/pop3"
+TIMEOUT = 60
+UIDLS = ".pop3d.uidls"
+
+if os.geteuid() != 0:
+    skip("needs root: Dovecot's daemon starts as root and serves as nobody")
+if not os.access(DOVECOT_POP3, os.X_OK) or shutil.which("dovecot") is None:
+    skip("Dovecot (dovecot-pop3d) is not installed")
+
+NOBODY = pwd.getpwnam("nobody")
+TOP = tempfile.mkdtemp(prefix="pop3d-import-")
+os.chmod(TOP, 0o755)
+COUNT = [0]
+
+
+def as_nobody():
+    return ["setpriv", "--reuid=%d" % NOBODY.pw_uid,
+            "--regid=%d" % NOBODY.pw_gid, "--clear-groups"]
+
+
+def chown_tree(path):
+    for d, dirs, files in os.walk(path):
+        os.chown(d, NOBODY.pw_uid, NOBODY.pw_gid)
+        for f in files:
+            os.lchown(os.path.join(d, f), NOBODY.pw_uid, NOBODY.pw_gid)
+
+
+def new_home(tag):
+    """A home folder with an empty Maildir, both nobody's."""
+    COUNT[0] += 1
+    home = os.path.join(TOP, "%s-%d" % (tag, COUNT[0]))
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(home, "Maildir", sub))
+    os.chmod(home, 0o755)
+    chown_tree(home)
+    return home
+
+
+def deliver(home, name, body=None, sub="new"):
+    """A message file named name in Maildir/sub, nobody's."""
+    path = os.path.join(home, "Maildir", sub, name)
+    if body is None:
+        stem = name.split(",S=")[0].encode()
+        body = b"From: a@example.org\nSubject: %s\n\nbody of %s\n" % (
+            stem, stem)
+    with open(path, "wb") as f:
+        f.write(body)
+    os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+    return path
+
+
+def dovecot_conf(home, extra="", log="/dev/stderr"):
+    conf = os.path.join(home, "dovecot.conf")
+    run = os.path.join(home, "run")
+    os.makedirs(run, exist_ok=True)
+    chown_tree(run)
+    with open(conf, "w") as f:
+        f.write("base_dir = %s\nstate_dir = %s\nlog_path = %s\n"
+                "protocols = pop3\nssl = no\n"
+                "mail_location = maildir:~/Maildir\n%s" % (run, run, log,
+                                                           extra))
+    return conf
+
+
+def dovecot_uidls(home, **settings):
+    """UIDL as Dovecot's pop3 gives it, pre-authenticated, as nobody."""
+    conf = dovecot_conf(home)
+    argv = as_nobody() + ["env", "-i", "USER=nobody", "HOME=" + home,
+                          DOVECOT_POP3, "-c", conf]
+    for k, v in settings.items():
+        argv += ["-o", "%s=%s" % (k, v)]
+    p = subprocess.run(argv, input=b"UIDL\r\nQUIT\r\n", capture_output=True,
+                       timeout=TIMEOUT)
+    # Pre-authenticated, it sends no greeting: the first reply is UIDL's.
+    lines = p.stdout.split(b"\r\n")
+    if p.returncode != 0 or lines[0] != b"+OK":
+        check(False, "dovecot lists " + home, p.stdout + p.stderr)
+        return []
+    pairs = []
+    for line in lines[1:]:
+        if line == b".":
+            break
+        pairs.append(tuple(line.split(b" ", 1)))
+    return pairs
+
+
+def users_file(home):
+    users = os.path.join(home, "users")
+    if not os.path.exists(users):
+        p = subprocess.run([PASSWD, "add", "--ops", "1", "--mem", "8K",
+                            "--folder", os.path.join(home, "Maildir"),
+                            "--users", users, "al"], input=b"secret\n",
+                           capture_output=True, timeout=TIMEOUT)
+        check(p.returncode == 0, "pop3d-passwd add", p.stderr)
+    return users
+
+
+def pop3d_session(home, commands=b"UIDL\r\n"):
+    argv = pop3d_argv(POP3D, "--users", users_file(home))
+    return subprocess.run(argv, input=b"USER al\r\nPASS secret\r\n" +
+                          commands + b"QUIT\r\n", capture_output=True,
+                          timeout=TIMEOUT)
+
+
+def pop3d_uidls(home):
+    p = pop3d_session(home)
+    lines = p.stdout.split(b"\r\n")
+    if len(lines) < 4 or not lines[2].startswith(b"+OK maildrop"):
+        check(False, "pop3d logs in to " + home, p.stdout + p.stderr)
+        return []
+    pairs = []
+    for line in lines[4:]:
+        if line == b".":
+            break
+        pairs.append(tuple(line.split(b" ", 1)))
+    return pairs
+
+
+def pop3d_import(*args):
+    return subprocess.run([IMPORT, "uidls"] + list(args),
+                          capture_output=True, timeout=TIMEOUT)
+
+
+def ids_valid(pairs, what):
+    ids = [u for _, u in pairs]
+    check(len(set(ids)) == len(ids), what + ": ids unique", ids)
+    check(all(1 <= len(u) <= 70 and all(0x21 <= c <= 0x7e for c in u)
+              for u in ids), what + ": ids are RFC 1939 ids", ids)
+
+
+def same_listing(home, dovecot, what):
+    mine = pop3d_uidls(home)
+    check(len(dovecot) > 0, what + ": Dovecot listed messages", dovecot)
+    check(mine == dovecot, what + ": pop3d's UIDL is Dovecot's",
+          "pop3d %r dovecot %r" % (mine, dovecot))
+    ids_valid(mine, what)
+    return mine
+
+
+def maildir_names():
+    """Five names as Dovecot's LDA gives them, in delivery order, with
+    the size of the message deliver() writes (Dovecot checks S=)."""
+    names = []
+    for i in range(1, 6):
+        stem = "1700000%03d.M%dP%d.mx.example.org" % (i, 100 + i, 4000 + i)
+        size = len(b"From: a@example.org\nSubject: %s\n\nbody of %s\n" %
+                   (stem.encode(), stem.encode()))
+        names.append("%s,S=%d" % (stem, size))
+    return names
+
+
+def test_default_format():
+    home = new_home("default")
+    for n in maildir_names():
+        deliver(home, n)
+    dovecot = dovecot_uidls(home)
+    # Dovecot moved them to cur/ with flags; a sixth stays in new/.
+    deliver(home, "1700000999.M1P1.mx.example.org")
+    dovecot = dovecot_uidls(home)
+    check(len(dovecot) == 6, "dovecot lists six", dovecot)
+    p = pop3d_import("--from", "dovecot", os.path.join(home, "Maildir"))
+    check(p.returncode == 0, "import default format", p.stderr)
+    check(p.stdout.startswith(b"# "), "import prints the listing", p.stdout)
+    rows = [l.split(b" ") for l in p.stdout.splitlines()[1:]]
+    check([r[0] for r in rows] == [u for _, u in dovecot] and
+          all(r[0] == r[1] for r in rows), "import shows old = new", rows)
+    st = os.lstat(os.path.join(home, "Maildir", UIDLS))
+    check(st.st_uid == NOBODY.pw_uid and stat.S_IMODE(st.st_mode) == 0o600,
+          "the file is the mailbox owner's, 0600", st)
+    same_listing(home, dovecot, "default format")
+    return home, dovecot
+
+
+def test_formats():
+    for fmt in ("%v.%u", "%f", "%g", "%03u-%Lf", "%1.8f%Xu", "%Uf",
+                "a%%b%u"):
+        home = new_home("format")
+        for n in maildir_names():
+            deliver(home, n)
+        dovecot = dovecot_uidls(home, pop3_uidl_format=fmt)
+        p = pop3d_import("--from", "dovecot", "--format", fmt,
+                         os.path.join(home, "Maildir"))
+        check(p.returncode == 0, "import --format " + fmt, p.stderr)
+        same_listing(home, dovecot, "format " + fmt)
+    p = pop3d_import("--from", "dovecot", "--format", "%m", home)
+    check(p.returncode == 100 and b"%m" in p.stderr,
+          "--format %m is refused (no header MD5 in a Maildir)", p.stderr)
+    p = pop3d_import("--from", "dovecot", "--format", "%{uid}", home)
+    check(p.returncode == 100, "--format %{uid} is refused", p.stderr)
+
+
+def test_saved_uidls():
+    """pop3_save_uidl keeps what clients saw when the format changes."""
+    home = new_home("saved")
+    names = maildir_names()
+    for n in names[:3]:
+        deliver(home, n)
+    saved = dovecot_uidls(home, pop3_uidl_format="%v-%u",
+                          pop3_save_uidl="yes")
+    for n in names[3:]:
+        deliver(home, n)
+    dovecot = dovecot_uidls(home)         # the default format now
+    check(dovecot[:3] == saved and dovecot[3][1] != b"%s" % saved[0][1],
+          "dovecot: saved UIDLs stay, new ones follow the format",
+          (saved, dovecot))
+    with open(os.path.join(home, "Maildir", "dovecot-uidlist"), "rb") as f:
+        check(f.read().count(b" P") == 3, "dovecot saved three UIDLs")
+    p = pop3d_import("--from", "dovecot", os.path.join(home, "Maildir"))
+    check(p.returncode == 0, "import saved UIDLs", p.stderr)
+    same_listing(home, dovecot, "saved UIDLs")
+
+
+def test_x_uidl():
+    home = new_home("xuidl")
+    heads = [b"X-UIDL: 9f2c11aa08e4", b"x-uidl:\tGmail-style_00017",
+             b"", b"X-UIDL:   padded  "]
+    for i, h in enumerate(heads):
+        body = b"From: a@b\n" + (h + b"\n" if h else b"") + \
+            b"Subject: %d\n\nX-UIDL: not-the-header-%d\n" % (i, i)
+        deliver(home, "1700000%03d.M1P1.host" % i, body)
+    dovecot = dovecot_uidls(home, pop3_reuse_xuidl="yes")
+    p = pop3d_import("--from", "x-uidl", os.path.join(home, "Maildir"))
+    check(p.returncode == 0 and b"no X-UIDL" in p.stderr,
+          "import x-uidl warns of the message without one", p.stderr)
+    mine = pop3d_uidls(home)
+    check(mine[:2] == dovecot[:2],
+          "x-uidl: pop3d gives Dovecot's pop3_reuse_xuidl ids", (mine,
+                                                                 dovecot))
+    check(mine[2][1] == b"1700000002.M1P1.host",
+          "x-uidl: without the field, pop3d's own id", mine)
+    # Dovecot keeps the blanks after it: "padded  " is no POP3 id.
+    check(dovecot[3][1] == b"padded  " and
+          mine[3][1] == b"1700000003.M1P1.host" and
+          b"not 1 to 70 printable" in p.stderr,
+          "x-uidl: an id with blanks is refused, not trimmed", (mine,
+                                                               p.stderr))
+    ids_valid(mine, "x-uidl")
+
+
+def test_new_mail_and_collisions(home, dovecot):
+    """After the import: new mail, a name that is an imported id, a file
+    replaced under an imported name."""
+    maildir = os.path.join(home, "Maildir")
+    taken = dovecot[0][1].decode()
+    deliver(home, "1800000000.M1P1.mx.example.org")
+    deliver(home, taken)                  # a new file named as an old id
+    mine = pop3d_uidls(home)
+    ids = [u for _, u in mine]
+    old = [u for _, u in dovecot]
+    check(len(mine) == len(dovecot) + 2, "two new messages listed", mine)
+    check(set(old) <= set(ids), "imported ids stay", (mine, dovecot))
+    check(mine[0][1].startswith(b"=") and
+          mine[-1][1] == b"1800000000.M1P1.mx.example.org",
+          "new mail gets pop3d's usual id, or a digest where an imported "
+          "id has its name", mine)
+    ids_valid(mine, "new mail")
+    # The second message's file replaced: same name, another file.
+    cur = os.path.join(maildir, "cur")
+    name = sorted(os.listdir(cur))[1]
+    tmp = os.path.join(maildir, "tmp", "x")
+    with open(tmp, "wb") as f:
+        f.write(b"Subject: replaced\n\nnot the message it was\n")
+    os.rename(tmp, os.path.join(cur, name))
+    mine = pop3d_uidls(home)
+    ids = [u for _, u in mine]
+    check(old[1] not in ids and name.split(":")[0].encode() in ids,
+          "a file replaced under an imported name keeps no imported id",
+          mine)
+    check(set(old) - {old[1]} <= set(ids), "the others keep theirs",
+          (mine, dovecot))
+    ids_valid(mine, "replaced file")
+
+
+def test_refused_ids():
+    """An old UIDL POP3 cannot carry (over 70 octets) is not kept."""
+    home = new_home("long")
+    long_name = "1700000001.M1P1." + "x" * 60 + ".example.org"
+    deliver(home, long_name)
+    deliver(home, "1700000002.M2P2.host")
+    dovecot = dovecot_uidls(home, pop3_uidl_format="%f")
+    check(len(dovecot[0][1]) > 70, "dovecot gives an over-long UIDL",
+          dovecot)
+    p = pop3d_import("--from", "dovecot", "--format", "%f",
+                     os.path.join(home, "Maildir"))
+    check(p.returncode == 0 and b"not 1 to 70 printable" in p.stderr and
+          long_name.encode()[:40] in p.stderr,
+          "import names the message whose UIDL it cannot keep", p.stderr)
+    mine = pop3d_uidls(home)
+    check(mine[1] == dovecot[1], "the other keeps its UIDL", mine)
+    check(mine[0][1].startswith(b"="), "the long one: pop3d's digest id",
+          mine)
+    ids_valid(mine, "refused")
+
+
+def test_dry_run_and_errors():
+    home = new_home("dry")
+    for n in maildir_names()[:2]:
+        deliver(home, n)
+    dovecot = dovecot_uidls(home)
+    maildir = os.path.join(home, "Maildir")
+    p = pop3d_import("--from", "dovecot", "--dry-run", maildir)
+    check(p.returncode == 0 and not os.path.exists(
+        os.path.join(maildir, UIDLS)), "--dry-run writes nothing", p.stderr)
+    rows = [l.split(b" ") for l in p.stdout.splitlines()[1:]]
+    check([(r[0], r[1]) for r in rows] == [(u, u) for _, u in dovecot],
+          "--dry-run shows the old and the new UIDL", p.stdout)
+    plain = new_home("plain")
+    os.unlink(os.path.join(plain, "Maildir", "dovecot-uidlist")) \
+        if os.path.exists(os.path.join(plain, "Maildir",
+                                       "dovecot-uidlist")) else None
+    p = pop3d_import("--from", "dovecot", os.path.join(plain, "Maildir"))
+    check(p.returncode == 1 and b"no dovecot-uidlist" in p.stderr,
+          "a Maildir without dovecot-uidlist: exit 1, said", p.stderr)
+    p = pop3d_import("--from", "dovecot", os.path.join(TOP, "nowhere"))
+    check(p.returncode == 1, "a missing mailbox: exit 1", p.stderr)
+    p = pop3d_import("--from", "courier-imap", maildir)
+    check(p.returncode == 100, "an unknown source: usage", p.stderr)
+
+
+def hostile(home, content, what, make=None):
+    maildir = os.path.join(home, "Maildir")
+    path = os.path.join(maildir, UIDLS)
+    if os.path.lexists(path):
+        os.unlink(path)
+    if make is not None:
+        make(path)
+    else:
+        with open(path, "wb") as f:
+            f.write(content)
+    try:
+        mine = pop3d_uidls(home)
+    except subprocess.TimeoutExpired:
+        check(False, what + ": login does not hang")
+        return []
+    check(len(mine) == 6, what + ": the login lists every message", mine)
+    ids_valid(mine, what)
+    return mine
+
+
+def test_hostile_files():
+    home = new_home("hostile")
+    names = ["1700000%03d.M1P1.host" % i for i in range(6)]
+    inos = [os.stat(deliver(home, n)).st_ino for n in names]
+    size = os.stat(os.path.join(home, "Maildir", "new", names[0])).st_size
+
+    def entry(i, uid, name=None):
+        return b"%d %d %s %s\n" % (inos[i], size, uid, (name or names[i])
+                                   .encode())
+
+    head = b"pop3d uidls 1\n"
+    good = head + entry(0, b"old-0") + entry(1, b"old-1") + b"end\n"
+    mine = hostile(home, good, "a good file")
+    check([u for _, u in mine[:2]] == [b"old-0", b"old-1"] and
+          mine[2][1] == names[2].encode(), "a good file is used", mine)
+    hostile(home, b"\x00\xff garbage\n" * 100, "garbage")
+    hostile(home, good.replace(b"pop3d uidls 1", b"pop3d uidls 9"),
+            "another version")
+    mine = hostile(home, head + entry(0, b"x" * 71) + entry(1, b"a b") +
+                   entry(2, b"\x01ctl") + entry(3, b"ok-3") + b"end\n",
+                   "malformed ids")
+    check(mine[3][1] == b"ok-3" and mine[0][1] == names[0].encode(),
+          "only the well-formed entry is used", mine)
+    mine = hostile(home, head + entry(0, b"same") + entry(1, b"same") +
+                   b"end\n", "one id twice")
+    check(mine[0][1] == b"same" and mine[1][1] != b"same",
+          "an id given twice is kept once", mine)
+    mine = hostile(home, head + entry(0, names[1].encode()) + b"end\n",
+                   "an id that is another file's name")
+    check(mine[0][1] == names[1].encode() and mine[1][1] != names[1].encode(),
+          "the imported id wins; the other file gets its own", mine)
+    mine = hostile(home, head + b"%d %d stolen %s\n" % (inos[0] + 999999,
+                                                       size, names[0]
+                                                       .encode()),
+                   "another inode")
+    check(mine[0][1] == names[0].encode(),
+          "an entry for another inode is not believed", mine)
+    mine = hostile(home, head + entry(0, b"dot", ".pop3d.lock") +
+                   entry(0, b"slash", "new/" + names[0]) + b"end\n",
+                   "hidden and path names")
+    check(mine[0][1] == names[0].encode(), "path names are not names", mine)
+    hostile(home, head + b"1 " * 5000 + b"\n" + good[len(head):],
+            "an over-long line")
+    other = os.path.join(TOP, "elsewhere")
+    with open(other, "wb") as f:
+        f.write(good)
+    mine = hostile(home, None, "a symlink",
+                   make=lambda p: os.symlink(other, p))
+    check(mine[0][1] == names[0].encode(), "a symlink is not followed",
+          mine)
+    hostile(home, None, "a FIFO", make=os.mkfifo)
+
+    def sparse(p):
+        with open(p, "wb") as f:
+            f.write(good)
+            f.truncate(262144 * 1024 + 1)
+    mine = hostile(home, None, "an over-large file", make=sparse)
+    check(mine[0][1] == names[0].encode(), "an over-large file is ignored",
+          mine)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_dovecot(home, port):
+    conf = dovecot_conf(home, (
+        "listen = 127.0.0.1\ndisable_plaintext_auth = no\n"
+        "passdb {\n  driver = passwd-file\n  args = %s/dovecot-passwd\n}\n"
+        "userdb {\n  driver = static\n  args = uid=nobody gid=%d home=%s\n"
+        "}\nservice pop3-login {\n  inet_listener pop3 {\n    port = %d\n"
+        "  }\n}\nservice imap-login {\n  inet_listener imap {\n"
+        "    port = 0\n  }\n}\n") % (home, NOBODY.pw_gid, home, port),
+        log=os.path.join(home, "dovecot.log"))
+    with open(os.path.join(home, "dovecot-passwd"), "w") as f:
+        f.write("al:{PLAIN}secret::::\n")
+    # The daemon keeps what it inherits: no pipes to wait on.
+    p = subprocess.run(["dovecot", "-c", conf], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=TIMEOUT)
+    check(p.returncode == 0, "dovecot starts")
+    return conf
+
+
+def fetchmail(home, port, what):
+    rc = os.path.join(home, "fetchmailrc")
+    got = os.path.join(home, "got")
+    with open(rc, "w") as f:
+        f.write("poll 127.0.0.1 protocol pop3 port %d uidl user al "
+                "password secret keep sslproto '' "
+                "mda \"/bin/sh -c 'cat >> %s'\"\n" % (port, got))
+    os.chmod(rc, 0o600)
+    before = open(got, "rb").read().count(b"\nSubject: ") \
+        if os.path.exists(got) else 0
+    env = dict(os.environ, HOME=home, FETCHMAILHOME=home)
+    p = subprocess.run(["fetchmail", "-f", rc, "-i",
+                        os.path.join(home, "fetchids"), "--nosyslog"],
+                       capture_output=True, timeout=TIMEOUT, env=env)
+    after = open(got, "rb").read().count(b"\nSubject: ") \
+        if os.path.exists(got) else 0
+    return p, after - before
+
+
+def test_fetchmail():
+    home = new_home("fetchmail")
+    for n in maildir_names():
+        deliver(home, n)
+    port = free_port()
+    conf = start_dovecot(home, port)
+    try:
+        p, n = fetchmail(home, port, "dovecot")
+        check(p.returncode == 0 and n == 5,
+              "fetchmail keep: five from Dovecot", (n, p.stdout, p.stderr))
+        p, n = fetchmail(home, port, "dovecot")
+        check(n == 0, "fetchmail keep: nothing more from Dovecot",
+              (n, p.stdout))
+    finally:
+        subprocess.run(["doveadm", "-c", conf, "stop"], capture_output=True,
+                       timeout=TIMEOUT)
+    p = pop3d_import("--from", "dovecot", os.path.join(home, "Maildir"))
+    check(p.returncode == 0, "import for fetchmail", p.stderr)
+    srv = Inetd(pop3d_argv(POP3D, "--users", users_file(home)))
+    try:
+        p, n = fetchmail(home, srv.port, "pop3d")
+        check(n == 0 and p.returncode == 1,
+              "fetchmail keep: nothing again from pop3d",
+              (n, p.returncode, p.stdout, p.stderr))
+        deliver(home, "1900000000.M1P1.mx.example.org")
+        p, n = fetchmail(home, srv.port, "pop3d")
+        check(n == 1 and p.returncode == 0,
+              "fetchmail keep: only the new message from pop3d",
+              (n, p.stdout, p.stderr))
+    finally:
+        srv.close()
+
+
+try:
+    home, dovecot = test_default_format()
+    test_new_mail_and_collisions(home, dovecot)
+    test_formats()
+    test_saved_uidls()
+    test_x_uidl()
+    test_refused_ids()
+    test_dry_run_and_errors()
+    test_hostile_files()
+    test_fetchmail()
+finally:
+    shutil.rmtree(TOP, ignore_errors=True)
+sys.exit(finish())
