@@ -5,6 +5,7 @@
  * file (pop3d-import does) and never decides what is kept.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,90 @@ import_uidlist_record(char *line, int version, struct import_record *r)
 	}
 	r->name = p + 1;
 	return *r->name != '\0';
+}
+
+int
+import_courier_header(const char *line)
+{
+	return (strncmp(line, "/2 ", 3) == 0 || strncmp(line, "/3 ", 3) == 0) ?
+	    0 : -1;
+}
+
+/* A decimal of 1..20 digits that fits an unsigned long, s..end whole. */
+static int
+ulong_field(const char *s, const char *end, unsigned long *v)
+{
+	unsigned long n = 0;
+
+	if (s == end || end - s > 20)
+		return -1;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9' || n > (ULONG_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (unsigned long)(*s - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+int
+import_courier_record(char *line, struct import_courier *r)
+{
+	char *uid, *size, *c1, *c2, *end;
+	unsigned long v;
+
+	/* The name may hold spaces: the last two fields are split off. */
+	if ((uid = strrchr(line, ' ')) == NULL)
+		return 0;
+	*uid++ = '\0';
+	if ((size = strrchr(line, ' ')) == NULL || size == line)
+		return 0;
+	*size++ = '\0';
+	end = uid + strlen(uid);
+	if (ulong_field(size, size + strlen(size), &v) == -1 ||
+	    (c1 = strchr(uid, ':')) == NULL)
+		return 0;
+	if ((c2 = strchr(c1 + 1, ':')) != NULL) {
+		if (ulong_field(c2 + 1, end, &v) == -1)
+			return 0;	/* the UTF-8 flag of version 3 */
+	} else
+		c2 = end;
+	if (ulong_field(uid, c1, &r->n) == -1 ||
+	    ulong_field(c1 + 1, c2, &r->uidv) == -1)
+		return 0;
+	r->name = line;
+	return 1;
+}
+
+int
+import_courier_uidl(char *out, size_t cap, const char *name, unsigned long n,
+    unsigned long uidv)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = 0;
+	int k;
+
+	if (n != 0) {
+		k = uidv != 0 ? snprintf(out, cap, "UID%lu-%lu", n, uidv) :
+		    snprintf(out, cap, "UID%lu", n);
+		return k < 0 || (size_t)k >= cap ? -1 : k;
+	}
+	for (const char *p = name; *p != '\0' && *p != ':'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (len + 4 > cap)
+			return -1;
+		if (c < 0x21 || c > 0x7e || c == '\'' || c == '"' || c == '+') {
+			out[len++] = '+';
+			out[len++] = hex[c >> 4];
+			out[len++] = hex[c & 0xf];
+		} else
+			out[len++] = (char)c;
+	}
+	if (len >= cap)
+		return -1;
+	out[len] = '\0';
+	return (int)len;
 }
 
 int

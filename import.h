@@ -52,6 +52,32 @@ int		 import_uidlist_header(const char *line, int *version,
 int		 import_uidlist_record(char *line, int version,
 		    struct import_record *r);
 
+/* One message as Courier's courierpop3dsizelist records it. */
+struct import_courier {
+	const char	*name;		/* the file name as recorded */
+	unsigned long	 n;		/* its UID number, or 0 */
+	unsigned long	 uidv;		/* the UIDVALIDITY, or 0 */
+};
+
+/* The first line of a courierpop3dsizelist: "/2 ..." or "/3 ...": 0, -1. */
+int		 import_courier_header(const char *line);
+
+/*
+ * A record line of a courierpop3dsizelist, NUL-terminated: "<name>
+ * <size> <n>:<uidv>[:<utf8>]", cut in place.  1 when well-formed, 0 not.
+ */
+int		 import_courier_record(char *line, struct import_courier *r);
+
+/*
+ * The UIDL Courier gives: "UID<n>-<uidv>" ("UID<n>" without a uidv);
+ * with n 0, or for a message no courierpop3dsizelist names (Courier
+ * before it kept one), the name up to its ':' with each octet outside
+ * 0x21..0x7E, '\'', '"' and '+' written "+XX".  The length written
+ * into out (terminated), or -1 when it does not fit cap.
+ */
+int		 import_courier_uidl(char *out, size_t cap, const char *name,
+		    unsigned long n, unsigned long uidv);
+
 /*
  * The value of the first X-UIDL header field in a message's header,
  * head[0..len) (what was read of it): blanks before it cut, those after

@@ -28,7 +28,7 @@
 #include "uidls.h"
 
 /* What the old server was. */
-enum from { FROM_NONE, FROM_DOVECOT, FROM_XUIDL };
+enum from { FROM_NONE, FROM_DOVECOT, FROM_COURIER, FROM_XUIDL };
 
 /* The folders of a mailbox, as the store has them: see DESIGN.md. */
 enum { IMP_ROOT, IMP_NEW, IMP_CUR, IMP_SUBS };
@@ -60,7 +60,7 @@ struct mailbox {
 	unsigned long	 warnings;
 };
 
-/* Dovecot's records, sorted by base name for lookup. */
+/* The old server's records, sorted by base name for lookup. */
 struct record {
 	char		*base;
 	char		*old;		/* the UIDL Dovecot gives it */
@@ -69,7 +69,7 @@ struct record {
 struct uidlist {
 	const struct opts *o;
 	struct mailbox	*mb;
-	int		 version;
+	int		 version;	/* of the header; 0 before it is read */
 	uint32_t	 uidvalidity;
 	struct record	*recs;
 	size_t		 count;
@@ -93,8 +93,8 @@ static void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: pop3d-import uidls --from dovecot|x-uidl [--format FMT]\n"
-	    "                          [--dry-run] MAILBOX...\n"
+	    "usage: pop3d-import uidls --from dovecot|courier|x-uidl\n"
+	    "                          [--format FMT] [--dry-run] MAILBOX...\n"
 	    "\n"
 	    "  uidls  records, in each MAILBOX, the UIDL that the old server\n"
 	    "         gave each message, so that pop3d gives the same one;\n"
@@ -104,6 +104,8 @@ usage(int code)
 	    "--from dovecot  a Maildir with Dovecot's dovecot-uidlist;\n"
 	    "                --format is Dovecot's pop3_uidl_format\n"
 	    "                (%%08Xu%%08Xv by default)\n"
+	    "--from courier  a Maildir with Courier's courierpop3dsizelist\n"
+	    "                (without one: Courier's rule on file names)\n"
 	    "--from x-uidl   the X-UIDL header field of each message\n"
 	    "                (Dovecot's pop3_reuse_xuidl)\n"
 	    "--dry-run       writes nothing; shows what pop3d would give\n"
@@ -251,13 +253,15 @@ record_cmp(const void *a, const void *b)
 	    ((const struct record *)b)->base);
 }
 
+static int	add_record(struct uidlist *, const char *, const char *,
+		    size_t);
+
 static int
 uidlist_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct uidlist *ul = arg;
 	struct import_record r;
 	char copy[IMPORT_UIDLIST_LINE_MAX + 1], uidl[IMPORT_UIDL_CAP];
-	struct record *rec;
 	int n;
 
 	if (line == NULL || memchr(line, '\0', len) != NULL)
@@ -271,6 +275,15 @@ uidlist_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	if ((n = import_format(uidl, sizeof(uidl), ul->o->format,
 	    ul->uidvalidity, &r)) < 0)
 		return 0;	/* longer than any UIDL may be: no record */
+	return add_record(ul, r.name, uidl, (size_t)n);
+}
+
+/* Keeps name's base and its UIDL; 0, or 1 with ul->error set. */
+static int
+add_record(struct uidlist *ul, const char *name, const char *uidl, size_t n)
+{
+	struct record *rec;
+
 	if (ul->count == ul->cap) {
 		size_t ncap = ul->cap ? ul->cap * 2 : 64;
 
@@ -287,9 +300,9 @@ uidlist_line(void *arg, unsigned long lineno, const char *line, size_t len)
 		ul->cap = ncap;
 	}
 	rec = &ul->recs[ul->count];
-	/* Dovecot keeps the name without its ":2,flags". */
-	rec->base = strndup(r.name, strcspn(r.name, ":"));
-	rec->old = strndup(uidl, (size_t)n);
+	/* Dovecot keeps the name without its ":2,flags", Courier with. */
+	rec->base = strndup(name, strcspn(name, ":"));
+	rec->old = strndup(uidl, n);
 	if (rec->base == NULL || rec->old == NULL) {
 		free(rec->base);
 		free(rec->old);
@@ -310,14 +323,17 @@ free_uidlist(struct uidlist *ul)
 	free(ul->recs);
 }
 
-/* 0, 1 when the mailbox has no usable dovecot-uidlist, -1 (errno). */
+/*
+ * Reads the old server's file name in the Maildir, a line at a time
+ * through fn, into ul.  0; 1 when there is none (said, unless missing is
+ * OK and it is ENOENT) or its header is not known; -1 (errno).
+ */
 static int
-from_dovecot(const struct opts *o, struct mailbox *mb)
+read_records(struct uidlist *ul, const char *name,
+    int (*fn)(void *, unsigned long, const char *, size_t), bool missing)
 {
-	struct uidlist ul = { .o = o, .mb = mb };
-	struct record key, *rec;
+	struct mailbox *mb = ul->mb;
 	struct stat sb;
-	char base[NAME_MAX + 1];
 	int fd, r;
 
 	if (!is_maildir(mb)) {
@@ -325,50 +341,127 @@ from_dovecot(const struct opts *o, struct mailbox *mb)
 		    "cur/)\n", mb->path);
 		return 1;
 	}
-	fd = openat(mb->dirfd, "dovecot-uidlist", O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = openat(mb->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 && errno == ENOENT && missing)
+		return 1;
 	if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		fprintf(stderr, "pop3d-import: %s: no dovecot-uidlist: %s\n",
-		    mb->path, fd == -1 ? strerror(errno) : "not a file");
+		fprintf(stderr, "pop3d-import: %s: no %s: %s\n", mb->path,
+		    name, fd == -1 ? strerror(errno) : "not a file");
 		if (fd != -1)
 			close(fd);
 		return 1;
 	}
-	r = file_each_line(fd, IMPORT_UIDLIST_LINE_MAX, uidlist_line, &ul,
-	    NULL);
+	r = file_each_line(fd, IMPORT_UIDLIST_LINE_MAX, fn, ul, NULL);
 	close(fd);
-	if (r == -1 || ul.error != 0) {
-		if (ul.error != 0)
-			errno = ul.error;
-		free_uidlist(&ul);
+	if (r == -1 || ul->error != 0) {
+		if (ul->error != 0)
+			errno = ul->error;
 		return -1;
 	}
-	if (ul.version == 0) {
-		fprintf(stderr, "pop3d-import: %s: dovecot-uidlist: not a "
-		    "version 1 or 3 header\n", mb->path);
-		free_uidlist(&ul);
+	if (ul->version == 0) {
+		fprintf(stderr, "pop3d-import: %s: %s: not a header of a "
+		    "known version\n", mb->path, name);
 		return 1;
 	}
-	qsort(ul.recs, ul.count, sizeof(*ul.recs), record_cmp);
+	qsort(ul->recs, ul->count, sizeof(*ul->recs), record_cmp);
+	return 0;
+}
+
+/* Gives each message the UIDL of its record in ul; 0, or -1 (errno). */
+static int
+take_records(struct mailbox *mb, const struct uidlist *ul, const char *what)
+{
+	char base[NAME_MAX + 1], why[128];
+	struct record key, *rec;
+
+	snprintf(why, sizeof(why), "not in %s: pop3d gives it an id of its "
+	    "own", what);
 	for (size_t i = 0; i < mb->count; i++) {
 		struct file *f = &mb->files[i];
 
 		memcpy(base, f->name, f->baselen);
 		base[f->baselen] = '\0';
 		key.base = base;
-		rec = bsearch(&key, ul.recs, ul.count, sizeof(*ul.recs),
+		rec = bsearch(&key, ul->recs, ul->count, sizeof(*ul->recs),
 		    record_cmp);
-		if (rec == NULL) {
-			warn_file(mb, f, "not in dovecot-uidlist: pop3d gives "
-			    "it an id of its own");
-			continue;
-		}
-		if ((f->old = strdup(rec->old)) == NULL) {
-			free_uidlist(&ul);
+		if (rec == NULL)
+			warn_file(mb, f, why);
+		else if ((f->old = strdup(rec->old)) == NULL)
 			return -1;
-		}
 	}
+	return 0;
+}
+
+/* 0, 1 when the mailbox has no usable dovecot-uidlist, -1 (errno). */
+static int
+from_dovecot(const struct opts *o, struct mailbox *mb)
+{
+	struct uidlist ul = { .o = o, .mb = mb };
+	int r;
+
+	if ((r = read_records(&ul, "dovecot-uidlist", uidlist_line,
+	    false)) == 0)
+		r = take_records(mb, &ul, "dovecot-uidlist");
 	free_uidlist(&ul);
+	return r;
+}
+
+/* Courier. */
+
+static int
+sizelist_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct uidlist *ul = arg;
+	struct import_courier r;
+	char copy[IMPORT_UIDLIST_LINE_MAX + 1], uidl[IMPORT_UIDL_CAP];
+	int n;
+
+	if (line == NULL || memchr(line, '\0', len) != NULL)
+		return lineno == 1 ? 1 : 0;	/* over-long: no record */
+	memcpy(copy, line, len + 1);
+	if (lineno == 1) {
+		if (import_courier_header(copy) == -1)
+			return 1;
+		ul->version = 3;
+		return 0;
+	}
+	if (!import_courier_record(copy, &r) ||
+	    (n = import_courier_uidl(uidl, sizeof(uidl), r.name, r.n,
+	    r.uidv)) < 0)
+		return 0;
+	return add_record(ul, r.name, uidl, (size_t)n);
+}
+
+/*
+ * Courier's courierpop3dsizelist, or without one (Courier before it
+ * kept one) its rule on names.  0, 1 when the file is unusable, -1.
+ */
+static int
+from_courier(struct mailbox *mb)
+{
+	struct uidlist ul = { .mb = mb };
+	char uidl[IMPORT_UIDL_CAP];
+	int r;
+
+	if ((r = read_records(&ul, "courierpop3dsizelist", sizelist_line,
+	    true)) == 0)
+		r = take_records(mb, &ul, "courierpop3dsizelist");
+	free_uidlist(&ul);
+	if (r != 1 || ul.version != 0 || !is_maildir(mb) ||
+	    faccessat(mb->dirfd, "courierpop3dsizelist", F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		return r;
+	fprintf(stderr, "pop3d-import: %s: no courierpop3dsizelist: UIDLs "
+	    "by Courier's rule on file names\n", mb->path);
+	for (size_t i = 0; i < mb->count; i++) {
+		struct file *f = &mb->files[i];
+
+		if (import_courier_uidl(uidl, sizeof(uidl), f->name, 0, 0) < 0)
+			warn_file(mb, f, "its name is too long for a UIDL");
+		else if ((f->old = strdup(uidl)) == NULL)
+			return -1;
+	}
 	return 0;
 }
 
@@ -609,7 +702,12 @@ import_one(const struct opts *o, const char *path)
 		    1 : -1;
 	}
 	qsort(mb.files, mb.count, sizeof(*mb.files), file_order);
-	r = o->from == FROM_DOVECOT ? from_dovecot(o, &mb) : from_xuidl(&mb);
+	if (o->from == FROM_DOVECOT)
+		r = from_dovecot(o, &mb);
+	else if (o->from == FROM_COURIER)
+		r = from_courier(&mb);
+	else
+		r = from_xuidl(&mb);
 	if (r == 0 && (r = keep_valid(&mb)) == 0 && !o->dry_run)
 		r = save(&mb);
 	if (r == 0)
@@ -647,6 +745,8 @@ main(int argc, char *argv[])
 		case 'f':
 			if (strcmp(optarg, "dovecot") == 0)
 				o.from = FROM_DOVECOT;
+			else if (strcmp(optarg, "courier") == 0)
+				o.from = FROM_COURIER;
 			else if (strcmp(optarg, "x-uidl") == 0)
 				o.from = FROM_XUIDL;
 			else

@@ -8,7 +8,9 @@ Delivers messages into Maildirs, lets Debian's real Dovecot list them
 runs pop3d-import on them and checks that pop3d's UIDL listing is
 Dovecot's, byte for byte and in order: with Dovecot's default
 pop3_uidl_format, with other formats, with UIDLs Dovecot saved
-(pop3_save_uidl) and with X-UIDL headers (pop3_reuse_xuidl).  Then what
+(pop3_save_uidl) and with X-UIDL headers (pop3_reuse_xuidl); and that
+it is Courier's for a Maildir Courier's courierpop3d left
+(courier/fixture.json).  Then what
 must not be believed or must not collide: new mail, a file replaced under
 an imported name, an old UIDL POP3 cannot carry, and hostile
 .pop3d.uidls files (garbage, a symlink, a FIFO, over-long, duplicate and
@@ -19,6 +21,7 @@ will not serve mail as root, and its daemon starts as root); skipped
 without Dovecot or root.
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -309,6 +312,54 @@ def test_new_mail_and_collisions(home, dovecot):
     ids_valid(mine, "replaced file")
 
 
+def test_courier():
+    """A Maildir as Courier's courierpop3d left it (courier/fixture.json,
+    made by courier/make-fixture with Debian's courier-pop unpacked)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "courier", "fixture.json")) as f:
+        fx = json.load(f)
+    home = new_home("courier")
+    maildir = os.path.join(home, "Maildir")
+    for name, body in fx["files"].items():
+        with open(os.path.join(maildir, name), "w") as f:
+            f.write(body)
+    with open(os.path.join(maildir, "courierpop3dsizelist"), "w") as f:
+        f.write(fx["courierpop3dsizelist"])
+    p = pop3d_import("--from", "courier", maildir)
+    check(p.returncode == 0, "import courier", p.stderr)
+    mine = pop3d_uidls(home)
+    check([u.decode() for _, u in mine] == fx["uidl"],
+          "courier: pop3d's UIDL is Courier's", (mine, fx["uidl"]))
+    # A message Courier never listed, and a record of UID 0 (its rule on
+    # names): the name up to ':', "+XX" for ' " + and what is not 0x21..7E.
+    deliver(home, "1800000000.M1P1.mx.example.org")
+    deliver(home, "1800000001.M1 it's+\"x\".host", sub="cur")
+    with open(os.path.join(maildir, "courierpop3dsizelist"), "a") as f:
+        f.write("1800000001.M1 it's+\"x\".host 43 0:0:0\n")
+    p = pop3d_import("--from", "courier", maildir)
+    check(p.returncode == 0 and b"not in courierpop3dsizelist" in p.stderr,
+          "courier: a message not in the file is named", p.stderr)
+    mine = pop3d_uidls(home)
+    check(mine[-1][1] == b"1800000001.M1+20it+27s+2B+22x+22.host" and
+          mine[-2][1] == b"1800000000.M1P1.mx.example.org" and
+          [u.decode() for _, u in mine[:5]] == fx["uidl"],
+          "courier: UID 0 by its rule on names, the unlisted its own", mine)
+    # Without the file at all: Courier's rule on names for every one.
+    os.unlink(os.path.join(maildir, "courierpop3dsizelist"))
+    p = pop3d_import("--from", "courier", maildir)
+    check(p.returncode == 0 and b"rule on file names" in p.stderr,
+          "courier without courierpop3dsizelist: said", p.stderr)
+    mine = pop3d_uidls(home)
+    check(mine[0][1] == b"1700000001.M1P101.mx.example.org",
+          "courier without courierpop3dsizelist: the name's rule", mine)
+    ids_valid(mine, "courier")
+    with open(os.path.join(maildir, "courierpop3dsizelist"), "w") as f:
+        f.write("/9 1 2\n")
+    p = pop3d_import("--from", "courier", maildir)
+    check(p.returncode == 1 and b"not a header of a known version" in
+          p.stderr, "courier: an unknown version is refused", p.stderr)
+
+
 def test_refused_ids():
     """An old UIDL POP3 cannot carry (over 70 octets) is not kept."""
     home = new_home("long")
@@ -521,6 +572,7 @@ try:
     test_formats()
     test_saved_uidls()
     test_x_uidl()
+    test_courier()
     test_refused_ids()
     test_dry_run_and_errors()
     test_hostile_files()
