@@ -7,21 +7,25 @@
  * are opened relative to the folder, never through a symlink, and read
  * within bounds.  Never changes or removes a message.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "file.h"
 #include "import.h"
+#include "mbox.h"
 #include "params.h"
 #include "pct.h"
 #include "store.h"
@@ -95,11 +99,15 @@ usage(int code)
 	fprintf(code == 0 ? stdout : stderr,
 	    "usage: pop3d-import uidls --from dovecot|courier|x-uidl\n"
 	    "                          [--format FMT] [--dry-run] MAILBOX...\n"
+	    "       pop3d-import mbox MBOX MAILDIR\n"
 	    "\n"
 	    "  uidls  records, in each MAILBOX, the UIDL that the old server\n"
 	    "         gave each message, so that pop3d gives the same one;\n"
 	    "         then prints, for each message, the old UIDL, the one\n"
 	    "         pop3d gives, and the file name\n"
+	    "  mbox   copies each message of the mbox file MBOX, byte for\n"
+	    "         byte, into MAILDIR/new (made if missing, and refused\n"
+	    "         if it holds mail); MBOX is left as it is\n"
 	    "\n"
 	    "--from dovecot  a Maildir with Dovecot's dovecot-uidlist;\n"
 	    "                --format is Dovecot's pop3_uidl_format\n"
@@ -721,6 +729,172 @@ import_one(const struct opts *o, const char *path)
 	return r;
 }
 
+/* mbox. */
+
+struct maildir {
+	const char	*path;
+	int		 tmpfd, newfd;
+	uid_t		 owner;		/* of the files, or (uid_t)-1 */
+	gid_t		 group;
+	long long	 now;
+	size_t		 seq;
+};
+
+/* Opens (making it if missing) folder name in dirfd; -1 (errno). */
+static int
+folder(int dirfd, const char *name, const struct maildir *md)
+{
+	if (mkdirat(dirfd, name, 0700) == 0) {
+		if (md->owner != (uid_t)-1 &&
+		    fchownat(dirfd, name, md->owner, md->group,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			return -1;
+	} else if (errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+/* Whether folder fd holds anything but hidden names; -1 (errno). */
+static int
+holds_mail(int fd)
+{
+	struct dirent *de;
+	DIR *dir;
+	int dfd, r = 0;
+
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	if ((dir = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			r = 1;
+	closedir(dir);
+	return r;
+}
+
+/* One message, written whole into tmp/, then renamed into new/. */
+static int
+put_message(void *arg, const char *data, size_t len)
+{
+	struct maildir *md = arg;
+	char name[NAME_MAX + 1];
+	int fd;
+
+	/* Zero-padded: the listing's order is the mbox's. */
+	snprintf(name, sizeof(name), "%lld.M%09zuP%ld.pop3d-import,S=%zu",
+	    md->now, ++md->seq, (long)getpid(), len);
+	fd = openat(md->tmpfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if ((md->owner != (uid_t)-1 &&
+	    fchown(fd, md->owner, md->group) == -1) ||
+	    file_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		close(fd);
+		unlinkat(md->tmpfd, name, 0);
+		return -1;
+	}
+	if (close(fd) == -1 ||
+	    renameat(md->tmpfd, name, md->newfd, name) == -1) {
+		unlinkat(md->tmpfd, name, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * pop3d-import mbox MBOX MAILDIR: 0 done, 1 refused (said), -1 a system
+ * error (errno; the messages written so far stay, in order).
+ */
+static int
+import_mbox(const char *mbox, const char *maildir)
+{
+	struct maildir md = { .path = maildir, .tmpfd = -1, .newfd = -1,
+	    .owner = (uid_t)-1, .group = (gid_t)-1 };
+	struct stat sb;
+	void *map = NULL;
+	size_t skipped = 0;
+	int fd, dirfd = -1, curfd = -1, r = -1;
+
+	if ((fd = open(mbox, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		goto out;
+	if (!S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "pop3d-import: %s: not a file\n", mbox);
+		r = 1;
+		goto out;
+	}
+	/* Run as root, the Maildir is whoever's the folder it is in. */
+	if (geteuid() == 0) {
+		struct stat pb;
+		char *copy;
+		int pr;
+
+		if ((copy = strdup(maildir)) == NULL)
+			goto out;
+		pr = stat(dirname(copy), &pb);
+		free(copy);
+		if (pr == -1)
+			goto out;
+		md.owner = pb.st_uid;
+		md.group = pb.st_gid;
+	}
+	if ((mkdir(maildir, 0700) == 0 && md.owner != (uid_t)-1 &&
+	    chown(maildir, md.owner, md.group) == -1) ||
+	    (dirfd = open(maildir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 ||
+	    (md.tmpfd = folder(dirfd, "tmp", &md)) == -1 ||
+	    (md.newfd = folder(dirfd, "new", &md)) == -1 ||
+	    (curfd = folder(dirfd, "cur", &md)) == -1)
+		goto out;
+	if (holds_mail(md.newfd) != 0 || holds_mail(curfd) != 0) {
+		fprintf(stderr, "pop3d-import: %s: holds mail already; "
+		    "nothing copied\n", maildir);
+		r = 1;
+		goto out;
+	}
+	md.now = (long long)time(NULL);
+	if (sb.st_size > 0 && (map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
+	    MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		map = NULL;
+		goto out;
+	}
+	if (map != NULL && mbox_split(map, (size_t)sb.st_size, put_message,
+	    &md, &skipped) != 0)
+		goto out;
+	if (skipped > 0)
+		fprintf(stderr, "pop3d-import: %s: %zu octets before its first "
+		    "\"From \" line are not a message: not copied\n", mbox,
+		    skipped);
+	if (fsync(md.newfd) == -1 || fsync(dirfd) == -1)
+		goto out;
+	fprintf(stderr, "pop3d-import: %s: %zu messages copied to %s/new\n",
+	    mbox, md.seq, maildir);
+	r = 0;
+out:
+	if (r == -1)
+		fprintf(stderr, "pop3d-import: %s: %s (%zu messages copied)\n",
+		    mbox, strerror(errno), md.seq);
+	if (map != NULL)
+		munmap(map, (size_t)sb.st_size);
+	close(fd);
+	if (dirfd != -1)
+		close(dirfd);
+	if (md.tmpfd != -1)
+		close(md.tmpfd);
+	if (md.newfd != -1)
+		close(md.newfd);
+	if (curfd != -1)
+		close(curfd);
+	return r;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -737,6 +911,12 @@ main(int argc, char *argv[])
 
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
 		usage(0);
+	if (argc >= 2 && strcmp(argv[1], "mbox") == 0) {
+		if (argc != 4)
+			usage(POP3D_EXIT_USAGE);
+		r = import_mbox(argv[2], argv[3]);
+		return r == 0 ? 0 : r == 1 ? 1 : POP3D_EXIT_TEMP;
+	}
 	if (argc < 2 || strcmp(argv[1], "uidls") != 0)
 		usage(POP3D_EXIT_USAGE);
 	optind = 2;

@@ -21,6 +21,7 @@ will not serve mail as root, and its daemon starts as root); skipped
 without Dovecot or root.
 """
 
+import base64
 import json
 import os
 import pwd
@@ -487,6 +488,68 @@ def test_hostile_files():
           mine)
 
 
+def retr_bodies(out, n):
+    """The last n+1 answers' bodies: n RETRs, then QUIT's line."""
+    parts = out.split(b"\r\n.\r\n")
+    # Each part ends with a RETR: its "+OK" line, then the message.
+    return [p[p.index(b"\r\n", p.rindex(b"+OK")) + 2:] + b"\r\n"
+            for p in parts[-n - 1:-1]]
+
+
+def test_mbox():
+    """An mbox popa3d served (popa3d/fixture.json, made by its
+    make-fixture with Debian's popa3d), copied into a Maildir that pop3d
+    serves: each message's bytes, sent as popa3d sent them, and X-UIDL
+    ids kept."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "popa3d", "fixture.json")) as f:
+        fx = json.load(f)
+    mbox_data = base64.b64decode(fx["mbox"])
+    old = base64.b64decode(fx["popa3d"])
+    spool = tempfile.mkdtemp(dir=TOP)
+    mbox = os.path.join(spool, "al")
+    with open(mbox, "wb") as f:
+        f.write(mbox_data)
+    home = new_home("mbox")
+    maildir = os.path.join(home, "Maildir")
+    shutil.rmtree(maildir)
+    p = subprocess.run([IMPORT, "mbox", mbox, maildir], capture_output=True,
+                       timeout=TIMEOUT)
+    check(p.returncode == 0 and b"4 messages copied" in p.stderr,
+          "pop3d-import mbox", p.stderr)
+    names = sorted(os.listdir(os.path.join(maildir, "new")))
+    got = [open(os.path.join(maildir, "new", x), "rb").read()
+           for x in names]
+    want = [m.split(b"\n", 1)[1] for m in
+            (b"\n\n" + mbox_data).split(b"\n\nFrom ")[1:]]
+    want = [w + b"\n" if i + 1 < len(want) else w
+            for i, w in enumerate(want)]
+    check(got == want and len(got) == 4,
+          "each message's bytes, in the mbox's order", (got, want))
+    check(os.stat(os.path.join(maildir, "new", names[0])).st_uid ==
+          NOBODY.pw_uid, "the files are the mail root's owner's")
+    with open(mbox, "rb") as f:
+        check(f.read() == mbox_data, "the mbox is left as it was")
+    cmds = b"".join(b"RETR %d\r\n" % (i + 1) for i in range(4))
+    new = pop3d_session(home, cmds).stdout
+    theirs, mine = retr_bodies(old, 4), retr_bodies(new, 4)
+    # popa3d sends a CRLF line's CR as a byte of the line ("\r\r\n");
+    # pop3d takes CRLF as the line's end (DESIGN.md).  Otherwise alike.
+    check(mine[1] == theirs[1].replace(b"\r\r\n", b"\r\n") and
+          mine[:1] + mine[2:] == theirs[:1] + theirs[2:],
+          "pop3d sends every message as popa3d did", (theirs, mine))
+    p = pop3d_import("--from", "x-uidl", maildir)
+    mine = pop3d_uidls(home)
+    check(p.returncode == 0 and [u for _, u in mine] ==
+          [b"8a7f3c2e11", names[1].encode(), names[2].encode(),
+           b"UID77-1234567890"],
+          "X-UIDL ids kept, pop3d's own for the rest", (mine, p.stderr))
+    p = subprocess.run([IMPORT, "mbox", mbox, maildir], capture_output=True,
+                       timeout=TIMEOUT)
+    check(p.returncode == 1 and b"holds mail already" in p.stderr,
+          "a second copy into the same Maildir is refused", p.stderr)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -573,6 +636,7 @@ try:
     test_saved_uidls()
     test_x_uidl()
     test_courier()
+    test_mbox()
     test_refused_ids()
     test_dry_run_and_errors()
     test_hostile_files()
