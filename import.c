@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,4 +368,90 @@ import_x_uidl(const char *head, size_t len, const char **v, size_t *vlen)
 		return 0;
 	}
 	return -1;
+}
+
+int
+import_passwd_line(char *line, struct import_passwd *p)
+{
+	char *f[8], *s, *e;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (*line == '\0' || *line == '#')
+		return 0;
+	/* The first seven fields end at ':'; the eighth is the rest. */
+	for (s = line; n < 7 && (e = strchr(s, ':')) != NULL; s = e + 1) {
+		*e = '\0';
+		f[n++] = s;
+	}
+	f[n++] = s;
+	if (n < 2 || *f[0] == '\0')
+		return -1;
+	p->name = f[0];
+	p->hash = f[1];
+	p->scheme = "";
+	if (*f[1] == '{' && (e = strchr(f[1], '}')) != NULL) {
+		*e = '\0';
+		p->scheme = f[1] + 1;
+		p->hash = e + 1;
+	}
+	p->home = n > 5 ? f[5] : "";
+	for (s = n > 7 ? f[7] : NULL; s != NULL && *s != '\0'; s = e) {
+		e = s + strcspn(s, " \t");
+		if (*e != '\0')
+			*e++ = '\0';
+		if (strncmp(s, "userdb_mail=", 12) == 0)
+			p->mail = s + 12;
+		else if (strncmp(s, "mail=", 5) == 0 && p->mail == NULL)
+			p->mail = s + 5;
+	}
+	return 1;
+}
+
+enum import_hash
+import_hash_kind(const char *scheme, const char *hash, const char **what)
+{
+	static const struct {
+		const char	*prefix;
+		const char	*what;
+		enum import_hash kind;
+	} crypts[] = {
+		{ "$argon2id$", "argon2id", IMPORT_HASH_OK },
+		{ "$argon2i$", "argon2i", IMPORT_HASH_UNSUPPORTED },
+		{ "$y$", "yescrypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$gy$", "gost-yescrypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$7$", "scrypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$6$", "sha512-crypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$2b$", "bcrypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$2y$", "bcrypt", IMPORT_HASH_UNSUPPORTED },
+		{ "$2a$", "bcrypt ($2a$)", IMPORT_HASH_UNSUPPORTED },
+		{ "$5$", "sha256-crypt", IMPORT_HASH_WEAK },
+		{ "$1$", "md5-crypt", IMPORT_HASH_WEAK },
+		{ "$apr1$", "apr1 md5-crypt", IMPORT_HASH_WEAK },
+		{ "$md5", "sun md5-crypt", IMPORT_HASH_WEAK },
+		{ "_", "bsdi des-crypt", IMPORT_HASH_WEAK },
+	};
+	/* Dovecot's schemes whose value is a crypt(3) string. */
+	static const char *const crypt_schemes[] = { "", "CRYPT",
+	    "ARGON2ID", "ARGON2I", "BLF-CRYPT", "SHA512-CRYPT",
+	    "SHA256-CRYPT", "MD5-CRYPT", "DES-CRYPT" };
+	bool is_crypt = false;
+
+	for (size_t i = 0; i < sizeof(crypt_schemes) /
+	    sizeof(crypt_schemes[0]); i++)
+		if (strcasecmp(scheme, crypt_schemes[i]) == 0)
+			is_crypt = true;
+	/* Plain text, a fast digest or a challenge secret. */
+	if (!is_crypt) {
+		*what = scheme;
+		return IMPORT_HASH_WEAK;
+	}
+	for (size_t i = 0; i < sizeof(crypts) / sizeof(crypts[0]); i++)
+		if (strncmp(hash, crypts[i].prefix,
+		    strlen(crypts[i].prefix)) == 0) {
+			*what = crypts[i].what;
+			return crypts[i].kind;
+		}
+	*what = "des-crypt, or no hash at all";
+	return IMPORT_HASH_WEAK;
 }

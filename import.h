@@ -78,6 +78,35 @@ int		 import_courier_record(char *line, struct import_courier *r);
 int		 import_courier_uidl(char *out, size_t cap, const char *name,
 		    unsigned long n, unsigned long uidv);
 
+/* One line of a Dovecot passwd-file, cut in place. */
+struct import_passwd {
+	const char	*name;
+	const char	*scheme;	/* "ARGON2ID", ...; "" without "{...}" */
+	const char	*hash;		/* after the scheme */
+	const char	*home;		/* "" when not given */
+	const char	*mail;		/* userdb_mail= or mail=, or NULL */
+};
+
+/*
+ * Parses "name:{SCHEME}hash:uid:gid:gecos:home:shell:extra" (fields
+ * after the password may be missing; extra fields are blank-separated),
+ * NUL-terminated.  1 with *p pointing into line, 0 for a comment or an
+ * empty line, -1 when malformed.
+ */
+int		 import_passwd_line(char *line, struct import_passwd *p);
+
+/*
+ * The scheme and hash of a password, by what pop3d can do with it:
+ * IMPORT_HASH_OK (argon2id, kept as it is), IMPORT_HASH_WEAK (a scheme
+ * an attacker with the file breaks fast: plain text, DES, MD5, SHA...),
+ * IMPORT_HASH_UNSUPPORTED (strong, but not one pop3d verifies).  *what
+ * names the scheme for a message (the scheme itself, or the crypt(3)
+ * method its value shows).
+ */
+enum import_hash { IMPORT_HASH_OK, IMPORT_HASH_WEAK, IMPORT_HASH_UNSUPPORTED };
+enum import_hash import_hash_kind(const char *scheme, const char *hash,
+		    const char **what);
+
 /*
  * The value of the first X-UIDL header field in a message's header,
  * head[0..len) (what was read of it): blanks before it cut, those after

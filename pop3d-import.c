@@ -30,6 +30,7 @@
 #include "pct.h"
 #include "store.h"
 #include "uidls.h"
+#include "users.h"
 
 /* What the old server was. */
 enum from { FROM_NONE, FROM_DOVECOT, FROM_COURIER, FROM_XUIDL };
@@ -100,6 +101,7 @@ usage(int code)
 	    "usage: pop3d-import uidls --from dovecot|courier|x-uidl\n"
 	    "                          [--format FMT] [--dry-run] MAILBOX...\n"
 	    "       pop3d-import mbox MBOX MAILDIR\n"
+	    "       pop3d-import users --from dovecot PASSWD-FILE\n"
 	    "\n"
 	    "  uidls  records, in each MAILBOX, the UIDL that the old server\n"
 	    "         gave each message, so that pop3d gives the same one;\n"
@@ -108,6 +110,9 @@ usage(int code)
 	    "  mbox   copies each message of the mbox file MBOX, byte for\n"
 	    "         byte, into MAILDIR/new (made if missing, and refused\n"
 	    "         if it holds mail); MBOX is left as it is\n"
+	    "  users  prints a users-file line for each user of Dovecot's\n"
+	    "         passwd-file whose hash pop3d verifies (argon2id), to\n"
+	    "         append to pop3d's users file; names each user refused\n"
 	    "\n"
 	    "--from dovecot  a Maildir with Dovecot's dovecot-uidlist;\n"
 	    "                --format is Dovecot's pop3_uidl_format\n"
@@ -895,6 +900,176 @@ out:
 	return r;
 }
 
+/* users. */
+
+struct users_import {
+	const char	*path;
+	unsigned long	 refused;
+};
+
+static bool
+is_maildir_path(const char *path)
+{
+	char sub[PATH_MAX];
+	struct stat sb;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", path, i ? "cur" : "new");
+		if (stat(sub, &sb) == -1 || !S_ISDIR(sb.st_mode))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The user's folder: a "maildir:" mail location (with "~/" its home), or
+ * the home when it, or its Maildir, is a Maildir; "" for pop3d's default.
+ */
+static void
+user_folder(const struct import_passwd *p, char *out, size_t cap,
+    const char **note)
+{
+	char path[PATH_MAX];
+	const char *m = p->mail;
+	size_t n;
+
+	*note = NULL;
+	out[0] = '\0';
+	if (m != NULL && strncmp(m, "maildir:", 8) == 0) {
+		m += 8;
+		n = strcspn(m, ":");	/* options such as :INDEX= follow */
+		if (strncmp(m, "~/", 2) == 0 && p->home[0] == '/')
+			snprintf(path, sizeof(path), "%s/%.*s", p->home,
+			    (int)(n - 2), m + 2);
+		else
+			snprintf(path, sizeof(path), "%.*s", (int)n, m);
+		if (path[0] != '/' || strchr(path, '%') != NULL) {
+			*note = "its mail location is not an absolute path: "
+			    "pop3d's default folder";
+			return;
+		}
+		snprintf(out, cap, "%s", path);
+		return;
+	}
+	if (m != NULL) {
+		*note = "its mail location is not a Maildir: pop3d's default "
+		    "folder";
+		return;
+	}
+	if (p->home[0] != '/')
+		return;
+	if (is_maildir_path(p->home))
+		snprintf(out, cap, "%s", p->home);
+	else if (snprintf(path, sizeof(path), "%s/Maildir", p->home) > 0 &&
+	    is_maildir_path(path))
+		snprintf(out, cap, "%s", path);
+}
+
+static void
+refuse(struct users_import *ui, unsigned long lineno, const char *name,
+    const char *why, const char *what)
+{
+	char esc[3 * POP3D_NAME_MAX + 1];
+
+	if (pct_encode(esc, sizeof(esc), name, strnlen(name, POP3D_NAME_MAX),
+	    pct_name_esc) < 0)
+		esc[0] = '\0';
+	fprintf(stderr, "pop3d-import: %s:%lu: user %s: %s%s%s\n", ui->path,
+	    lineno, esc, why, what != NULL ? ": " : "",
+	    what != NULL ? what : "");
+	ui->refused++;
+}
+
+static int
+passwd_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct users_import *ui = arg;
+	char copy[POP3D_USERS_LINE_MAX + 1], out[POP3D_USERS_LINE_MAX + 1];
+	struct import_passwd p;
+	struct users_entry e;
+	const char *what, *note;
+	int r, n;
+
+	if (line == NULL || memchr(line, '\0', len) != NULL) {
+		refuse(ui, lineno, "", "an over-long line or a NUL", NULL);
+		return 0;
+	}
+	memcpy(copy, line, len + 1);
+	if ((r = import_passwd_line(copy, &p)) <= 0) {
+		if (r == -1)
+			refuse(ui, lineno, "", "malformed", NULL);
+		goto out;
+	}
+	switch (import_hash_kind(p.scheme, p.hash, &what)) {
+	case IMPORT_HASH_WEAK:
+		refuse(ui, lineno, p.name, "a weak password scheme, refused "
+		    "(set a new password with pop3d-passwd)", what);
+		goto out;
+	case IMPORT_HASH_UNSUPPORTED:
+		refuse(ui, lineno, p.name, "a scheme pop3d does not verify, "
+		    "refused (set a new password with pop3d-passwd)", what);
+		goto out;
+	case IMPORT_HASH_OK:
+		break;
+	}
+	memset(&e, 0, sizeof(e));
+	e.namelen = strlen(p.name);
+	if (e.namelen > POP3D_NAME_MAX || strlen(p.hash) >= sizeof(e.hash)) {
+		refuse(ui, lineno, p.name, "too long a name or hash", NULL);
+		goto out;
+	}
+	memcpy(e.name, p.name, e.namelen);
+	memcpy(e.hash, p.hash, strlen(p.hash) + 1);
+	user_folder(&p, e.folder, sizeof(e.folder), &note);
+	if (note != NULL) {
+		char esc[3 * POP3D_NAME_MAX + 1];
+
+		if (pct_encode(esc, sizeof(esc), p.name, e.namelen,
+		    pct_name_esc) < 0)
+			esc[0] = '\0';
+		fprintf(stderr, "pop3d-import: %s:%lu: user %s: %s\n",
+		    ui->path, lineno, esc, note);
+	}
+	if ((n = users_format_line(&e, out, sizeof(out))) < 0)
+		refuse(ui, lineno, p.name, "cannot be a users-file line",
+		    strerror(errno));
+	else if (fwrite(out, 1, (size_t)n, stdout) != (size_t)n) {
+		sodium_memzero(copy, sizeof(copy));
+		return -1;
+	}
+	sodium_memzero(&e, sizeof(e));
+out:
+	sodium_memzero(copy, sizeof(copy));
+	return 0;
+}
+
+/* pop3d-import users --from dovecot FILE: an exit code. */
+static int
+import_users(int argc, char *argv[])
+{
+	struct users_import ui;
+	int fd, r;
+
+	if (argc != 5 || strcmp(argv[2], "--from") != 0 ||
+	    strcmp(argv[3], "dovecot") != 0)
+		usage(POP3D_EXIT_USAGE);
+	ui = (struct users_import){ .path = argv[4] };
+	if ((fd = open(ui.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		fprintf(stderr, "pop3d-import: %s: %s\n", ui.path,
+		    strerror(errno));
+		return errno == ENOENT ? 1 : POP3D_EXIT_TEMP;
+	}
+	r = file_each_line(fd, POP3D_USERS_LINE_MAX, passwd_line, &ui, NULL);
+	close(fd);
+	if (r != 0 || fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "pop3d-import: %s: %s\n", ui.path,
+		    strerror(errno));
+		return POP3D_EXIT_TEMP;
+	}
+	return ui.refused > 0 ? 1 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -911,6 +1086,8 @@ main(int argc, char *argv[])
 
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
 		usage(0);
+	if (argc >= 2 && strcmp(argv[1], "users") == 0)
+		return import_users(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "mbox") == 0) {
 		if (argc != 4)
 			usage(POP3D_EXIT_USAGE);

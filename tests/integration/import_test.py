@@ -550,6 +550,81 @@ def test_mbox():
           "a second copy into the same Maildir is refused", p.stderr)
 
 
+def test_users():
+    """Dovecot passwd-file lines into users-file lines: argon2id hashes
+    doveadm made kept as they are (the user logs in to pop3d with the
+    same password), weak and unverified schemes refused, each named."""
+    home = new_home("users")
+    maildir = os.path.join(home, "Maildir")
+
+    def doveadm(scheme, pw):
+        return subprocess.run(["doveadm", "pw", "-s", scheme, "-p", pw],
+                              capture_output=True, check=True,
+                              timeout=TIMEOUT).stdout.decode().strip()
+
+    def mkpasswd(method, pw):
+        if shutil.which("mkpasswd") is None:
+            check(False, "mkpasswd (package whois) is installed")
+            return "{CRYPT}*"
+        return "{CRYPT}" + subprocess.run(
+            ["mkpasswd", "-m", method, pw], capture_output=True, check=True,
+            timeout=TIMEOUT).stdout.decode().strip()
+
+    lines = [
+        "# Dovecot's users",
+        "al:%s:1000:1000::%s::" % (doveadm("ARGON2ID", "old secret"), home),
+        "bo:%s:1001:1001::/nowhere::userdb_mail=maildir:%s:LAYOUT=fs" % (
+            doveadm("ARGON2ID", "bo's"), maildir),
+        "cy:{PLAIN}secret::",
+        "dd:%s::" % doveadm("SHA512-CRYPT", "x"),
+        "ee:%s::" % doveadm("MD5-CRYPT", "x"),
+        "ff:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=::",
+        "gg:%s::" % mkpasswd("yescrypt", "x"),
+        "hh:%s::" % mkpasswd("bcrypt", "x"),
+        "ii:%s::" % mkpasswd("sha512crypt", "x"),
+        "jj:%s::" % mkpasswd("descrypt", "x"),
+        "kk:%s::" % doveadm("ARGON2I", "x"),
+        "ll:%s::" % doveadm("CRAM-MD5", "x"),
+    ]
+    src = os.path.join(home, "dovecot-passwd")
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = subprocess.run([IMPORT, "users", "--from", "dovecot", src],
+                       capture_output=True, timeout=TIMEOUT)
+    out = p.stdout.decode().splitlines()
+    check(p.returncode == 1 and len(out) == 2 and
+          out[0].startswith("al:$argon2id$") and
+          out[0].endswith(":" + maildir) and
+          out[1].startswith("bo:$argon2id$") and
+          out[1].endswith(":" + maildir),
+          "argon2id users kept, with their Maildir", (p.stdout, p.stderr))
+    err = p.stderr.decode()
+    for user, what in (("cy", "weak password scheme"),
+                       ("dd", "does not verify"), ("ee", "weak"),
+                       ("ff", "weak"), ("gg", "yescrypt"),
+                       ("hh", "bcrypt"), ("ii", "sha512-crypt"),
+                       ("jj", "des-crypt"), ("kk", "argon2i"),
+                       ("ll", "CRAM-MD5")):
+        check(any(("user %s: " % user) in l and what in l
+                  for l in err.splitlines()),
+              "user %s refused, named, with %s" % (user, what), err)
+    users = os.path.join(home, "imported-users")
+    with open(users, "w") as f:
+        f.write(p.stdout.decode())
+    deliver(home, "1700000001.M1P1.host")
+    for name, pw, ok in (("al", "old secret", True), ("bo", "bo's", True),
+                         ("al", "wrong", False), ("cy", "secret", False)):
+        r = subprocess.run(pop3d_argv(POP3D, "--users", users),
+                           input=b"USER %s\r\nPASS %s\r\nSTAT\r\nQUIT\r\n"
+                           % (name.encode(), pw.encode()),
+                           capture_output=True, timeout=TIMEOUT)
+        lines_out = r.stdout.split(b"\r\n")
+        check(lines_out[2].startswith(b"+OK maildrop has 1 message")
+              if ok else lines_out[2].startswith(b"-ERR [AUTH]"),
+              "pop3d login %s with the old password: %s" % (name, ok),
+              r.stdout)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -637,6 +712,7 @@ try:
     test_x_uidl()
     test_courier()
     test_mbox()
+    test_users()
     test_refused_ids()
     test_dry_run_and_errors()
     test_hostile_files()
