@@ -377,7 +377,8 @@ read_records(struct uidlist *ul, const char *name,
 		    "known version\n", mb->path, name);
 		return 1;
 	}
-	qsort(ul->recs, ul->count, sizeof(*ul->recs), record_cmp);
+	if (ul->count > 0)	/* recs is NULL without records */
+		qsort(ul->recs, ul->count, sizeof(*ul->recs), record_cmp);
 	return 0;
 }
 
@@ -396,8 +397,8 @@ take_records(struct mailbox *mb, const struct uidlist *ul, const char *what)
 		memcpy(base, f->name, f->baselen);
 		base[f->baselen] = '\0';
 		key.base = base;
-		rec = bsearch(&key, ul->recs, ul->count, sizeof(*ul->recs),
-		    record_cmp);
+		rec = ul->count == 0 ? NULL : bsearch(&key, ul->recs,
+		    ul->count, sizeof(*ul->recs), record_cmp);
 		if (rec == NULL)
 			warn_file(mb, f, why);
 		else if ((f->old = strdup(rec->old)) == NULL)
@@ -631,6 +632,8 @@ name_key_cmp(const void *k, const void *e)
 static struct file *
 find_file(struct mailbox *mb, const char *name)
 {
+	if (mb->count == 0)	/* files is NULL in an empty mailbox */
+		return NULL;
 	return bsearch(name, mb->files, mb->count, sizeof(*mb->files),
 	    name_key_cmp);
 }
@@ -714,7 +717,8 @@ import_one(const struct opts *o, const char *path)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ?
 		    1 : -1;
 	}
-	qsort(mb.files, mb.count, sizeof(*mb.files), file_order);
+	if (mb.count > 0)	/* files is NULL in an empty mailbox */
+		qsort(mb.files, mb.count, sizeof(*mb.files), file_order);
 	if (o->from == FROM_DOVECOT)
 		r = from_dovecot(o, &mb);
 	else if (o->from == FROM_COURIER)

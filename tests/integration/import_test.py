@@ -159,7 +159,8 @@ def pop3d_uidls(home):
 
 
 def pop3d_import(*args):
-    return subprocess.run([IMPORT, "uidls"] + list(args),
+    # Under $POP3D_WRAPPER (valgrind) too, as pop3d.
+    return subprocess.run(pop3d_argv(IMPORT, "uidls", *args),
                           capture_output=True, timeout=TIMEOUT)
 
 
@@ -513,8 +514,8 @@ def test_mbox():
     home = new_home("mbox")
     maildir = os.path.join(home, "Maildir")
     shutil.rmtree(maildir)
-    p = subprocess.run([IMPORT, "mbox", mbox, maildir], capture_output=True,
-                       timeout=TIMEOUT)
+    p = subprocess.run(pop3d_argv(IMPORT, "mbox", mbox, maildir),
+                       capture_output=True, timeout=TIMEOUT)
     check(p.returncode == 0 and b"4 messages copied" in p.stderr,
           "pop3d-import mbox", p.stderr)
     names = sorted(os.listdir(os.path.join(maildir, "new")))
@@ -544,8 +545,8 @@ def test_mbox():
           [b"8a7f3c2e11", names[1].encode(), names[2].encode(),
            b"UID77-1234567890"],
           "X-UIDL ids kept, pop3d's own for the rest", (mine, p.stderr))
-    p = subprocess.run([IMPORT, "mbox", mbox, maildir], capture_output=True,
-                       timeout=TIMEOUT)
+    p = subprocess.run(pop3d_argv(IMPORT, "mbox", mbox, maildir),
+                       capture_output=True, timeout=TIMEOUT)
     check(p.returncode == 1 and b"holds mail already" in p.stderr,
           "a second copy into the same Maildir is refused", p.stderr)
 
@@ -589,7 +590,7 @@ def test_users():
     src = os.path.join(home, "dovecot-passwd")
     with open(src, "w") as f:
         f.write("\n".join(lines) + "\n")
-    p = subprocess.run([IMPORT, "users", "--from", "dovecot", src],
+    p = subprocess.run(pop3d_argv(IMPORT, "users", "--from", "dovecot", src),
                        capture_output=True, timeout=TIMEOUT)
     out = p.stdout.decode().splitlines()
     check(p.returncode == 1 and len(out) == 2 and
