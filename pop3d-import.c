@@ -74,6 +74,8 @@ struct record {
 struct uidlist {
 	const struct opts *o;
 	struct mailbox	*mb;
+	/* A line of the file, copied (NUL-terminated) for it to cut. */
+	int		(*line)(struct uidlist *, unsigned long, char *);
 	int		 version;	/* of the header; 0 before it is read */
 	uint32_t	 uidvalidity;
 	struct record	*recs;
@@ -269,17 +271,26 @@ record_cmp(const void *a, const void *b)
 static int	add_record(struct uidlist *, const char *, const char *,
 		    size_t);
 
+/* file_each_line's callback: a whole line goes to ul->line, copied. */
 static int
-uidlist_line(void *arg, unsigned long lineno, const char *line, size_t len)
+record_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
 	struct uidlist *ul = arg;
-	struct import_record r;
-	char copy[IMPORT_UIDLIST_LINE_MAX + 1], uidl[IMPORT_UIDL_CAP];
-	int n;
+	char copy[IMPORT_UIDLIST_LINE_MAX + 1];
 
 	if (line == NULL || memchr(line, '\0', len) != NULL)
 		return lineno == 1 ? 1 : 0;	/* over-long: no record */
 	memcpy(copy, line, len + 1);
+	return ul->line(ul, lineno, copy);
+}
+
+static int
+uidlist_line(struct uidlist *ul, unsigned long lineno, char *copy)
+{
+	struct import_record r;
+	char uidl[IMPORT_UIDL_CAP];
+	int n;
+
 	if (lineno == 1)
 		return import_uidlist_header(copy, &ul->version,
 		    &ul->uidvalidity) == 0 ? 0 : 1;
@@ -338,12 +349,11 @@ free_uidlist(struct uidlist *ul)
 
 /*
  * Reads the old server's file name in the Maildir, a line at a time
- * through fn, into ul.  0; 1 when there is none (said, unless missing is
- * OK and it is ENOENT) or its header is not known; -1 (errno).
+ * through ul->line, into ul.  0; 1 when there is none (said, unless
+ * missing is OK and it is ENOENT) or its header is not known; -1 (errno).
  */
 static int
-read_records(struct uidlist *ul, const char *name,
-    int (*fn)(void *, unsigned long, const char *, size_t), bool missing)
+read_records(struct uidlist *ul, const char *name, bool missing)
 {
 	struct mailbox *mb = ul->mb;
 	struct stat sb;
@@ -365,7 +375,8 @@ read_records(struct uidlist *ul, const char *name,
 			close(fd);
 		return 1;
 	}
-	r = file_each_line(fd, IMPORT_UIDLIST_LINE_MAX, fn, ul, NULL);
+	r = file_each_line(fd, IMPORT_UIDLIST_LINE_MAX, record_line, ul,
+	    NULL);
 	close(fd);
 	if (r == -1 || ul->error != 0) {
 		if (ul->error != 0)
@@ -411,11 +422,10 @@ take_records(struct mailbox *mb, const struct uidlist *ul, const char *what)
 static int
 from_dovecot(const struct opts *o, struct mailbox *mb)
 {
-	struct uidlist ul = { .o = o, .mb = mb };
+	struct uidlist ul = { .o = o, .mb = mb, .line = uidlist_line };
 	int r;
 
-	if ((r = read_records(&ul, "dovecot-uidlist", uidlist_line,
-	    false)) == 0)
+	if ((r = read_records(&ul, "dovecot-uidlist", false)) == 0)
 		r = take_records(mb, &ul, "dovecot-uidlist");
 	free_uidlist(&ul);
 	return r;
@@ -424,16 +434,12 @@ from_dovecot(const struct opts *o, struct mailbox *mb)
 /* Courier. */
 
 static int
-sizelist_line(void *arg, unsigned long lineno, const char *line, size_t len)
+sizelist_line(struct uidlist *ul, unsigned long lineno, char *copy)
 {
-	struct uidlist *ul = arg;
 	struct import_courier r;
-	char copy[IMPORT_UIDLIST_LINE_MAX + 1], uidl[IMPORT_UIDL_CAP];
+	char uidl[IMPORT_UIDL_CAP];
 	int n;
 
-	if (line == NULL || memchr(line, '\0', len) != NULL)
-		return lineno == 1 ? 1 : 0;	/* over-long: no record */
-	memcpy(copy, line, len + 1);
 	if (lineno == 1) {
 		if (import_courier_header(copy) == -1)
 			return 1;
@@ -454,12 +460,11 @@ sizelist_line(void *arg, unsigned long lineno, const char *line, size_t len)
 static int
 from_courier(struct mailbox *mb)
 {
-	struct uidlist ul = { .mb = mb };
+	struct uidlist ul = { .mb = mb, .line = sizelist_line };
 	char uidl[IMPORT_UIDL_CAP];
 	int r;
 
-	if ((r = read_records(&ul, "courierpop3dsizelist", sizelist_line,
-	    true)) == 0)
+	if ((r = read_records(&ul, "courierpop3dsizelist", true)) == 0)
 		r = take_records(mb, &ul, "courierpop3dsizelist");
 	free_uidlist(&ul);
 	if (r != 1 || ul.version != 0 || !is_maildir(mb) ||

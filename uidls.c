@@ -32,24 +32,6 @@ uidls_uid_ok(const char *uid, size_t len)
 	return true;
 }
 
-/* Digits up to a space: 1..20 of them, no sign, no overflow. */
-static const char *
-num(const char *p, const char *end, uint64_t *v)
-{
-	const char *start = p;
-	uint64_t n = 0;
-
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return NULL;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	if (p == start || p - start > 20 || p == end || *p != ' ')
-		return NULL;
-	*v = n;
-	return p + 1;
-}
-
 int
 uidls_parse(const char *line, size_t len, char buf[NAME_MAX + 1],
     struct uidls_entry *e)
@@ -57,8 +39,8 @@ uidls_parse(const char *line, size_t len, char buf[NAME_MAX + 1],
 	const char *p = line, *end = line + len, *sp;
 	int n;
 
-	if ((p = num(p, end, &e->ino)) == NULL ||
-	    (p = num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX ||
+	if ((p = pct_num(p, end, &e->ino)) == NULL ||
+	    (p = pct_num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX ||
 	    (ino_t)e->ino != e->ino)
 		return 0;
 	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL ||
@@ -67,12 +49,8 @@ uidls_parse(const char *line, size_t len, char buf[NAME_MAX + 1],
 	e->uid = p;
 	e->uidlen = (size_t)(sp - p);
 	p = sp + 1;
-	n = pct_decode(buf, NAME_MAX + 1, p, (size_t)(end - p),
-	    pct_name_raw_ok);
-	if (n <= 0 || memchr(buf, '\0', (size_t)n) != NULL ||
-	    buf[0] == '.' || memchr(buf, '/', (size_t)n) != NULL)
+	if ((n = pct_name_field(p, (size_t)(end - p), buf, &e->name)) < 0)
 		return 0;
-	e->name = buf;
 	e->namelen = (size_t)n;
 	return 1;
 }
