@@ -291,8 +291,8 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		    "result=read-only reason=not-writable", esc, box);
 	trans_totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
-	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
-	    "");
+	    "%s%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
+	    "", li->legacy ? " hash=legacy" : "");
 	s->state = ST_TRANS;
 	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;

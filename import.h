@@ -97,7 +97,8 @@ int		 import_passwd_line(char *line, struct import_passwd *p);
 
 /*
  * The scheme and hash of a password, by what pop3d can do with it:
- * IMPORT_HASH_OK (argon2id, kept as it is), IMPORT_HASH_WEAK (a scheme
+ * IMPORT_HASH_OK (argon2id, or a legacy scheme pop3d verifies: yescrypt,
+ * sha512-crypt, bcrypt; kept as it is), IMPORT_HASH_WEAK (a scheme
  * an attacker with the file breaks fast: plain text, DES, MD5, SHA...),
  * IMPORT_HASH_UNSUPPORTED (strong, but not one pop3d verifies).  *what
  * names the scheme for a message (the scheme itself, or the crypt(3)

@@ -151,6 +151,18 @@
 #define POP3D_DUMMY_HASH	POP3D_DUMMY_COST POP3D_DUMMY_TAIL
 
 /*
+ * Legacy hashes (legacy.h): the costs an unknown user may be verified
+ * at, as the users' own.  Past them a user still logs in, but costs no
+ * unknown name as much (as argon2id past POP3D_PWHASH_*_MAX).  yescrypt:
+ * its memory, within POP3D_PWHASH_MEM_MAX (libxcrypt's default "j9T" takes
+ * 16 MiB); sha512-crypt: rounds= (default 5000; a million take about a
+ * second); bcrypt: the log2 cost (mkpasswd's default 5; 14 takes about
+ * a second).
+ */
+#define POP3D_LEGACY_SHA512_MAX		1000000
+#define POP3D_LEGACY_BCRYPT_MAX		14
+
+/*
  * An unknown name is verified at the cost of a users-file line it picks
  * (users.c), among at most this many different costs: pop3d-passwd
  * makes one by default and a few with --ops, --mem and --level.

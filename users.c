@@ -18,6 +18,7 @@
 #include "file.h"
 #include "params.h"
 #include "pct.h"
+#include "legacy.h"
 #include "users.h"
 
 /* Field bytes the users file keeps raw; the rest are %XX. */
@@ -41,14 +42,18 @@ name_esc(unsigned char b, size_t i)
 	return folder_esc(b, i) || (i == 0 && b == '#');
 }
 
+/* An argon2id string, or a legacy one (legacy.h). */
 static bool
 hash_ok(const char *h, size_t len)
 {
 	static const char prefix[] = "$argon2id$";
+	char head[8];
 
 	if (len < sizeof(prefix) - 1 || len >= crypto_pwhash_STRBYTES)
 		return false;
-	if (memcmp(h, prefix, sizeof(prefix) - 1) != 0)
+	memcpy(head, h, sizeof(head) - 1);
+	head[sizeof(head) - 1] = '\0';
+	if (memcmp(h, prefix, sizeof(prefix) - 1) != 0 && !legacy_is(head))
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (h[i] < 0x21 || h[i] > 0x7e || h[i] == ':')
@@ -271,6 +276,8 @@ cost_prefix(const char *hash)
 	const char *end;
 	int n = 0;
 
+	if (legacy_is(hash))
+		return legacy_cost_prefix(hash);
 	if (sscanf(hash, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%n", &m, &t, &p,
 	    &n) != 3 || n == 0)
 		return 0;
@@ -464,6 +471,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 	enum users_res res = USERS_DENY;
 	bool fail = false;
 	enum found found;
+	const char *cost, *tail;
 	int saved;
 
 	memset(&e, 0, sizeof(e));
@@ -478,10 +486,20 @@ users_check(const char *path, const char *mail_root, const char *name,
 		 * cost the file's users have, so it takes as long as one of
 		 * them does, and needs as much memory.
 		 */
-		snprintf(e.hash, sizeof(e.hash), "%s%s", unknown_cost(&f),
-		    POP3D_DUMMY_TAIL);
+		cost = unknown_cost(&f);
+		tail = legacy_dummy_tail(cost);
+		snprintf(e.hash, sizeof(e.hash), "%s%s", cost,
+		    tail != NULL ? tail : POP3D_DUMMY_TAIL);
 	}
-	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
+	if (legacy_is(e.hash)) {
+		if (legacy_verify(e.hash, pass, passlen) == -1) {
+			fail = true;
+			if (errno == ENOMEM && res != USERS_TEMPFAIL) {
+				res = USERS_TEMPFAIL;
+				saved = ENOMEM;
+			}
+		}
+	} else if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
 		fail = true;
 		/*
 		 * libsodium says EINVAL for a wrong password and for memory
@@ -502,6 +520,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 			res = USERS_PERMFAIL;	/* a name no folder can hold */
 		} else {
 			login->read_only = e.read_only;
+			login->legacy = legacy_is(e.hash);
 			login->has_login_delay = e.has_login_delay;
 			login->login_delay = e.login_delay;
 			res = USERS_OK;

@@ -6,7 +6,8 @@
  * name and folder are stored with %XX escapes for '%', ':', bytes below
  * 0x21 and 0x7F (and '#' as a name's first byte, since '#' starts a
  * comment); every other byte, UTF-8 included, is itself.  hash is an
- * argon2id string from crypto_pwhash_str.  folder, when given, is the
+ * argon2id string from crypto_pwhash_str, or a legacy one (legacy.h:
+ * yescrypt, sha512-crypt, bcrypt) a migrated user kept.  folder, when given, is the
  * user's mailbox: absolute, or relative to the mail root (empty: the
  * default, <mail-root>/<users_folder_name>).  flags is a ','-separated
  * list; "ro" serves the mailbox read-only (DELE is refused), and
@@ -43,6 +44,7 @@ struct users_login {
 	bool	read_only;
 	bool	has_login_delay;	/* the user's own LOGIN-DELAY, which */
 	unsigned login_delay;		/* replaces the global one */
+	bool	legacy;			/* the hash is a legacy one */
 };
 
 enum users_res {
@@ -64,9 +66,9 @@ enum users_line {
 	USERS_LINE_USER,	/* a user: all of *e is filled in */
 	USERS_LINE_NONE,	/* a comment or an empty line */
 	USERS_LINE_BAD,		/* malformed */
-	USERS_LINE_NOT_ARGON2ID	/* well-formed, but its hash is no argon2id
-				   string: only e->name and e->namelen are
-				   filled in */
+	USERS_LINE_NOT_ARGON2ID	/* well-formed, but its hash is neither an
+				   argon2id string nor a legacy one: only
+				   e->name and e->namelen are filled in */
 };
 
 /*

@@ -3,8 +3,9 @@
  * through import.h, mbox.h and uidls.h alone: Dovecot's formats at their
  * edges (Dovecot's own output is held to in integration/import_test.py),
  * dovecot-uidlist and courierpop3dsizelist lines that must not parse,
- * passwd-file lines and their schemes, X-UIDL fields, mbox splitting and
- * the imported-ids file's lines.
+ * passwd-file lines and their schemes, X-UIDL fields, mbox splitting,
+ * the imported-ids file's lines, and the legacy hashes (legacy.h) that
+ * migrated users keep.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <check.h>
 
 #include "import.h"
+#include "legacy.h"
 #include "mbox.h"
 #include "testlib.h"
 #include "uidls.h"
@@ -180,7 +182,7 @@ START_TEST(passwd_lines_and_schemes)
 	ck_assert_str_eq(p.home, "");
 	ck_assert_ptr_null(p.mail);
 	ck_assert_int_eq(import_hash_kind(p.scheme, p.hash, &what),
-	    IMPORT_HASH_UNSUPPORTED);
+	    IMPORT_HASH_OK);
 	ck_assert_str_eq(what, "yescrypt");
 	strcpy(line, "# comment");
 	ck_assert_int_eq(import_passwd_line(line, &p), 0);
@@ -200,8 +202,10 @@ START_TEST(passwd_lines_and_schemes)
 		{ "MD5-CRYPT", "$1$a$b", IMPORT_HASH_WEAK },
 		{ "SHA256-CRYPT", "$5$a$b", IMPORT_HASH_WEAK },
 		{ "CRYPT", "", IMPORT_HASH_WEAK },
-		{ "SHA512-CRYPT", "$6$a$b", IMPORT_HASH_UNSUPPORTED },
-		{ "BLF-CRYPT", "$2y$05$a", IMPORT_HASH_UNSUPPORTED },
+		{ "SHA512-CRYPT", "$6$a$b", IMPORT_HASH_OK },
+		{ "BLF-CRYPT", "$2y$05$a", IMPORT_HASH_OK },
+		{ "CRYPT", "$2a$05$a", IMPORT_HASH_UNSUPPORTED },
+		{ "CRYPT", "$7$a", IMPORT_HASH_UNSUPPORTED },
 		{ "ARGON2I", "$argon2i$v=19$x", IMPORT_HASH_UNSUPPORTED },
 		/* A scheme says what the value is: no argon2id in {SHA}. */
 		{ "SHA", "$argon2id$v=19$x", IMPORT_HASH_WEAK },
@@ -312,6 +316,69 @@ START_TEST(uidls_lines)
 }
 END_TEST
 
+/* Made by mkpasswd (package whois). */
+#define YESCRYPT "$y$j9T$iZlXBc/LKzWPgQa9kKbxl/$" \
+	"NJrxuR8MJiTBx5MyojDtIwMxcy3Ob.2wuxyHaUI1VG9"
+#define BCRYPT "$2b$05$ztwyp4Jw6T.OS8oW4I7aEeML6yFLH.zE.bfjNj7xL.JzqcQeh/wJC"
+#define SHA512 "$6$Yzh9Q5XiCApZ6dXX$E4zWlFKA1mIiIKMqS8.36KuhqTf.bbQQggGO7" \
+	"XYHlqSp8dR1cVQS0SChB7qrayADjSBlxCJ79IMogKick5Yki."
+
+START_TEST(legacy_hashes)
+{
+	/* Their passwords are "pwyescrypt", "pwbcrypt", "pwsha512crypt". */
+	static const struct {
+		const char *hash, *pass;
+	} h[] = {
+		{ YESCRYPT, "pwyescrypt" },
+		{ BCRYPT, "pwbcrypt" },
+		{ SHA512, "pwsha512crypt" },
+	};
+	char pw[32];
+
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		ck_assert(legacy_is(h[i].hash));
+		ck_assert_int_eq(legacy_verify(h[i].hash, h[i].pass,
+		    strlen(h[i].pass)), 0);
+		ck_assert_int_eq(legacy_verify(h[i].hash, h[i].pass,
+		    strlen(h[i].pass) - 1), -1);
+		/* A NUL never ends a password early. */
+		snprintf(pw, sizeof(pw), "%s", h[i].pass);
+		pw[strlen(pw)] = '\0';
+		ck_assert_int_eq(legacy_verify(h[i].hash, pw,
+		    strlen(h[i].pass) + 1), -1);
+		ck_assert_ptr_nonnull(legacy_dummy_tail(h[i].hash));
+	}
+	ck_assert(!legacy_is("$argon2id$v=19$m=8,t=1,p=1$a$b"));
+	ck_assert(!legacy_is("$1$abc$def"));
+	ck_assert(!legacy_is("$2a$05$abc"));
+	ck_assert_int_eq(legacy_verify("$1$abc$def", "x", 1), -1);
+	ck_assert_ptr_null(legacy_dummy_tail("$argon2id$"));
+}
+END_TEST
+
+START_TEST(legacy_costs_are_bounded)
+{
+	ck_assert_uint_eq(legacy_cost_prefix(YESCRYPT), 7);
+	ck_assert_uint_eq(legacy_cost_prefix(BCRYPT), 7);
+	ck_assert_uint_eq(legacy_cost_prefix(SHA512), 3);
+	ck_assert_uint_eq(legacy_cost_prefix("$6$rounds=656000$s$h"), 17);
+	ck_assert_uint_eq(legacy_cost_prefix("$2y$14$s"), 7);
+	ck_assert_uint_eq(legacy_cost_prefix("$y$jFT$s$h"), 7);	/* 1 GiB */
+	/* Past the bounds, or not in their form: no cost to copy. */
+	ck_assert_uint_eq(legacy_cost_prefix("$y$jGT$s$h"), 0);	/* 2 GiB */
+	ck_assert_uint_eq(legacy_cost_prefix("$y$j9T.$s$h"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$y$k9T$s$h"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$y$j$"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$6$rounds=1000001$s$h"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$6$rounds=$s$h"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$6$rounds=99999999999$s"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$2b$15$s"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$2b$03$s"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$2b$5$s"), 0);
+	ck_assert_uint_eq(legacy_cost_prefix("$argon2id$v=19$"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -327,6 +394,8 @@ main(void)
 	tcase_add_test(tc, x_uidl_fields);
 	tcase_add_test(tc, mbox_messages);
 	tcase_add_test(tc, uidls_lines);
+	tcase_add_test(tc, legacy_hashes);
+	tcase_add_test(tc, legacy_costs_are_bounded);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

@@ -34,7 +34,8 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from pop3dtest import Inetd, check, finish, pop3d_argv, skip  # noqa: E402
+from pop3dtest import (Inetd, check, finish, pop3d_argv, skip,  # noqa: E402
+                       wrapped)
 
 if len(sys.argv) != 4:
     sys.exit("usage: import_test.py POP3D POP3D-PASSWD POP3D-IMPORT")
@@ -577,12 +578,12 @@ def test_users():
         "bo:%s:1001:1001::/nowhere::userdb_mail=maildir:%s:LAYOUT=fs" % (
             doveadm("ARGON2ID", "bo's"), maildir),
         "cy:{PLAIN}secret::",
-        "dd:%s::" % doveadm("SHA512-CRYPT", "x"),
+        "dd:%s::" % doveadm("SHA512-CRYPT", "dd's"),
         "ee:%s::" % doveadm("MD5-CRYPT", "x"),
         "ff:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=::",
-        "gg:%s::" % mkpasswd("yescrypt", "x"),
-        "hh:%s::" % mkpasswd("bcrypt", "x"),
-        "ii:%s::" % mkpasswd("sha512crypt", "x"),
+        "gg:%s::" % mkpasswd("yescrypt", "gg's"),
+        "hh:%s::" % mkpasswd("bcrypt", "hh's"),
+        "ii:%s::" % mkpasswd("sha512crypt", "ii's"),
         "jj:%s::" % mkpasswd("descrypt", "x"),
         "kk:%s::" % doveadm("ARGON2I", "x"),
         "ll:%s::" % doveadm("CRAM-MD5", "x"),
@@ -593,19 +594,18 @@ def test_users():
     p = subprocess.run(pop3d_argv(IMPORT, "users", "--from", "dovecot", src),
                        capture_output=True, timeout=TIMEOUT)
     out = p.stdout.decode().splitlines()
-    check(p.returncode == 1 and len(out) == 2 and
+    check(p.returncode == 1 and len(out) == 6 and
           out[0].startswith("al:$argon2id$") and
           out[0].endswith(":" + maildir) and
           out[1].startswith("bo:$argon2id$") and
-          out[1].endswith(":" + maildir),
-          "argon2id users kept, with their Maildir", (p.stdout, p.stderr))
+          out[1].endswith(":" + maildir) and
+          [l[:6] for l in out[2:]] == ["dd:$6$", "gg:$y$", "hh:$2b",
+                                       "ii:$6$"],
+          "argon2id and legacy users kept", (p.stdout, p.stderr))
     err = p.stderr.decode()
-    for user, what in (("cy", "weak password scheme"),
-                       ("dd", "does not verify"), ("ee", "weak"),
-                       ("ff", "weak"), ("gg", "yescrypt"),
-                       ("hh", "bcrypt"), ("ii", "sha512-crypt"),
-                       ("jj", "des-crypt"), ("kk", "argon2i"),
-                       ("ll", "CRAM-MD5")):
+    for user, what in (("cy", "weak password scheme"), ("ee", "weak"),
+                       ("ff", "weak"), ("jj", "des-crypt"),
+                       ("kk", "argon2i"), ("ll", "CRAM-MD5")):
         check(any(("user %s: " % user) in l and what in l
                   for l in err.splitlines()),
               "user %s refused, named, with %s" % (user, what), err)
@@ -614,16 +614,66 @@ def test_users():
         f.write(p.stdout.decode())
     deliver(home, "1700000001.M1P1.host")
     for name, pw, ok in (("al", "old secret", True), ("bo", "bo's", True),
-                         ("al", "wrong", False), ("cy", "secret", False)):
-        r = subprocess.run(pop3d_argv(POP3D, "--users", users),
+                         ("al", "wrong", False), ("cy", "secret", False),
+                         ("dd", "dd's", True), ("gg", "gg's", True),
+                         ("hh", "hh's", True), ("ii", "ii's", True),
+                         ("gg", "hh's", False), ("hh", "gg's", False)):
+        r = subprocess.run(pop3d_argv(POP3D, "--users", users,
+                                      "--mail-root", TOP),
                            input=b"USER %s\r\nPASS %s\r\nSTAT\r\nQUIT\r\n"
                            % (name.encode(), pw.encode()),
                            capture_output=True, timeout=TIMEOUT)
         lines_out = r.stdout.split(b"\r\n")
-        check(lines_out[2].startswith(b"+OK maildrop has 1 message")
+        # al and bo have the Maildir; the others pop3d's default.
+        check(lines_out[2].startswith(b"+OK maildrop has %d message" %
+                                      (name in ("al", "bo")))
               if ok else lines_out[2].startswith(b"-ERR [AUTH]"),
               "pop3d login %s with the old password: %s" % (name, ok),
               r.stdout)
+
+
+def peak_kib(users, name):
+    """A failed login's peak memory (KiB), from wait4: the cost of the
+    hash verified, which memory-hard schemes set."""
+    p = subprocess.Popen([POP3D, "--users", users, "--ban-after", "0",
+                          "--mail-root", TOP], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    p.stdin.write(b"USER %s\r\nPASS wrong\r\nQUIT\r\n" % name)
+    p.stdin.close()
+    out = p.stdout.read()
+    _, _, ru = os.wait4(p.pid, 0)
+    return out.split(b"\r\n")[2], ru.ru_maxrss
+
+
+def test_legacy_unknown_cost():
+    """An unknown name costs what the file's legacy users cost: with one
+    yescrypt user of 32 MiB, every unknown name takes that much memory
+    (not the 64 MiB of pop3d's own dummy), as a wrong password of that
+    user does; with a cheap bcrypt user only, none does."""
+    if wrapped():
+        return
+    home = new_home("legacy-cost")
+    big = os.path.join(home, "big")
+    with open(big, "w") as f:
+        f.write("yb:%s\n" % subprocess.run(
+            ["mkpasswd", "-m", "yescrypt", "-R", "6", "pw"],
+            capture_output=True, check=True).stdout.decode().strip())
+    small = os.path.join(home, "small")
+    with open(small, "w") as f:
+        f.write("bc:%s\n" % subprocess.run(
+            ["mkpasswd", "-m", "bcrypt", "-R", "4", "pw"],
+            capture_output=True, check=True).stdout.decode().strip())
+    reply, known = peak_kib(big, b"yb")
+    check(reply.startswith(b"-ERR [AUTH]") and 30000 < known < 50000,
+          "a wrong yescrypt password takes its 32 MiB", (reply, known))
+    for i in range(4):
+        reply, kib = peak_kib(big, b"nobody%d" % i)
+        check(reply.startswith(b"-ERR [AUTH]") and 30000 < kib < 50000,
+              "an unknown name costs the yescrypt user's memory",
+              (reply, kib, known))
+        reply, kib = peak_kib(small, b"nobody%d" % i)
+        check(reply.startswith(b"-ERR [AUTH]") and kib < 30000,
+              "an unknown name costs the bcrypt user's", (reply, kib))
 
 
 def free_port():
@@ -714,6 +764,7 @@ try:
     test_courier()
     test_mbox()
     test_users()
+    test_legacy_unknown_cost()
     test_refused_ids()
     test_dry_run_and_errors()
     test_hostile_files()
