@@ -223,6 +223,12 @@
  * never clear guesses at another.
  */
 #define POP3D_BAN_PATH		"/var/lib/pop3d/failures"
+
+/*
+ * The upgrade spool (rehash.h): argon2id hashes made at legacy users'
+ * logins, in pop3d's state folder, for "pop3d-passwd upgrade".
+ */
+#define POP3D_REHASH_PATH	"/var/lib/pop3d/rehash"
 #define POP3D_BAN_AFTER		3
 #define POP3D_BAN_WINDOW	3600
 #define POP3D_BAN_TIME		3600

@@ -23,10 +23,12 @@
 
 #include "file.h"
 #include "params.h"
+#include "legacy.h"
 #include "pct.h"
+#include "rehash.h"
 #include "users.h"
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST, OP_UPGRADE };
 
 struct lines {
 	char		**line;
@@ -56,13 +58,18 @@ usage(int code)
 	    "       pop3d-passwd del --users FILE NAME\n"
 	    "       pop3d-passwd check [COST] --users FILE NAME\n"
 	    "       pop3d-passwd list --users FILE\n"
+	    "       pop3d-passwd upgrade [--spool DIR] --users FILE\n"
 	    "\n"
 	    "  add     adds a user (an existing name is refused)\n"
 	    "  passwd  sets a new password, keeping the folder and flags\n"
 	    "  del     removes a user\n"
 	    "  check   tests a password, and tells when its hash should be\n"
 	    "          renewed at COST\n"
-	    "  list    prints the names, one a line, as the file stores them\n"
+	    "  list    prints the names, one a line, as the file stores them;\n"
+	    "          \" legacy\" after a name still on a legacy hash\n"
+	    "  upgrade puts in the users' lines the argon2id hashes pop3d\n"
+	    "          made at legacy users' logins (the spool, by default\n"
+	    "          " POP3D_REHASH_PATH "), then empties the spool\n"
 	    "\n"
 	    "COST is --level interactive|moderate|sensitive (libsodium's\n"
 	    "argon2id limits; interactive by default) or --ops N --mem BYTES\n"
@@ -416,7 +423,8 @@ list(struct lines *l)
 		if ((r == USERS_LINE_USER || r == USERS_LINE_NOT_ARGON2ID) &&
 		    pct_encode(out, sizeof(out), e.name,
 		    e.namelen, name_esc) >= 0)
-			puts(out);
+			printf("%s%s\n", out, r == USERS_LINE_USER &&
+			    legacy_is(e.hash) ? " legacy" : "");
 	}
 	return 0;
 }
@@ -455,6 +463,86 @@ check(const char *users, const struct users_entry *e, const struct lines *l,
 	return 0;
 }
 
+/* What upgrade found in the spool. */
+struct spool {
+	struct lines	*l;
+	char		(*done)[64];	/* entry files to remove */
+	size_t		 ndone;
+	size_t		 cap;
+	unsigned long	 upgraded;
+	unsigned long	 stale;		/* the line changed, or is gone */
+};
+
+/*
+ * One spool entry: the user's line takes its argon2id hash, keeping its
+ * folder and flags, only while the line still has the legacy hash the
+ * entry was made from; a password set meanwhile is never undone.
+ */
+static int
+spool_entry(void *arg, const char *file, const struct rehash_entry *re)
+{
+	struct spool *sp = arg;
+	struct lines *l = sp->l;
+	char out[POP3D_USERS_LINE_MAX + 1], *nl;
+	struct users_entry e;
+	size_t i;
+	int n;
+
+	if (strlen(file) >= sizeof(sp->done[0]))
+		return 0;	/* no file of ours */
+	if (sp->ndone == sp->cap) {
+		size_t ncap = sp->cap ? sp->cap * 2 : 16;
+		char (*d)[64] = reallocarray(sp->done, ncap, sizeof(*d));
+
+		if (d == NULL)
+			return -1;
+		sp->done = d;
+		sp->cap = ncap;
+	}
+	snprintf(sp->done[sp->ndone++], sizeof(sp->done[0]), "%s", file);
+	for (i = 0; re != NULL && i < l->count; i++)
+		if (users_parse_line(l->line[i], l->len[i], &e) ==
+		    USERS_LINE_USER && e.namelen == re->namelen &&
+		    memcmp(e.name, re->name, e.namelen) == 0)
+			break;
+	if (re == NULL || i == l->count || strcmp(e.hash, re->old) != 0) {
+		sp->stale++;
+		sodium_memzero(&e, sizeof(e));
+		return 0;
+	}
+	memcpy(e.hash, re->new, sizeof(e.hash));
+	n = users_format_line(&e, out, sizeof(out));
+	sodium_memzero(&e, sizeof(e));
+	if (n <= 0 || (nl = strndup(out, (size_t)n - 1)) == NULL)
+		return -1;
+	sodium_memzero(l->line[i], l->len[i]);
+	free(l->line[i]);
+	l->line[i] = nl;
+	l->len[i] = (size_t)n - 1;
+	sp->upgraded++;
+	return 0;
+}
+
+/* pop3d-passwd upgrade: an exit code. */
+static int
+upgrade(const char *users, const char *dir, struct lines *l)
+{
+	struct spool sp = { .l = l };
+
+	if (rehash_each(dir, spool_entry, &sp) != 0)
+		die_errno("cannot read the spool", dir);
+	if (sp.upgraded > 0)
+		rewrite(users, l, NULL);
+	/* Only once the users file is durable: then the entries are done. */
+	for (size_t i = 0; i < sp.ndone; i++)
+		if (rehash_remove(dir, sp.done[i]) == -1 && errno != ENOENT)
+			die_errno("cannot remove a spool entry in", dir);
+	free(sp.done);
+	if (sp.upgraded + sp.stale > 0)
+		printf("upgraded=%lu stale=%lu\n", sp.upgraded, sp.stale);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -466,18 +554,19 @@ main(int argc, char *argv[])
 		{ "level",	required_argument, NULL, 'l' },
 		{ "ops",	required_argument, NULL, 'o' },
 		{ "mem",	required_argument, NULL, 'm' },
+		{ "spool",	required_argument, NULL, 's' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const ops[] = {
 		[OP_ADD] = "add", [OP_PASSWD] = "passwd", [OP_DEL] = "del",
-		[OP_CHECK] = "check", [OP_LIST] = "list",
+		[OP_CHECK] = "check", [OP_LIST] = "list", [OP_UPGRADE] = "upgrade",
 	};
 	struct cost cost = { crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE };
 	struct lines l = { .match = -1 };
 	struct users_entry e;
-	const char *users = NULL, *folder = NULL, *name;
+	const char *users = NULL, *folder = NULL, *spool = NULL, *name;
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	bool read_only = false, costed = false, delayed = false;
@@ -501,6 +590,9 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'u':
 			users = optarg;
+			break;
+		case 's':
+			spool = optarg;
 			break;
 		case 'f':
 			folder = optarg;
@@ -536,7 +628,9 @@ main(int argc, char *argv[])
 			usage(POP3D_EXIT_USAGE);
 		}
 	}
-	if (users == NULL || optind != argc - (op == OP_LIST ? 0 : 1) ||
+	if (users == NULL ||
+	    optind != argc - (op == OP_LIST || op == OP_UPGRADE ? 0 : 1) ||
+	    (spool != NULL && op != OP_UPGRADE) ||
 	    ((folder != NULL || read_only || delayed) && op != OP_ADD) ||
 	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK))
 		usage(POP3D_EXIT_USAGE);
@@ -552,6 +646,13 @@ main(int argc, char *argv[])
 		list(&l);
 		lines_free(&l);
 		return 0;
+	}
+	if (op == OP_UPGRADE) {
+		load(users, op, &l);
+		c = upgrade(users, spool != NULL ? spool : POP3D_REHASH_PATH,
+		    &l);
+		lines_free(&l);
+		return c;
 	}
 
 	name = argv[optind];

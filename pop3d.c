@@ -42,7 +42,8 @@ static const char usage_text[] =
     "             [--proxy-from ADDR[/PREFIX]]...\n"
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
-    "             [--tls-key FILE] [--allow-plaintext-auth]\n";
+    "             [--tls-key FILE] [--allow-plaintext-auth]\n"
+    "             [--rehash-dir DIR]\n";
 
 /* --tls: none given means STLS with a certificate, else off. */
 enum tls_mode { MODE_UNSET, MODE_OFF, MODE_STARTTLS, MODE_IMPLICIT };
@@ -228,12 +229,14 @@ main(int argc, char *argv[])
 		{ "tls-cert",		required_argument, NULL, 'C' },
 		{ "tls-key",		required_argument, NULL, 'K' },
 		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
+		{ "rehash-dir",		required_argument, NULL, 'R' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct session_cfg cfg = {
 		.users = POP3D_USERS_PATH,
+		.rehash_dir = POP3D_REHASH_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.login_grace = POP3D_LOGIN_GRACE,
@@ -281,6 +284,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			ban.path = optarg;
+			break;
+		case 'R':
+			cfg.rehash_dir = optarg;
 			break;
 		case 'n':
 			ban.after = (unsigned)parse_number(optarg, 0, 1000000);

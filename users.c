@@ -512,6 +512,12 @@ users_check(const char *path, const char *mail_root, const char *name,
 			saved = ENOMEM;
 		}
 	}
+	/* The password's argon2id successor, while there is a password. */
+	if (!fail && legacy_is(e.hash) &&
+	    crypto_pwhash_str(login->rehash, pass, passlen,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		login->rehash[0] = '\0';
 	sodium_memzero(pass, passlen);
 	if (!fail) {
 		if (mailbox_path(mail_root, &e, login->mailbox,
@@ -521,6 +527,8 @@ users_check(const char *path, const char *mail_root, const char *name,
 		} else {
 			login->read_only = e.read_only;
 			login->legacy = legacy_is(e.hash);
+			if (login->legacy)
+				memcpy(login->old, e.hash, sizeof(login->old));
 			login->has_login_delay = e.has_login_delay;
 			login->login_delay = e.login_delay;
 			res = USERS_OK;

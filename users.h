@@ -44,7 +44,12 @@ struct users_login {
 	bool	read_only;
 	bool	has_login_delay;	/* the user's own LOGIN-DELAY, which */
 	unsigned login_delay;		/* replaces the global one */
-	bool	legacy;			/* the hash is a legacy one */
+	bool	legacy;			/* the hash is a legacy one: */
+	char	old[crypto_pwhash_STRBYTES];	/* it, and an argon2id */
+	char	rehash[crypto_pwhash_STRBYTES];	/* hash of the password
+					   made at this login ("" when
+					   memory ran short), for the
+					   upgrade spool (rehash.h) */
 };
 
 enum users_res {
@@ -107,7 +112,9 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
  * unknown names cost what known ones do, in the file's proportions, and
  * each the same every time.  On USERS_OK, *login holds the user's
  * folder (the users file's, resolved against mail_root when relative,
- * else mail_root/<users_folder_name>) and flags.  *note tells what the
+ * else mail_root/<users_folder_name>) and flags; for a legacy hash, it
+ * and an argon2id hash of the password at pop3d-passwd's default cost,
+ * made before the password is wiped.  *note tells what the
  * caller should log.  A file that others may write is never used.
  */
 enum users_res users_check(const char *path, const char *mail_root,

@@ -56,7 +56,8 @@ def expected(opts):
            os.path.join(man, "man5", "pop3d.users.5"): "man"}
     if DIRS["unit"] != "no":
         for unit in ("pop3d.socket", "pop3d@.service", "pop3d-tls.socket",
-                     "pop3d-tls@.service"):
+                     "pop3d-tls@.service", "pop3d-upgrade.service",
+                     "pop3d-upgrade.timer"):
             out[os.path.join(DIRS["unit"], unit)] = "unit"
     if DIRS["xinetd"] != "no":
         out[os.path.join(DIRS["xinetd"], "pop3d")] = "xinetd"

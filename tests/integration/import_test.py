@@ -676,6 +676,95 @@ def test_legacy_unknown_cost():
               "an unknown name costs the bcrypt user's", (reply, kib))
 
 
+def test_upgrade():
+    """A legacy user's login leaves an argon2id hash of the password in
+    the spool; pop3d-passwd upgrade puts it in the user's line (folder
+    and flags kept) and empties the spool; the next login verifies
+    argon2id.  A password set meanwhile is never undone, and a hostile
+    spool changes nothing."""
+    home = new_home("upgrade")
+    users = os.path.join(home, "users")
+    spool = os.path.join(home, "spool")
+
+    def mk(method, pw):
+        return subprocess.run(["mkpasswd", "-m", method, pw],
+                              capture_output=True, check=True,
+                              timeout=TIMEOUT).stdout.decode().strip()
+    lines = ["ya:%s:%s:ro" % (mk("yescrypt", "ya pw"),
+                              os.path.join(home, "Maildir")),
+             "bb:%s" % mk("bcrypt", "bb pw"),
+             "sc:%s" % mk("sha512crypt", "sc pw")]
+    with open(users, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(users, 0o640)
+
+    def login(name, pw):
+        r = subprocess.run(pop3d_argv(POP3D, "--users", users, "--mail-root",
+                                      TOP, "--rehash-dir", spool),
+                           input=b"USER %s\r\nPASS %s\r\nQUIT\r\n" %
+                           (name.encode(), pw.encode()),
+                           capture_output=True, timeout=TIMEOUT)
+        return r.stdout.split(b"\r\n")[2].startswith(b"+OK maildrop")
+
+    def passwd(*args, stdin=b""):
+        return subprocess.run(pop3d_argv(PASSWD, *args), input=stdin,
+                              capture_output=True, timeout=TIMEOUT)
+
+    def line_of(name):
+        with open(users) as f:
+            return next(l for l in f.read().splitlines()
+                        if l.startswith(name + ":"))
+
+    r = passwd("list", "--users", users)
+    check(r.stdout == b"ya legacy\nbb legacy\nsc legacy\n",
+          "list marks legacy users", r.stdout)
+    check(not login("ya", "bb pw") and not os.path.exists(spool),
+          "a wrong password leaves nothing in the spool")
+    for name in ("ya", "bb", "sc"):
+        check(login(name, name + " pw"), "legacy login " + name)
+    entries = sorted(os.listdir(spool))
+    check(len(entries) == 3 and all(
+        stat.S_IMODE(os.stat(os.path.join(spool, e)).st_mode) == 0o600
+        for e in entries), "three spool entries, 0600", entries)
+    # bb's password is set anew before the upgrade: it must stay.
+    r = passwd("passwd", "--ops", "1", "--mem", "8K", "--users", users, "bb",
+               stdin=b"new bb\n")
+    check(r.returncode == 0, "pop3d-passwd passwd bb", r.stderr)
+    bb_line = line_of("bb")
+    with open(os.path.join(spool, "garbage"), "wb") as f:
+        f.write(b"pop3d rehash 1\nya $y$x $argon2id$evil\n")
+    os.symlink(users, os.path.join(spool, "link"))
+    r = passwd("upgrade", "--spool", spool, "--users", users)
+    check(r.returncode == 0 and r.stdout == b"upgraded=2 stale=3\n",
+          "upgrade merges two, drops bb's stale entry and the junk",
+          (r.returncode, r.stdout, r.stderr))
+    check(os.listdir(spool) == [], "the spool is empty", os.listdir(spool))
+    check(os.path.isfile(users) and not os.path.islink(users),
+          "the users file is still a file")
+    ya = line_of("ya")
+    check(ya.split(":")[1].startswith("$argon2id$") and
+          ya.endswith(":" + os.path.join(home, "Maildir") + ":ro"),
+          "ya's line: argon2id, folder and flags kept", ya)
+    check(line_of("bb") == bb_line, "bb keeps the password set meanwhile")
+    check(line_of("sc").split(":")[1].startswith("$argon2id$"),
+          "sc's line: argon2id")
+    r = passwd("list", "--users", users)
+    check(r.stdout == b"ya\nbb\nsc\n", "list: nobody is legacy now",
+          r.stdout)
+    check(login("ya", "ya pw") and login("sc", "sc pw") and
+          login("bb", "new bb") and not login("bb", "bb pw") and
+          not os.path.exists(os.path.join(spool, entries[0])) and
+          os.listdir(spool) == [],
+          "upgraded users log in with argon2id; no new spool entry")
+    # A spool that cannot be written costs a legacy user nothing.
+    with open(users, "a") as f:
+        f.write("zz:%s\n" % mk("yescrypt", "zz pw"))
+    shutil.rmtree(spool)
+    with open(spool, "w") as f:
+        f.write("not a folder\n")
+    check(login("zz", "zz pw"), "a legacy login with no spool to write")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -765,6 +854,7 @@ try:
     test_mbox()
     test_users()
     test_legacy_unknown_cost()
+    test_upgrade()
     test_refused_ids()
     test_dry_run_and_errors()
     test_hostile_files()
