@@ -4,13 +4,16 @@
  * have put there; pop3d-import often runs as root.  The first byte picks
  * the reader, the rest is its input: a dovecot-uidlist line (rendered
  * with a format the second byte picks), a courierpop3dsizelist line, a
- * passwd-file line, a message header for X-UIDL, or a whole mbox.
+ * passwd-file line, a message header for X-UIDL, a whole mbox, or an
+ * entry of the upgrade spool (rehash.h), which pop3d-passwd upgrade
+ * reads as root from a folder pop3d's user writes.
  *
  * Checks: nothing is read past the input (ASan); a rendered UIDL fits
  * what it was given and is terminated; a record's fields point into the
  * line; an X-UIDL value lies within the header; mbox messages are in
  * order, within the input, and with what was skipped account for every
- * byte but the separators.
+ * byte but the separators; a spool entry is taken only when it is one
+ * that rehash_write writes back byte for byte.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +21,11 @@
 #include <string.h>
 
 #include "fuzzlib.h"
+#include "files.h"
 #include "import.h"
+#include "legacy.h"
 #include "mbox.h"
+#include "rehash.h"
 
 static const char *const formats[] = { "%08Xu%08Xv", "%v.%u", "%f", "%g",
     "%03u-%Lf", "%1.8f%Xu", "%Uf", "a%%b%u", "%0.99g" };
@@ -117,6 +123,51 @@ message(void *arg, const char *p, size_t len)
 	return 0;
 }
 
+static int
+spooled(void *arg, const char *file, const struct rehash_entry *e)
+{
+	struct rehash_entry *out = arg;
+
+	(void)file;
+	if (e != NULL)
+		*out = *e;
+	else
+		out->namelen = 0;
+	return 0;
+}
+
+static void
+spool(const char *data, size_t len)
+{
+	static char *dir, *again, *entry;
+	struct rehash_entry e, back;
+
+	if (dir == NULL) {
+		dir = files_join(fz_tmpdir(), "spool");
+		again = files_join(fz_tmpdir(), "again");
+		entry = files_join(dir, "u0");
+		files_mkdir(dir);
+	}
+	files_write(entry, data, len);
+	memset(&e, 0, sizeof(e));
+	if (rehash_each(dir, spooled, &e) != 0)
+		fz_fail("rehash_each failed");
+	if (e.namelen == 0)
+		return;
+	if (e.namelen > POP3D_NAME_MAX || !legacy_is(e.old) ||
+	    strncmp(e.new, "$argon2id$", 10) != 0)
+		fz_fail("a spool entry taken with bad fields");
+	/* What was taken is what rehash_write writes, byte for byte. */
+	if (rehash_write(again, &e) != 0)
+		fz_fail("rehash_write failed");
+	memset(&back, 0, sizeof(back));
+	if (rehash_each(again, spooled, &back) != 0 || back.namelen !=
+	    e.namelen || memcmp(back.name, e.name, e.namelen) != 0 ||
+	    strcmp(back.old, e.old) != 0 || strcmp(back.new, e.new) != 0)
+		fz_fail("a spool entry does not round-trip");
+	files_rmrf(again);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -133,7 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fail("malloc");
 	memcpy(line, data + 2, len);
 	line[len] = '\0';
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (memchr(line, '\0', len) == NULL)
 			uidlist(line, len, data[1]);
@@ -150,6 +201,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (import_x_uidl(line, len, &v, &vlen) == 0 &&
 		    (!within(v, line, len) || !within(v + vlen, line, len)))
 			fz_fail("X-UIDL value outside the header");
+		break;
+	case 5:
+		spool(line, len);
 		break;
 	default:
 		s = (struct split){ .data = line, .len = len, .last = line };
