@@ -14,9 +14,13 @@ it is Courier's for a Maildir Courier's courierpop3d left
 must not be believed or must not collide: new mail, a file replaced under
 an imported name, an old UIDL POP3 cannot carry, and hostile
 .pop3d.uidls files (garbage, a symlink, a FIFO, over-long, duplicate and
-malformed ids) that must never stop a login.  Last, fetchmail with "keep"
-against a private Dovecot daemon on loopback, then against pop3d on the
-migrated mailbox: the second run fetches nothing.  Needs root (Dovecot
+malformed ids) that must never stop a login.  An mbox copied into a
+Maildir, sent as popa3d sent it.  Passwords: Dovecot passwd-file users
+imported, legacy hashes (yescrypt, sha512-crypt, bcrypt) logging in,
+unknown names costing what they cost, the ban, and the upgrade spool
+merged by pop3d-passwd upgrade.  Last, fetchmail with "keep" against a
+private Dovecot daemon on loopback, then against pop3d on the migrated
+mailbox: the second run fetches nothing.  Needs root (Dovecot
 will not serve mail as root, and its daemon starts as root); skipped
 without Dovecot or root.
 """
@@ -756,6 +760,27 @@ def test_upgrade():
           not os.path.exists(os.path.join(spool, entries[0])) and
           os.listdir(spool) == [],
           "upgraded users log in with argon2id; no new spool entry")
+    # The ban counts guesses at a legacy user as at any: two wrong
+    # passwords lock the name, and the right one is refused then too.
+    with open(users, "a") as f:
+        f.write("lk:%s\n" % mk("yescrypt", "lk pw"))
+    ban = os.path.join(home, "failures")
+    env = dict(os.environ, REMOTE_ADDR="192.0.2.7")
+    env.pop("REMOTE_HOST", None)
+    replies = []
+    for pw in ("guess 1", "guess 2", "lk pw"):
+        r = subprocess.run(pop3d_argv(POP3D, "--users", users, "--mail-root",
+                                      TOP, "--ban-file", ban,
+                                      "--ban-user-after", "2",
+                                      "--rehash-dir", spool),
+                           input=b"USER lk\r\nPASS %s\r\nQUIT\r\n" %
+                           pw.encode(), capture_output=True,
+                           timeout=TIMEOUT, env=env)
+        replies.append(r.stdout.split(b"\r\n")[2])
+    check(all(x.startswith(b"-ERR [AUTH]") for x in replies) and
+          os.listdir(spool) == [],
+          "two wrong guesses lock a legacy user, right password or not",
+          replies)
     # A spool that cannot be written costs a legacy user nothing.
     with open(users, "a") as f:
         f.write("zz:%s\n" % mk("yescrypt", "zz pw"))
