@@ -21,6 +21,7 @@
 #include "params.h"
 #include "session-int.h"
 #include "store.h"
+#include "rehash.h"
 #include "users.h"
 
 /* Logins refused while a password would cross the network in clear. */
@@ -323,8 +324,9 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		    "result=read-only reason=not-writable", esc, box);
 	trans_totals(s, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s result=ok msgs=%zu octets=%" PRIu64
-	    "%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
-	    "");
+	    "%s%s", esc, n, octets, store_read_only(s->store) ? " read-only=1" :
+	    "", !li->legacy ? "" : li->rehash[0] != '\0' ?
+	    " hash=legacy rehash=pending" : " hash=legacy");
 	s->state = ST_TRANS;
 	io_set_limit(s->io, 0);	/* the grace time is AUTHORIZATION's */
 	s->logins++;
@@ -460,6 +462,34 @@ log_denied(const char *esc, enum ban_res verdict, bool refuse,
 }
 
 /*
+ * A login on a legacy hash: its argon2id successor goes to the upgrade
+ * spool for pop3d-passwd upgrade (pop3d never writes the users file).
+ * A failure costs the user nothing: the next login tries again.
+ */
+static void
+spool_rehash(struct session *s, const char *esc, const char *name,
+    size_t namelen, struct users_login *li)
+{
+	struct rehash_entry e;
+
+	if (s->cfg->rehash_dir == NULL || li->rehash[0] == '\0') {
+		li->rehash[0] = '\0';
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	memcpy(e.name, name, namelen);
+	e.namelen = namelen;
+	memcpy(e.old, li->old, sizeof(e.old));
+	memcpy(e.new, li->rehash, sizeof(e.new));
+	if (rehash_write(s->cfg->rehash_dir, &e) == -1) {
+		log_msg(LOG_ERR, "rehash user=%s result=failed error=\"%s\"",
+		    esc, strerror(errno));
+		li->rehash[0] = '\0';
+	}
+	sodium_memzero(&e, sizeof(e));
+}
+
+/*
  * Checks a name and password, then opens the mailbox.  The password is
  * wiped on every path.  With refuse (a SASL identity pop3d will not act
  * for), for a banned address and for a locked name, no hash is
@@ -499,6 +529,8 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	case USERS_OK:
 		if (limited)
 			ban_done(s, key, name, namelen, true);
+		if (li.legacy)
+			spool_rehash(s, esc, name, namelen, &li);
 		return open_mailbox(s, esc, &li);
 	case USERS_DENY:
 		log_denied(esc, verdict, refuse, &note);

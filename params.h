@@ -151,6 +151,18 @@
 #define POP3D_DUMMY_HASH	POP3D_DUMMY_COST POP3D_DUMMY_TAIL
 
 /*
+ * Legacy hashes (legacy.h): the costs an unknown user may be verified
+ * at, as the users' own.  Past them a user still logs in, but costs no
+ * unknown name as much (as argon2id past POP3D_PWHASH_*_MAX).  yescrypt:
+ * its memory, within POP3D_PWHASH_MEM_MAX (libxcrypt's default "j9T" takes
+ * 16 MiB); sha512-crypt: rounds= (default 5000; a million take about a
+ * second); bcrypt: the log2 cost (mkpasswd's default 5; 14 takes about
+ * a second).
+ */
+#define POP3D_LEGACY_SHA512_MAX		1000000
+#define POP3D_LEGACY_BCRYPT_MAX		14
+
+/*
  * An unknown name is verified at the cost of a users-file line it picks
  * (users.c), among at most this many different costs: pop3d-passwd
  * makes one by default and a few with --ops, --mem and --level.
@@ -182,6 +194,17 @@
 #define POP3D_SIZES_TMP		".pop3d.sizes.tmp"
 
 /*
+ * The unique ids a mailbox kept from the server it was moved from
+ * (uidls.h), written by pop3d-import and only read by pop3d.  At most
+ * one entry line per message a listing holds, each at most a journal
+ * line: a bigger file is not one pop3d-import wrote, and is ignored.
+ */
+#define POP3D_UIDLS_NAME	".pop3d.uidls"
+#define POP3D_UIDLS_TMP		".pop3d.uidls.tmp"
+#define POP3D_UIDLS_SIZE_MAX	\
+	((long long)POP3D_MSGS_MAX * POP3D_JOURNAL_LINE_MAX)
+
+/*
  * A journal line: folder letter, inode number, and a name of NAME_MAX
  * octets %XX-escaped at worst.
  */
@@ -200,6 +223,12 @@
  * never clear guesses at another.
  */
 #define POP3D_BAN_PATH		"/var/lib/pop3d/failures"
+
+/*
+ * The upgrade spool (rehash.h): argon2id hashes made at legacy users'
+ * logins, in pop3d's state folder, for "pop3d-passwd upgrade".
+ */
+#define POP3D_REHASH_PATH	"/var/lib/pop3d/rehash"
 #define POP3D_BAN_AFTER		3
 #define POP3D_BAN_WINDOW	3600
 #define POP3D_BAN_TIME		3600

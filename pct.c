@@ -2,6 +2,10 @@
  * pct.c: %XX encoding and decoding.  Trusts nothing it decodes: every
  * escape is checked and the output is bounded.
  */
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "pct.h"
 
 static const char hexdig[] = "0123456789ABCDEF";
@@ -86,4 +90,49 @@ pct_name_esc(unsigned char b, size_t i)
 {
 	(void)i;
 	return !pct_name_raw_ok(b) || b == '%';
+}
+
+const char *
+pct_num(const char *p, const char *end, uint64_t *v)
+{
+	const char *start = p;
+	uint64_t n = 0;
+
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return NULL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == start || p - start > 20 || p == end || *p != ' ')
+		return NULL;
+	*v = n;
+	return p + 1;
+}
+
+int
+pct_name_field(const char *p, size_t len, char out[NAME_MAX + 1],
+    const char **name)
+{
+	size_t i;
+	int n;
+
+	/* pct_name_raw_ok, in line: this runs over every name. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e ||
+		    p[i] == '%')
+			break;
+	if (i == len) {
+		/* No escapes (the usual case): the field is the name. */
+		if (len == 0 || len > NAME_MAX || p[0] == '.' ||
+		    memchr(p, '/', len) != NULL)
+			return -1;
+		*name = p;
+		return (int)len;
+	}
+	n = pct_decode(out, NAME_MAX + 1, p, len, pct_name_raw_ok);
+	if (n <= 0 || memchr(out, '\0', (size_t)n) != NULL ||
+	    out[0] == '.' || memchr(out, '/', (size_t)n) != NULL)
+		return -1;
+	*name = out;
+	return n;
 }

@@ -24,10 +24,13 @@
 #include "confcheck.h"
 #include "file.h"
 #include "params.h"
+#include "legacy.h"
 #include "pct.h"
+#include "rehash.h"
 #include "users.h"
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST, OP_HASH, OP_LINT };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST, OP_HASH, OP_LINT,
+    OP_UPGRADE };
 
 struct lines {
 	char		**line;
@@ -59,6 +62,7 @@ usage(int code)
 	    "       pop3d-passwd list [--as-stored] --users FILE\n"
 	    "       pop3d-passwd lint --users FILE\n"
 	    "       pop3d-passwd hash [COST]\n"
+	    "       pop3d-passwd upgrade [--spool DIR] --users FILE\n"
 	    "\n"
 	    "  add     adds a user (an existing name is refused)\n"
 	    "  passwd  sets a new password, keeping the folder and flags\n"
@@ -67,10 +71,14 @@ usage(int code)
 	    "          renewed at COST; without NAME, does what lint does\n"
 	    "  list    prints the names, one a line, as NAME is given to the\n"
 	    "          other commands (--as-stored: as the file writes them),\n"
-	    "          and flags problem lines on stderr\n"
+	    "          and flags problem lines on stderr; \" legacy\" after a\n"
+	    "          name still on a legacy hash\n"
 	    "  lint    prints each problem of the file, as pop3d --check does\n"
 	    "  hash    prints a hash of the password, for a users file that\n"
 	    "          configuration management writes\n"
+	    "  upgrade puts in the users' lines the argon2id hashes pop3d\n"
+	    "          made at legacy users' logins (the spool, by default\n"
+	    "          " POP3D_REHASH_PATH "), then empties the spool\n"
 	    "\n"
 	    "--users is " POP3D_USERS_PATH " unless given.\n"
 	    "\n"
@@ -481,17 +489,19 @@ list(const char *users, struct lines *l, bool as_stored)
 		r = users_parse_line(l->line[i], l->len[i], &e);
 		if (r != USERS_LINE_USER && r != USERS_LINE_NOT_ARGON2ID)
 			continue;
-		if (as_stored) {
+		if (as_stored)
 			/* The first field, as parsed: well-formed, so printable. */
 			fwrite(l->line[i], 1, strcspn(l->line[i], ":"), stdout);
-			putchar('\n');
-		} else if (!printable(e.name, e.namelen))
+		else if (!printable(e.name, e.namelen)) {
 			fprintf(stderr, "pop3d-passwd: line %zu: a name with "
 			    "a control byte is not listed\n", i + 1);
-		else {
+			sodium_memzero(&e, sizeof(e));
+			continue;
+		} else
 			fwrite(e.name, 1, e.namelen, stdout);
-			putchar('\n');
-		}
+		/* The routes file takes --as-stored's lines as they are. */
+		printf("%s\n", !as_stored && r == USERS_LINE_USER &&
+		    legacy_is(e.hash) ? " legacy" : "");
 		sodium_memzero(&e, sizeof(e));
 	}
 	if (fflush(stdout) != 0)
@@ -561,6 +571,86 @@ check(const char *users, const struct users_entry *e, const struct lines *l,
 	return 0;
 }
 
+/* What upgrade found in the spool. */
+struct spool {
+	struct lines	*l;
+	char		(*done)[64];	/* entry files to remove */
+	size_t		 ndone;
+	size_t		 cap;
+	unsigned long	 upgraded;
+	unsigned long	 stale;		/* the line changed, or is gone */
+};
+
+/*
+ * One spool entry: the user's line takes its argon2id hash, keeping its
+ * folder and flags, only while the line still has the legacy hash the
+ * entry was made from; a password set meanwhile is never undone.
+ */
+static int
+spool_entry(void *arg, const char *file, const struct rehash_entry *re)
+{
+	struct spool *sp = arg;
+	struct lines *l = sp->l;
+	char out[POP3D_USERS_LINE_MAX + 1], *nl;
+	struct users_entry e;
+	size_t i;
+	int n;
+
+	if (strlen(file) >= sizeof(sp->done[0]))
+		return 0;	/* no file of ours */
+	if (sp->ndone == sp->cap) {
+		size_t ncap = sp->cap ? sp->cap * 2 : 16;
+		char (*d)[64] = reallocarray(sp->done, ncap, sizeof(*d));
+
+		if (d == NULL)
+			return -1;
+		sp->done = d;
+		sp->cap = ncap;
+	}
+	snprintf(sp->done[sp->ndone++], sizeof(sp->done[0]), "%s", file);
+	for (i = 0; re != NULL && i < l->count; i++)
+		if (users_parse_line(l->line[i], l->len[i], &e) ==
+		    USERS_LINE_USER && e.namelen == re->namelen &&
+		    memcmp(e.name, re->name, e.namelen) == 0)
+			break;
+	if (re == NULL || i == l->count || strcmp(e.hash, re->old) != 0) {
+		sp->stale++;
+		sodium_memzero(&e, sizeof(e));
+		return 0;
+	}
+	memcpy(e.hash, re->new, sizeof(e.hash));
+	n = users_format_line(&e, out, sizeof(out));
+	sodium_memzero(&e, sizeof(e));
+	if (n <= 0 || (nl = strndup(out, (size_t)n - 1)) == NULL)
+		return -1;
+	sodium_memzero(l->line[i], l->len[i]);
+	free(l->line[i]);
+	l->line[i] = nl;
+	l->len[i] = (size_t)n - 1;
+	sp->upgraded++;
+	return 0;
+}
+
+/* pop3d-passwd upgrade: an exit code. */
+static int
+upgrade(const char *users, const char *dir, struct lines *l)
+{
+	struct spool sp = { .l = l };
+
+	if (rehash_each(dir, spool_entry, &sp) != 0)
+		die_errno("cannot read the spool", dir);
+	if (sp.upgraded > 0)
+		rewrite(users, l, NULL);
+	/* Only once the users file is durable: then the entries are done. */
+	for (size_t i = 0; i < sp.ndone; i++)
+		if (rehash_remove(dir, sp.done[i]) == -1 && errno != ENOENT)
+			die_errno("cannot remove a spool entry in", dir);
+	free(sp.done);
+	if (sp.upgraded + sp.stale > 0)
+		printf("upgraded=%lu stale=%lu\n", sp.upgraded, sp.stale);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -572,20 +662,22 @@ main(int argc, char *argv[])
 		{ "level",	required_argument, NULL, 'l' },
 		{ "ops",	required_argument, NULL, 'o' },
 		{ "mem",	required_argument, NULL, 'm' },
-		{ "as-stored",	no_argument,	   NULL, 's' },
+		{ "as-stored",	no_argument,	   NULL, 'a' },
+		{ "spool",	required_argument, NULL, 's' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const ops[] = {
 		[OP_ADD] = "add", [OP_PASSWD] = "passwd", [OP_DEL] = "del",
 		[OP_CHECK] = "check", [OP_LIST] = "list", [OP_HASH] = "hash",
-		[OP_LINT] = "lint",
+		[OP_LINT] = "lint", [OP_UPGRADE] = "upgrade",
 	};
 	struct cost cost = { crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE };
 	struct lines l = { .match = -1 };
 	struct users_entry e;
-	const char *users = POP3D_USERS_PATH, *folder = NULL, *name;
+	const char *users = POP3D_USERS_PATH, *folder = NULL, *spool = NULL;
+	const char *name;
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	bool read_only = false, costed = false, delayed = false;
@@ -610,6 +702,9 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'u':
 			users = optarg;
+			break;
+		case 's':
+			spool = optarg;
 			break;
 		case 'f':
 			folder = optarg;
@@ -638,7 +733,7 @@ main(int argc, char *argv[])
 			cost.mem = (size_t)parse_size(optarg);
 			costed = true;
 			break;
-		case 's':
+		case 'a':
 			as_stored = true;
 			break;
 		case 'h':
@@ -651,7 +746,8 @@ main(int argc, char *argv[])
 	if (op == OP_CHECK && optind == argc)
 		op = OP_LINT;	/* check without NAME: the whole file */
 	if (optind != argc - (op == OP_LIST || op == OP_HASH ||
-	    op == OP_LINT ? 0 : 1) ||
+	    op == OP_LINT || op == OP_UPGRADE ? 0 : 1) ||
+	    (spool != NULL && op != OP_UPGRADE) ||
 	    ((folder != NULL || read_only || delayed) && op != OP_ADD) ||
 	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK &&
 	    op != OP_HASH))
@@ -670,6 +766,13 @@ main(int argc, char *argv[])
 	if (op == OP_LIST) {
 		load(users, op, &l);
 		c = list(users, &l, as_stored);
+		lines_free(&l);
+		return c;
+	}
+	if (op == OP_UPGRADE) {
+		load(users, op, &l);
+		c = upgrade(users, spool != NULL ? spool : POP3D_REHASH_PATH,
+		    &l);
 		lines_free(&l);
 		return c;
 	}

@@ -47,6 +47,7 @@ static const char usage_text[] =
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
     "             [--tls-key FILE] [--allow-plaintext-auth]\n"
+    "             [--rehash-dir DIR]\n"
     "       pop3d --check [--user NAME] [the options above]\n";
 
 /* --tls: none given means STLS with a certificate, else off. */
@@ -367,6 +368,7 @@ main(int argc, char *argv[])
 		{ "tls-cert",		required_argument, NULL, 'C' },
 		{ "tls-key",		required_argument, NULL, 'K' },
 		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
+		{ "rehash-dir",		required_argument, NULL, 'R' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "check",		no_argument,	   NULL, 'c' },
@@ -381,6 +383,7 @@ main(int argc, char *argv[])
 	int idx;
 	struct session_cfg cfg = {
 		.users = POP3D_USERS_PATH,
+		.rehash_dir = POP3D_REHASH_PATH,
 		.mail_root = POP3D_MAIL_ROOT,
 		.fail_delay_ms = POP3D_FAIL_DELAY_MS,
 		.login_grace = POP3D_LOGIN_GRACE,
@@ -432,6 +435,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			ban.path = optarg;
+			break;
+		case 'R':
+			cfg.rehash_dir = optarg;
 			break;
 		case 'n':
 			ban.after = (unsigned)parse_number("--ban-after", optarg,

@@ -14,6 +14,8 @@ struct session_cfg {
 	const char	*peer;		/* client address ("192.0.2.1",
 					   "2001:db8::1") or "local" */
 	const struct ban_cfg *ban;	/* brute-force limits, or NULL */
+	const char	*rehash_dir;	/* the upgrade spool (rehash.h), or
+					   NULL: legacy hashes stay */
 	/*
 	 * Called once the mailbox is open, before anything in it is
 	 * served: confines the process to the folder open on dirfd (-1:

@@ -18,24 +18,6 @@
 
 static const char sizes_head[] = "pop3d sizes 2";
 
-/* Digits up to a space: at most 20, no sign, no overflow. */
-static const char *
-num(const char *p, const char *end, uint64_t *v)
-{
-	const char *start = p;
-	uint64_t n = 0;
-
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return NULL;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	if (p == start || p - start > 20 || p == end || *p != ' ')
-		return NULL;
-	*v = n;
-	return p + 1;
-}
-
 /* "[-]<seconds> <nanoseconds> ": an mtime, as put_mtime writes it. */
 static const char *
 mtime_field(const char *p, const char *end, int64_t *s, long *ns)
@@ -43,41 +25,12 @@ mtime_field(const char *p, const char *end, int64_t *s, long *ns)
 	uint64_t ms, mns;
 	bool neg = p < end && *p == '-';
 
-	if ((p = num(p + neg, end, &ms)) == NULL || ms > INT64_MAX ||
-	    (p = num(p, end, &mns)) == NULL || mns > 999999999)
+	if ((p = pct_num(p + neg, end, &ms)) == NULL || ms > INT64_MAX ||
+	    (p = pct_num(p, end, &mns)) == NULL || mns > 999999999)
 		return NULL;
 	*s = neg ? -(int64_t)ms : (int64_t)ms;
 	*ns = (long)mns;
 	return p;
-}
-
-/* The name field: plain, visible file names only, never a path. */
-static int
-name_field(const char *p, size_t len, char out[NAME_MAX + 1],
-    const char **name)
-{
-	size_t i;
-	int n;
-
-	/* pct_name_raw_ok, in line: this runs over every name. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e ||
-		    p[i] == '%')
-			break;
-	if (i == len) {
-		/* No escapes (the usual case): the field is the name. */
-		if (len == 0 || len > NAME_MAX || p[0] == '.' ||
-		    memchr(p, '/', len) != NULL)
-			return -1;
-		*name = p;
-		return (int)len;
-	}
-	n = pct_decode(out, NAME_MAX + 1, p, len, pct_name_raw_ok);
-	if (n <= 0 || memchr(out, '\0', (size_t)n) != NULL ||
-	    out[0] == '.' || memchr(out, '/', (size_t)n) != NULL)
-		return -1;
-	*name = out;
-	return n;
 }
 
 /*
@@ -92,17 +45,17 @@ parse(const char *line, size_t len, char buf[NAME_MAX + 1],
 	uint64_t folder;
 	int nl;
 
-	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
-	    (p = num(p, end, &e->ino)) == NULL ||
-	    (p = num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX ||
+	if ((p = pct_num(p, end, &folder)) == NULL || folder > 9 ||
+	    (p = pct_num(p, end, &e->ino)) == NULL ||
+	    (p = pct_num(p, end, &e->fsize)) == NULL || e->fsize > INT64_MAX ||
 	    (p = mtime_field(p, end, &e->mtime_s, &e->mtime_ns)) == NULL ||
-	    (p = num(p, end, &e->size)) == NULL)
+	    (p = pct_num(p, end, &e->size)) == NULL)
 		return 0;
 	if (end - p < 3 || p[1] != ' ' || (p[0] != '.' && p[0] != '-'))
 		return 0;
 	e->dots = p[0] == '.';
 	p += 2;
-	if ((nl = name_field(p, (size_t)(end - p), buf, &e->name)) < 0)
+	if ((nl = pct_name_field(p, (size_t)(end - p), buf, &e->name)) < 0)
 		return 0;
 	if ((ino_t)e->ino != e->ino)
 		return 0;
@@ -121,8 +74,8 @@ parse_folder(const char *line, size_t len, struct sizes_folder *f)
 
 	if (len < sizeof(word) || memcmp(line, word, sizeof(word) - 1) != 0)
 		return 0;
-	if ((p = num(p, end, &folder)) == NULL || folder > 9 ||
-	    (p = num(p, end, &f->ino)) == NULL ||
+	if ((p = pct_num(p, end, &folder)) == NULL || folder > 9 ||
+	    (p = pct_num(p, end, &f->ino)) == NULL ||
 	    (p = mtime_field(p, end, &f->mtime_s, &f->mtime_ns)) == NULL)
 		return 0;
 	/* The last number: up to the end, not a space. */

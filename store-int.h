@@ -45,6 +45,8 @@ struct msg {
 	bool		 dots:1;	/* a line of the CRLF form starts with '.' */
 	bool		 unchecked:1;	/* identity from the cache, not a stat */
 	bool		 used:1;	/* while listing: found in the folder */
+	bool		 imported:1;	/* the id is the old server's
+					   (imported.c) */
 };
 
 /*
@@ -157,5 +159,12 @@ int		 msg_open(const struct store *, const char *name, int sub);
  * (errno) with the listing partial, for the caller to drop.
  */
 int		 listing_make(struct store *);
+
+/*
+ * Gives the listed messages the ids the mailbox's POP3D_UIDLS_NAME file
+ * kept from an old server, each only for the file it names, keeping
+ * every id unique (imported.c).  0, or -1 (errno) when memory runs out.
+ */
+int		 imported_apply(struct store *);
 
 #endif

@@ -140,7 +140,8 @@ open_folder(struct store *st)
 	    O_CLOEXEC);
 	if (st->dirfd == -1)
 		return errno == ENOENT ? 0 : -1;
-	if (foreign_to_root(st->dirfd))
+	/* Read-only as asked, root writes nothing there: nothing to refuse. */
+	if (!st->ro_asked && foreign_to_root(st->dirfd))
 		return -1;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
 		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
@@ -181,7 +182,9 @@ take(struct store *st)
 		if (!st->read_only && roll_forward(st) == -1)
 			return STORE_FAIL;
 	}
-	return listing_make(st) == -1 ? STORE_FAIL : STORE_OK;
+	if (listing_make(st) == -1 || imported_apply(st) == -1)
+		return STORE_FAIL;
+	return STORE_OK;
 }
 
 static void
@@ -355,6 +358,12 @@ store_info(const struct store *st, size_t idx, struct store_info *info)
 	info->deleted = m->deleted || m->removed;
 	info->removed = m->removed;
 	info->gone = m->gone;
+}
+
+void
+store_name(const struct store *st, size_t idx, char buf[NAME_MAX + 1])
+{
+	msg_name_in(st, &st->msgs[idx], buf);
 }
 
 void

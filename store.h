@@ -8,6 +8,7 @@
 #ifndef POP3D_STORE_H
 #define POP3D_STORE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,12 @@ size_t		 store_count(const struct store *);
 bool		 store_cut(const struct store *, size_t *found);
 void		 store_info(const struct store *, size_t idx,
 		    struct store_info *);
+/*
+ * The file name of message idx in its folder (a Maildir name whole,
+ * with its flags), in buf: for tools that show a listing, never sent.
+ */
+void		 store_name(const struct store *, size_t idx,
+		    char buf[NAME_MAX + 1]);
 
 /*
  * Looks up a unique id, len octets of any bytes, in the listing (never

@@ -19,6 +19,7 @@
 #include "file.h"
 #include "params.h"
 #include "pct.h"
+#include "legacy.h"
 #include "users.h"
 
 /* Field bytes the users file keeps raw; the rest are %XX. */
@@ -42,14 +43,18 @@ name_esc(unsigned char b, size_t i)
 	return folder_esc(b, i) || (i == 0 && b == '#');
 }
 
+/* An argon2id string, or a legacy one (legacy.h). */
 static bool
 hash_ok(const char *h, size_t len)
 {
 	static const char prefix[] = "$argon2id$";
+	char head[8];
 
 	if (len < sizeof(prefix) - 1 || len >= crypto_pwhash_STRBYTES)
 		return false;
-	if (memcmp(h, prefix, sizeof(prefix) - 1) != 0)
+	memcpy(head, h, sizeof(head) - 1);
+	head[sizeof(head) - 1] = '\0';
+	if (memcmp(h, prefix, sizeof(prefix) - 1) != 0 && !legacy_is(head))
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (h[i] < 0x21 || h[i] > 0x7e || h[i] == ':')
@@ -272,6 +277,8 @@ cost_prefix(const char *hash)
 	const char *end;
 	int n = 0;
 
+	if (legacy_is(hash))
+		return legacy_cost_prefix(hash);
 	if (sscanf(hash, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%n", &m, &t, &p,
 	    &n) != 3 || n == 0)
 		return 0;
@@ -504,6 +511,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 	enum users_res res = USERS_DENY;
 	bool fail = false;
 	enum found found;
+	const char *cost, *tail;
 	int saved;
 
 	memset(&e, 0, sizeof(e));
@@ -518,10 +526,20 @@ users_check(const char *path, const char *mail_root, const char *name,
 		 * cost the file's users have, so it takes as long as one of
 		 * them does, and needs as much memory.
 		 */
-		snprintf(e.hash, sizeof(e.hash), "%s%s", unknown_cost(&f),
-		    POP3D_DUMMY_TAIL);
+		cost = unknown_cost(&f);
+		tail = legacy_dummy_tail(cost);
+		snprintf(e.hash, sizeof(e.hash), "%s%s", cost,
+		    tail != NULL ? tail : POP3D_DUMMY_TAIL);
 	}
-	if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
+	if (legacy_is(e.hash)) {
+		if (legacy_verify(e.hash, pass, passlen) == -1) {
+			fail = true;
+			if (errno == ENOMEM && res != USERS_TEMPFAIL) {
+				res = USERS_TEMPFAIL;
+				saved = ENOMEM;
+			}
+		}
+	} else if (crypto_pwhash_str_verify(e.hash, pass, passlen) != 0) {
 		fail = true;
 		/*
 		 * libsodium says EINVAL for a wrong password and for memory
@@ -534,6 +552,12 @@ users_check(const char *path, const char *mail_root, const char *name,
 			saved = ENOMEM;
 		}
 	}
+	/* The password's argon2id successor, while there is a password. */
+	if (!fail && legacy_is(e.hash) &&
+	    crypto_pwhash_str(login->rehash, pass, passlen,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		login->rehash[0] = '\0';
 	sodium_memzero(pass, passlen);
 	if (!fail) {
 		if (mailbox_path(mail_root, &e, login->mailbox,
@@ -542,6 +566,9 @@ users_check(const char *path, const char *mail_root, const char *name,
 			res = USERS_PERMFAIL;	/* a name no folder can hold */
 		} else {
 			login->read_only = e.read_only;
+			login->legacy = legacy_is(e.hash);
+			if (login->legacy)
+				memcpy(login->old, e.hash, sizeof(login->old));
 			login->has_login_delay = e.has_login_delay;
 			login->login_delay = e.login_delay;
 			res = USERS_OK;
@@ -843,6 +870,14 @@ lint_memory(struct lint *l, unsigned long lineno, const char *hash)
 static void
 lint_hash(struct lint *l, unsigned long lineno, const char *hash)
 {
+	if (legacy_is(hash)) {
+		if (!legacy_well_formed(hash))
+			lint_fault(l, lineno, "its legacy hash (yescrypt, "
+			    "sha512-crypt or bcrypt) is cut or damaged, so "
+			    "every login fails: set a password with "
+			    "pop3d-passwd passwd");
+		return;
+	}
 	if (crypto_pwhash_str_needs_rehash(hash, POP3D_PWHASH_OPS,
 	    POP3D_PWHASH_MEM) != -1)
 		return;

@@ -6,7 +6,8 @@
  * name and folder are stored with %XX escapes for '%', ':', bytes below
  * 0x21 and 0x7F (and '#' as a name's first byte, since '#' starts a
  * comment); every other byte, UTF-8 included, is itself.  hash is an
- * argon2id string from crypto_pwhash_str.  folder, when given, is the
+ * argon2id string from crypto_pwhash_str, or a legacy one (legacy.h:
+ * yescrypt, sha512-crypt, bcrypt) a migrated user kept.  folder, when given, is the
  * user's mailbox: absolute, or relative to the mail root (empty: the
  * default, <mail-root>/<users_folder_name>).  flags is a ','-separated
  * list; "ro" serves the mailbox read-only (DELE is refused), and
@@ -43,6 +44,12 @@ struct users_login {
 	bool	read_only;
 	bool	has_login_delay;	/* the user's own LOGIN-DELAY, which */
 	unsigned login_delay;		/* replaces the global one */
+	bool	legacy;			/* the hash is a legacy one: */
+	char	old[crypto_pwhash_STRBYTES];	/* it, and an argon2id */
+	char	rehash[crypto_pwhash_STRBYTES];	/* hash of the password
+					   made at this login ("" when
+					   memory ran short), for the
+					   upgrade spool (rehash.h) */
 };
 
 enum users_res {
@@ -69,9 +76,9 @@ enum users_line {
 	USERS_LINE_USER,	/* a user: all of *e is filled in */
 	USERS_LINE_NONE,	/* a comment or an empty line */
 	USERS_LINE_BAD,		/* malformed */
-	USERS_LINE_NOT_ARGON2ID	/* well-formed, but its hash is no argon2id
-				   string: only e->name and e->namelen are
-				   filled in */
+	USERS_LINE_NOT_ARGON2ID	/* well-formed, but its hash is neither an
+				   argon2id string nor a legacy one: only
+				   e->name and e->namelen are filled in */
 };
 
 /*
@@ -110,7 +117,9 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
  * unknown names cost what known ones do, in the file's proportions, and
  * each the same every time.  On USERS_OK, *login holds the user's
  * folder (the users file's, resolved against mail_root when relative,
- * else mail_root/<users_folder_name>) and flags.  *note tells what the
+ * else mail_root/<users_folder_name>) and flags; for a legacy hash, it
+ * and an argon2id hash of the password at pop3d-passwd's default cost,
+ * made before the password is wiped.  *note tells what the
  * caller should log.  A file that others may write is never used.
  */
 enum users_res users_check(const char *path, const char *mail_root,

@@ -122,7 +122,9 @@ START_TEST(malformed_lines)
 		"me:",
 		"me:$argon2i$v=19$m=8,t=1,p=1$abc$def",
 		"me:plaintext",
-		"me:$2y$10$abcdefghijklmnopqrstuv",
+		"me:$1$abcdefgh$ijklmnopqrstuvwxyz0123",	/* md5-crypt */
+		"me:$5$abcdefgh$ijklmnopqrstuvwxyz0123",	/* sha256-crypt */
+		"me:$2a$10$abcdefghijklmnopqrstuv",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -139,6 +141,11 @@ START_TEST(malformed_lines)
 		ck_assert_uint_eq(e.namelen, 2);
 		ck_assert_mem_eq(e.name, "me", 2);
 	}
+	/* Legacy hashes of migrated users (legacy.h) are users' lines. */
+	ck_assert_int_eq(users_parse_line("me:$2y$10$abcdefghijklmnopqrstuv",
+	    32, &e), USERS_LINE_USER);
+	ck_assert_int_eq(users_parse_line("me:$y$j9T$abc$def", 17, &e),
+	    USERS_LINE_USER);
 	ck_assert_int_eq(users_parse_line("", 0, &e), USERS_LINE_NONE);
 	ck_assert_int_eq(users_parse_line("# a comment", 11, &e),
 	    USERS_LINE_NONE);

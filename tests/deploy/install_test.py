@@ -50,13 +50,16 @@ def expected(opts):
     out = {os.path.join(sbin, "pop3d"): "exe",
            os.path.join(sbin, "pop3d-passwd"): "exe",
            os.path.join(sbin, "pop3d-routes"): "exe",
+           os.path.join(sbin, "pop3d-import"): "exe",
            os.path.join(man, "man8", "pop3d.8"): "man",
            os.path.join(man, "man8", "pop3d-passwd.8"): "man",
            os.path.join(man, "man8", "pop3d-routes.8"): "man",
+           os.path.join(man, "man8", "pop3d-import.8"): "man",
            os.path.join(man, "man5", "pop3d.users.5"): "man"}
     if DIRS["unit"] != "no":
         for unit in ("pop3d.socket", "pop3d@.service", "pop3d-tls.socket",
-                     "pop3d-tls@.service"):
+                     "pop3d-tls@.service", "pop3d-upgrade.service",
+                     "pop3d-upgrade.timer"):
             out[os.path.join(DIRS["unit"], unit)] = "unit"
     if DIRS["xinetd"] != "no":
         out[os.path.join(DIRS["xinetd"], "pop3d")] = "xinetd"

@@ -290,8 +290,12 @@ CASES = [
      r"line 4: its name holds a space or a control byte"),
     ("not an argon2id hash", 0, users_line(b"dave:{SHA}abc=\n"),
      r"line 4: its hash is not an argon2id string"),
-    ("a bcrypt hash", 0, users_line(b"dave:$2y$10$abcdefghijklmnop\n"),
+    ("an md5-crypt hash (too weak to keep)", 0,
+     users_line(b"dave:$1$abcdefgh$ABCDEFGHIJKLMNOPQRSTUV\n"),
      r"line 4: its hash is not an argon2id string"),
+    ("a cut bcrypt hash", 0, users_line(b"dave:$2y$10$abcdefghijklmnop\n"),
+     r"line 4: its legacy hash \(yescrypt, sha512-crypt or bcrypt\) is "
+     r"cut or damaged"),
     ("a damaged argon2id hash", 0,
      users_line(b"dave:$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA\n"),
      r"line 4: its argon2id hash cannot be read"),
@@ -563,7 +567,9 @@ def shipped_args():
             for line in f:
                 m = re.match(r"\s*(ExecStart=\S+|server_args\s*=)(.*)",
                              line)
-                if m and not line.lstrip().startswith("#"):
+                # pop3d's own command lines, not pop3d-passwd's timer.
+                if m and not line.lstrip().startswith("#") and \
+                        "pop3d-passwd" not in m.group(1):
                     found[name] = m.group(2).split()
     return found
 

@@ -126,6 +126,22 @@ def main():
         got = end_reason(drain(log))
         check(got == b"timeout", "AUTH PLAIN, idle: end reason=timeout", got)
 
+        # A migrated user on a legacy hash (yescrypt of "pwyescrypt"):
+        # the login says so, and that its argon2id successor is spooled.
+        with open(os.path.join(top, "users"), "a") as f:
+            f.write("old:$y$j9T$iZlXBc/LKzWPgQa9kKbxl/$NJrxuR8MJiTBx5My"
+                    "ojDtIwMxcy3Ob.2wuxyHaUI1VG9\n")
+        r = subprocess.run(argv(top, "--rehash-dir",
+                                os.path.join(top, "spool")),
+                           input=b"USER old\r\nPASS pwyescrypt\r\nQUIT\r\n",
+                           capture_output=True, timeout=60)
+        got = drain(log)
+        check(any(b"login user=old result=ok msgs=0 octets=0 hash=legacy "
+                  b"rehash=pending" in l for l in got),
+              "a legacy login is logged hash=legacy rehash=pending", got)
+        check(len(os.listdir(os.path.join(top, "spool"))) == 1,
+              "a legacy login leaves one spool entry")
+
         everything = b"\n".join(ok + bad)
         print(everything.decode(errors="replace"))
 

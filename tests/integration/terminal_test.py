@@ -96,7 +96,7 @@ def login_reasons(top):
     mail = os.path.join(top, "mail")
     add_user(users, "me")
     with open(users, "ab") as f:
-        f.write(b"broken:$6$not-argon2id\n")     # line 2
+        f.write(b"broken:$1$too$weak\n")         # line 2: md5-crypt
         f.write(b"nocolon\n")                    # line 3
     os.makedirs(os.path.join(mail, "me"))
     base = ["--users", users, "--mail-root", mail]
