@@ -4,7 +4,10 @@
  * (store-int.h).  An entry is believed only for the listed file with its
  * base name, inode and size; ids stay unique whatever the file says, and
  * a file that cannot be made to fit is ignored, so it never stops a
- * login.  Never writes the file, nor any other.
+ * login.  The file is pop3d-import's, and the store's too for one use:
+ * a Maildir twin's digest id (msg_dedupe_uids) is kept there, so that
+ * it stays when the twin that has the base as its id goes first
+ * (imported_record).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,12 +61,21 @@ set_uid(struct store *st, struct msg *m, const char *uid, size_t len)
 	return 0;
 }
 
+/* What imported_apply found in the file, for imported_record. */
+struct apply {
+	struct store	*st;
+	size_t		 entries;	/* well-formed entries read */
+	size_t		 matched;	/* entries that named a listed file */
+};
+
 static int
 apply_entry(void *arg, const struct uidls_entry *e)
 {
-	struct store *st = arg;
+	struct apply *a = arg;
+	struct store *st = a->st;
 	char name[NAME_MAX + 1];
 
+	a->entries++;
 	/* A name with a NUL (or a ':' in a Maildir) is no base name. */
 	memcpy(name, e->name, e->namelen);
 	name[e->namelen] = '\0';
@@ -76,6 +88,7 @@ apply_entry(void *arg, const struct uidls_entry *e)
 		if (m->imported || m->ino != e->ino ||
 		    (uint64_t)m->fsize != e->fsize)
 			continue;
+		a->matched++;
 		return set_uid(st, m, e->uid, e->uidlen);
 	}
 	return 0;
@@ -152,15 +165,18 @@ set_aside(struct store *st)
 int
 imported_apply(struct store *st)
 {
+	struct apply a = { .st = st };
 	uint32_t *ord;
 	bool any = false;
 	long changed;
 	int round;
 
+	st->uidls_stale = false;
 	if (st->count == 0)
 		return 0;
-	if (uidls_load(st->dirfd, apply_entry, st) == -1)
+	if (uidls_load(st->dirfd, apply_entry, &a) == -1)
 		return -1;
+	st->uidls_stale = a.matched < a.entries;
 	for (size_t i = 0; i < st->count && !any; i++)
 		any = st->msgs[i].imported;
 	if (!any)
@@ -174,4 +190,56 @@ imported_apply(struct store *st)
 	if (round == IMPORTED_ROUNDS)
 		return set_aside(st);
 	return changed == -1 ? -1 : 0;
+}
+
+/* uidls_save's entries: each listed message whose id is kept. */
+struct record {
+	struct store	*st;
+	size_t		 i;
+};
+
+static int
+record_next(void *arg, struct uidls_entry *e)
+{
+	struct record *r = arg;
+	struct store *st = r->st;
+	const struct msg *m;
+
+	while (r->i < st->count) {
+		m = &st->msgs[r->i++];
+		if (!m->imported && !m->twin)
+			continue;
+		e->ino = m->ino;
+		e->fsize = (uint64_t)m->fsize;
+		e->uid = msg_uid(st, m);
+		e->uidlen = strlen(e->uid);
+		e->name = msg_base(st, m);
+		e->namelen = strlen(e->name);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * An entry that named no listed file names one that is gone (or not a
+ * message any more): with the whole mailbox listed, dropping it loses
+ * nothing, and keeps the file from growing with every message that
+ * ever had a kept id.  A cut listing (store_cut) does not show what is
+ * gone, so then nothing is written.
+ */
+void
+imported_record(struct store *st)
+{
+	struct record r = { .st = st };
+	bool need = st->uidls_stale;
+	int saved = errno;
+
+	if (st->read_only || st->cut)
+		return;
+	for (size_t i = 0; i < st->count && !need; i++)
+		need = st->msgs[i].twin && !st->msgs[i].imported;
+	if (need && uidls_save(st->dirfd, (uid_t)-1, (gid_t)-1, record_next,
+	    &r) == 0)
+		st->uidls_stale = false;
+	errno = saved;
 }

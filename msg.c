@@ -200,6 +200,8 @@ msg_set_name(struct store *st, struct msg *m, const char *name, size_t len,
 	if (m->colon)
 		p[bl] = '\0';
 	m->digest = digest;
+	m->twin = false;	/* msg_dedupe_uids says when it is one */
+	m->linked = false;	/* msg_fold_links says */
 	if (digest)
 		make_digest(p + len + 1, salt, name, salt != NULL ? len : bl);
 	m->name = (uint32_t)st->names_len;
@@ -247,18 +249,50 @@ msg_cmp(const struct store *st, const struct msg *x, const struct msg *y)
 
 /*
  * Maildir can hold the same base name twice: in new/ and cur/ (a move
- * done by link and unlink, caught half-way, or a copy put back), or in
- * cur/ with two sets of flags.  Then one keeps the base as its id and
- * the others get a digest of their folder and whole name.  The one is
- * the first in cur/, if any: the base must stay with the file that a
- * client's moves leave last.  Messages leave new/ for cur/, never the
- * other way, so the copy in new/ is the one that goes, and the cur/
- * copy's id then does not change, nor does the copy in new/ hand its id
- * on.  (No rule on names alone can keep each id where both copies may
- * go first: an id is no more than its file's name, and the base must
- * stay with a file that moves from new/ to cur/.)  Equal ids can only
- * come from equal base names, which sort side by side.
+ * done by link and unlink, caught half-way, a copy put back, or two
+ * deliveries that chose one name), or in cur/ with two sets of flags.
+ * Then one keeps the base as its id and the others get a digest of
+ * their folder and whole name (twin: imported_record keeps it for them,
+ * so that it stays when the one with the base goes).  The one is the
+ * file born first (statx's birth time): it was listed alone, under the
+ * base, before the other came, and must keep that id.  Where birth
+ * times tie or are unknown (a file system without them, a hard link),
+ * the first in cur/, if any: messages leave new/ for cur/, never the
+ * other way, so the copy in new/ is the one that goes.  Equal ids can
+ * only come from equal base names, which sort side by side.
  */
+static int64_t
+born(const struct store *st, const struct msg *m)
+{
+	char buf[NAME_MAX + 1];
+	struct journal_ident id;
+
+	msg_name_in(st, m, buf);
+	if (journal_ident_at(st->subfd[m->sub], buf, &id) == -1 ||
+	    !id.reg || id.ino != m->ino || id.born != 'b')
+		return INT64_MAX;	/* unknown: after every known one */
+	return id.btime;
+}
+
+/* Which of msgs[i..j), all of one id, keeps it (see above). */
+static size_t
+twin_keeper(const struct store *st, size_t i, size_t j)
+{
+	size_t keep = i, k;
+	int64_t first = born(st, &st->msgs[i]), t;
+
+	for (k = i + 1; k < j; k++) {
+		t = born(st, &st->msgs[k]);
+		if (t < first || (t == first &&
+		    st->msgs[keep].sub != SUB_CUR &&
+		    st->msgs[k].sub == SUB_CUR)) {
+			keep = k;
+			first = t;
+		}
+	}
+	return keep;
+}
+
 int
 msg_dedupe_uids(struct store *st)
 {
@@ -266,12 +300,12 @@ msg_dedupe_uids(struct store *st)
 	size_t i, j, k, keep;
 
 	for (i = 0; i < st->count; i = j) {
-		keep = i;
 		for (j = i + 1; j < st->count && strcmp(msg_uid(st,
 		    &st->msgs[i]), msg_uid(st, &st->msgs[j])) == 0; j++)
-			if (st->msgs[keep].sub != SUB_CUR &&
-			    st->msgs[j].sub == SUB_CUR)
-				keep = j;
+			;
+		if (j == i + 1)
+			continue;
+		keep = twin_keeper(st, i, j);
 		for (k = i; k < j; k++) {
 			struct msg *m = &st->msgs[k];
 
@@ -283,9 +317,49 @@ msg_dedupe_uids(struct store *st)
 			msg_name_in(st, m, buf);
 			if (msg_set_name(st, m, buf, strlen(buf), salt) == -1)
 				return -1;
+			m->twin = true;
 		}
 	}
 	return 0;
+}
+
+/*
+ * One file under two names is one message: listed twice, a client would
+ * fetch it twice, and removing one name would leave it to come back
+ * under the other.  The cur/ name is the one a finished move leaves, so
+ * it stays listed (with the base as its id: the two names are born at
+ * one time, see msg_dedupe_uids), and the new/ name goes with it at a
+ * commit (next_chosen).  Only a new/ name that is the base itself, as
+ * maildir(5) delivers it, is folded: that is the name the commit
+ * derives.  Run on a sorted, deduplicated listing, after the size cache
+ * is saved, so the cache still has the new/ name and does not measure
+ * it again.
+ */
+void
+msg_fold_links(struct store *st)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < st->count; i++) {
+		const struct msg *m = &st->msgs[i];
+		bool folded = false;
+
+		if (m->sub == SUB_NEW && !m->colon)
+			for (j = i + 1; j < st->count && strcmp(msg_base(st,
+			    &st->msgs[j]), msg_base(st, m)) == 0; j++) {
+				struct msg *c = &st->msgs[j];
+
+				if (c->sub == SUB_CUR && !c->linked &&
+				    c->ino == m->ino && c->fsize == m->fsize &&
+				    c->mtime == m->mtime) {
+					c->linked = folded = true;
+					break;
+				}
+			}
+		if (!folded)
+			st->msgs[n++] = st->msgs[i];
+	}
+	st->count = n;
 }
 
 /* The base of a name in folder sub: a Maildir name's part before ':'. */

@@ -47,6 +47,10 @@ struct msg {
 	bool		 used:1;	/* while listing: found in the folder */
 	bool		 imported:1;	/* the id is the old server's
 					   (imported.c) */
+	bool		 twin:1;	/* a Maildir twin's digest id
+					   (msg_dedupe_uids) */
+	bool		 linked:1;	/* in cur/, and new/ holds this file
+					   under its base too (msg_fold_links) */
 };
 
 /*
@@ -78,6 +82,8 @@ struct store {
 	size_t		 names_cap;
 	uint32_t	*byuid;		/* msgs sorted by uid, built on demand */
 	bool		 byuid_failed;	/* no memory for it: scan instead */
+	bool		 uidls_stale;	/* POP3D_UIDLS_NAME has an entry
+					   that named no listed file */
 	bool		 cut;		/* the listing holds only the first
 					   POP3D_MSGS_MAX (store_cut) */
 	size_t		 found;		/* the messages the folders held,
@@ -128,6 +134,12 @@ int		 msg_set_name(struct store *, struct msg *, const char *name,
  * in a sorted listing; 0, or -1 when memory runs out.
  */
 int		 msg_dedupe_uids(struct store *);
+/*
+ * Lists once a file that a Maildir holds under two names, new/BASE and
+ * cur/BASE:FLAGS (a move by link and unlink, caught half-way): the cur/
+ * name stays, linked, and the commit removes both.
+ */
+void		 msg_fold_links(struct store *);
 /* Moves the names of msgs[0..count) together, in place; 0 or -1. */
 int		 msg_squeeze_names(struct store *);
 
@@ -166,5 +178,13 @@ int		 listing_make(struct store *);
  * every id unique (imported.c).  0, or -1 (errno) when memory runs out.
  */
 int		 imported_apply(struct store *);
+
+/*
+ * After imported_apply, in a writable mailbox whose listing holds every
+ * message: rewrites POP3D_UIDLS_NAME when a Maildir twin's digest id is
+ * not kept there yet, or when an entry names no listed file (imported.c).
+ * Best effort: the listing's ids are right either way.
+ */
+void		 imported_record(struct store *);
 
 #endif

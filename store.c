@@ -182,8 +182,12 @@ take(struct store *st)
 		if (!st->read_only && roll_forward(st) == -1)
 			return STORE_FAIL;
 	}
-	if (listing_make(st) == -1 || imported_apply(st) == -1)
+	if (listing_make(st) == -1)
 		return STORE_FAIL;
+	msg_fold_links(st);
+	if (imported_apply(st) == -1)
+		return STORE_FAIL;
+	imported_record(st);
 	return STORE_OK;
 }
 
@@ -539,35 +543,56 @@ store_send(struct store *st, long body_lines, int stuff,
 struct chosen {
 	struct store	*st;
 	size_t		 i;
+	const struct msg *linked;	/* named; its new/ name is next */
 };
 
 /*
- * The next message chosen whose file is still the one listed (msg_same_file
- * has it), with the identity it has now.  One that left or changed is
- * not named, so it is never removed.
+ * Fills e for m's file under name in folder sub, when it is still the
+ * file listed (msg_same_file has it), with the identity it has now: 1,
+ * 0 when it left or changed (then it is not ours to remove), -1.
+ */
+static int
+chosen_entry(struct store *st, const struct msg *m, int sub,
+    struct journal_entry *e)
+{
+	if (journal_ident_at(st->subfd[sub], e->name, &e->id) == -1)
+		return errno == ENOENT ? 0 : -1;	/* gone */
+	if (!msg_same_ident(m, &e->id))
+		return 0;	/* replaced or changed: not ours */
+	e->folder = sub;
+	return 1;
+}
+
+/*
+ * The next message chosen, named as chosen_entry has it, then its new/
+ * name when it is linked (msg_fold_links).
  */
 static int
 next_chosen(void *arg, struct journal_entry *e)
 {
 	struct chosen *it = arg;
 	struct store *st = it->st;
+	int r;
 
+	if (it->linked != NULL) {
+		const struct msg *m = it->linked;
+
+		it->linked = NULL;
+		strcpy(e->name, msg_base(st, m));
+		if ((r = chosen_entry(st, m, SUB_NEW, e)) != 0)
+			return r;
+	}
 	while (it->i < st->count) {
 		struct msg *m = &st->msgs[it->i++];
 
 		if (!m->sel)
 			continue;
 		msg_name_in(st, m, e->name);
-		if (journal_ident_at(st->subfd[m->sub], e->name, &e->id) ==
-		    -1) {
-			if (errno == ENOENT)
-				continue;	/* gone: nothing to remove */
-			return -1;
-		}
-		if (!msg_same_ident(m, &e->id))
-			continue;	/* replaced or changed: not ours */
-		e->folder = m->sub;
-		return 1;
+		if ((r = chosen_entry(st, m, m->sub, e)) == 0)
+			continue;
+		if (r == 1 && m->linked)
+			it->linked = m;
+		return r;
 	}
 	return 0;
 }
@@ -618,6 +643,8 @@ for_good(int e)
 struct finishing {
 	struct store	*st;
 	size_t		*removed;
+	struct journal_ident last;	/* the file the line before removed */
+	bool		 any;
 };
 
 /*
@@ -638,9 +665,14 @@ remove_named(void *arg, const struct journal_entry *j)
 		return errno == ENOENT ? 0 : -1;
 	if (!journal_same_ident(j, &id))
 		return 0;
-	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0)
-		(*f->removed)++;
-	else if (for_good(errno)) {
+	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0) {
+		/* A message's second name (msg_fold_links) is no second one. */
+		if (!f->any || id.ino != f->last.ino ||
+		    id.btime != f->last.btime)
+			(*f->removed)++;
+		f->last = id;
+		f->any = true;
+	} else if (for_good(errno)) {
 		st->stuck++;
 		st->stuck_errno = errno;
 	} else if (errno != ENOENT)

@@ -1,6 +1,7 @@
 /*
  * uidls.h: the file of unique ids a mailbox kept from the server it was
- * moved from, written by pop3d-import and read by the store's listing.
+ * moved from, written by pop3d-import and read by the store's listing,
+ * which also keeps the ids of Maildir twins there (imported_record).
  * One file per mailbox, POP3D_UIDLS_NAME:
  *
  *	pop3d uidls 1

@@ -180,39 +180,191 @@ START_TEST(maildir_duplicate_base_names_get_distinct_ids)
 }
 END_TEST
 
-/*
- * A base name in new/ and cur/: the cur/ copy has the base as its id,
- * so it keeps it when the new/ copy goes, and the new/ copy's digest
- * goes with it, to no other message.
- */
-START_TEST(maildir_twin_ids_stay_when_the_new_copy_goes)
+/* The birth time of dir/name, in ns; fails the test without one. */
+static int64_t
+birth(const char *name)
 {
+	struct statx sx;
+	char *p = tl_path(dir, name);
+
+	ck_assert_int_eq(statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, STATX_BTIME,
+	    &sx), 0);
+	free(p);
+	ck_assert_msg(sx.stx_mask & STATX_BTIME, "no birth times here");
+	return (int64_t)sx.stx_btime.tv_sec * 1000000000 +
+	    sx.stx_btime.tv_nsec;
+}
+
+/* Writes dir/name born after dir/before (file times are coarse). */
+static void
+write_after(const char *before, const char *name, const char *text)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	int64_t t = birth(before);
+
+	do {
+		char *p = tl_path(dir, name);
+
+		nanosleep(&tick, NULL);
+		unlink(p);
+		free(p);
+		tl_write(dir, name, text, strlen(text));
+	} while (birth(name) <= t);
+}
+
+static void
+remove_file(const char *name)
+{
+	char *p = tl_path(dir, name);
+
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+}
+
+/*
+ * A base name in new/ and cur/ (a copy put back, two deliveries that
+ * chose one name): the file born first keeps the base as its id, the
+ * other gets a digest, and each keeps its id whichever goes first; no
+ * id ever passes to another file.
+ */
+START_TEST(maildir_twins_keep_their_ids_whichever_goes)
+{
+	static const char *const gone[] = { "new/same", "cur/same:2,S" };
 	struct store *st;
-	char *was, *path;
+	char *digest;
 
 	tl_mkdir(dir, "new");
 	tl_mkdir(dir, "cur");
 	tl_write(dir, "new/same", "a\n", 2);
-	tl_write(dir, "cur/same:2,S", "b\n", 2);
-	tl_write(dir, "cur/same:2,RS", "c\n", 2);
 	st = open_ok();
-	ck_assert_uint_eq(store_count(st), 3);
-	ck_assert_str_ne(uid(st, 0), "same");		/* new/same */
-	ck_assert_str_eq(uid(st, 1), "same");		/* cur/same:2,RS */
-	ck_assert_str_ne(uid(st, 2), "same");		/* cur/same:2,S */
-	was = strdup(uid(st, 0));
-	ck_assert_ptr_nonnull(was);
+	ck_assert_str_eq(uid(st, 0), "same");
 	store_close(st);
-	path = tl_path(dir, "new/same");
-	ck_assert_int_eq(unlink(path), 0);
-	free(path);
+	write_after("new/same", "cur/same:2,S", "b\n");
 	st = open_ok();
 	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "same");		/* new/same: first */
+	assert_uid_shape(uid(st, 1));
+	ck_assert_str_ne(uid(st, 1), "same");
+	digest = strdup(uid(st, 1));
+	ck_assert_ptr_nonnull(digest);
+	store_close(st);
+	remove_file(gone[_i]);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), _i == 0 ? digest : "same");
+	store_close(st);
+	free(digest);
+}
+END_TEST
+
+/*
+ * A move done by link and unlink, caught half-way: one file under two
+ * names is one message, listed once under the base, whichever name goes
+ * first; removing it removes both names, and counts one.
+ */
+START_TEST(maildir_file_under_two_names_is_one_message)
+{
+	static const char *const gone[] = { "new/x", "cur/x:2,S", NULL };
+	struct store *st;
+	size_t removed;
+	char *n, *c;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/x", "a\n", 2);
+	tl_write(dir, "new/y", "b\n", 2);
+	n = tl_path(dir, "new/x");
+	c = tl_path(dir, "cur/x:2,S");
+	ck_assert_int_eq(link(n, c), 0);
+	free(n);
+	free(c);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "x");
+	ck_assert_str_eq(uid(st, 1), "y");
+	if (gone[_i] == NULL) {
+		store_mark(st, 0, true);
+		ck_assert_int_eq(store_commit(st, &removed), STORE_OK);
+		ck_assert_uint_eq(removed, 1);
+		store_close(st);
+		ck_assert(!tl_exists(dir, "new/x"));
+		ck_assert(!tl_exists(dir, "cur/x:2,S"));
+		ck_assert(tl_exists(dir, "new/y"));
+		return;
+	}
+	store_close(st);
+	remove_file(gone[_i]);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), "x");
+	store_close(st);
+}
+END_TEST
+
+/*
+ * Three copies of one base: each keeps its id when the first goes, and
+ * once the twins are gone too, so are their entries in the file of
+ * kept ids.
+ */
+START_TEST(maildir_twin_ids_stay_and_their_record_goes_with_them)
+{
+	struct store *st;
+	char *was[3], *kept, *path;
+	size_t len;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "cur/same:2,S", "b\n", 2);
+	write_after("cur/same:2,S", "cur/same:2,RS", "c\n");
+	write_after("cur/same:2,RS", "new/same", "a\n");
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 3);
+	/* In listing order: new/same, cur/same:2,RS, cur/same:2,S. */
+	ck_assert_str_eq(uid(st, 2), "same");
+	for (size_t i = 0; i < 3; i++) {
+		assert_uid_shape(uid(st, i));
+		was[i] = strdup(uid(st, i));
+		ck_assert_ptr_nonnull(was[i]);
+	}
+	ck_assert_str_ne(was[0], was[1]);
+	store_close(st);
+	remove_file("cur/same:2,S");
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), 2);
+	ck_assert_str_eq(uid(st, 0), was[0]);
+	ck_assert_str_eq(uid(st, 1), was[1]);
+	store_close(st);
+	remove_file("new/same");
+	remove_file("cur/same:2,RS");
+	tl_write(dir, "new/other", "d\n", 2);
+	st = open_ok();
+	ck_assert_str_eq(uid(st, 0), "other");
+	store_close(st);
+	path = tl_path(dir, POP3D_UIDLS_NAME);
+	kept = tl_read(path, &len);
+	free(path);
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_ptr_null(strstr(kept, "same"));
+	free(kept);
+	for (size_t i = 0; i < 3; i++)
+		free(was[i]);
+}
+END_TEST
+
+/* Read-only, the twins' ids are the same, and nothing is written. */
+START_TEST(maildir_twin_ids_are_not_recorded_read_only)
+{
+	struct store *st;
+
+	tl_mkdir(dir, "new");
+	tl_mkdir(dir, "cur");
+	tl_write(dir, "new/same", "a\n", 2);
+	write_after("new/same", "cur/same:2,S", "b\n");
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_OK);
 	ck_assert_str_eq(uid(st, 0), "same");
 	ck_assert_str_ne(uid(st, 1), "same");
-	ck_assert_str_ne(uid(st, 1), was);
 	store_close(st);
-	free(was);
+	ck_assert(!tl_exists(dir, POP3D_UIDLS_NAME));
 }
 END_TEST
 
@@ -784,7 +936,12 @@ main(void)
 	tcase_add_test(tc, ids_of_names_that_cannot_be_ids);
 	tcase_add_test(tc, maildir_lists_new_and_cur_by_base_name);
 	tcase_add_test(tc, maildir_duplicate_base_names_get_distinct_ids);
-	tcase_add_test(tc, maildir_twin_ids_stay_when_the_new_copy_goes);
+	tcase_add_loop_test(tc, maildir_twins_keep_their_ids_whichever_goes,
+	    0, 2);
+	tcase_add_loop_test(tc, maildir_file_under_two_names_is_one_message,
+	    0, 3);
+	tcase_add_test(tc, maildir_twin_ids_stay_and_their_record_goes_with_them);
+	tcase_add_test(tc, maildir_twin_ids_are_not_recorded_read_only);
 	tcase_add_test(tc, second_session_is_busy_until_the_first_ends);
 	tcase_add_test(tc, a_killed_session_releases_the_lock);
 	tcase_add_test(tc, commit_removes_exactly_the_marked);

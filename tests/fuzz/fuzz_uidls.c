@@ -10,7 +10,11 @@
  * octets in 0x21..0x7E and no two are equal; a message whose id is not
  * the one it has without the file has an id the input holds, or a
  * digest ('=' and 32 hex digits) where another's id took its own; no
- * file is changed or removed, the uidls file included.
+ * message file is changed or removed.  The uidls file stays as it was,
+ * or (when an entry named no listed file) is rewritten by pop3d with an
+ * entry for each message whose id it keeps and no other, and then a
+ * second login gives every message the id the first gave and leaves
+ * the file as it is.
  */
 #include <sys/stat.h>
 
@@ -130,6 +134,63 @@ in_input(const char *u, const char *in, size_t len)
 	return memmem(in, len, u, strlen(u)) != NULL;
 }
 
+/*
+ * Whether line (len octets) is "<inode> <size> <uid> <name>" of one of
+ * the messages, with an id one of them has (uids is in listing order,
+ * the fixture's ids are not).
+ */
+static bool
+names_a_message(const struct box *b, char *const uids[MSGS],
+    const char *line, size_t len)
+{
+	char want[32 + POP3D_UID_MAX + 3];
+
+	for (int i = 0; i < MSGS; i++)
+		for (int k = 0; k < MSGS; k++) {
+			int n = snprintf(want, sizeof(want), "%s %s ",
+			    b->id[i], uids[k]);
+
+			if ((size_t)n < len &&
+			    memcmp(line, want, (size_t)n) == 0)
+				return true;
+		}
+	return false;
+}
+
+/* The uidls file back as pop3d rewrote it: see the top. */
+static void
+check_rewrite(struct box *b, char *const uids[MSGS], const char *back,
+    size_t blen)
+{
+	static const char head[] = "pop3d uidls 1\n", end[] = "end\n";
+	const char *p = back + strlen(head), *e = back + blen - strlen(end);
+	char *again[MSGS], *back2;
+	size_t len2;
+
+	if (blen < strlen(head) + strlen(end) ||
+	    memcmp(back, head, strlen(head)) != 0 ||
+	    memcmp(e, end, strlen(end)) != 0)
+		fz_fail("the uidls file was rewritten malformed");
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+
+		if (nl == NULL || !names_a_message(b, uids, p, (size_t)(nl - p)))
+			fz_fail("the uidls file was rewritten with %.*s",
+			    (int)(nl != NULL ? nl - p : e - p), p);
+		p = nl + 1;
+	}
+	list(b, again);
+	for (int i = 0; i < MSGS; i++) {
+		if (strcmp(again[i], uids[i]) != 0)
+			fz_fail("id %d was %s, then %s", i, uids[i], again[i]);
+		free(again[i]);
+	}
+	back2 = files_read(b->file, &len2);
+	if (len2 != blen || memcmp(back2, back, blen) != 0)
+		fz_fail("the uidls file was rewritten twice");
+	free(back2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -166,7 +227,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	back = files_read(b->file, &blen);
 	if (blen != len || memcmp(back, in, len) != 0)
-		fz_fail("the uidls file changed");
+		check_rewrite(b, uids, back, blen);
 	for (int i = 0; i < MSGS; i++) {
 		struct stat sb;
 		char id[32];

@@ -32,6 +32,7 @@ S: +OK bye, 0 messages deleted
 
 after:
     maildir/
+    maildir/.pop3d.uidls
     maildir/cur/
     maildir/cur/1700000001.M1P1.host:2,S
     maildir/cur/1700000003.M3P3.host:2,RS

@@ -58,6 +58,7 @@ S: +OK bye, 2 messages deleted
 
 after:
     maildir/
+    maildir/.pop3d.uidls
     maildir/cur/
     maildir/cur/1700000001.M1P1.host:2,S
     maildir/cur/1700000005.M5P5.host:2,S
