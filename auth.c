@@ -103,9 +103,18 @@ log_users_note(struct session *s, const struct users_note *note)
 {
 	char esc[PATH_MAX];
 
-	if (note->bad_line == 0 && !note->world_readable)
+	if (note->bad_line == 0 && !note->world_readable &&
+	    note->index != USERS_NOTE_INDEX_STALE &&
+	    note->index != USERS_NOTE_INDEX_BROKEN)
 		return;
 	log_esc(esc, sizeof(esc), s->cfg->users, strlen(s->cfg->users));
+	if (note->index == USERS_NOTE_INDEX_STALE)
+		log_msg(LOG_WARNING, "users file=%s index=stale result=scanned "
+		    "fix=\"pop3d-passwd index --users %s\"", esc, esc);
+	if (note->index == USERS_NOTE_INDEX_BROKEN)
+		log_msg(LOG_WARNING, "users file=%s index=broken "
+		    "error=\"%s\" result=scanned fix=\"pop3d-passwd index "
+		    "--users %s\"", esc, note->index_why, esc);
 	if (note->bad_line != 0)
 		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed",
 		    esc, note->bad_line);
@@ -376,7 +385,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 {
 	char esc[POP3D_NAME_MAX * 3 + 4], key[BAN_KEY_MAX];
 	long long started = now_ms();
-	struct users_note note = { 0, false };
+	struct users_note note = { 0 };
 	struct users_login li;
 	const struct ban_cfg *ban = s->cfg->ban;
 	enum users_res ur = USERS_DENY;

@@ -13,6 +13,10 @@ python3 tests/pop3dtest.py checks the CRLF oracle on its edge cases.
 """
 import os
 import shlex
+import shutil
+import socket
+import stat
+import subprocess
 import sys
 
 SKIP = 77               # meson's "skipped"
@@ -65,6 +69,40 @@ def pop3d_argv(pop3d, *args):
 def wrapped():
     """Whether pop3d runs under a wrapper: no timing or memory figures."""
     return bool(os.environ.get("POP3D_WRAPPER", "").strip())
+
+
+def private_syslog(flag):
+    """Re-runs the calling test in a private mount namespace (unshare -m)
+    the first time, with $flag set; there, mounts a fresh /dev and binds
+    a datagram socket at /dev/log, where syslog(3) writes, and returns
+    it.  Skips (77) without root or unshare."""
+    if os.environ.get(flag) != "1":
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            skip("needs root and unshare")
+        os.environ[flag] = "1"
+        os.execvp("unshare", ["unshare", "--mount", "--propagation",
+                              "private", sys.executable] + sys.argv)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs",
+                    "/dev"], check=True)
+    for name, minor in (("null", 3), ("zero", 5), ("random", 8),
+                        ("urandom", 9)):
+        os.mknod("/dev/" + name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        os.chmod("/dev/" + name, 0o666)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("/dev/log")
+    return sock
+
+
+def drain_log(sock, wait=0.5):
+    """The log lines waiting on sock, until none comes for wait seconds."""
+    lines = []
+    sock.settimeout(wait)
+    try:
+        while True:
+            lines.append(sock.recv(65536))
+    except socket.timeout:
+        pass
+    return lines
 
 
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):
