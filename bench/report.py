@@ -239,8 +239,9 @@ def users_targets(rows, ctx, add):
         d = (b.med("wall") - a.med("wall")) * 1000
         add("users: with the index, a login at %s users within %g ms of "
             "one at %s" % (hi, USERS_FLAT_MS, lo),
-            "%s − %s ms = %+.2f ms" % (fmt_ms(b.med("wall")),
-                                        fmt_ms(a.med("wall")), d),
+            "%s − %s ms = %+.2f ms (CPU: %+.2f ms)" % (
+                fmt_ms(b.med("wall")), fmt_ms(a.med("wall")), d,
+                (b.med("cpu") - a.med("cpu")) * 1000),
             d <= USERS_FLAT_MS)
     mid = short(sizes[-2] if len(sizes) > 2 else sizes[-1])
     for how in ("index", "no index"):
