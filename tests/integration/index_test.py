@@ -12,8 +12,9 @@ real identity so that pop3d takes them for current (truncated, offsets
 past the end, a probe loop, a record naming another user's line, a
 record for a name the file no longer has, a forged header, writable by
 others, a FIFO), never crash pop3d, never let a password in for
-another user's name, and are logged.  add --from loads many users in
-one rewrite, or none.  Log lines are read as log_test.py reads them,
+another user's name, and are logged.  At 100,000 users an unknown name
+and a wrong password get the same replies, with and without the index.
+add --from loads many users in one rewrite, or none.  Log lines are read as log_test.py reads them,
 so root is needed (skipped otherwise).
 """
 import os
@@ -94,14 +95,23 @@ class Site:
     """A users file of users u0..u{n-1} (password pw-<name>), mailboxes
     for the few that log in, and pop3d's log."""
 
-    def __init__(self, top, log, n):
+    def __init__(self, top, log, n, shared=False):
+        """shared: every user has u0's hash (pw-u0), loaded as hash
+        lines, which is quicker than hashing n passwords."""
         self.top, self.log = top, log
         self.users = os.path.join(top, "users")
         self.index = self.users + ".cdb"
         os.makedirs(os.path.join(top, "mail"))
+        first = 0
+        if shared:
+            r = passwd("add", *COST, "--users", self.users, "u0",
+                       stdin=b"pw-u0\n")
+            check(r.returncode == 0, "add u0: exit 0", r.stderr)
+            hashed = open(self.users).read().split(":", 1)[1].strip()
+            first = 1
         with open(os.path.join(top, "list"), "w") as f:
-            for i in range(n):
-                f.write("u%d:pw-u%d\n" % (i, i))
+            for i in range(first, n):
+                f.write("u%d:%s\n" % (i, hashed if shared else "pw-u%d" % i))
         r = passwd("add", "--from", os.path.join(top, "list"), *COST,
                    "--users", self.users)
         check(r.returncode == 0, "add --from %d users: exit 0" % n, r.stderr)
@@ -115,8 +125,8 @@ class Site:
             off += len(line) + 1
         raise KeyError(name)
 
-    def login(self, name, pw):
-        """(reply to PASS, log lines) of one session; pop3d must end it
+    def session(self, name, pw):
+        """(pop3d's bytes, log lines) of one session; pop3d must end it
         normally and write nothing to stderr."""
         box = os.path.join(self.top, "mail", name)
         os.makedirs(box, exist_ok=True)
@@ -130,8 +140,13 @@ class Site:
         check(r.returncode in (0, 1) and r.stderr == b"",
               "pop3d ends a session normally (exit %d)" % r.returncode,
               r.stderr)
-        lines = r.stdout.split(b"\r\n")
-        return (lines[2] if len(lines) > 2 else b""), drain_log(self.log)
+        return r.stdout, drain_log(self.log)
+
+    def login(self, name, pw):
+        """(reply to PASS, log lines) of one session."""
+        out, log = self.session(name, pw)
+        lines = out.split(b"\r\n")
+        return (lines[2] if len(lines) > 2 else b""), log
 
     def index_lines(self, log):
         return [l for l in log if b" index=" in l]
@@ -343,6 +358,26 @@ def test_duplicates(top, log):
               "a name written twice, %s the index: not the second" % how)
 
 
+def test_at_scale(top, log):
+    """At 100,000 users, with the index and without: the last user gets
+    in, and a wrong password for that user and an unknown name get the
+    same bytes back (their times are bench/run's: scenario users)."""
+    site = Site(os.path.join(top, "scale"), log, 100000, shared=True)
+    last = "u99999"
+    for indexed in (True, False):
+        how = "with" if indexed else "without"
+        if not indexed:
+            os.unlink(site.index)
+        reply, _ = site.login(last, "pw-u0")
+        check(reply.startswith(b"+OK"), "100k users, %s the index: the "
+              "last user gets in" % how, reply)
+        wrong, _ = site.session(last, "pw-wrong")
+        unknown, _ = site.session("nobody", "pw-u0")
+        check(b"-ERR" in wrong and wrong == unknown, "100k users, %s the "
+              "index: a wrong password and an unknown name get the same "
+              "bytes" % how, (wrong, unknown))
+
+
 def test_from(top):
     """add --from: every user or none; a name given twice, an existing
     one, a hash pop3d cannot use or an unusable name changes nothing."""
@@ -389,6 +424,7 @@ def main():
         test_stale(site)
         test_hostile(site)
         test_duplicates(top, log)
+        test_at_scale(top, log)
         test_from(top)
     finally:
         shutil.rmtree(top, ignore_errors=True)
