@@ -5,7 +5,8 @@ Usage: index_test.py POP3D POP3D-PASSWD
 
 Every pop3d-passwd verb that changes the file leaves the index current
 (it names the file's identity and every user's line); pop3d then finds
-users by it.  A hand edit makes it stale: pop3d reads the whole file,
+users by it.  An index that cannot be made is an error (111), and the
+change still holds.  A hand edit makes it stale: pop3d reads the whole file,
 logs that and how to rebuild, and 'index' brings it back.  Hostile
 indexes, written here with an independent cdb writer and the file's
 real identity so that pop3d takes them for current (truncated, offsets
@@ -208,6 +209,28 @@ def test_verbs(site):
                                               else []), stdin=b"pw-u3\n")
         check(open(site.index, "rb").read() == before,
               "%s leaves the index alone" % verb)
+
+
+def test_index_fails(site):
+    """When the file is changed but its index cannot be made, pop3d-passwd
+    says so and exits 111; pop3d, seeing the old index stale, reads the
+    file, so the change holds; 'index' mends it."""
+    tmp = site.index + ".tmp"
+    os.mkdir(tmp)           # file_create cannot put the index there
+    try:
+        r = passwd("add", *COST, "--users", site.users, "late",
+                   stdin=b"pw-late\n")
+        check(r.returncode == 111 and b"index" in r.stderr,
+              "an index that cannot be made: exit 111, says so", r.stderr)
+        reply, log = site.login("late", "pw-late")
+        check(reply.startswith(b"+OK") and any(b"index=stale" in l
+                                               for l in log),
+              "the change holds, the old index is stale", log)
+    finally:
+        os.rmdir(tmp)
+    r = passwd("index", "--users", site.users)
+    check(r.returncode == 0 and is_current(site), "index mends it",
+          r.stderr)
 
 
 def test_used(site):
@@ -420,6 +443,7 @@ def main():
         os.chmod(top, 0o755)
         site = Site(os.path.join(top, "site"), log, 300)
         test_verbs(site)
+        test_index_fails(site)
         test_used(site)
         test_stale(site)
         test_hostile(site)
