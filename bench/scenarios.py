@@ -264,13 +264,13 @@ def scen_sessions(ctx):
 # users: logins against users files of 1 to 1,000,000 users (argon2id at
 # the minimum cost, the mailbox's user on the last line), with the index
 # FILE.cdb and without it (every line read); a known user logging in
-# (+ STAT + QUIT), the same user with a wrong password, and an unknown
-# name; one pop3d-passwd add to a file of that size (index remade), and
+# (+ STAT + QUIT), the same user with a wrong password, the first line's
+# user with a wrong password, and an unknown name; one pop3d-passwd add to a file of that size (index remade), and
 # loading them all with add --from (hash lines).  Targets: with the
 # index, a login at the most users within USERS_FLAT_MS of one at 1
-# user (wall medians); unknown names cost what known ones do, with and
-# without the index (CPU medians within USERS_UNKNOWN_RATIO either
-# way: a failed login's reply waits POP3D_FAIL_DELAY_MS, so wall time
+# user (wall medians); unknown names and the first line's user cost what
+# the last line's does, with and without the index (CPU medians within
+# USERS_UNKNOWN_RATIO either way: a failed login's reply waits POP3D_FAIL_DELAY_MS, so wall time
 # says nothing); 100,000 users loaded within USERS_LOAD_MAX seconds.
 USERS_FLAT_MS = 1.0
 USERS_UNKNOWN_RATIO = 1.25
@@ -355,14 +355,22 @@ def scen_users(ctx):
                                       "users wrong " + label)),
                 ("unknown", users_login(ctx, users, "nobody-here", PASSWORD,
                                         False, "users unknown " + label))]
+            if n > 1:
+                runners.append(("first", users_login(
+                    ctx, users, "user0000000", "wrong", False,
+                    "users first " + label)))
             for _, fn in runners:
                 fn()                    # untimed: warm caches
             res = interleaved(ctx, runners)
             for kind, text in (("known", "known user"),
                                ("wrong", "known user, wrong password"),
-                               ("unknown", "unknown name")):
-                rows.append(Row("users", "%s, %s, %s" % (label, how, text),
-                                "pop3d", res[kind]))
+                               ("unknown", "unknown name"),
+                               ("first", "first line's user, wrong "
+                                "password")):
+                if kind in res:
+                    rows.append(Row("users", "%s, %s, %s" % (label, how,
+                                                             text),
+                                    "pop3d", res[kind]))
     return rows
 
 
