@@ -6,7 +6,8 @@ Usage: index_test.py POP3D POP3D-PASSWD
 Every pop3d-passwd verb that changes the file leaves the index current
 (it names the file's identity and every user's line); pop3d then finds
 users by it.  An index that cannot be made is an error (111), and the
-change still holds.  A hand edit makes it stale: pop3d reads the whole file,
+change still holds; so it does when pop3d-passwd is killed before the
+new index is in place.  A hand edit makes it stale: pop3d reads the whole file,
 logs that and how to rebuild, and 'index' brings it back.  Hostile
 indexes, written here with an independent cdb writer and the file's
 real identity so that pop3d takes them for current (truncated, offsets
@@ -233,6 +234,32 @@ def test_index_fails(site):
           r.stderr)
 
 
+def test_killed_before_the_index(site):
+    """pop3d-passwd killed just before it renames the new index into
+    place: the users file is changed, the old index is whole and stale,
+    logins read the file, and the next change leaves nothing behind."""
+    if shutil.which("strace") is None:
+        check(False, "strace is installed")
+        return
+    # rename(2) puts the users file in place, renameat(2) the index.
+    r = subprocess.run(["strace", "-f", "-o", os.devnull, "-e",
+                        "inject=renameat:signal=KILL:when=1",
+                        PASSWD, "add", *COST, "--users", site.users,
+                        "killed"], input=b"pw-killed\n",
+                       capture_output=True, timeout=TIMEOUT)
+    check(r.returncode == -9, "killed before the index's rename",
+          "exit %d" % r.returncode)
+    reply, log = site.login("killed", "pw-killed")
+    check(reply.startswith(b"+OK") and any(b"index=stale" in l
+                                           for l in log),
+          "killed before the index: the user is there, the index stale",
+          log)
+    r = passwd("del", "--users", site.users, "killed")
+    check(r.returncode == 0 and is_current(site) and
+          not os.path.exists(site.index + ".tmp"),
+          "the next change: a current index, no temporary file", r.stderr)
+
+
 def test_used(site):
     """pop3d takes a current index at its word: a user it leaves out is
     refused, though the file has the line (so the index is not a
@@ -444,6 +471,7 @@ def main():
         site = Site(os.path.join(top, "site"), log, 300)
         test_verbs(site)
         test_index_fails(site)
+        test_killed_before_the_index(site)
         test_used(site)
         test_stale(site)
         test_hostile(site)
