@@ -125,11 +125,24 @@ log_users_note(struct session *s, const struct users_note *note)
 {
 	char esc[PATH_MAX], why[3 * sizeof(note->bad_why)];
 
-	if (note->bad_line == 0 && !note->world_readable)
+	if (note->bad_line == 0 && !note->world_readable &&
+	    note->index != USERS_NOTE_INDEX_STALE &&
+	    note->index != USERS_NOTE_INDEX_BROKEN)
 		return;
 	log_esc(esc, sizeof(esc), s->cfg->users, strlen(s->cfg->users));
+	if (note->index == USERS_NOTE_INDEX_STALE)
+		log_msg(LOG_WARNING, "users file=%s index=stale result=scanned "
+		    "fix=\"pop3d-passwd index --users %s\"", esc, esc);
+	if (note->index == USERS_NOTE_INDEX_BROKEN)
+		log_msg(LOG_WARNING, "users file=%s index=broken "
+		    "error=\"%s\" result=scanned fix=\"pop3d-passwd index "
+		    "--users %s\"", esc, note->index_why, esc);
 	/* Every login says so, until the file is fixed: name the first. */
-	if (note->bad_line != 0)
+	/* The index keeps the first one's number, not why: lint says. */
+	if (note->bad_line != 0 && note->bad_why[0] == '\0')
+		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed "
+		    "fix=\"pop3d-passwd lint says why\"", esc, note->bad_line);
+	else if (note->bad_line != 0)
 		log_msg(LOG_WARNING, "users file=%s line=%lu result=malformed "
 		    "malformed-lines=%lu error=\"%s\" fix=\"pop3d-passwd lint "
 		    "names each\"", esc, note->bad_line, note->bad_lines,

@@ -13,12 +13,14 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cdb.h>
 #include <sodium.h>
 
 #include "confcheck.h"
@@ -27,10 +29,11 @@
 #include "legacy.h"
 #include "pct.h"
 #include "rehash.h"
+#include "users-index.h"
 #include "users.h"
 
 enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_CHECK, OP_LIST, OP_HASH, OP_LINT,
-    OP_UPGRADE };
+    OP_UPGRADE, OP_INDEX };
 
 struct lines {
 	char		**line;
@@ -63,6 +66,10 @@ usage(int code)
 	    "       pop3d-passwd lint --users FILE\n"
 	    "       pop3d-passwd hash [COST]\n"
 	    "       pop3d-passwd upgrade [--spool DIR] --users FILE\n"
+	    "       pop3d-passwd add --from LIST [--read-only] "
+	    "[--login-delay SECONDS]\n"
+	    "                        [COST] --users FILE\n"
+	    "       pop3d-passwd index --users FILE\n"
 	    "\n"
 	    "  add     adds a user (an existing name is refused)\n"
 	    "  passwd  sets a new password, keeping the folder and flags\n"
@@ -79,6 +86,13 @@ usage(int code)
 	    "  upgrade puts in the users' lines the argon2id hashes pop3d\n"
 	    "          made at legacy users' logins (the spool, by default\n"
 	    "          " POP3D_REHASH_PATH "), then empties the spool\n"
+	    "  add --from LIST\n"
+	    "          adds every user of LIST (- for standard input) in one\n"
+	    "          rewrite, or none: name:password lines, hashed at COST,\n"
+	    "          and users-file lines, taken as they are\n"
+	    "  index   remakes FILE.cdb, the index pop3d finds users by,\n"
+	    "          after FILE was edited by hand (every other verb keeps\n"
+	    "          it in step)\n"
 	    "\n"
 	    "--users is " POP3D_USERS_PATH " unless given.\n"
 	    "\n"
@@ -274,19 +288,36 @@ lines_free(struct lines *l)
 	free(l->len);
 }
 
-/* Replaces the users file: new_line (NULL: none) stands at l->match. */
+/* Puts the index beside the users file in step with it. */
 static void
-rewrite(const char *path, struct lines *l, const char *new_line)
+write_index(const char *users, struct users_index_made *made)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	if (users_index_make(users, made) == 0)
+		return;
+	if (errno == EFBIG)
+		fprintf(stderr, "pop3d-passwd: %s: line %lu is longer than %d "
+		    "bytes; no index made\n", users, made->too_long,
+		    POP3D_USERS_LINE_MAX);
+	else
+		fprintf(stderr, "pop3d-passwd: cannot index %s: %s\n", users,
+		    strerror(errno));
+	fprintf(stderr, "pop3d-passwd: pop3d reads the whole file until "
+	    "'pop3d-passwd index --users %s' succeeds\n", users);
+	exit(POP3D_EXIT_TEMP);
+}
+
+/*
+ * Creates path's temporary file, tmp, with the users file's owner and
+ * mode (pop3d's user must still read it), or 0640 for a new one.
+ */
+static int
+tmp_begin(const char *path, char *tmp, size_t cap)
+{
 	struct stat sb;
 	bool have = stat(path, &sb) == 0;
-	size_t i;
-	int fd, dfd;
+	int fd, saved;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
-	    (int)sizeof(tmp) || snprintf(dir, sizeof(dir), "%s", path) >=
-	    (int)sizeof(dir))
+	if (snprintf(tmp, cap, "%s.tmp", path) >= (int)cap)
 		die(POP3D_EXIT_USAGE, "users file path too long");
 	/*
 	 * One fixed name: the lock keeps other writers out, and what a
@@ -295,10 +326,61 @@ rewrite(const char *path, struct lines *l, const char *new_line)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1)
 		die_errno("cannot create", tmp);
-	/* Keep the file's owner and mode: pop3d's user must still read it. */
 	if (fchmod(fd, have ? sb.st_mode & 07777 : 0640) == -1 ||
-	    (have && fchown(fd, sb.st_uid, sb.st_gid) == -1))
+	    (have && fchown(fd, sb.st_uid, sb.st_gid) == -1)) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		die_errno("cannot write", path);
+	}
+	return fd;
+}
+
+/*
+ * Puts tmp, written on fd, in place of path (fsync, rename, fsync of
+ * the folder), then its index.  Returns -1 (errno) when it could not,
+ * with tmp gone and fd closed.
+ */
+static int
+tmp_finish(int fd, const char *tmp, const char *path)
+{
+	struct users_index_made made;
+	char dir[PATH_MAX];
+	int dfd, saved;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		die(POP3D_EXIT_USAGE, "users file path too long");
+	if (fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
 		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		goto fail;
+	}
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY)) == -1 ||
+	    fsync(dfd) == -1)
+		die_errno("cannot sync the folder of", path);
+	close(dfd);
+	write_index(path, &made);
+	return 0;
+fail:
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* Replaces the users file: new_line (NULL: none) stands at l->match. */
+static void
+rewrite(const char *path, struct lines *l, const char *new_line)
+{
+	char tmp[PATH_MAX];
+	size_t i;
+	int fd, saved;
+
+	fd = tmp_begin(path, tmp, sizeof(tmp));
 	for (i = 0; i < l->count; i++) {
 		if ((long)i == l->match) {
 			if (new_line != NULL &&
@@ -313,28 +395,15 @@ rewrite(const char *path, struct lines *l, const char *new_line)
 	if (l->match == -1 && new_line != NULL &&
 	    file_write_all(fd, new_line, strlen(new_line)) == -1)
 		goto fail;
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY)) == -1 ||
-	    fsync(dfd) == -1)
-		die_errno("cannot sync the folder of", path);
-	close(dfd);
+	if (tmp_finish(fd, tmp, path) == -1)
+		die_errno("cannot write", path);
 	return;
 fail:
-	{
-		int saved = errno;
-
-		if (fd != -1)
-			close(fd);
-		unlink(tmp);
-		errno = saved;
-		die_errno("cannot write", path);
-	}
+	saved = errno;
+	close(fd);
+	unlink(tmp);
+	errno = saved;
+	die_errno("cannot write", path);
 }
 
 static unsigned long long
@@ -380,24 +449,32 @@ set_level(struct cost *c, const char *level)
 		usage(POP3D_EXIT_USAGE);
 }
 
+/* Takes the users file's lock, held until exit. */
+static void
+lock_users(const char *users)
+{
+	char lockpath[PATH_MAX];
+	int lockfd;
+
+	if (snprintf(lockpath, sizeof(lockpath), "%s.lock", users) >=
+	    (int)sizeof(lockpath))
+		die(POP3D_EXIT_USAGE, "users file path too long");
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd == -1)
+		die_errno("cannot open", lockpath);
+	if (flock(lockfd, LOCK_EX) == -1)
+		die_errno("cannot lock", lockpath);
+	/* lockfd stays open, and the lock held, until exit. */
+}
+
 /* Reads the users file, under the lock when it will be rewritten. */
 static void
 load(const char *users, enum op op, struct lines *l)
 {
-	char lockpath[PATH_MAX];
-	int fd, lockfd;
+	int fd;
 
-	if (op != OP_CHECK && op != OP_LIST) {
-		if (snprintf(lockpath, sizeof(lockpath), "%s.lock", users) >=
-		    (int)sizeof(lockpath))
-			die(POP3D_EXIT_USAGE, "users file path too long");
-		lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (lockfd == -1)
-			die_errno("cannot open", lockpath);
-		if (flock(lockfd, LOCK_EX) == -1)
-			die_errno("cannot lock", lockpath);
-		/* lockfd stays open, and the lock held, until exit. */
-	}
+	if (op != OP_CHECK && op != OP_LIST)
+		lock_users(users);
 	if ((fd = open(users, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT || op != OP_ADD)
 			die_errno("cannot open", users);
@@ -651,11 +728,340 @@ upgrade(const char *users, const char *dir, struct lines *l)
 	return 0;
 }
 
+/*
+ * add --from: many users in one rewrite.  The new users' lines are kept
+ * in memory (about 150 bytes a user: the line, the name and an 8-byte
+ * slot of a hash set of the names); the users file is streamed, never
+ * held, and the index made afterwards holds about 16 bytes a user.
+ */
+struct bulk {
+	char		*rec;	/* records: namelen, name, linelen, line */
+	size_t		 len;
+	size_t		 cap;
+	uint64_t	*slot;	/* 1 + a record's offset; 0 empty */
+	size_t		 nslots;
+	size_t		 count;
+	const struct cost *cost;
+	const struct users_entry *flags; /* for password lines */
+	const char	*from;
+};
+
+/* A record's name and line, at off in b->rec. */
+static const char *
+rec_name(const struct bulk *b, size_t off, size_t *len)
+{
+	*len = (unsigned char)b->rec[off] | (size_t)(unsigned char)
+	    b->rec[off + 1] << 8;
+	return b->rec + off + 2;
+}
+
+static const char *
+rec_line(const struct bulk *b, size_t off, size_t *len)
+{
+	size_t nlen;
+	const char *line = rec_name(b, off, &nlen) + nlen;
+
+	*len = (unsigned char)line[0] | (size_t)(unsigned char)line[1] << 8;
+	return line + 2;
+}
+
+/* The slot holding name, or the empty one where it would go. */
+static uint64_t *
+bulk_slot(const struct bulk *b, const char *name, size_t len)
+{
+	size_t i = cdb_hash(name, (unsigned)len) & (b->nslots - 1), n;
+	const char *have;
+
+	for (;; i = (i + 1) & (b->nslots - 1)) {
+		if (b->slot[i] == 0)
+			return &b->slot[i];
+		have = rec_name(b, (size_t)b->slot[i] - 1, &n);
+		if (n == len && memcmp(have, name, len) == 0)
+			return &b->slot[i];
+	}
+}
+
+/* Keeps load under a half, so that probing stays short. */
+static int
+bulk_grow(struct bulk *b)
+{
+	struct bulk old = *b;
+	const char *name;
+	size_t n, i;
+
+	if (b->count + 1 <= b->nslots / 2)
+		return 0;
+	b->nslots = old.nslots ? old.nslots * 2 : 1024;
+	if ((b->slot = calloc(b->nslots, sizeof(*b->slot))) == NULL)
+		return -1;
+	for (i = 0; i < old.nslots; i++) {
+		if (old.slot[i] == 0)
+			continue;
+		name = rec_name(b, (size_t)old.slot[i] - 1, &n);
+		*bulk_slot(b, name, n) = old.slot[i];
+	}
+	free(old.slot);
+	return 0;
+}
+
+static void
+bulk_die(const struct bulk *b, unsigned long lineno, const char *what)
+{
+	fprintf(stderr, "pop3d-passwd: %s: line %lu: %s; nothing added\n",
+	    b->from, lineno, what);
+	exit(POP3D_EXIT_USAGE);
+}
+
+/*
+ * A name:password line as a user: the name is checked and decoded as a
+ * users file's name field is, by parsing it with a placeholder hash.
+ */
+static void
+password_line(const struct bulk *b, unsigned long lineno, const char *line,
+    size_t len, struct users_entry *e)
+{
+	char fake[POP3D_USERS_LINE_MAX + sizeof(POP3D_DUMMY_HASH) + 1];
+	const char *colon = memchr(line, ':', len);
+	size_t nlen, plen;
+
+	if (colon == NULL)
+		bulk_die(b, lineno, "not name:password nor a users-file line");
+	nlen = (size_t)(colon - line);
+	plen = len - nlen - 1;
+	if (plen > 0 && colon[1] == '$')
+		bulk_die(b, lineno, "a hash pop3d cannot use (a password "
+		    "starting with '$' is taken for one)");
+	if (plen == 0)
+		bulk_die(b, lineno, "an empty password");
+	if (plen > POP3D_PASS_MAX)
+		bulk_die(b, lineno, "a password longer than a POP3 PASS line "
+		    "allows");
+	memcpy(fake, line, nlen + 1);
+	memcpy(fake + nlen + 1, POP3D_DUMMY_HASH, sizeof(POP3D_DUMMY_HASH));
+	if (users_parse_line(fake, nlen + sizeof(POP3D_DUMMY_HASH), e) !=
+	    USERS_LINE_USER)
+		bulk_die(b, lineno, "a name the users file cannot hold");
+	e->read_only = b->flags->read_only;
+	e->has_login_delay = b->flags->has_login_delay;
+	e->login_delay = b->flags->login_delay;
+	if (crypto_pwhash_str(e->hash, colon + 1, plen, b->cost->ops,
+	    b->cost->mem) != 0)
+		die(POP3D_EXIT_TEMP, "out of memory while hashing");
+}
+
+static int
+bulk_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct bulk *b = arg;
+	char out[POP3D_USERS_LINE_MAX + 1], folder[NAME_MAX + 1];
+	struct users_entry e;
+	uint64_t *slot;
+	size_t need;
+	int n;
+
+	if (line == NULL)
+		bulk_die(b, lineno, "too long");
+	if (len == 0 || line[0] == '#')
+		return 0;
+	/* A users-file line (the importer's output) is taken as it is. */
+	if (users_parse_line(line, len, &e) != USERS_LINE_USER)
+		password_line(b, lineno, line, len, &e);
+	if (e.folder[0] == '\0' && users_folder_name(e.name, e.namelen,
+	    folder, sizeof(folder)) == -1)
+		bulk_die(b, lineno, "this name cannot be a folder name");
+	if ((n = users_format_line(&e, out, sizeof(out))) == -1)
+		bulk_die(b, lineno, "the line would be too long");
+	sodium_memzero(&e.hash, sizeof(e.hash));
+	if (bulk_grow(b) == -1)
+		return -1;
+	slot = bulk_slot(b, e.name, e.namelen);
+	if (*slot != 0)
+		bulk_die(b, lineno, "a name given twice");
+	need = 2 + e.namelen + 2 + (size_t)n;
+	if (b->len + need > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 65536;
+		char *nrec;
+
+		while (ncap < b->len + need)
+			ncap *= 2;
+		if ((nrec = realloc(b->rec, ncap)) == NULL)
+			return -1;
+		b->rec = nrec;
+		b->cap = ncap;
+	}
+	*slot = b->len + 1;
+	b->rec[b->len++] = (char)(e.namelen & 0xff);
+	b->rec[b->len++] = (char)(e.namelen >> 8);
+	memcpy(b->rec + b->len, e.name, e.namelen);
+	b->len += e.namelen;
+	b->rec[b->len++] = (char)((size_t)n & 0xff);
+	b->rec[b->len++] = (char)((size_t)n >> 8);
+	memcpy(b->rec + b->len, out, (size_t)n);
+	b->len += (size_t)n;
+	b->count++;
+	return 0;
+}
+
+/* A buffered writer, so that a million lines are not a million writes. */
+struct out {
+	int	fd;
+	int	err;	/* errno of the first failed write, or 0 */
+	size_t	len;
+	char	buf[65536];
+};
+
+static void
+out_put(struct out *o, const char *p, size_t len)
+{
+	if (o->err != 0)
+		return;
+	if (o->len + len > sizeof(o->buf)) {
+		if (file_write_all(o->fd, o->buf, o->len) == -1)
+			o->err = errno;
+		o->len = 0;
+	}
+	if (o->err == 0 && len > sizeof(o->buf)) {
+		if (file_write_all(o->fd, p, len) == -1)
+			o->err = errno;
+		return;
+	}
+	memcpy(o->buf + o->len, p, len);
+	o->len += len;
+}
+
+static int
+out_flush(struct out *o)
+{
+	if (o->err == 0 && file_write_all(o->fd, o->buf, o->len) == -1)
+		o->err = errno;
+	o->len = 0;
+	errno = o->err;
+	return o->err == 0 ? 0 : -1;
+}
+
+/* Copies a users-file line; a name that is being added stops it all. */
+struct copy {
+	struct bulk	*b;
+	struct out	*o;
+	unsigned long	 exists;	/* the line of an existing name */
+	unsigned long	 too_long;
+};
+
+static int
+copy_line(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	struct copy *c = arg;
+	struct users_entry e;
+	enum users_line r;
+
+	if (line == NULL) {
+		c->too_long = lineno;
+		return 1;
+	}
+	r = users_parse_line(line, len, &e);
+	sodium_memzero(&e.hash, sizeof(e.hash));
+	if ((r == USERS_LINE_USER || r == USERS_LINE_NOT_ARGON2ID) &&
+	    *bulk_slot(c->b, e.name, e.namelen) != 0) {
+		c->exists = lineno;
+		return 1;
+	}
+	out_put(c->o, line, len);
+	out_put(c->o, "\n", 1);
+	return 0;
+}
+
+static void
+bulk_free(struct bulk *b)
+{
+	free(b->rec);
+	free(b->slot);
+}
+
+/* Makes the index of a file edited by hand, under the writers' lock. */
+static int
+index_users(const char *users)
+{
+	struct users_index_made made;
+
+	lock_users(users);
+	write_index(users, &made);
+	printf("%lu users indexed\n", made.users);
+	if (made.bad_line != 0)
+		printf("line %lu is malformed: pop3d never matches it\n",
+		    made.bad_line);
+	return 0;
+}
+
+/* Adds every user of the --from file, or none. */
+static int
+add_from(const char *users, struct bulk *b)
+{
+	static struct out o;
+	struct copy c = { .b = b, .o = &o };
+	char tmp[PATH_MAX];
+	const char *line;
+	size_t off, nlen, len;
+	int fd, ufd, r = 0;
+
+	if (strcmp(b->from, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(b->from, O_RDONLY | O_CLOEXEC)) == -1)
+		die_errno("cannot open", b->from);
+	if (file_each_line(fd, POP3D_USERS_LINE_MAX, bulk_line, b, NULL) != 0)
+		die_errno("cannot read", b->from);
+	lock_users(users);
+	o.fd = tmp_begin(users, tmp, sizeof(tmp));
+	if ((ufd = open(users, O_RDONLY | O_CLOEXEC)) != -1) {
+		r = file_each_line(ufd, POP3D_USERS_LINE_MAX, copy_line, &c,
+		    NULL);
+		close(ufd);
+	} else if (errno != ENOENT)
+		r = -1;
+	if (r != 0) {
+		int saved = errno;
+
+		close(o.fd);
+		unlink(tmp);
+		if (c.exists != 0) {
+			fprintf(stderr, "pop3d-passwd: %s: line %lu: a user "
+			    "given in %s exists already; nothing added\n",
+			    users, c.exists, b->from);
+			bulk_free(b);
+			return 1;
+		}
+		if (c.too_long != 0) {
+			fprintf(stderr, "pop3d-passwd: %s: line %lu is longer "
+			    "than %d bytes; not rewriting\n", users,
+			    c.too_long, POP3D_USERS_LINE_MAX);
+			bulk_free(b);
+			return POP3D_EXIT_USAGE;
+		}
+		errno = saved;
+		die_errno("cannot read", users);
+	}
+	for (off = 0; off < b->len; off += 2 + nlen + 2 + len) {
+		rec_name(b, off, &nlen);
+		line = rec_line(b, off, &len);
+		out_put(&o, line, len);
+	}
+	if (out_flush(&o) == -1 || tmp_finish(o.fd, tmp, users) == -1) {
+		if (o.err != 0) {
+			close(o.fd);
+			unlink(tmp);
+		}
+		die_errno("cannot write", users);
+	}
+	printf("%zu users added\n", b->count);
+	bulk_free(b);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "users",	required_argument, NULL, 'u' },
+		{ "from",	required_argument, NULL, 'F' },
 		{ "folder",	required_argument, NULL, 'f' },
 		{ "read-only",	no_argument,	   NULL, 'r' },
 		{ "login-delay", required_argument, NULL, 'd' },
@@ -670,14 +1076,14 @@ main(int argc, char *argv[])
 	static const char *const ops[] = {
 		[OP_ADD] = "add", [OP_PASSWD] = "passwd", [OP_DEL] = "del",
 		[OP_CHECK] = "check", [OP_LIST] = "list", [OP_HASH] = "hash",
-		[OP_LINT] = "lint", [OP_UPGRADE] = "upgrade",
+		[OP_LINT] = "lint", [OP_UPGRADE] = "upgrade", [OP_INDEX] = "index",
 	};
 	struct cost cost = { crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE };
 	struct lines l = { .match = -1 };
 	struct users_entry e;
 	const char *users = POP3D_USERS_PATH, *folder = NULL, *spool = NULL;
-	const char *name;
+	const char *from = NULL, *name;
 	char pw[POP3D_PASS_MAX + 2], mailbox[PATH_MAX];
 	char out[POP3D_USERS_LINE_MAX + 1];
 	bool read_only = false, costed = false, delayed = false;
@@ -708,6 +1114,9 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			folder = optarg;
+			break;
+		case 'F':
+			from = optarg;
 			break;
 		case 'r':
 			read_only = true;
@@ -746,9 +1155,11 @@ main(int argc, char *argv[])
 	if (op == OP_CHECK && optind == argc)
 		op = OP_LINT;	/* check without NAME: the whole file */
 	if (optind != argc - (op == OP_LIST || op == OP_HASH ||
-	    op == OP_LINT || op == OP_UPGRADE ? 0 : 1) ||
+	    op == OP_LINT || op == OP_UPGRADE || op == OP_INDEX ||
+	    from != NULL ? 0 : 1) ||
 	    (spool != NULL && op != OP_UPGRADE) ||
 	    ((folder != NULL || read_only || delayed) && op != OP_ADD) ||
+	    (from != NULL && (op != OP_ADD || folder != NULL)) ||
 	    (costed && op != OP_ADD && op != OP_PASSWD && op != OP_CHECK &&
 	    op != OP_HASH))
 		usage(POP3D_EXIT_USAGE);
@@ -763,6 +1174,16 @@ main(int argc, char *argv[])
 		return hash(&cost);
 	if (op == OP_LINT)
 		return lint(users);
+	if (op == OP_INDEX)
+		return index_users(users);
+	if (from != NULL) {
+		struct users_entry flags = { .read_only = read_only,
+		    .has_login_delay = delayed, .login_delay = (unsigned)delay };
+		struct bulk b = { .cost = &cost, .flags = &flags,
+		    .from = from };
+
+		return add_from(users, &b);
+	}
 	if (op == OP_LIST) {
 		load(users, op, &l);
 		c = list(users, &l, as_stored);

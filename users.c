@@ -20,6 +20,8 @@
 #include "params.h"
 #include "pct.h"
 #include "legacy.h"
+#include "users-index.h"
+#include "users-int.h"
 #include "users.h"
 
 /* Field bytes the users file keeps raw; the rest are %XX. */
@@ -246,12 +248,6 @@ toolong:
 	return -1;
 }
 
-/* The cost part of an argon2id string, and how many lines have it. */
-struct cost {
-	char		prefix[48];
-	unsigned long	lines;
-};
-
 struct find {
 	const char		*name;
 	size_t			 namelen;
@@ -259,19 +255,11 @@ struct find {
 	struct users_note	*note;
 	bool			 found;
 	/* The costs of the file's users, for an unknown name's dummy. */
-	struct cost		 costs[POP3D_USERS_COSTS_MAX];
-	size_t			 ncosts;
-	unsigned long		 lines;	/* counted in costs */
-	crypto_generichash_state keyed;	/* over their hashes */
+	struct users_costs	 costs;
 };
 
-/*
- * The cost part of an argon2id string ("$argon2id$v=19$m=..,t=..,p=1$"),
- * when it is one pop3d is willing to spend on an unknown user: up to
- * POP3D_PWHASH_MEM_MAX and POP3D_PWHASH_OPS_MAX.  Returns its length or 0.
- */
-static size_t
-cost_prefix(const char *hash)
+size_t
+users_cost_prefix(const char *hash)
 {
 	unsigned long m, t, p;
 	const char *end;
@@ -304,61 +292,78 @@ hash_memory(const char *hash)
 	return true;
 }
 
-/*
- * Counts a user's cost (its first n octets of hash), and feeds the hash
- * to the key that picks an unknown name's cost.  A cost past the
- * POP3D_USERS_COSTS_MAX different ones is left out: a file holds a few.
- */
-static void
-add_cost(struct find *f, const struct users_entry *e, size_t n)
+void
+users_costs_init(struct users_costs *c)
 {
-	size_t i;
-
-	if (n >= sizeof(f->costs[0].prefix))
-		return;
-	for (i = 0; i < f->ncosts; i++)
-		if (strlen(f->costs[i].prefix) == n &&
-		    memcmp(f->costs[i].prefix, e->hash, n) == 0)
-			break;
-	if (i == f->ncosts) {
-		if (f->ncosts == POP3D_USERS_COSTS_MAX)
-			return;
-		memcpy(f->costs[i].prefix, e->hash, n);
-		f->costs[i].prefix[n] = '\0';
-		f->ncosts++;
-	}
-	f->costs[i].lines++;
-	f->lines++;
-	crypto_generichash_update(&f->keyed, (const unsigned char *)e->hash,
-	    strlen(e->hash));
+	memset(c, 0, sizeof(*c));
+	crypto_generichash_init(&c->keyed, NULL, 0,
+	    crypto_generichash_KEYBYTES);
 }
 
 /*
- * The cost an unknown name is verified at: that of the file's line the
- * name picks by a hash keyed with the users' hashes.  So unknown names
- * cost what the file's users cost, in the same proportions, and each
- * the same every time; and nobody who lacks the hashes can tell which
- * cost a name gets.  POP3D_DUMMY_COST when the file holds no user.
+ * Counts a user's cost (the cost part of its hash), and feeds the hash
+ * to the key that picks an unknown name's cost.  A cost past the
+ * POP3D_USERS_COSTS_MAX different ones is left out: a file holds a few.
  */
-static const char *
-unknown_cost(struct find *f)
+void
+users_costs_add(struct users_costs *c, const struct users_entry *e)
 {
-	unsigned char key[crypto_generichash_KEYBYTES], h[8];
+	size_t i, n = users_cost_prefix(e->hash);
+
+	if (n == 0 || n >= sizeof(c->cost[0].prefix))
+		return;
+	for (i = 0; i < c->ncosts; i++)
+		if (strlen(c->cost[i].prefix) == n &&
+		    memcmp(c->cost[i].prefix, e->hash, n) == 0)
+			break;
+	if (i == c->ncosts) {
+		if (c->ncosts == POP3D_USERS_COSTS_MAX)
+			return;
+		memcpy(c->cost[i].prefix, e->hash, n);
+		c->cost[i].prefix[n] = '\0';
+		c->ncosts++;
+	}
+	c->cost[i].lines++;
+	c->lines++;
+	crypto_generichash_update(&c->keyed, (const unsigned char *)e->hash,
+	    strlen(e->hash));
+}
+
+void
+users_costs_final(struct users_costs *c)
+{
+	crypto_generichash_final(&c->keyed, c->key, sizeof(c->key));
+}
+
+/*
+ * So unknown names cost what the file's users cost, in the same
+ * proportions, and each the same every time; and nobody who lacks the
+ * hashes can tell which cost a name gets.
+ */
+const char *
+users_costs_pick(const struct users_costs *c, const char *name,
+    size_t namelen)
+{
+	unsigned char h[8];
 	uint64_t pick = 0;
 	size_t i;
 
-	crypto_generichash_final(&f->keyed, key, sizeof(key));
-	if (f->lines == 0)
+	if (c->lines == 0)
 		return POP3D_DUMMY_COST;
-	crypto_generichash(h, sizeof(h), (const unsigned char *)f->name,
-	    f->namelen, key, sizeof(key));
-	sodium_memzero(key, sizeof(key));
+	crypto_generichash(h, sizeof(h), (const unsigned char *)name,
+	    namelen, c->key, sizeof(c->key));
 	for (i = 0; i < sizeof(h); i++)
 		pick = pick << 8 | h[i];
-	pick %= f->lines;
-	for (i = 0; i + 1 < f->ncosts && pick >= f->costs[i].lines; i++)
-		pick -= f->costs[i].lines;
-	return f->costs[i].prefix;
+	pick %= c->lines;
+	for (i = 0; i + 1 < c->ncosts && pick >= c->cost[i].lines; i++)
+		pick -= c->cost[i].lines;
+	return c->cost[i].prefix;
+}
+
+void
+users_costs_wipe(struct users_costs *c)
+{
+	sodium_memzero(c, sizeof(*c));
 }
 
 /*
@@ -392,7 +397,6 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	struct find *f = arg;
 	struct users_entry e;
 	enum users_line r;
-	size_t n;
 
 	r = line == NULL ? USERS_LINE_BAD : users_parse_line(line, len, &e);
 	if (r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID)
@@ -411,8 +415,8 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	    line != NULL && f->note->user_bad_line == 0 &&
 	    bad_line_names(lineno, line, len, f->name, f->namelen))
 		f->note->user_bad_line = lineno;
-	if (r == USERS_LINE_USER && (n = cost_prefix(e.hash)) > 0)
-		add_cost(f, &e, n);
+	if (r == USERS_LINE_USER)
+		users_costs_add(&f->costs, &e);
 	if (r == USERS_LINE_USER && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
@@ -430,7 +434,34 @@ enum found {
 	FOUND_UNSAFE		/* others may write the file: EPERM */
 };
 
-/* Reads the file, looking for f->name. */
+/*
+ * Answers from the index when it is current for the file open on fd,
+ * else leaves f as it was and notes why the file must be read.
+ */
+static bool
+find_indexed(const char *path, int fd, const struct stat *sb, struct find *f)
+{
+	switch (users_index_find(path, fd, sb, f->name, f->namelen, f->e,
+	    &f->costs, &f->note->bad_line, &f->note->index_why)) {
+	case USERS_INDEX_FOUND:
+		f->found = f->note->known = true;
+		/* FALLTHROUGH */
+	case USERS_INDEX_NOT_FOUND:
+		f->note->index = USERS_NOTE_INDEX_USED;
+		return true;
+	case USERS_INDEX_ABSENT:
+		return false;
+	case USERS_INDEX_STALE:
+		f->note->index = USERS_NOTE_INDEX_STALE;
+		return false;
+	case USERS_INDEX_BROKEN:
+		break;
+	}
+	f->note->index = USERS_NOTE_INDEX_BROKEN;
+	return false;
+}
+
+/* Reads the file, or its index, looking for f->name. */
 static enum found
 find(const char *path, struct find *f)
 {
@@ -438,26 +469,32 @@ find(const char *path, struct find *f)
 	int fd, r, saved;
 
 	memset(f->note, 0, sizeof(*f->note));
-	crypto_generichash_init(&f->keyed, NULL, 0,
-	    crypto_generichash_KEYBYTES);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return FOUND_UNREADABLE;
-	if (fstat(fd, &sb) == -1) {
+	users_costs_init(&f->costs);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &sb) == -1) {
 		saved = errno;
-		close(fd);
+		if (fd != -1)
+			close(fd);
+		users_costs_final(&f->costs);
 		errno = saved;
 		return FOUND_UNREADABLE;
 	}
 	/* A file others may write could name any password: refuse it. */
 	if (sb.st_mode & S_IWOTH) {
 		close(fd);
+		users_costs_final(&f->costs);
 		errno = EPERM;
 		return FOUND_UNSAFE;
 	}
 	f->note->world_readable = (sb.st_mode & S_IROTH) != 0;
+	if (find_indexed(path, fd, &sb, f)) {
+		close(fd);
+		return f->found ? FOUND : FOUND_NOT;
+	}
 	r = file_each_line(fd, POP3D_USERS_LINE_MAX, find_line, f, NULL);
 	saved = errno;
 	close(fd);
+	users_costs_final(&f->costs);
 	errno = saved;
 	if (r == -1)
 		return FOUND_UNREADABLE;
@@ -472,7 +509,7 @@ users_find(const char *path, const char *name, size_t namelen,
 	    .note = note };
 	enum found r = find(path, &f);
 
-	sodium_memzero(&f.keyed, sizeof(f.keyed));
+	users_costs_wipe(&f.costs);
 	return r == FOUND ? 1 : r == FOUND_NOT ? 0 : -1;
 }
 
@@ -526,7 +563,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 		 * cost the file's users have, so it takes as long as one of
 		 * them does, and needs as much memory.
 		 */
-		cost = unknown_cost(&f);
+		cost = users_costs_pick(&f.costs, name, namelen);
 		tail = legacy_dummy_tail(cost);
 		snprintf(e.hash, sizeof(e.hash), "%s%s", cost,
 		    tail != NULL ? tail : POP3D_DUMMY_TAIL);
@@ -575,7 +612,7 @@ users_check(const char *path, const char *mail_root, const char *name,
 		}
 	}
 	sodium_memzero(&e, sizeof(e));
-	sodium_memzero(&f.keyed, sizeof(f.keyed));
+	users_costs_wipe(&f.costs);
 	errno = saved;
 	return res;
 }

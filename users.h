@@ -60,6 +60,15 @@ enum users_res {
 			   by others (EPERM), or the name fits no folder */
 };
 
+/* Whether a look-up used the index beside the users file. */
+enum users_note_index {
+	USERS_NOTE_INDEX_NONE,	/* there is none: the file was read */
+	USERS_NOTE_INDEX_USED,	/* it answered */
+	USERS_NOTE_INDEX_STALE,	/* made for another version of the file,
+				   which was read instead */
+	USERS_NOTE_INDEX_BROKEN	/* unusable (index_why), the file was read */
+};
+
 /* What a look-up noticed, for the caller to log. */
 struct users_note {
 	unsigned long	bad_line;	/* first malformed line, or 0 */
@@ -69,6 +78,8 @@ struct users_note {
 	bool		known;		/* a well-formed line names the user */
 	unsigned long	user_bad_line;	/* first malformed line whose first
 					   field spells the name, or 0 */
+	enum users_note_index index;
+	const char	*index_why;	/* a constant, for ..._BROKEN */
 };
 
 /* What a users-file line is. */
@@ -121,6 +132,9 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
  * and an argon2id hash of the password at pop3d-passwd's default cost,
  * made before the password is wiped.  *note tells what the
  * caller should log.  A file that others may write is never used.
+ * When the index beside the file (users-index.h) is current, the file
+ * is not read through: the index names the user's line, which is read
+ * and checked alone, and holds what picks an unknown name's cost.
  */
 enum users_res users_check(const char *path, const char *mail_root,
 	    const char *name, size_t namelen, char *pass, size_t passlen,

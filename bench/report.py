@@ -11,7 +11,8 @@ from mailboxes import short
 from scenarios import (LOGIN_NEXT_MAX, LOGIN_VS_DOVECOT, LISTING_VS_DOVECOT,
                        RETR_MANY_VS_CAT, RETR_LARGE_VS_CAT, RETR_LARGE_RSS,
                        DELE_ALL_MAX, SESSIONS_PEER_RATE, SESSIONS_VS_DOVECOT,
-                       SESSIONS_OVERHEAD)
+                       SESSIONS_OVERHEAD, USERS_FLAT_MS, USERS_UNKNOWN_RATIO,
+                       USERS_LOAD_MAX)
 
 
 def fmt_ms(x):
@@ -223,7 +224,47 @@ def targets(rows, ctx):
         add("sessions: interactive cost, rate vs argon2id's bound "
             "(1 ÷ %s ms)" % fmt_ms(v),
             "%.1f/s = %.0f%% of %.1f/s" % (rate, 100 * rate * v, 1 / v), None)
+    users_targets(rows, ctx, add)
     return "\n".join(out)
+
+
+def users_targets(rows, ctx, add):
+    sizes = ctx.sizes.get("users", [])
+    if not any(r.scen == "users" for r in rows) or len(sizes) < 2:
+        return
+    lo, hi = short(sizes[0]), short(sizes[-1])
+    a = find(rows, "users", "%s users, index, known user" % lo, "pop3d")
+    b = find(rows, "users", "%s users, index, known user" % hi, "pop3d")
+    if a and b:
+        d = (b.med("wall") - a.med("wall")) * 1000
+        add("users: with the index, a login at %s users within %g ms of "
+            "one at %s" % (hi, USERS_FLAT_MS, lo),
+            "%s − %s ms = %+.2f ms (CPU: %+.2f ms)" % (
+                fmt_ms(b.med("wall")), fmt_ms(a.med("wall")), d,
+                (b.med("cpu") - a.med("cpu")) * 1000),
+            d <= USERS_FLAT_MS)
+    mid = short(sizes[-2] if len(sizes) > 2 else sizes[-1])
+    for how in ("index", "no index"):
+        w = find(rows, "users", "%s users, %s, known user, wrong password"
+                 % (mid, how), "pop3d")
+        for other in ("unknown name", "first line's user, wrong password"):
+            u = find(rows, "users", "%s users, %s, %s" % (mid, how, other),
+                     "pop3d")
+            if not (u and w):
+                continue
+            q = u.med("cpu") / w.med("cpu")
+            add("users: %s users, %s: %s ÷ last line's, CPU, within %g× "
+                "either way" % (mid, how, other, USERS_UNKNOWN_RATIO),
+                "%s ÷ %s ms = %.2f×" % (fmt_ms(u.med("cpu")),
+                                        fmt_ms(w.med("cpu")), q),
+                1 / USERS_UNKNOWN_RATIO <= q <= USERS_UNKNOWN_RATIO)
+    big = [n for n in sizes if n >= 100000] or sizes[-1:]
+    r = find(rows, "users", "%s users, add --from (hash lines)" %
+             short(big[0]), "pop3d-passwd")
+    if r:
+        add("users: %s users loaded by add --from within %g s" % (
+            short(big[0]), USERS_LOAD_MAX),
+            "%.2f s" % r.med("wall"), r.med("wall") <= USERS_LOAD_MAX)
 
 
 def sh(cmd):

@@ -9,7 +9,7 @@ from mailboxes import Box, mkdirs, short
 from measure import (pop3d_cmd, login, dovecot_cmd, dovecot_env, reset_dovecot,
                      Row, interleaved, warm_page_cache, pop3d_session,
                      dovecot_session, cat_all, tcp_sessions,
-                     argon2_verify_time)
+                     argon2_verify_time, launch, exit_ok, PASSWORD)
 
 
 # login: the time to log in and say STAT, first with nothing known about
@@ -261,6 +261,119 @@ def scen_sessions(ctx):
     return rows
 
 
+# users: logins against users files of 1 to 1,000,000 users (argon2id at
+# the minimum cost, the mailbox's user on the last line), with the index
+# FILE.cdb and without it (every line read); a known user logging in
+# (+ STAT + QUIT), the same user with a wrong password, the first line's
+# user with a wrong password, and an unknown name; one pop3d-passwd add to a file of that size (index remade), and
+# loading them all with add --from (hash lines).  Targets: with the
+# index, a login at the most users within USERS_FLAT_MS of one at 1
+# user (wall medians); unknown names and the first line's user cost what
+# the last line's does, with and without the index (CPU medians within
+# USERS_UNKNOWN_RATIO either way: a failed login's reply waits POP3D_FAIL_DELAY_MS, so wall time
+# says nothing); 100,000 users loaded within USERS_LOAD_MAX seconds.
+USERS_FLAT_MS = 1.0
+USERS_UNKNOWN_RATIO = 1.25
+USERS_LOAD_MAX = 10.0
+
+
+def users_file(ctx, n, box):
+    """users-N: n - 1 other users, then box's user; its hash lines also
+    written to a list for add --from.  Made once, then reused."""
+    path = os.path.join(ctx.etc, "users-%d" % n)
+    lst = path + ".list"
+    if not os.path.exists(lst):
+        with open(ctx.users_min) as f:
+            line = next(l for l in f if l.startswith(box.name + ":"))
+        rest = line.split(":", 1)[1]
+        with open(lst + ".tmp", "w") as f:
+            for i in range(n - 1):
+                f.write("user%07d:%s" % (i, rest))
+            f.write(line)
+        os.replace(lst + ".tmp", lst)
+    return path, lst
+
+
+def passwd_run(ctx, argv, what, inp=None):
+    def fn():
+        s, _, _ = launch(ctx, [ctx.passwd] + argv, inp=inp)
+        exit_ok(ctx, s, what)
+        return s
+    return fn
+
+
+def users_login(ctx, users, name, pw, ok, what):
+    cmds = ("USER %s\r\nPASS %s\r\n" % (name, pw)).encode() + \
+        b"STAT\r\nQUIT\r\n"
+
+    def fn():
+        s, head, tail = launch(ctx, pop3d_cmd(ctx, users), inp=cmds)
+        exit_ok(ctx, s, what)
+        replies = head.split(b"\r\n")
+        if len(replies) < 3 or replies[2].startswith(b"+OK") != ok:
+            raise BenchError("%s: PASS answered %r" % (
+                what, replies[2] if len(replies) > 2 else head))
+        return s
+    return fn
+
+
+def scen_users(ctx):
+    rows = []
+    box = ctx.users_box
+    for n in ctx.sizes["users"]:
+        users, lst = users_file(ctx, n, box)
+        label = "%s users" % short(n)
+        log("users: %s, add --from" % label)
+        for p in (users, users + ".cdb"):
+            if os.path.exists(p):
+                os.unlink(p)
+        load = passwd_run(ctx, ["add", "--from", lst, "--users", users],
+                          "users add --from " + label)
+        rows.append(Row("users", "%s, add --from (hash lines)" % label,
+                        "pop3d-passwd", [load()], work=n, unit="users/s"))
+        log("users: %s, add and del" % label)
+        add = passwd_run(ctx, ["add", "--ops", "1", "--mem", "8K",
+                               "--users", users, "bench-new"],
+                         "users add " + label, inp=b"pw\n")
+        dele = passwd_run(ctx, ["del", "--users", users, "bench-new"],
+                          "users del " + label)
+        res = []
+        for _ in range(ctx.runs):
+            res.append(add())
+            dele()
+        rows.append(Row("users", "%s, pop3d-passwd add" % label,
+                        "pop3d-passwd", res))
+        for indexed in (True, False):
+            how = "index" if indexed else "no index"
+            if not indexed:
+                os.unlink(users + ".cdb")
+            log("users: %s, %s, logins" % (label, how))
+            runners = [
+                ("known", users_login(ctx, users, box.name, PASSWORD, True,
+                                      "users known " + label)),
+                ("wrong", users_login(ctx, users, box.name, "wrong", False,
+                                      "users wrong " + label)),
+                ("unknown", users_login(ctx, users, "nobody-here", PASSWORD,
+                                        False, "users unknown " + label))]
+            if n > 1:
+                runners.append(("first", users_login(
+                    ctx, users, "user0000000", "wrong", False,
+                    "users first " + label)))
+            for _, fn in runners:
+                fn()                    # untimed: warm caches
+            res = interleaved(ctx, runners)
+            for kind, text in (("known", "known user"),
+                               ("wrong", "known user, wrong password"),
+                               ("unknown", "unknown name"),
+                               ("first", "first line's user, wrong "
+                                "password")):
+                if kind in res:
+                    rows.append(Row("users", "%s, %s, %s" % (label, how,
+                                                             text),
+                                    "pop3d", res[kind]))
+    return rows
+
+
 # The scenarios, in the order they run.
 SCENARIOS = {
     "login": scen_login,
@@ -269,4 +382,5 @@ SCENARIOS = {
     "retr-large": scen_retr_large,
     "dele-all": scen_dele_all,
     "sessions": scen_sessions,
+    "users": scen_users,
 }

@@ -14,6 +14,9 @@ python3 tests/pop3dtest.py checks the CRLF oracle on its edge cases.
 import os
 import pty
 import shlex
+import shutil
+import socket
+import stat
 import subprocess
 import sys
 
@@ -94,6 +97,40 @@ def on_terminal(argv, data=b"", env=None, timeout=120):
         p.kill()
         os.close(master)
     return p.returncode, out, bytes(seen).replace(b"\r\n", b"\n")
+
+
+def private_syslog(flag):
+    """Re-runs the calling test in a private mount namespace (unshare -m)
+    the first time, with $flag set; there, mounts a fresh /dev and binds
+    a datagram socket at /dev/log, where syslog(3) writes, and returns
+    it.  Skips (77) without root or unshare."""
+    if os.environ.get(flag) != "1":
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            skip("needs root and unshare")
+        os.environ[flag] = "1"
+        os.execvp("unshare", ["unshare", "--mount", "--propagation",
+                              "private", sys.executable] + sys.argv)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs",
+                    "/dev"], check=True)
+    for name, minor in (("null", 3), ("zero", 5), ("random", 8),
+                        ("urandom", 9)):
+        os.mknod("/dev/" + name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        os.chmod("/dev/" + name, 0o666)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("/dev/log")
+    return sock
+
+
+def drain_log(sock, wait=0.5):
+    """The log lines waiting on sock, until none comes for wait seconds."""
+    lines = []
+    sock.settimeout(wait)
+    try:
+        while True:
+            lines.append(sock.recv(65536))
+    except socket.timeout:
+        pass
+    return lines
 
 
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):

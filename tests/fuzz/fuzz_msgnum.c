@@ -218,7 +218,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fz_fixture *fx = fz_fixture();
 	struct session_cfg cfg = { .users = fx->users, .mail_root = fx->root,
 	    .peer = "local" };
-	const char *allowed[] = { fx->users, fx->me, fx->maildir, NULL };
+	const char *allowed[] = { fx->users, fx->users_index, fx->me,
+	    fx->maildir, NULL };
 	struct fz_buf in = { 0 }, want = { 0 };
 	struct model m = { .box = fz_fixture_box(), .out = &want };
 	const char *p = (const char *)data, *end = p + size, *nl, *arg;

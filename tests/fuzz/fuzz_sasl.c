@@ -76,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fz_fixture *fx = fz_fixture();
 	struct session_cfg cfg = { .users = fx->users, .mail_root = fx->root,
 	    .peer = "local" };
-	const char *allowed[] = { fx->users, fx->me, fx->maildir, NULL };
+	const char *allowed[] = { fx->users, fx->users_index, fx->me,
+	    fx->maildir, NULL };
 	unsigned sel = size > 0 ? data[0] : 0;
 	bool plain = !(sel & 1), initial = sel & 2, raw = sel & 4;
 	const char *p = size > 0 ? (const char *)data + 1 : "";

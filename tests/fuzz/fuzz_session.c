@@ -20,8 +20,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    3600 };
 	struct session_cfg cfg = { .users = fx->users, .mail_root = fx->root,
 	    .peer = "192.0.2.1", .ban = &ban, .qaut = true };
-	const char *allowed[] = { fx->users, fx->me, fx->maildir, fx->state,
-	    NULL };
+	const char *allowed[] = { fx->users, fx->users_index, fx->me,
+	    fx->maildir, fx->state, NULL };
 	enum session_end end;
 	size_t outlen;
 	char *out;

@@ -75,8 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char begin[] = "+OK begin TLS negotiation\r\n";
 	const struct fz_fixture *fx = fz_fixture();
-	const char *allowed[] = { fx->users, fx->me, fx->maildir, fx->state,
-	    NULL };
+	const char *allowed[] = { fx->users, fx->users_index, fx->me,
+	    fx->maildir, fx->state, NULL };
 	struct fake f;
 	struct session_cfg cfg = { .users = fx->users, .mail_root = fx->root,
 	    .peer = "192.0.2.1", .starttls = fake_starttls,

@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char *root, *box, *msg;
 	const struct fz_fixture *fx = fz_fixture();
 	struct session_cfg cfg = { .users = fx->users, .peer = "local" };
-	const char *allowed[] = { fx->users, NULL, NULL };
+	const char *allowed[] = { fx->users, fx->users_index, NULL, NULL };
 	struct fz_box one = { .count = 1, .uid = { "1" } };
 	struct fz_buf in = { 0 }, want = { 0 };
 	enum session_end end;
@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_fail("mkdir %s", box);
 	}
 	cfg.mail_root = root;
-	allowed[1] = box;
+	allowed[2] = box;
 	if (size > 0) {
 		data++;
 		size--;

@@ -226,6 +226,7 @@ fz_fixture(void)
 	dir = fz_tmpdir();
 	fx.dir = dir;
 	fx.users = files_join(dir, "users");
+	fx.users_index = files_join(dir, "users.cdb");
 	fx.root = files_join(dir, "mail");
 	fx.me = files_join(fx.root, "me");
 	fx.maildir = files_join(fx.root, "maildir");

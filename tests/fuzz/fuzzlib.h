@@ -46,7 +46,8 @@ struct fz_box {
  * (tmpfs: fsync is free), else /tmp, and removed at exit:
  *
  *	users		me, md (a Maildir), ro (me's folder, read-only),
- *			hashed at the cheapest argon2id cost
+ *			hashed at the cheapest argon2id cost; no index
+ *			(users.cdb), which pop3d looks for
  *	mail/me/	the messages of fz_fixture_box(), named 1..6, and
  *			what is not mail: .hidden, sub/, a FIFO, a symlink
  *			to the canary
@@ -58,6 +59,7 @@ struct fz_box {
 struct fz_fixture {
 	const char	*dir;
 	const char	*users;
+	const char	*users_index;	/* users.cdb: looked for, never made */
 	const char	*root;
 	const char	*me;
 	const char	*maildir;

@@ -15,28 +15,19 @@ Needs root (exit 77, skipped, otherwise).
 import os
 import re
 import shutil
-import socket
-import stat
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, pop3d_argv, skip  # noqa: E402
+from pop3dtest import (check, drain_log as drain, finish,  # noqa: E402
+                       pop3d_argv, private_syslog)
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PARAMS_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                         "..", "params.h")
 PASSWORD = "S3cret pass:word"
 WRONG = "Wr0ng-guess-xyzzy"
-def private_dev():
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/dev"],
-                   check=True)
-    for name, minor in (("null", 3), ("zero", 5), ("random", 8), ("urandom", 9)):
-        os.mknod("/dev/" + name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
-        os.chmod("/dev/" + name, 0o666)
-
-
 def argv(top, *args):
     return pop3d_argv(POP3D, "--users", os.path.join(top, "users"),
                       "--mail-root", os.path.join(top, "mail"), *args)
@@ -74,21 +65,8 @@ def end_reason(lines):
     return None
 
 
-def drain(sock):
-    lines = []
-    sock.settimeout(0.5)
-    try:
-        while True:
-            lines.append(sock.recv(65536))
-    except socket.timeout:
-        pass
-    return lines
-
-
 def main():
-    private_dev()
-    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    log.bind("/dev/log")
+    log = private_syslog("POP3D_LOG_TEST_NS")
     top = tempfile.mkdtemp(prefix="pop3d-log.")
     try:
         r = subprocess.run([PASSWD, "add", "--users", os.path.join(top, "users"), "me"],
@@ -220,10 +198,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if os.environ.get("POP3D_LOG_TEST_NS") != "1":
-        if os.geteuid() != 0 or shutil.which("unshare") is None:
-            skip("needs root and unshare")
-        os.environ["POP3D_LOG_TEST_NS"] = "1"
-        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private",
-                              sys.executable] + sys.argv)
     sys.exit(main())

@@ -379,10 +379,11 @@ def test_preserve(tmp, h):
         rc, _, _ = passwd("check", users, name, b(pw) + b"\n")
         check(rc == want, f"afterwards check {name!r} {pw!r}: exit {want}",
               f"exit {rc}")
-    # The lock file is the documented FILE.lock; nothing else is left.
-    extra = sorted(set(os.listdir(tmp)) - {"users", "users.lock"})
-    check(not extra,
-          "nothing but FILE and FILE.lock beside the users file", str(extra))
+    # The lock file is the documented FILE.lock, the index FILE.cdb;
+    # nothing else is left.
+    extra = sorted(set(os.listdir(tmp)) - {"users", "users.lock", "users.cdb"})
+    check(not extra, "nothing but FILE, FILE.lock and FILE.cdb beside the "
+          "users file", str(extra))
 
 
 def test_long_line(tmp, h):
