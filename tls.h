@@ -19,8 +19,8 @@ struct tls;
 const char	*tls_library(void);
 
 /*
- * Initialises the library with the system's configuration (its cipher
- * policy) and loads the certificate chain (PEM: the server's certificate
+ * Initialises the library (with OpenSSL's configuration file only when
+ * OPENSSL_CONF names one) and loads the certificate chain (PEM: the server's certificate
  * first, then any intermediates) from cert and the private key (PEM, not
  * encrypted; it may be in the same file) from key.  Everything TLS needs
  * from the file system is read here, before the client is answered and

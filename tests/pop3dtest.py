@@ -117,10 +117,11 @@ class Inetd:
     what each pop3d did: sessions() lists (exit status, stderr) in the
     order they ended."""
 
-    def __init__(self, argv, host="127.0.0.1"):
+    def __init__(self, argv, host="127.0.0.1", env=None):
         import socket
         import threading
         self.argv = argv
+        self.env = env
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -143,7 +144,7 @@ class Inetd:
                 return
             p = subprocess.Popen(self.argv, stdin=conn.fileno(),
                                  stdout=conn.fileno(),
-                                 stderr=subprocess.PIPE)
+                                 stderr=subprocess.PIPE, env=self.env)
             conn.close()
             with self.lock:
                 self.running.append(p)

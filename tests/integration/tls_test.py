@@ -30,6 +30,9 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
   connection before the greeting, and --tls=implicit keeps its own TLS;
 - TLS 1.0 and 1.1 clients, ALPN other than pop3, garbage and a cut or
   stalled ClientHello end the session (exit 1) without a byte of POP3;
+- OpenSSL's configuration is read only when OPENSSL_CONF names it
+  (its MaxProtocol shows), and one that allows TLS 1.0 at security level
+  0 still gets TLS 1.0 and 1.1 clients refused;
 - timeouts and the bad-command budget apply under TLS.
 Exits 0 when every check passed, 1 otherwise, 77 when openssl or curl is
 missing.  Needs no root.
@@ -592,6 +595,73 @@ def test_refused(port):
         check(time.monotonic() - start < 10, what + ": ends at once")
 
 
+# An OpenSSL configuration as lax as one can be written: pop3d's own
+# policy must still hold under it.
+LAX_CONF = """openssl_conf = init
+[init]
+ssl_conf = ssl
+[ssl]
+system_default = lax
+[lax]
+MinProtocol = TLSv1
+CipherString = DEFAULT:@SECLEVEL=0
+"""
+
+# A configuration whose effect a client sees: TLS 1.2 at most.
+TLS12_CONF = LAX_CONF.replace("MinProtocol = TLSv1", "MaxProtocol = TLSv1.2")
+
+
+def test_config(top):
+    """OpenSSL's configuration file is read only when OPENSSL_CONF names
+    one, and cannot open what pop3d refuses: TLS 1.0 and 1.1 stay out."""
+    tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
+    env = {}
+    for name, text in (("lax", LAX_CONF), ("tls12", TLS12_CONF)):
+        env[name] = dict(os.environ, OPENSSL_CONF=os.path.join(
+            top, name + ".cnf"))
+        with open(env[name]["OPENSSL_CONF"], "w") as f:
+            f.write(text)
+    servers = {name: Inetd(pop3d_argv(POP3D, *(ARGS + ["--tls=implicit"] +
+                                               tls)), env=e)
+               for name, e in env.items()}
+    try:
+        lax = servers["lax"]
+        for ver in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            ctx = client_ctx(minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED,
+                             maximum_version=ver)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            err = handshake_refused(lax.port, ctx, "a lax OPENSSL_CONF: a "
+                                    "%s client is refused" % ver)
+            check(err is not None and ("PROTOCOL_VERSION" in err.upper() or
+                                       "UNSUPPORTED" in err.upper()),
+                  "a lax OPENSSL_CONF, %s: the alert says protocol "
+                  "version: %s" % (ver, err))
+            sessions_ok(lax, 1, "lax OPENSSL_CONF, %s client" % ver, (1,))
+        with socket.create_connection((HOST, lax.port), timeout=30) as s:
+            with client_ctx().wrap_socket(s, server_hostname="localhost") \
+                    as t:
+                check(t.version() == "TLSv1.3" and
+                      recv_line(t) == b"+OK pop3d ready\r\n",
+                      "a lax OPENSSL_CONF: a current client gets TLS 1.3")
+                t.sendall(b"QUIT\r\n")
+                recv_line(t)
+        sessions_ok(lax, 1, "lax OPENSSL_CONF, current client")
+        tls12 = servers["tls12"]
+        with socket.create_connection((HOST, tls12.port), timeout=30) as s:
+            with client_ctx().wrap_socket(s, server_hostname="localhost") \
+                    as t:
+                check(t.version() == "TLSv1.2" and
+                      recv_line(t) == b"+OK pop3d ready\r\n",
+                      "OPENSSL_CONF is read: its MaxProtocol TLSv1.2 holds "
+                      "(%s)" % t.version())
+                t.sendall(b"QUIT\r\n")
+                recv_line(t)
+        sessions_ok(tls12, 1, "OPENSSL_CONF with MaxProtocol TLSv1.2")
+    finally:
+        for s in servers.values():
+            s.close()
+
+
 def test_deadlines(port):
     """--idle-timeout 2: a silent, a stalled and an idle TLS client."""
     hello = client_hello()
@@ -677,6 +747,7 @@ def main():
         test_proxy_tls(INETD_PROXY.port, INETD_UNTRUSTED.port,
                        INETD_IMPLICIT_PROXY.port)
         test_refused(INETD_IMPLICIT.port)
+        test_config(top)
         test_deadlines(INETD_SLOW.port)
     finally:
         for s in servers:
