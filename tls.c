@@ -44,6 +44,7 @@
 	X(BIO_new_fd) \
 	X(BIO_new_mem_buf) \
 	X(ERR_clear_error) \
+	X(ERR_error_string_n) \
 	X(ERR_peek_last_error) \
 	X(ERR_reason_error_string) \
 	X(EVP_PKEY_free) \
@@ -93,6 +94,8 @@
 
 static struct {
 	bool	 loaded;
+	bool	 strings;	/* the reasons' texts are loaded */
+	void	*lib;
 #define X(f) __typeof__(f) *f;
 	OSSL_FUNCTIONS(X)
 #undef X
@@ -126,8 +129,44 @@ ossl_load(char *err, size_t cap)
 	memcpy(&ossl.f, &fn, sizeof(ossl.f));
 	OSSL_FUNCTIONS(X)
 #undef X
+	ossl.lib = lib;
 	ossl.loaded = true;
 	return 0;
+}
+
+/*
+ * The libraries whose reasons pop3d may log: the handshake's (SSL), the
+ * files' (PEM, ASN1, X509, EVP, EC, RSA, BIO, BUF) and the system's
+ * (ERR).  OpenSSL loads the texts of every library's reasons when it
+ * starts, 0.25 ms of every connection, unless told not to; tls_new tells
+ * it not to, and lib_reason loads these the first time a reason is
+ * logged, with the loaders OpenSSL 3 keeps for it.  They are deprecated,
+ * so they are looked up by name: a library without them leaves reasons
+ * as OpenSSL's numbers.
+ */
+static const char *const string_loaders[] = {
+	"ERR_load_ERR_strings", "ERR_load_SSL_strings", "ERR_load_PEM_strings",
+	"ERR_load_ASN1_strings", "ERR_load_X509_strings",
+	"ERR_load_EVP_strings", "ERR_load_EC_strings", "ERR_load_RSA_strings",
+	"ERR_load_BIO_strings", "ERR_load_BUF_strings",
+};
+
+static void
+load_strings(void)
+{
+	int (*load)(void);
+	void *fn;
+
+	if (ossl.strings)
+		return;
+	ossl.strings = true;
+	for (size_t i = 0; i < sizeof(string_loaders) /
+	    sizeof(string_loaders[0]); i++) {
+		if ((fn = dlsym(ossl.lib, string_loaders[i])) == NULL)
+			continue;
+		memcpy(&load, &fn, sizeof(load));
+		(void)load();
+	}
 }
 
 /* From here on, every call goes through the table. */
@@ -136,6 +175,7 @@ ossl_load(char *err, size_t cap)
 #define BIO_new_fd		(ossl.BIO_new_fd)
 #define BIO_new_mem_buf		(ossl.BIO_new_mem_buf)
 #define ERR_clear_error		(ossl.ERR_clear_error)
+#define ERR_error_string_n	(ossl.ERR_error_string_n)
 #define ERR_peek_last_error	(ossl.ERR_peek_last_error)
 #define ERR_reason_error_string	(ossl.ERR_reason_error_string)
 #define EVP_PKEY_free		(ossl.EVP_PKEY_free)
@@ -202,13 +242,25 @@ tls_library(void)
 	return OpenSSL_version(OPENSSL_VERSION);
 }
 
-/* The library's reason for its last error, a constant string. */
+/*
+ * The library's reason for its last error: a constant string, or its
+ * code in OpenSSL's form (in a buffer the next call reuses) when the
+ * library has no text for it.
+ */
 static const char *
 lib_reason(void)
 {
-	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+	static char code[128];
+	unsigned long e = ERR_peek_last_error();
+	const char *r;
 
-	return r != NULL ? r : "unknown error";
+	load_strings();
+	if ((r = ERR_reason_error_string(e)) != NULL)
+		return r;
+	if (e == 0)
+		return "unknown error";
+	ERR_error_string_n(e, code, sizeof(code));
+	return code;
 }
 
 /* A key is never asked a passphrase for: stdin is the client. */
@@ -445,8 +497,9 @@ tls_new(const char *cert, const char *key, char *err, size_t cap)
 		return NULL;
 	/* No clean-up at exit: tls_free wipes the key, the rest goes with
 	   the process, and freeing OpenSSL's tables took 0.3 ms. */
-	if (OPENSSL_init_ssl(config_flag() | OPENSSL_INIT_NO_ATEXIT, NULL) !=
-	    1) {
+	if (OPENSSL_init_ssl(config_flag() | OPENSSL_INIT_NO_ATEXIT |
+	    OPENSSL_INIT_NO_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1) {
 		snprintf(err, cap, "cannot initialise OpenSSL (%s)",
 		    lib_reason());
 		return NULL;
