@@ -654,7 +654,8 @@ accept_step(void *arg, short *ev)
 int
 tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
 {
-	struct io_transport tp = { tls_read, tls_write, t };
+	struct io_transport tp = { .read = tls_read, .write = tls_write,
+	    .arg = t };
 	BIO *rbio = NULL, *wbio = NULL;
 
 	*why = "setup";
