@@ -6,7 +6,10 @@
  * Knows nothing about POP3; never logs (its callers do).  Built when
  * meson finds OpenSSL 3 (-Dtls); tls-none.c stands in for it otherwise.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -31,6 +34,14 @@
 #include "tls.h"
 
 /*
+ * Where Linux lists the upper-layer protocols TCP may take on; the tests
+ * build tls.c again with a list of their own (check_tls_ulp).
+ */
+#ifndef POP3D_TLS_ULP_PATH
+#define POP3D_TLS_ULP_PATH	"/proc/sys/net/ipv4/tcp_available_ulp"
+#endif
+
+/*
  * OpenSSL is loaded when TLS is configured (tls_new), not linked: a
  * pop3d with --tls=off, most of them behind a TLS proxy or on loopback,
  * maps none of libssl and libcrypto and pays nothing at startup for
@@ -43,6 +54,7 @@
 	X(BIO_free) \
 	X(BIO_new_fd) \
 	X(BIO_new_mem_buf) \
+	X(BIO_new_socket) \
 	X(ERR_clear_error) \
 	X(ERR_error_string_n) \
 	X(ERR_peek_last_error) \
@@ -78,10 +90,12 @@
 	X(SSL_get_current_cipher) \
 	X(SSL_get_error) \
 	X(SSL_get_version) \
+	X(SSL_get_wbio) \
 	X(SSL_is_init_finished) \
 	X(SSL_new) \
 	X(SSL_read_ex) \
 	X(SSL_select_next_proto) \
+	X(SSL_sendfile) \
 	X(SSL_set_bio) \
 	X(SSL_shutdown) \
 	X(SSL_write_ex) \
@@ -174,6 +188,7 @@ load_strings(void)
 #define BIO_free		(ossl.BIO_free)
 #define BIO_new_fd		(ossl.BIO_new_fd)
 #define BIO_new_mem_buf		(ossl.BIO_new_mem_buf)
+#define BIO_new_socket		(ossl.BIO_new_socket)
 #define ERR_clear_error		(ossl.ERR_clear_error)
 #define ERR_error_string_n	(ossl.ERR_error_string_n)
 #define ERR_peek_last_error	(ossl.ERR_peek_last_error)
@@ -210,10 +225,12 @@ load_strings(void)
 #define SSL_get_current_cipher	(ossl.SSL_get_current_cipher)
 #define SSL_get_error		(ossl.SSL_get_error)
 #define SSL_get_version		(ossl.SSL_get_version)
+#define SSL_get_wbio		(ossl.SSL_get_wbio)
 #define SSL_is_init_finished	(ossl.SSL_is_init_finished)
 #define SSL_new			(ossl.SSL_new)
 #define SSL_read_ex		(ossl.SSL_read_ex)
 #define SSL_select_next_proto	(ossl.SSL_select_next_proto)
+#define SSL_sendfile		(ossl.SSL_sendfile)
 #define SSL_set_bio		(ossl.SSL_set_bio)
 #define SSL_shutdown		(ossl.SSL_shutdown)
 #define SSL_write_ex		(ossl.SSL_write_ex)
@@ -229,6 +246,8 @@ struct tls {
 	SSL		*ssl;
 	bool		 expired;
 	bool		 broken;	/* a fatal error: no close_notify */
+	bool		 ktls_offered;	/* the kernel lists the tls ULP */
+	bool		 ktls;		/* the kernel encrypts what is sent */
 	const char	*why;		/* the last failure, for tls_start */
 };
 
@@ -473,6 +492,33 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
+ * Whether the kernel offers TLS (its "tls" upper-layer protocol, the
+ * tls module, is listed), read once at startup like every other file.
+ * Where it does not, OpenSSL is not asked to try: encryption stays in
+ * OpenSSL, silently.
+ */
+static bool
+ktls_offered(void)
+{
+	char buf[256], *p, *save;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(POP3D_TLS_ULP_PATH, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = file_read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (p = strtok_r(buf, " \n", &save); p != NULL;
+	    p = strtok_r(NULL, " \n", &save))
+		if (strcmp(p, "tls") == 0)
+			return true;
+	return false;
+}
+
+/*
  * OpenSSL's configuration file only when the admin names one in
  * OPENSSL_CONF: Debian's sets nothing for TLS, and parsing it is a third
  * of a millisecond of every connection.  pop3d sets its policy itself
@@ -542,6 +588,8 @@ tls_new(const char *cert, const char *key, char *err, size_t cap)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_dh_auto(t->ctx, 1);
 	SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, NULL);
+	if ((t->ktls_offered = ktls_offered()))
+		SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
 	if (load_chain(t, cert, err, cap) == -1 ||
 	    load_key(t, key, err, cap) == -1)
 		goto fail;
@@ -636,6 +684,50 @@ tls_write(void *arg, const void *buf, size_t len, short *ev)
 	return -1;
 }
 
+/*
+ * io_transport's sendfile, with kernel TLS only: the file's octets go
+ * from the page cache to the kernel's encryption, never through pop3d.
+ */
+static ssize_t
+tls_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
+{
+	struct tls *t = arg;
+	ossl_ssize_t n;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_sendfile(t->ssl, fd, off, len, 0)) >= 0)
+		return (ssize_t)n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		*ev = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	t->broken = true;
+	t->why = errno != 0 ? strerror(errno) : lib_reason();
+	ERR_clear_error();
+	if (errno == 0)
+		errno = EIO;
+	return -1;
+}
+
+/*
+ * The BIO for the fd TLS writes to: a socket BIO where kernel TLS may be
+ * switched on (the kernel does TLS on TCP only, and OpenSSL tries it for
+ * a socket BIO only, once the keys are made), else a plain fd BIO.
+ */
+static BIO *
+write_bio(struct tls *t, int wfd)
+{
+	int proto;
+	socklen_t len = sizeof(proto);
+
+	if (t->ktls_offered && getsockopt(wfd, SOL_SOCKET, SO_PROTOCOL,
+	    &proto, &len) == 0 && proto == IPPROTO_TCP)
+		return BIO_new_socket(wfd, BIO_NOCLOSE);
+	return BIO_new_fd(wfd, BIO_NOCLOSE);
+}
+
 static int
 accept_step(void *arg, short *ev)
 {
@@ -663,7 +755,7 @@ tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
 		return -1;		/* NEVER: once per tls */
 	if ((t->ssl = SSL_new(t->ctx)) == NULL ||
 	    (rbio = BIO_new_fd(rfd, BIO_NOCLOSE)) == NULL ||
-	    (wbio = BIO_new_fd(wfd, BIO_NOCLOSE)) == NULL) {
+	    (wbio = write_bio(t, wfd)) == NULL) {
 		BIO_free(rbio);
 		*why = lib_reason();
 		t->broken = true;
@@ -676,6 +768,9 @@ tls_start(struct tls *t, struct io *io, int rfd, int wfd, const char **why)
 		    t->why != NULL ? t->why : "unknown error";
 		return -1;
 	}
+	/* SSL_sendfile only where the kernel encrypts. */
+	if ((t->ktls = BIO_get_ktls_send(SSL_get_wbio(t->ssl))))
+		tp.sendfile = tls_sendfile;
 	if (io_set_transport(io, &tp) == -1) {
 		t->broken = true;
 		*why = "output pending";	/* NEVER: flushed first */
@@ -688,6 +783,12 @@ const char *
 tls_version(const struct tls *t)
 {
 	return t->ssl != NULL ? SSL_get_version(t->ssl) : "none";
+}
+
+const char *
+tls_send_path(const struct tls *t)
+{
+	return t->ktls ? "ktls" : "openssl";
 }
 
 const char *

@@ -56,6 +56,13 @@ const char	*tls_version(const struct tls *);
 const char	*tls_cipher(const struct tls *);
 
 /*
+ * Who encrypts what is sent, for the log: "ktls" when the kernel does
+ * (it offers TLS, OpenSSL switched it on for this connection, and files
+ * then go with SSL_sendfile), else "openssl".
+ */
+const char	*tls_send_path(const struct tls *);
+
+/*
  * Sends a close_notify when a connection was started and is still
  * sound, without waiting for the peer, and frees everything.
  */

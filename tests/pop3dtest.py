@@ -67,6 +67,29 @@ def wrapped():
     return bool(os.environ.get("POP3D_WRAPPER", "").strip())
 
 
+def kernel_tls():
+    """Whether pop3d's TLS would be the kernel's here: the list of TCP's
+    upper-layer protocols names "tls", and a TCP socket on loopback takes
+    it."""
+    import socket
+    try:
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            if "tls" not in f.read().split():
+                return False
+    except OSError:
+        return False
+    tcp_ulp = getattr(socket, "TCP_ULP", 31)
+    with socket.socket() as lst:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        with socket.create_connection(lst.getsockname()) as c:
+            try:
+                c.setsockopt(socket.IPPROTO_TCP, tcp_ulp, b"tls")
+                return True
+            except OSError:
+                return False
+
+
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):
     """A root CA, an intermediate CA under it and a server certificate
     under that (EC P-256, valid a day), made with openssl req and x509 in
