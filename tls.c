@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -711,21 +712,37 @@ tls_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
 	return -1;
 }
 
-/*
- * The BIO for the fd TLS writes to: a socket BIO where kernel TLS may be
- * switched on (the kernel does TLS on TCP only, and OpenSSL tries it for
- * a socket BIO only, once the keys are made), else a plain fd BIO.
- */
-static BIO *
-write_bio(struct tls *t, int wfd)
+/* Whether fd is a TCP socket (not a pipe, not a socket of this host). */
+static bool
+is_tcp(int fd)
 {
 	int proto;
 	socklen_t len = sizeof(proto);
 
-	if (t->ktls_offered && getsockopt(wfd, SOL_SOCKET, SO_PROTOCOL,
-	    &proto, &len) == 0 && proto == IPPROTO_TCP)
-		return BIO_new_socket(wfd, BIO_NOCLOSE);
-	return BIO_new_fd(wfd, BIO_NOCLOSE);
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	    proto == IPPROTO_TCP;
+}
+
+/*
+ * The BIO for the fd TLS writes to.  On TCP, without Nagle's wait:
+ * OpenSSL writes a handshake's flight a record at a time, and each
+ * record after the first would otherwise wait for the client to
+ * acknowledge the first, which a client may delay 40 ms; io's own
+ * output is whole replies anyway.  A socket BIO where kernel TLS may be
+ * switched on (the kernel does TLS on TCP only, and OpenSSL tries it
+ * for a socket BIO only, once the keys are made), else a plain fd BIO.
+ */
+static BIO *
+write_bio(struct tls *t, int wfd)
+{
+	int one = 1;
+
+	if (!is_tcp(wfd))
+		return BIO_new_fd(wfd, BIO_NOCLOSE);
+	/* Best effort: a socket that refuses only waits as before. */
+	(void)setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return t->ktls_offered ? BIO_new_socket(wfd, BIO_NOCLOSE) :
+	    BIO_new_fd(wfd, BIO_NOCLOSE);
 }
 
 static int
