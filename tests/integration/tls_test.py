@@ -714,7 +714,8 @@ def main():
     for tool in ("openssl", "curl"):
         if shutil.which(tool) is None:
             skip("%s not found" % tool)
-    signal.alarm(300)
+    # Under valgrind every pop3d runs some ten times slower.
+    signal.alarm(1500 if wrapped() else 300)
     # TLS 1.0 and 1.1 clients are what the test is for.
     warnings.simplefilter("ignore", DeprecationWarning)
     top = tempfile.mkdtemp(prefix="pop3d-tls.")
