@@ -282,24 +282,48 @@ START_TEST(large_writes_keep_their_order)
 }
 END_TEST
 
+/* An unlinked file holding len octets of a pattern (into data too). */
+static int
+pattern_file(char *data, size_t len)
+{
+	char path[] = "/tmp/check_io.XXXXXX";
+	int fd;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('A' + i % 17);
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* What the writer child pid sent to out, once it exited 0. */
+static size_t
+collect(pid_t pid, char *got, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+	int st;
+
+	close(out[1]);
+	while ((r = read(out[0], got + n, cap - n)) > 0)
+		n += (size_t)r;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	return n;
+}
+
 /* io_sendfile: after what is pending, in order; a short file is EIO. */
 START_TEST(sendfile_keeps_order_and_deadlines)
 {
 	struct io *io = reader("", 0, true);
 	static char data[200000], got[sizeof(data) + 64];
-	char path[] = "/tmp/check_io.XXXXXX";
-	size_t n = 0;
-	ssize_t r;
-	int fd, st;
+	size_t n;
+	int fd = pattern_file(data, sizeof(data));
 	pid_t pid;
 
-	for (size_t i = 0; i < sizeof(data); i++)
-		data[i] = (char)('A' + i % 17);
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
-	unlink(path);
-	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
@@ -309,11 +333,7 @@ START_TEST(sendfile_keeps_order_and_deadlines)
 			_exit(1);
 		_exit(0);
 	}
-	close(out[1]);
-	while ((r = read(out[0], got + n, sizeof(got) - n)) > 0)
-		n += (size_t)r;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	n = collect(pid, got, sizeof(got));
 	ck_assert_uint_eq(n, 5 + sizeof(data));
 	ck_assert_mem_eq(got, "+OK\r\n", 5);
 	ck_assert_mem_eq(got + 5, data, sizeof(data));
@@ -500,19 +520,10 @@ sendfile_through(bool own)
 	struct io *io = reader("", 0, false);
 	struct shift t = { 0 };
 	static char data[200001], got[sizeof(data) + 64];
-	char path[] = "/tmp/check_io.XXXXXX";
-	size_t n = 0;
-	ssize_t r;
-	int fd, st;
+	size_t n;
+	int fd = pattern_file(data, sizeof(data));
 	pid_t pid;
 
-	for (size_t i = 0; i < sizeof(data); i++)
-		data[i] = (char)('A' + i % 17);
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
-	unlink(path);
-	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	use_shift(io, &t);
 	if (own) {
 		struct io_transport tp = { .read = shift_read,
@@ -532,11 +543,7 @@ sendfile_through(bool own)
 			_exit(1);
 		_exit(0);
 	}
-	close(out[1]);
-	while ((r = read(out[0], got + n, sizeof(got) - n)) > 0)
-		n += (size_t)r;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	n = collect(pid, got, sizeof(got));
 	/* The ten octets before the end went too, then the stream was cut. */
 	ck_assert_uint_eq(n, 5 + sizeof(data));
 	for (size_t i = 0; i < n; i++)
