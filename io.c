@@ -418,24 +418,36 @@ copy_file(struct io *io, int fd, uint64_t len)
 	return 0;
 }
 
+/* sendfile(2) on io's own fd, in the terms of a transport's sendfile. */
+static ssize_t
+fd_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
+{
+	const struct io *io = arg;
+
+	*ev = POLLOUT;
+	return sendfile(io->wfd, fd, &off, len);
+}
+
 /*
- * io_sendfile through a transport's sendfile (kTLS): from fd's offset,
- * which moves past what went, as with sendfile(2).
+ * io_sendfile with send (sendfile(2), or the transport's, kTLS's): from
+ * fd's offset, which moves past what went.  1 when send refuses before
+ * an octet went.
  */
 static int
-transport_sendfile(struct io *io, int fd, uint64_t len)
+send_file(struct io *io, int fd, uint64_t len,
+    ssize_t (*send)(void *, int, off_t, size_t, short *), void *arg)
 {
 	long long deadline = deadline_of(io);
-	off_t off;
+	off_t start, off;
 	ssize_t n;
 	short ev;
 
-	if ((off = lseek(fd, 0, SEEK_CUR)) == -1)
+	if ((start = off = lseek(fd, 0, SEEK_CUR)) == -1)
 		goto fail;
 	while (len > 0) {
 		ev = POLLOUT;
-		n = io->tp.sendfile(io->tp.arg, fd, off, len < (1U << 30) ?
-		    (size_t)len : (1U << 30), &ev);
+		n = send(arg, fd, off, len < (1U << 30) ? (size_t)len :
+		    (1U << 30), &ev);
 		if (n > 0) {
 			len -= (uint64_t)n;
 			off += n;
@@ -443,16 +455,22 @@ transport_sendfile(struct io *io, int fd, uint64_t len)
 			continue;
 		}
 		if (n == 0)
-			errno = EIO;	/* the file ended early */
-		else if (errno == EINTR)
+			break;		/* the file ended early */
+		if (errno == EINTR)
 			continue;
-		else if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_ev(io, ev, deadline) == 0)
-			continue;
-		goto fail;
+		if (off == start && (errno == EINVAL || errno == ENOSYS ||
+		    errno == EOPNOTSUPP))
+			return 1;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    wait_ev(io, ev, deadline) == -1)
+			goto fail;
 	}
 	if (lseek(fd, off, SEEK_SET) == -1)
 		goto fail;
+	if (len > 0) {
+		errno = EIO;
+		return -1;
+	}
 	return 0;
 fail:
 	io->werr = errno != 0 ? errno : EIO;
@@ -462,40 +480,13 @@ fail:
 int
 io_sendfile(struct io *io, int fd, uint64_t len)
 {
-	long long deadline = deadline_of(io);
-	bool sent = false;
-	ssize_t n;
-
 	if (io_flush(io) == -1)
 		return -1;
-	if (!io_is_plain(io))
-		return io->tp.sendfile != NULL ?
-		    transport_sendfile(io, fd, len) : copy_file(io, fd, len);
-	while (len > 0) {
-		n = sendfile(io->wfd, fd, NULL, len < (1U << 30) ? (size_t)len :
-		    (1U << 30));
-		if (n > 0) {
-			len -= (uint64_t)n;
-			sent = true;
-			deadline = deadline_of(io);
-			continue;
-		}
-		if (n == 0) {
-			errno = EIO;	/* the file ended early */
-			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (!sent && (errno == EINVAL || errno == ENOSYS ||
-		    errno == EOPNOTSUPP))
-			return 1;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    wait_fd(io->wfd, POLLOUT, deadline) == -1) {
-			io->werr = errno != 0 ? errno : EIO;
-			return -1;
-		}
-	}
-	return 0;
+	if (io_is_plain(io))
+		return send_file(io, fd, len, fd_sendfile, io);
+	if (io->tp.sendfile != NULL)
+		return send_file(io, fd, len, io->tp.sendfile, io->tp.arg);
+	return copy_file(io, fd, len);
 }
 
 int

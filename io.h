@@ -63,7 +63,8 @@ int		 io_puts(struct io *, const char *)
  * and otherwise read into io's buffer and written through the transport
  * (TLS), a buffer at a time.  fd's offset moves past them.  0 when all
  * of them went; 1 when io cannot (the kernel will not sendfile between
- * these fds) and nothing was sent, so the caller sends them itself; -1
+ * these fds, or kTLS this file) and nothing was sent, so the caller
+ * sends them itself; -1
  * with errno, and io fails from then on as after io_write, or EIO when
  * the file ended early (then len octets did not all go, and the stream
  * is cut).

@@ -704,8 +704,7 @@ tls_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
 		errno = EAGAIN;
 		return -1;
 	}
-	t->broken = true;
-	t->why = errno != 0 ? strerror(errno) : lib_reason();
+	/* errno as sendfile(2) left it: io falls back where it may. */
 	ERR_clear_error();
 	if (errno == 0)
 		errno = EIO;
