@@ -509,6 +509,7 @@ for_good(int e)
 struct finishing {
 	struct store	*st;
 	size_t		*removed;
+	bool		 touched[SUB_COUNT];	/* a file removed from it */
 };
 
 /*
@@ -529,8 +530,10 @@ remove_named(void *arg, const struct journal_entry *j)
 		return errno == ENOENT ? 0 : -1;
 	if (!journal_same_ident(j, &id))
 		return 0;
-	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0)
+	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0) {
 		(*f->removed)++;
+		f->touched[j->folder] = true;
+	}
 	else if (for_good(errno)) {
 		st->stuck++;
 		st->stuck_errno = errno;
@@ -539,14 +542,26 @@ remove_named(void *arg, const struct journal_entry *j)
 	return 0;
 }
 
+/*
+ * Makes the removals from the folders touched durable.  A folder nothing
+ * was removed from has nothing to make durable: a Maildir's commit syncs
+ * cur (and new, if it removed from it), not the mailbox folder, whose
+ * own change, the journal's removal, is synced after.
+ */
 static int
-sync_folders(struct store *st)
+sync_folders(struct store *st, const bool *touched)
 {
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd &&
-		    fsync(st->subfd[sub]) == -1)
+	bool root = false;
+
+	for (int sub = 0; sub < SUB_COUNT; sub++) {
+		if (!touched[sub] || st->subfd[sub] == -1)
+			continue;
+		if (st->subfd[sub] == st->dirfd)
+			root = true;
+		else if (fsync(st->subfd[sub]) == -1)
 			return -1;
-	return fsync(st->dirfd);
+	}
+	return root ? fsync(st->dirfd) : 0;
 }
 
 /*
@@ -578,7 +593,7 @@ journal_finish(struct store *st, size_t *removed,
 	if ((bad = journal_read(fd, NULL, NULL)) == 0)
 		r = journal_read(fd, remove_named, &f);
 	close(fd);
-	if (bad == -1 || r == -1 || sync_folders(st) == -1)
+	if (bad == -1 || r == -1 || sync_folders(st, f.touched) == -1)
 		return -1;
 	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
 	    fsync(st->dirfd) == -1)
