@@ -509,7 +509,7 @@ for_good(int e)
 struct finishing {
 	struct store	*st;
 	size_t		*removed;
-	bool		 touched[SUB_COUNT];	/* a file removed from it */
+	bool		 touched[SUB_COUNT];	/* a file removed */
 };
 
 /*

@@ -201,7 +201,8 @@ load_strings(void)
 #define OPENSSL_init_crypto	(ossl.OPENSSL_init_crypto)
 #define OPENSSL_init_ssl	(ossl.OPENSSL_init_ssl)
 #define OSSL_DECODER_CTX_free	(ossl.OSSL_DECODER_CTX_free)
-#define OSSL_DECODER_CTX_new_for_pkey	(ossl.OSSL_DECODER_CTX_new_for_pkey)
+#define OSSL_DECODER_CTX_new_for_pkey \
+	(ossl.OSSL_DECODER_CTX_new_for_pkey)
 #define OSSL_DECODER_CTX_set_pem_password_cb \
 	(ossl.OSSL_DECODER_CTX_set_pem_password_cb)
 #define OSSL_DECODER_from_bio	(ossl.OSSL_DECODER_from_bio)
@@ -249,8 +250,8 @@ struct tls {
 	SSL		*ssl;
 	bool		 expired;
 	bool		 broken;	/* a fatal error: no close_notify */
-	bool		 ktls_offered;	/* the kernel lists the tls ULP */
-	bool		 ktls;		/* the kernel encrypts what is sent */
+	bool		 ktls_offered;	/* the kernel lists its tls ULP */
+	bool		 ktls;		/* the kernel encrypts, sends */
 	const char	*why;		/* the last failure, for tls_start */
 };
 

@@ -20,11 +20,11 @@ const char	*tls_library(void);
 
 /*
  * Initialises the library (with OpenSSL's configuration file only when
- * OPENSSL_CONF names one) and loads the certificate chain (PEM: the server's certificate
- * first, then any intermediates) from cert and the private key (PEM, not
- * encrypted; it may be in the same file) from key.  Everything TLS needs
- * from the file system is read here, before the client is answered and
- * long before confinement.  Returns NULL on failure with a one-line
+ * OPENSSL_CONF names one) and loads the certificate chain (PEM: the
+ * server's certificate first, then any intermediates) from cert and the
+ * private key (PEM, not encrypted; it may be in the same file) from
+ * key.  Everything TLS needs from the file system is read here, before
+ * the client is answered and long before confinement.  Returns NULL on failure with a one-line
  * reason in err (cap octets): a file that cannot be read, holds no
  * certificate or key, or a key that does not match the certificate; or
  * a build without TLS.  The key's bytes are wiped once parsed.
