@@ -24,10 +24,11 @@ const char	*tls_library(void);
  * server's certificate first, then any intermediates) from cert and the
  * private key (PEM, not encrypted; it may be in the same file) from
  * key.  Everything TLS needs from the file system is read here, before
- * the client is answered and long before confinement.  Returns NULL on failure with a one-line
- * reason in err (cap octets): a file that cannot be read, holds no
- * certificate or key, or a key that does not match the certificate; or
- * a build without TLS.  The key's bytes are wiped once parsed.
+ * the client is answered and long before confinement.  Returns NULL on
+ * failure with a one-line reason in err (cap octets): a file that cannot
+ * be read, holds no certificate or key, or a key that does not match the
+ * certificate; or a build without TLS.  The key's bytes are wiped once
+ * parsed.
  */
 struct tls	*tls_new(const char *cert, const char *key, char *err,
 		    size_t cap);
