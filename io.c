@@ -352,13 +352,19 @@ io_write(struct io *io, const void *buf, size_t len)
 	}
 	/*
 	 * A large piece (a message being sent) goes out from where it is,
-	 * after what is pending and in the same system call, not through
-	 * out.  Only when io owns the fd: a layer under io gets it all.
+	 * not through out: after what is pending and in the same system
+	 * call on io's own fd; after it, straight to a transport, which
+	 * then makes whole records of it with no copy between.
 	 */
-	if (io_is_plain(io) && len >= sizeof(io->out) / 2) {
+	if (len >= sizeof(io->out) / 2) {
 		struct iovec iov[2] = { { io->out, io->out_len },
 		    { (void *)(uintptr_t)p, len } };
 
+		if (!io_is_plain(io)) {
+			if (io_flush(io) == -1)
+				return -1;
+			return write_all(io, &iov[1], 1, &done);
+		}
 		if (write_all(io, iov, 2, &done) == -1)
 			return -1;
 		io->out_len = 0;
@@ -381,42 +387,106 @@ io_write(struct io *io, const void *buf, size_t len)
 	return 0;
 }
 
-int
-io_sendfile(struct io *io, int fd, uint64_t len)
+/*
+ * io_sendfile through a transport without a sendfile of its own: the
+ * file is read into out and written from there, out's size at a time.
+ */
+static int
+copy_file(struct io *io, int fd, uint64_t len)
 {
-	long long deadline = deadline_of(io);
-	bool sent = false;
+	struct iovec iov;
+	size_t done;
 	ssize_t n;
 
-	if (!io_is_plain(io))
-		return 1;
-	if (io_flush(io) == -1)
-		return -1;
 	while (len > 0) {
-		n = sendfile(io->wfd, fd, NULL, len < (1U << 30) ? (size_t)len :
-		    (1U << 30));
+		n = read(fd, io->out, len < sizeof(io->out) ? (size_t)len :
+		    sizeof(io->out));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* the file ended early */
+			io->werr = errno;
+			return -1;
+		}
+		len -= (uint64_t)n;
+		iov.iov_base = io->out;
+		iov.iov_len = (size_t)n;
+		if (write_all(io, &iov, 1, &done) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* sendfile(2) on io's own fd, in the terms of a transport's sendfile. */
+static ssize_t
+fd_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
+{
+	const struct io *io = arg;
+
+	*ev = POLLOUT;
+	return sendfile(io->wfd, fd, &off, len);
+}
+
+/*
+ * io_sendfile with send (sendfile(2), or the transport's, kTLS's): from
+ * fd's offset, which moves past what went.  1 when send refuses before
+ * an octet went.
+ */
+static int
+send_file(struct io *io, int fd, uint64_t len,
+    ssize_t (*send)(void *, int, off_t, size_t, short *), void *arg)
+{
+	long long deadline = deadline_of(io);
+	off_t start, off;
+	ssize_t n;
+	short ev;
+
+	if ((start = off = lseek(fd, 0, SEEK_CUR)) == -1)
+		goto fail;
+	while (len > 0) {
+		ev = POLLOUT;
+		n = send(arg, fd, off, len < (1U << 30) ? (size_t)len :
+		    (1U << 30), &ev);
 		if (n > 0) {
 			len -= (uint64_t)n;
-			sent = true;
+			off += n;
 			deadline = deadline_of(io);
 			continue;
 		}
-		if (n == 0) {
-			errno = EIO;	/* the file ended early */
-			return -1;
-		}
+		if (n == 0)
+			break;		/* the file ended early */
 		if (errno == EINTR)
 			continue;
-		if (!sent && (errno == EINVAL || errno == ENOSYS ||
+		if (off == start && (errno == EINVAL || errno == ENOSYS ||
 		    errno == EOPNOTSUPP))
 			return 1;
 		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    wait_fd(io->wfd, POLLOUT, deadline) == -1) {
-			io->werr = errno != 0 ? errno : EIO;
-			return -1;
-		}
+		    wait_ev(io, ev, deadline) == -1)
+			goto fail;
+	}
+	if (lseek(fd, off, SEEK_SET) == -1)
+		goto fail;
+	if (len > 0) {
+		errno = EIO;
+		return -1;
 	}
 	return 0;
+fail:
+	io->werr = errno != 0 ? errno : EIO;
+	return -1;
+}
+
+int
+io_sendfile(struct io *io, int fd, uint64_t len)
+{
+	if (io_flush(io) == -1)
+		return -1;
+	if (io_is_plain(io))
+		return send_file(io, fd, len, fd_sendfile, io);
+	if (io->tp.sendfile != NULL)
+		return send_file(io, fd, len, io->tp.sendfile, io->tp.arg);
+	return copy_file(io, fd, len);
 }
 
 int

@@ -57,13 +57,17 @@ int		 io_puts(struct io *, const char *)
 		    __attribute__((warn_unused_result));
 
 /*
- * Sends the next len octets of the file fd, after what is pending, with
- * sendfile(2), under the same deadline rule as io_write.  0 when all of
- * them went; 1 when io cannot (a layer is under it, or the kernel will
- * not sendfile between these fds) and nothing was sent, so the caller
- * sends them itself; -1 with errno, and io fails from then on as after
- * io_write, or EIO when the file ended early (then len octets did not
- * all go, and the stream is cut).
+ * Sends the next len octets of the file fd as they are, after what is
+ * pending, under the same deadline rule as io_write: with sendfile(2) on
+ * io's own fd, with the transport's sendfile where it has one (kTLS),
+ * and otherwise read into io's buffer and written through the transport
+ * (TLS), a buffer at a time.  fd's offset moves past them.  0 when all
+ * of them went; 1 when io cannot (the kernel will not sendfile between
+ * these fds, or kTLS this file) and nothing was sent, so the caller
+ * sends them itself; -1
+ * with errno, and io fails from then on as after io_write, or EIO when
+ * the file ended early (then len octets did not all go, and the stream
+ * is cut).
  */
 int		 io_sendfile(struct io *, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));
@@ -82,6 +86,13 @@ struct io_transport {
 	ssize_t	(*read)(void *arg, void *buf, size_t len, short *ev);
 	ssize_t	(*write)(void *arg, const void *buf, size_t len, short *ev);
 	void	*arg;
+	/*
+	 * Optional, NULL where the transport cannot: sends up to len octets
+	 * of the file fd from offset off, as sendfile(2) does, without
+	 * moving fd's offset.
+	 */
+	ssize_t	(*sendfile)(void *arg, int fd, off_t off, size_t len,
+		    short *ev);
 };
 
 /*

@@ -295,6 +295,13 @@
  */
 #define POP3D_TLS_PEM_MAX	(1024 * 1024)
 
+/*
+ * OpenSSL's security level 2 (112-bit security: RSA and DH of 2048 bits
+ * or more, no SHA-1 signatures), Debian's default since Debian 10: the
+ * least a TLS context gets, whatever a configuration file says.
+ */
+#define POP3D_TLS_SECLEVEL	2
+
 /* Exit codes (the checkpassword/skarnet convention). */
 #define POP3D_EXIT_QUIT		0
 #define POP3D_EXIT_ABORT	1

@@ -255,8 +255,9 @@ start_tls(struct io *io, void *arg)
 		    h->mode, why);
 		return -1;
 	}
-	log_msg(LOG_INFO, "tls result=ok mode=%s version=%s cipher=%s",
-	    h->mode, tls_version(h->tls), tls_cipher(h->tls));
+	log_msg(LOG_INFO, "tls result=ok mode=%s version=%s cipher=%s "
+	    "send=%s", h->mode, tls_version(h->tls), tls_cipher(h->tls),
+	    tls_send_path(h->tls));
 	return 0;
 }
 

@@ -645,6 +645,7 @@ struct finishing {
 	size_t		*removed;
 	struct journal_ident last;	/* the file the line before removed */
 	bool		 any;
+	bool		 touched[SUB_COUNT];	/* a file removed */
 };
 
 /*
@@ -672,6 +673,7 @@ remove_named(void *arg, const struct journal_entry *j)
 			(*f->removed)++;
 		f->last = id;
 		f->any = true;
+		f->touched[j->folder] = true;
 	} else if (for_good(errno)) {
 		st->stuck++;
 		st->stuck_errno = errno;
@@ -680,14 +682,26 @@ remove_named(void *arg, const struct journal_entry *j)
 	return 0;
 }
 
+/*
+ * Makes the removals from the folders touched durable.  A folder nothing
+ * was removed from has nothing to make durable: a Maildir's commit syncs
+ * cur (and new, if it removed from it), not the mailbox folder, whose
+ * own change, the journal's removal, is synced after.
+ */
 static int
-sync_folders(struct store *st)
+sync_folders(struct store *st, const bool *touched)
 {
-	for (int sub = 0; sub < SUB_COUNT; sub++)
-		if (st->subfd[sub] != -1 && st->subfd[sub] != st->dirfd &&
-		    fsync(st->subfd[sub]) == -1)
+	bool root = false;
+
+	for (int sub = 0; sub < SUB_COUNT; sub++) {
+		if (!touched[sub] || st->subfd[sub] == -1)
+			continue;
+		if (st->subfd[sub] == st->dirfd)
+			root = true;
+		else if (fsync(st->subfd[sub]) == -1)
 			return -1;
-	return fsync(st->dirfd);
+	}
+	return root ? fsync(st->dirfd) : 0;
 }
 
 /*
@@ -719,7 +733,7 @@ journal_finish(struct store *st, size_t *removed,
 	if ((bad = journal_read(fd, NULL, NULL)) == 0)
 		r = journal_read(fd, remove_named, &f);
 	close(fd);
-	if (bad == -1 || r == -1 || sync_folders(st) == -1)
+	if (bad == -1 || r == -1 || sync_folders(st, f.touched) == -1)
 		return -1;
 	if (unlinkat(st->dirfd, POP3D_JOURNAL_NAME, 0) == -1 ||
 	    fsync(st->dirfd) == -1)

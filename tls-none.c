@@ -57,6 +57,13 @@ tls_cipher(const struct tls *t)
 	return "none";
 }
 
+const char *
+tls_send_path(const struct tls *t)
+{
+	(void)t;
+	return "none";
+}
+
 void
 tls_free(struct tls *t)
 {

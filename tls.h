@@ -19,15 +19,16 @@ struct tls;
 const char	*tls_library(void);
 
 /*
- * Initialises the library with the system's configuration (its cipher
- * policy) and loads the certificate chain (PEM: the server's certificate
- * first, then any intermediates) from cert and the private key (PEM, not
- * encrypted; it may be in the same file) from key.  Everything TLS needs
- * from the file system is read here, before the client is answered and
- * long before confinement.  Returns NULL on failure with a one-line
- * reason in err (cap octets): a file that cannot be read, holds no
- * certificate or key, or a key that does not match the certificate; or
- * a build without TLS.  The key's bytes are wiped once parsed.
+ * Initialises the library (with OpenSSL's configuration file only when
+ * OPENSSL_CONF names one) and loads the certificate chain (PEM: the
+ * server's certificate first, then any intermediates) from cert and the
+ * private key (PEM, not encrypted; it may be in the same file) from
+ * key.  Everything TLS needs from the file system is read here, before
+ * the client is answered and long before confinement.  Returns NULL on
+ * failure with a one-line reason in err (cap octets): a file that cannot
+ * be read, holds no certificate or key, or a key that does not match the
+ * certificate; or a build without TLS.  The key's bytes are wiped once
+ * parsed.
  */
 struct tls	*tls_new(const char *cert, const char *key, char *err,
 		    size_t cap);
@@ -54,6 +55,13 @@ int		 tls_start(struct tls *, struct io *, int rfd, int wfd,
 /* The protocol version and cipher agreed on, for the log. */
 const char	*tls_version(const struct tls *);
 const char	*tls_cipher(const struct tls *);
+
+/*
+ * Who encrypts what is sent, for the log: "ktls" when the kernel does
+ * (it offers TLS, OpenSSL switched it on for this connection, and files
+ * then go with SSL_sendfile), else "openssl".
+ */
+const char	*tls_send_path(const struct tls *);
 
 /*
  * Sends a close_notify when a connection was started and is still

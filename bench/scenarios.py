@@ -5,6 +5,7 @@ import os
 import shutil
 
 from common import BenchError, log
+from tls import scen_tls
 from mailboxes import Box, mkdirs, short
 from measure import (pop3d_cmd, login, dovecot_cmd, dovecot_env, reset_dovecot,
                      Row, interleaved, warm_page_cache, pop3d_session,
@@ -383,4 +384,5 @@ SCENARIOS = {
     "dele-all": scen_dele_all,
     "sessions": scen_sessions,
     "users": scen_users,
+    "tls": scen_tls,
 }

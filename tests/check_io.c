@@ -282,24 +282,48 @@ START_TEST(large_writes_keep_their_order)
 }
 END_TEST
 
+/* An unlinked file holding len octets of a pattern (into data too). */
+static int
+pattern_file(char *data, size_t len)
+{
+	char path[] = "/tmp/check_io.XXXXXX";
+	int fd;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('A' + i % 17);
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* What the writer child pid sent to out, once it exited 0. */
+static size_t
+collect(pid_t pid, char *got, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+	int st;
+
+	close(out[1]);
+	while ((r = read(out[0], got + n, cap - n)) > 0)
+		n += (size_t)r;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	return n;
+}
+
 /* io_sendfile: after what is pending, in order; a short file is EIO. */
 START_TEST(sendfile_keeps_order_and_deadlines)
 {
 	struct io *io = reader("", 0, true);
 	static char data[200000], got[sizeof(data) + 64];
-	char path[] = "/tmp/check_io.XXXXXX";
-	size_t n = 0;
-	ssize_t r;
-	int fd, st;
+	size_t n;
+	int fd = pattern_file(data, sizeof(data));
 	pid_t pid;
 
-	for (size_t i = 0; i < sizeof(data); i++)
-		data[i] = (char)('A' + i % 17);
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
-	unlink(path);
-	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
@@ -309,11 +333,7 @@ START_TEST(sendfile_keeps_order_and_deadlines)
 			_exit(1);
 		_exit(0);
 	}
-	close(out[1]);
-	while ((r = read(out[0], got + n, sizeof(got) - n)) > 0)
-		n += (size_t)r;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	n = collect(pid, got, sizeof(got));
 	ck_assert_uint_eq(n, 5 + sizeof(data));
 	ck_assert_mem_eq(got, "+OK\r\n", 5);
 	ck_assert_mem_eq(got + 5, data, sizeof(data));
@@ -367,6 +387,7 @@ END_TEST
 struct shift {
 	int	rfd, wfd;
 	int	reads;
+	int	sendfiles;	/* calls of shift_sendfile */
 	bool	stall;
 	const char *canned;	/* returned instead of reading rfd */
 };
@@ -410,10 +431,26 @@ shift_write(void *arg, const void *buf, size_t len, short *ev)
 	return write(t->wfd, tmp, len);
 }
 
+/* A transport's sendfile, as kTLS's: from off, fd's offset unmoved. */
+static ssize_t
+shift_sendfile(void *arg, int fd, off_t off, size_t len, short *ev)
+{
+	struct shift *t = arg;
+	char buf[1000];
+	ssize_t n;
+
+	t->sendfiles++;
+	if ((n = pread(fd, buf, len < sizeof(buf) ? len : sizeof(buf),
+	    off)) <= 0)
+		return n;
+	return shift_write(arg, buf, (size_t)n, ev);
+}
+
 static void
 use_shift(struct io *io, struct shift *t)
 {
-	struct io_transport tp = { shift_read, shift_write, t };
+	struct io_transport tp = { .read = shift_read,
+	    .write = shift_write, .arg = t };
 
 	t->rfd = in[0];
 	t->wfd = out[1];
@@ -471,10 +508,69 @@ START_TEST(transport_waits_for_what_it_asks)
 }
 END_TEST
 
+/*
+ * io_sendfile through a transport, with a sendfile of its own (kTLS) or
+ * without (the file read into io's buffer): every byte through the
+ * transport, after what was pending, the file's offset moved past what
+ * went, and a file that ends early is EIO.
+ */
+static void
+sendfile_through(bool own)
+{
+	struct io *io = reader("", 0, false);
+	struct shift t = { 0 };
+	static char data[200001], got[sizeof(data) + 64];
+	size_t n;
+	int fd = pattern_file(data, sizeof(data));
+	pid_t pid;
+
+	use_shift(io, &t);
+	if (own) {
+		struct io_transport tp = { .read = shift_read,
+		    .write = shift_write, .arg = &t,
+		    .sendfile = shift_sendfile };
+
+		ck_assert_int_eq(io_set_transport(io, &tp), 0);
+	}
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if (io_puts(io, "+OK\r\n") == -1 ||
+		    io_sendfile(io, fd, sizeof(data) - 10) != 0 ||
+		    lseek(fd, 0, SEEK_CUR) != (off_t)sizeof(data) - 10 ||
+		    (t.sendfiles > 0) != own ||
+		    io_sendfile(io, fd, 20) != -1 || errno != EIO)
+			_exit(1);
+		_exit(0);
+	}
+	n = collect(pid, got, sizeof(got));
+	/* The ten octets before the end went too, then the stream was cut. */
+	ck_assert_uint_eq(n, 5 + sizeof(data));
+	for (size_t i = 0; i < n; i++)
+		got[i]--;
+	ck_assert_mem_eq(got, "+OK\r\n", 5);
+	ck_assert_mem_eq(got + 5, data, sizeof(data));
+	close(fd);
+	io_free(io);
+}
+
+START_TEST(sendfile_through_a_transport)
+{
+	sendfile_through(false);
+}
+END_TEST
+
+START_TEST(sendfile_through_a_transports_sendfile)
+{
+	sendfile_through(true);
+}
+END_TEST
+
 START_TEST(transport_not_over_pending_output)
 {
 	struct io *io = reader("", 0, true);
-	struct io_transport tp = { shift_read, shift_write, NULL };
+	struct io_transport tp = { .read = shift_read,
+	    .write = shift_write };
 
 	ck_assert_int_eq(io_puts(io, "+OK\r\n"), 0);
 	ck_assert_int_eq(io_set_transport(io, &tp), -1);
@@ -566,6 +662,8 @@ main(void)
 	tcase_add_test(tc, transport_drops_what_came_before);
 	tcase_add_test(tc, transport_waits_for_what_it_asks);
 	tcase_add_test(tc, transport_not_over_pending_output);
+	tcase_add_test(tc, sendfile_through_a_transport);
+	tcase_add_test(tc, sendfile_through_a_transports_sendfile);
 	tcase_add_test(tc, discard_drops_and_counts);
 	tcase_add_test(tc, drive_waits_within_one_timeout);
 	suite_add_tcase(s, tc);

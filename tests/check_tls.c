@@ -25,12 +25,22 @@
 
 #ifdef POP3D_TLS
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+/* The list tls.c reads (check_tls_ulp: one naming "tls"). */
+#ifdef POP3D_TLS_ULP_PATH
+#define TLS_ULP_FILE	POP3D_TLS_ULP_PATH
+#else
+#define TLS_ULP_FILE	"/proc/sys/net/ipv4/tcp_available_ulp"
+#endif
 
 static char *dir;
 static char *root_pem, *chain_pem, *key_pem, *both_pem, *other_key_pem,
@@ -423,6 +433,133 @@ START_TEST(bulk_to_a_slow_reader)
 }
 END_TEST
 
+/* The server end of a TCP connection on loopback to a client child. */
+static int
+with_tcp_client(const struct client *c, pid_t *pid)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int l, fd;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ne(l, -1);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	*pid = fork();
+	ck_assert_int_ne(*pid, -1);
+	if (*pid == 0) {
+		close(l);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+			_exit(3);
+		exit(client_run(fd, c));
+	}
+	fd = accept(l, NULL, NULL);
+	ck_assert_int_ne(fd, -1);
+	close(l);
+	return fd;
+}
+
+/* Whether the file that tls.c reads lists the kernel's "tls" ULP. */
+static bool
+ulp_listed(void)
+{
+	char text[256] = "", *p, *save;
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	/* A file of /proc has no size to stat: read what there is. */
+	if ((fd = open(TLS_ULP_FILE, O_RDONLY)) != -1) {
+		if ((n = read(fd, text, sizeof(text) - 1)) > 0)
+			text[n] = '\0';
+		close(fd);
+	}
+	for (p = strtok_r(text, " \n", &save); p != NULL && !found;
+	    p = strtok_r(NULL, " \n", &save))
+		found = strcmp(p, "tls") == 0;
+	return found;
+}
+
+/* Whether this kernel takes TLS on a TCP socket (the tls module). */
+static bool
+kernel_takes_tls(int fd)
+{
+	int probe = dup(fd);
+	bool ok;
+
+	ck_assert_int_ne(probe, -1);
+	/* On a second fd of the same socket: a failed try changes nothing,
+	   and a good one is what OpenSSL will find done. */
+	ok = setsockopt(probe, IPPROTO_TCP, TCP_ULP, "tls", 3) == 0 ||
+	    errno == EEXIST;
+	close(probe);
+	return ok;
+}
+
+/*
+ * A file sent as it is over TCP: by the kernel's TLS with SSL_sendfile
+ * where the tls ULP is listed and the kernel takes it, else by OpenSSL
+ * from io's buffer, silently; every octet arrives either way.  Built as
+ * check_tls_ulp too, where tls.c reads a list naming "tls" whatever the
+ * kernel has: OpenSSL tries the kernel, and on a kernel without the
+ * module falls back.
+ */
+START_TEST(a_file_goes_by_the_kernel_or_by_openssl)
+{
+	static char x[(1 << 20) + 17];
+	struct client c = { .bulk = sizeof(x) };
+	struct tls *t = server();
+	char path[] = "/tmp/check_tls.XXXXXX";
+	const char *why, *want;
+	struct io *io;
+	pid_t pid;
+	int fd, file;
+
+	memset(x, 'x', sizeof(x));
+	file = mkstemp(path);
+	ck_assert_int_ne(file, -1);
+	unlink(path);
+	ck_assert_int_eq(write(file, x, sizeof(x)), (ssize_t)sizeof(x));
+	ck_assert_int_eq(lseek(file, 0, SEEK_SET), 0);
+	fd = with_tcp_client(&c, &pid);
+	want = ulp_listed() && kernel_takes_tls(fd) ? "ktls" : "openssl";
+	io = io_new(fd, fd, 5);
+	ck_assert_int_eq(tls_start(t, io, fd, fd, &why), 0);
+	ck_assert_str_eq(tls_send_path(t), want);
+	ck_assert_int_eq(io_sendfile(io, file, sizeof(x)), 0);
+	ck_assert_int_eq(io_flush(io), 0);
+	ck_assert_int_eq(lseek(file, 0, SEEK_CUR), (off_t)sizeof(x));
+	ck_assert_int_eq(client_status(pid), 0);
+	tls_free(t);
+	io_free(io);
+	close(fd);
+	close(file);
+}
+END_TEST
+
+/* Over a socketpair, never the kernel's: it does TLS on TCP only. */
+START_TEST(no_kernel_tls_but_on_tcp)
+{
+	struct client c = { .send = "NOOP\r\n" };
+	struct tls *t = server();
+	const char *why;
+	struct io *io;
+	pid_t pid;
+	int fd = with_client(&c, &pid);
+
+	io = io_new(fd, fd, 5);
+	ck_assert_int_eq(tls_start(t, io, fd, fd, &why), 0);
+	ck_assert_str_eq(tls_send_path(t), "openssl");
+	tls_free(t);
+	io_free(io);
+	close(fd);
+	(void)client_status(pid);
+}
+END_TEST
+
 /* Runs a handshake that must fail with a reason holding want. */
 static void
 handshake_fails(const struct client *c, const char *want, int want_client)
@@ -569,6 +706,8 @@ main(void)
 	tcase_add_test(tc, refuses_an_oversized_file);
 	tcase_add_test(tc, handshake_then_lines_both_ways);
 	tcase_add_test(tc, bulk_to_a_slow_reader);
+	tcase_add_test(tc, a_file_goes_by_the_kernel_or_by_openssl);
+	tcase_add_test(tc, no_kernel_tls_but_on_tcp);
 	tcase_add_test(tc, old_versions_are_refused);
 	tcase_add_test(tc, alpn_must_name_pop3);
 	tcase_add_test(tc, garbage_instead_of_a_client_hello);

@@ -50,7 +50,8 @@ memtls_write(void *arg, const void *buf, size_t len, short *ev)
 struct io_transport
 memtls_transport(struct memtls *m)
 {
-	struct io_transport t = { memtls_read, memtls_write, m };
+	struct io_transport t = { .read = memtls_read, .write = memtls_write,
+	    .arg = m };
 
 	return t;
 }

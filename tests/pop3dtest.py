@@ -133,6 +133,29 @@ def drain_log(sock, wait=0.5):
     return lines
 
 
+def kernel_tls():
+    """Whether pop3d's TLS would be the kernel's here: the list of TCP's
+    upper-layer protocols names "tls", and a TCP socket on loopback takes
+    it."""
+    import socket
+    try:
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            if "tls" not in f.read().split():
+                return False
+    except OSError:
+        return False
+    tcp_ulp = getattr(socket, "TCP_ULP", 31)
+    with socket.socket() as lst:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        with socket.create_connection(lst.getsockname()) as c:
+            try:
+                c.setsockopt(socket.IPPROTO_TCP, tcp_ulp, b"tls")
+                return True
+            except OSError:
+                return False
+
+
 def make_certs(folder, names=("localhost",), ips=("127.0.0.1", "::1")):
     """A root CA, an intermediate CA under it and a server certificate
     under that (EC P-256, valid a day), made with openssl req and x509 in
@@ -183,10 +206,11 @@ class Inetd:
     what each pop3d did: sessions() lists (exit status, stderr) in the
     order they ended."""
 
-    def __init__(self, argv, host="127.0.0.1"):
+    def __init__(self, argv, host="127.0.0.1", env=None):
         import socket
         import threading
         self.argv = argv
+        self.env = env
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -209,7 +233,7 @@ class Inetd:
                 return
             p = subprocess.Popen(self.argv, stdin=conn.fileno(),
                                  stdout=conn.fileno(),
-                                 stderr=subprocess.PIPE)
+                                 stderr=subprocess.PIPE, env=self.env)
             conn.close()
             with self.lock:
                 self.running.append(p)

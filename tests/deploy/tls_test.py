@@ -354,12 +354,13 @@ def test_logs(log, since):
     lines = [l for l in log.snapshot()[since:] if b" pop3d[" in l]
     tag = rb" pop3d\[(\d+)\]: session=\1@"
     for what, rx in (
-            ("a handshake with its mode, version and cipher",
+            ("a handshake with its mode, version, cipher and who "
+             "encrypts what is sent",
              tag + rb"127\.0\.0\.1 tls result=ok mode=implicit "
-             rb"version=TLSv1\.3 cipher=TLS_\S+$"),
+             rb"version=TLSv1\.3 cipher=TLS_\S+ send=(openssl|ktls)$"),
             ("an STLS handshake",
              tag + rb"127\.0\.0\.1 tls result=ok mode=starttls "
-             rb"version=TLSv1\.[23] cipher=\S+$"),
+             rb"version=TLSv1\.[23] cipher=\S+ send=(openssl|ktls)$"),
             ("TLS 1.2 (fetchmail --sslproto TLS1.2)",
              tag + rb"127\.0\.0\.1 tls result=ok mode=implicit "
              rb"version=TLSv1\.2 "),

@@ -9,19 +9,22 @@ datagram socket at /dev/log, where syslog(3) writes.  Then it checks the
 lines of real sessions: logins with user and result, the end of a
 session with its counts and its reason (also when a SASL exchange is cut
 short), facility mail, client bytes escaped, never a password, and a
-mailbox of more messages than a listing holds, served in part.
+mailbox of more messages than a listing holds, served in part; and a
+TLS session's line naming who encrypts what is sent (kTLS or OpenSSL).
 Needs root (exit 77, skipped, otherwise).
 """
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pop3dtest import (check, drain_log as drain, finish,  # noqa: E402
-                       pop3d_argv, private_syslog)
+                       kernel_tls, make_certs, pop3d_argv, private_syslog)
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PARAMS_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
@@ -63,6 +66,34 @@ def end_reason(lines):
         if b" end reason=" in line:
             return line.split(b" end reason=", 1)[1].split(b" ", 1)[0]
     return None
+
+
+def tls_session(top, certs):
+    """An implicit-TLS session over TCP on loopback: greeting, QUIT."""
+    with socket.socket() as lst:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        c = socket.create_connection(lst.getsockname(), timeout=30)
+        conn, _ = lst.accept()
+    p = subprocess.Popen(argv(top, "--tls=implicit", "--tls-cert",
+                              certs["chain"], "--tls-key", certs["key"]),
+                         stdin=conn, stdout=conn, stderr=subprocess.PIPE)
+    conn.close()
+    ctx = ssl.create_default_context(cafile=certs["root"])
+    out = b""
+    try:
+        with ctx.wrap_socket(c, server_hostname="localhost") as t:
+            t.sendall(b"QUIT\r\n")
+            while not out.endswith(b"+OK bye\r\n"):
+                data = t.recv(4096)
+                if not data:
+                    break
+                out += data
+    finally:
+        c.close()
+        err = p.communicate(timeout=60)[1]
+    check(err == b"", "pop3d wrote to stderr: %r" % err)
+    return out
 
 
 def main():
@@ -119,6 +150,18 @@ def main():
               "a legacy login is logged hash=legacy rehash=pending", got)
         check(len(os.listdir(os.path.join(top, "spool"))) == 1,
               "a legacy login leaves one spool entry")
+
+        # TLS: the handshake's line says who encrypts what is sent, the
+        # kernel (kTLS) where it can, else OpenSSL.
+        os.makedirs(os.path.join(top, "certs"))
+        certs = make_certs(os.path.join(top, "certs"))
+        out = tls_session(top, certs)
+        check(out.startswith(b"+OK pop3d ready\r\n"), "TLS: greeting", out)
+        tls = [l for l in drain(log) if b" tls result=ok " in l]
+        want = b" send=ktls" if kernel_tls() else b" send=openssl"
+        check(len(tls) == 1 and b" mode=implicit version=TLSv1.3 " in tls[0]
+              and tls[0].endswith(want),
+              "TLS: one line names the version and ends %r" % want, tls)
 
         everything = b"\n".join(ok + bad)
         print(everything.decode(errors="replace"))

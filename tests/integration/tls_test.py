@@ -15,7 +15,8 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
   is exit 100 with nothing written to the client;
 - libssl and libcrypto are mapped only when TLS is configured; one that
   cannot be loaded is exit 100 too;
-- both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message);
+- both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message,
+  and a file that is its own CRLF form, sent as it is);
 - CAPA lists STLS only before TLS; STLS twice or after login is refused;
 - STARTTLS injection: what follows STLS in the same write is never
   answered, in the clear or under TLS;
@@ -30,6 +31,9 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
   connection before the greeting, and --tls=implicit keeps its own TLS;
 - TLS 1.0 and 1.1 clients, ALPN other than pop3, garbage and a cut or
   stalled ClientHello end the session (exit 1) without a byte of POP3;
+- OpenSSL's configuration is read only when OPENSSL_CONF names it
+  (its MaxProtocol shows), and one that allows TLS 1.0 at security level
+  0 still gets TLS 1.0 and 1.1 clients refused;
 - timeouts and the bad-command budget apply under TLS.
 Exits 0 when every check passed, 1 otherwise, 77 when openssl or curl is
 missing.  Needs no root.
@@ -64,10 +68,19 @@ def big():
         for i in range(45000))
 
 
+def own_crlf():
+    """A message that is its own CRLF form with no line to stuff: sent as
+    the file is (io_sendfile), not streamed; larger than io's buffer and
+    not a multiple of it."""
+    return b"Subject: as it is\r\n\r\n" + b"".join(
+        b"%07d %s\r\n" % (i, b"z" * 50) for i in range(5001))
+
+
 MESSAGES = {
     "1.eml": b"Subject: one\n\nbody\n.\n..two\n.one\n",
     "2.eml": b"Subject: two\r\n\r\nCRLF\r\nno final newline",
     "3.eml": big(),
+    "4.eml": own_crlf(),
 }
 
 
@@ -231,14 +244,15 @@ def test_loading(top):
 
 def test_implicit(port):
     script = (b"CAPA\r\nUSER me\r\nPASS " + PASSWORD.encode() +
-              b"\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n")
+              b"\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nRETR 4\r\n"
+              b"QUIT\r\n")
     rc, out, err = s_client(port, script)
     check(rc == 0 and out.startswith(b"+OK pop3d ready\r\n"),
           "s_client: implicit TLS, greeting first", (out[:80], err[-300:]))
     check(b"\r\nSTLS\r\n" not in out and b"\r\nUSER\r\n" in out,
           "implicit: CAPA lists USER and no STLS")
-    check(all(retr_ok(out, n) for n in (1, 2, 3)),
-          "s_client: implicit: RETR 1, 2, 3 byte-exact")
+    check(all(retr_ok(out, n) for n in (1, 2, 3, 4)),
+          "s_client: implicit: RETR 1, 2, 3, 4 byte-exact")
     check(out.endswith(b"+OK bye, 0 messages deleted\r\n"),
           "s_client: implicit: QUIT", out[-60:])
     c = poplib.POP3_SSL("localhost", port, context=client_ctx(), timeout=30)
@@ -272,11 +286,12 @@ def test_implicit(port):
 
 def test_starttls(port):
     script = (b"CAPA\r\nUSER me\r\nPASS " + PASSWORD.encode() +
-              b"\r\nRETR 1\r\nRETR 3\r\nQUIT\r\n")
+              b"\r\nRETR 1\r\nRETR 3\r\nRETR 4\r\nQUIT\r\n")
     rc, out, err = s_client(port, script, "-starttls", "pop3")
     check(rc == 0 and retr_ok(out, 1) and retr_ok(out, 3) and
+          retr_ok(out, 4) and
           out.endswith(b"+OK bye, 0 messages deleted\r\n"),
-          "s_client -starttls pop3: RETR 1 and 3 byte-exact",
+          "s_client -starttls pop3: RETR 1, 3 and 4 byte-exact",
           (out[:200], err[-300:]))
     check(b"\r\nSTLS\r\n" not in out,
           "s_client -starttls pop3: CAPA under TLS lists no STLS")
@@ -394,7 +409,7 @@ def test_not_local(port, port_allow, port_off):
                       b"first\r\n") == 2,
           "192.0.2.9 in the clear: USER and PASS refused with [AUTH]")
     check(b"\r\nUSER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n" in under and
-          b"STLS" not in under and b"+OK maildrop has 3 messages" in under,
+          b"STLS" not in under and b"+OK maildrop has 4 messages" in under,
           "192.0.2.9 after STLS: CAPA lists logins, and login works: %r"
           % under[:400])
     sessions_ok(INETD_PROXY, 1, "PROXY 192.0.2.9 with STLS")
@@ -409,7 +424,7 @@ def test_not_local(port, port_allow, port_off):
                             INETD_ALLOW),
                            (port_off, "--tls=off", INETD_OFF)):
         out = proxied(p, REMOTE, b"CAPA\r\n" + login + b"QUIT\r\n")
-        check(b"\r\nUSER\r\n" in out and b"+OK maildrop has 3" in out,
+        check(b"\r\nUSER\r\n" in out and b"+OK maildrop has 4" in out,
               "192.0.2.9 with %s: logs in without TLS: %r"
               % (what, out[-200:]))
         check((b"STLS" in out) == (what != "--tls=off"),
@@ -455,8 +470,8 @@ def test_proxy_tls(port, port_untrusted, port_implicit):
     check(b"\r\n.\r\n-ERR not supported\r\n+OK send PASS\r\n" in out,
           "192.0.2.9, TLS to the proxy: STLS is not supported, and the "
           "session goes on: %r" % out[-200:])
-    check(b"\r\n+OK send PASS\r\n+OK maildrop has 3 messages" in out and
-          b"\r\n+OK 3 " in out and b"-ERR [AUTH]" not in out and
+    check(b"\r\n+OK send PASS\r\n+OK maildrop has 4 messages" in out and
+          b"\r\n+OK 4 " in out and b"-ERR [AUTH]" not in out and
           out.endswith(b"+OK bye, 0 messages deleted\r\n"),
           "192.0.2.9, TLS to the proxy: USER and PASS log in without "
           "STLS: %r" % out[-200:])
@@ -469,7 +484,7 @@ def test_proxy_tls(port, port_untrusted, port_implicit):
             ssl_tlv(0x07, tlv(0x22, b"client cn") + tlv(0x21, b"TLSv1.2")) +
             tlv(0x05, b"\xff" * 128) + tlv(0x04, b""))
     out = proxied(port, v2_remote(tlvs), cmd + b"QUIT\r\n")
-    check(out == b"+OK pop3d ready\r\n+OK maildrop has 3 messages (%d "
+    check(out == b"+OK pop3d ready\r\n+OK maildrop has 4 messages (%d "
           b"octets)\r\n+OK bye, 0 messages deleted\r\n"
           % sum(len(crlf(m)) for m in MESSAGES.values()),
           "192.0.2.9, TLS to the proxy: AUTH PLAIN logs in: %r" % out)
@@ -526,7 +541,7 @@ def test_proxy_tls(port, port_untrusted, port_implicit):
         s.close()
     check(out.startswith(b"+OK pop3d ready\r\n") and
           b"\r\nUSER\r\n" in out and b"STLS" not in out and
-          b"+OK maildrop has 3 messages" in out,
+          b"+OK maildrop has 4 messages" in out,
           "--tls=implicit with the SSL TLV: its own TLS, then logins: %r"
           % out[-200:])
     sessions_ok(INETD_IMPLICIT_PROXY, 1, "implicit TLS, SSL TLV")
@@ -592,6 +607,73 @@ def test_refused(port):
         check(time.monotonic() - start < 10, what + ": ends at once")
 
 
+# An OpenSSL configuration as lax as one can be written: pop3d's own
+# policy must still hold under it.
+LAX_CONF = """openssl_conf = init
+[init]
+ssl_conf = ssl
+[ssl]
+system_default = lax
+[lax]
+MinProtocol = TLSv1
+CipherString = DEFAULT:@SECLEVEL=0
+"""
+
+# A configuration whose effect a client sees: TLS 1.2 at most.
+TLS12_CONF = LAX_CONF.replace("MinProtocol = TLSv1", "MaxProtocol = TLSv1.2")
+
+
+def test_config(top):
+    """OpenSSL's configuration file is read only when OPENSSL_CONF names
+    one, and cannot open what pop3d refuses: TLS 1.0 and 1.1 stay out."""
+    tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
+    env = {}
+    for name, text in (("lax", LAX_CONF), ("tls12", TLS12_CONF)):
+        env[name] = dict(os.environ, OPENSSL_CONF=os.path.join(
+            top, name + ".cnf"))
+        with open(env[name]["OPENSSL_CONF"], "w") as f:
+            f.write(text)
+    servers = {name: Inetd(pop3d_argv(POP3D, *(ARGS + ["--tls=implicit"] +
+                                               tls)), env=e)
+               for name, e in env.items()}
+    try:
+        lax = servers["lax"]
+        for ver in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            ctx = client_ctx(minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED,
+                             maximum_version=ver)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            err = handshake_refused(lax.port, ctx, "a lax OPENSSL_CONF: a "
+                                    "%s client is refused" % ver)
+            check(err is not None and ("PROTOCOL_VERSION" in err.upper() or
+                                       "UNSUPPORTED" in err.upper()),
+                  "a lax OPENSSL_CONF, %s: the alert says protocol "
+                  "version: %s" % (ver, err))
+            sessions_ok(lax, 1, "lax OPENSSL_CONF, %s client" % ver, (1,))
+        with socket.create_connection((HOST, lax.port), timeout=30) as s:
+            with client_ctx().wrap_socket(s, server_hostname="localhost") \
+                    as t:
+                check(t.version() == "TLSv1.3" and
+                      recv_line(t) == b"+OK pop3d ready\r\n",
+                      "a lax OPENSSL_CONF: a current client gets TLS 1.3")
+                t.sendall(b"QUIT\r\n")
+                recv_line(t)
+        sessions_ok(lax, 1, "lax OPENSSL_CONF, current client")
+        tls12 = servers["tls12"]
+        with socket.create_connection((HOST, tls12.port), timeout=30) as s:
+            with client_ctx().wrap_socket(s, server_hostname="localhost") \
+                    as t:
+                check(t.version() == "TLSv1.2" and
+                      recv_line(t) == b"+OK pop3d ready\r\n",
+                      "OPENSSL_CONF is read: its MaxProtocol TLSv1.2 holds "
+                      "(%s)" % t.version())
+                t.sendall(b"QUIT\r\n")
+                recv_line(t)
+        sessions_ok(tls12, 1, "OPENSSL_CONF with MaxProtocol TLSv1.2")
+    finally:
+        for s in servers.values():
+            s.close()
+
+
 def test_deadlines(port):
     """--idle-timeout 2: a silent, a stalled and an idle TLS client."""
     hello = client_hello()
@@ -632,7 +714,8 @@ def main():
     for tool in ("openssl", "curl"):
         if shutil.which(tool) is None:
             skip("%s not found" % tool)
-    signal.alarm(300)
+    # Under valgrind every pop3d runs some ten times slower.
+    signal.alarm(1500 if wrapped() else 300)
     # TLS 1.0 and 1.1 clients are what the test is for.
     warnings.simplefilter("ignore", DeprecationWarning)
     top = tempfile.mkdtemp(prefix="pop3d-tls.")
@@ -677,6 +760,7 @@ def main():
         test_proxy_tls(INETD_PROXY.port, INETD_UNTRUSTED.port,
                        INETD_IMPLICIT_PROXY.port)
         test_refused(INETD_IMPLICIT.port)
+        test_config(top)
         test_deadlines(INETD_SLOW.port)
     finally:
         for s in servers:
