@@ -31,6 +31,7 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "session.h"
+#include "slots.h"
 #include "tls.h"
 
 static const char usage_text[] =
@@ -42,7 +43,9 @@ static const char usage_text[] =
     "             [--proxy-from ADDR[/PREFIX]]...\n"
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
-    "             [--tls-key FILE] [--allow-plaintext-auth]\n";
+    "             [--tls-key FILE] [--allow-plaintext-auth]\n"
+    "             [--runtime-dir DIR] [--auth-memory MIB] [--login-slots N]\n"
+    "             [--startups START:RATE:FULL]\n";
 
 /* --tls: none given means STLS with a certificate, else off. */
 enum tls_mode { MODE_UNSET, MODE_OFF, MODE_STARTTLS, MODE_IMPLICIT };
@@ -197,6 +200,40 @@ start_tls(struct io *io, void *arg)
 	return 0;
 }
 
+/*
+ * Takes the session's auth slot (slots.h), or drops it early when too
+ * many sessions on the host are still in AUTHORIZATION: -ERR, unless
+ * the client expects a TLS handshake first, then exit 111.  Without a
+ * usable runtime folder there are no slots for this session, which is
+ * logged: a broken folder must not lock everyone out.
+ */
+static void
+arrive(struct slots *sl, bool implicit_tls)
+{
+	static const char busy[] =
+	    "-ERR [SYS/TEMP] too many connections, try again later\r\n";
+	unsigned ahead;
+	ssize_t sent = 0;
+
+	switch (slots_arrive(sl, &ahead)) {
+	case SLOTS_OK:
+		return;
+	case SLOTS_BUSY:
+		log_msg(LOG_NOTICE, "startup result=dropped authorization=%u "
+		    "chance=%u", ahead, slots_drop_chance(sl, ahead));
+		/* A client that left already misses nothing. */
+		if (!implicit_tls)
+			sent = write(STDOUT_FILENO, busy, sizeof(busy) - 1);
+		(void)sent;
+		exit(POP3D_EXIT_TEMP);
+	case SLOTS_FAIL:
+		log_msg(LOG_ERR, "slots result=fail dir=%s error=\"%s\"",
+		    sl->dir, strerror(errno));
+		sl->dir = NULL;
+		return;
+	}
+}
+
 /* A usage error with its reason in the log. */
 static void
 misuse(const char *why)
@@ -228,6 +265,10 @@ main(int argc, char *argv[])
 		{ "tls-cert",		required_argument, NULL, 'C' },
 		{ "tls-key",		required_argument, NULL, 'K' },
 		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
+		{ "runtime-dir",	required_argument, NULL, 'R' },
+		{ "auth-memory",	required_argument, NULL, 'M' },
+		{ "login-slots",	required_argument, NULL, 'S' },
+		{ "startups",		required_argument, NULL, 's' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -248,6 +289,7 @@ main(int argc, char *argv[])
 		.user_after = POP3D_BAN_USER_AFTER,
 		.user_duration = POP3D_BAN_USER_TIME,
 	};
+	struct slots slots;
 	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
 	size_t nproxies = 0;
 	char peer[PEER_ADDR_MAX], err[1024];
@@ -266,6 +308,7 @@ main(int argc, char *argv[])
 	/* Before the options, so that even a usage error names the client. */
 	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
 	set_tag(cfg.peer);
+	slots_init(&slots, POP3D_RUNTIME_DIR);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -345,6 +388,22 @@ main(int argc, char *argv[])
 		case 'A':
 			allow_plain = true;
 			break;
+		case 'R':
+			slots.dir = optarg;
+			break;
+		case 'M':
+			slots.memory = (uint64_t)parse_number(optarg, 1,
+			    POP3D_AUTH_MEMORY_MIB_MAX) << 20;
+			break;
+		case 'S':
+			slots.login_slots = (unsigned)parse_number(optarg, 1,
+			    POP3D_LOGIN_SLOTS_MAX);
+			break;
+		case 's':
+			if (slots_parse_startups(&slots, optarg) == -1)
+				misuse("--startups takes START:RATE:FULL, "
+				    "START < FULL, RATE at most 100");
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
@@ -370,6 +429,7 @@ main(int argc, char *argv[])
 	qaut_paths.mail_root = cfg.mail_root;
 	qaut_paths.users = cfg.users;
 	qaut_paths.ban = ban.after != 0 ? ban.path : NULL;
+	qaut_paths.slots = slots.dir;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
 	/*
@@ -392,6 +452,9 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (nproxies > 0)
 		proxy_tls = take_proxy(proxies, nproxies, peer, sizeof(peer));
+	/* Before the handshake: a dropped session costs next to nothing. */
+	arrive(&slots, mode == MODE_IMPLICIT);
+	cfg.slots = &slots;
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
@@ -120,6 +121,16 @@ enum users_res users_check(const char *path, const char *mail_root,
  */
 int	users_find(const char *path, const char *name, size_t namelen,
 	    struct users_entry *e, struct users_note *note)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The memory, in bytes, that verifying the costliest argon2id hash of
+ * the users file at path needs (its m=), so that a pool of logins can be
+ * sized to it; POP3D_PWHASH_MEM, the dummy's, for a file of no user.
+ * 0, or -1 (errno) when the file cannot be read (*mem is then as far as
+ * it was read, or the dummy's).
+ */
+int	users_hash_memory(const char *path, uint64_t *mem)
 	    __attribute__((warn_unused_result));
 
 #endif
