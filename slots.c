@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -77,15 +76,6 @@ slots_drop_chance(const struct slots *sl, unsigned ahead)
 		return 100;
 	return sl->rate + (100 - sl->rate) * (ahead - sl->start) /
 	    (sl->full - sl->start);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -234,9 +224,8 @@ enum slots_res
 slots_login_take(struct slots *sl, unsigned n, unsigned *waited_ms)
 {
 	int fds[POP3D_LOGIN_SLOTS_MAX], got;
-	long long begun = now_ms(), left;
 	enum slots_res res = SLOTS_BUSY;
-	unsigned k;
+	unsigned k, pause;
 
 	*waited_ms = 0;
 	if (sl->dir == NULL)
@@ -249,17 +238,15 @@ slots_login_take(struct slots *sl, unsigned n, unsigned *waited_ms)
 	 * Polled, with a random pause: flock(2) has no timeout, and a
 	 * pause of its own for each waiter keeps them from trying in step.
 	 * Held slots are checked without blocking, so a try costs n cheap
-	 * calls.
+	 * calls, and the wait is the sum of the pauses.
 	 */
-	for (;;) {
-		if ((got = hold_any(fds, n)) != -1)
-			break;
-		left = begun + sl->wait_ms - now_ms();
-		if (left <= 0)
-			break;
-		poll(NULL, 0, (int)(left < POP3D_LOGIN_POLL_MS ? left :
-		    POP3D_LOGIN_POLL_MS / 2 +
-		    randombytes_uniform(POP3D_LOGIN_POLL_MS)));
+	while ((got = hold_any(fds, n)) == -1 && *waited_ms < sl->wait_ms) {
+		pause = POP3D_LOGIN_POLL_MS / 2 +
+		    randombytes_uniform(POP3D_LOGIN_POLL_MS);
+		if (pause > sl->wait_ms - *waited_ms)
+			pause = sl->wait_ms - *waited_ms;
+		poll(NULL, 0, (int)pause);
+		*waited_ms += pause;
 	}
 	if (got >= 0) {
 		sl->login_fd = fds[got];
@@ -269,7 +256,6 @@ slots_login_take(struct slots *sl, unsigned n, unsigned *waited_ms)
 	for (k = 0; k < n; k++)
 		if ((int)k != got)
 			close_kept(fds[k]);
-	*waited_ms = (unsigned)(now_ms() - begun);
 	return res;
 }
 

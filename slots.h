@@ -88,8 +88,9 @@ void	slots_authorized(struct slots *sl);
 unsigned slots_login_count(const struct slots *sl, uint64_t hash_mem);
 
 /*
- * Takes one of n login slots, waiting for one at most sl->wait_ms;
- * *waited_ms says how long it waited.  SLOTS_OK: held until
+ * Takes one of n login slots, waiting for one at most sl->wait_ms (the
+ * pauses between tries add up to it); *waited_ms says how long it
+ * paused.  SLOTS_OK: held until
  * slots_login_done.  SLOTS_BUSY: none came free in time.  SLOTS_FAIL
  * (errno): the folder cannot be used; nothing is held.  With no dir:
  * SLOTS_OK, nothing held.
