@@ -15,6 +15,8 @@ counts replies:
   killed, it frees the slot and the next login is served.
 - With every slot held (by the test), a known and an unknown name both
   get -ERR [SYS/TEMP] once the wait is over, and a log line each.
+- After QAUT, in the process confined for further logins, a login
+  still takes its slot.
 - Early drop: with S sessions in AUTHORIZATION, new ones are dropped
   never below start, at the stated chance in between (counted over many
   tries, with bounds far outside chance), always at full; sessions that
@@ -227,6 +229,23 @@ def all_held(env, log):
           "each waited the whole POP3D_LOGIN_WAIT_MS first", waited)
 
 
+def qaut_relogin(env, log):
+    """After QAUT the process is confined to what logins need (Landlock,
+    pop3d --qaut): the slots' folder must be among it."""
+    since = len(log.snapshot())
+    r = subprocess.run(env.argv("--qaut"), input=b"USER me\r\nPASS %s\r\n"
+                       b"QAUT\r\nUSER me\r\nPASS %s\r\nQUIT\r\n"
+                       % (PASSWORD.encode(), PASSWORD.encode()),
+                       capture_output=True, timeout=60)
+    check(r.returncode == 0 and r.stdout.count(b"+OK maildrop") == 2,
+          "a login after QAUT is served", r.stdout)
+    lines = settled(log, since, b" login user=me result=ok", 2)
+    check(len(lines) == 2, "both logins are logged", lines)
+    bad = [l for l in log.snapshot()[since:] if b" slots " in l]
+    check(bad == [], "the second login takes its slot in the confined "
+          "process too", bad)
+
+
 class Holders:
     """Sessions left in AUTHORIZATION, each holding an auth slot."""
 
@@ -323,6 +342,7 @@ def main():
         parallel_logins(env)
         killed_login(env)
         all_held(env, log)
+        qaut_relogin(env, log)
         early_drop(env, log)
     finally:
         log.close()
