@@ -57,6 +57,11 @@ SLOTS = AUTH_MEMORY_MIB // 64
 # slots' wait (10 s) and a failed login's delay, with room for a loaded
 # machine.
 LEGIT_BOUND = 30.0
+LEGIT_SESSIONS = 3
+# Once the clients are gone, each pop3d ends within a check, a failed
+# login's delay and a slot's wait; a burst's connects still queued are
+# served and end at once.  Generous for a loaded machine.
+GONE_BOUND = 90
 # A pop3d this big is checking a hash: one before login is 2 MiB.
 HASHING_KIB = 32 * 1024
 MESSAGES = {
@@ -309,7 +314,9 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
             served.append(ok)
         flood.start()
         began = time.monotonic()
-        while time.monotonic() - began < seconds or not took:
+        # For SECONDS, and at least LEGIT_SESSIONS times however slow.
+        while time.monotonic() - began < seconds or \
+                len(took) < LEGIT_SESSIONS:
             try:
                 t, ok = legit_session(act.port, MESSAGES)
             except (OSError, EOFError) as e:
@@ -319,7 +326,7 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
             served.append(ok)
         elapsed = time.monotonic() - began
         all_ended = flood.end()
-        ended = gone(top, 30)
+        ended = gone(top, GONE_BOUND)
         left_procs = [leftover(pid) for pid in pop3d_processes(top)]
     finally:
         flood.stop.set()
@@ -368,7 +375,7 @@ def main():
     if subprocess.run(["which", tool], capture_output=True).returncode:
         skip(tool + " not found")
     reexec_private("POP3D_FLOOD_NS")
-    bound(int(seconds) + 240)
+    bound(int(seconds + LEGIT_SESSIONS * LEGIT_BOUND) + GONE_BOUND + 120)
     private_dev()
     log = Syslog()
     top = tempdir("pop3d-flood.")
@@ -379,12 +386,11 @@ def main():
         log.close()
         subprocess.run(["rm", "-rf", top])
     report(m)
-    check(all(m["served"]), "every login of the client from %s was served "
-          "with its mail, flood or not" % LEGIT, m["served"])
+    check(all(m["served"]) and len(m["took"]) >= LEGIT_SESSIONS,
+          "every login of the client from %s was served with its mail, "
+          "flood or not" % LEGIT, m["served"])
     check(max(m["took"]) < LEGIT_BOUND, "each of its logins took less than "
           "%.0f s" % LEGIT_BOUND, max(m["took"]))
-    check(len(m["took"]) >= 2, "the client logged in more than once "
-          "during the flood", len(m["took"]))
     check(m["left"] == sorted(MESSAGES) and
           all(m["bytes"][n] == MESSAGES[n] for n in MESSAGES),
           "no mail lost or changed", m["left"])
