@@ -5,14 +5,13 @@
  * flock(2) on it; a process that ends, however it ends, frees its
  * slots with its descriptors, so no slot is ever leaked.  Two pools:
  *
- *	login.K	(K < N)	held while an argon2id hash is verified: at
- *			most N verifications run at once, N being the
- *			memory budget (--auth-memory) over the costliest
- *			hash of the users file (or --login-slots)
- *	auth.K	(K < full)	held from a session's start until its
- *			first login: how many sessions are still in
- *			AUTHORIZATION, so that a flood of them is dropped
- *			early (OpenSSH's MaxStartups start:rate:full)
+ * - login.K (K < N): held while an argon2id hash is verified, so at
+ *   most N verifications run at once, N being the memory budget
+ *   (--auth-memory) over the costliest hash of the users file (or
+ *   --login-slots);
+ * - auth.K (K < full): held from a session's start until its first
+ *   login, counting the sessions still in AUTHORIZATION, so that a flood
+ *   of them is dropped early (OpenSSH's MaxStartups start:rate:full).
  *
  * Slots are taken lowest first, so the first free auth slot's index is
  * the number of sessions holding the ones below it.  Nothing in the
@@ -21,7 +20,6 @@
 #ifndef POP3D_SLOTS_H
 #define POP3D_SLOTS_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct slots {
@@ -33,10 +31,13 @@ struct slots {
 	unsigned	 login_slots;	/* N as given (--login-slots); 0:
 					   from memory */
 	unsigned	 wait_ms;	/* the longest a login waits */
-	unsigned	 start;		/* early drop (--startups): from   */
-	unsigned	 rate;		/* start sessions in AUTHORIZATION,
-					   rate % of new ones are dropped, */
-	unsigned	 full;		/* rising to all of them at full   */
+	/*
+	 * Early drop (--startups): from start sessions in AUTHORIZATION,
+	 * rate % of new ones are dropped, rising to all of them at full.
+	 */
+	unsigned	 start;
+	unsigned	 rate;
+	unsigned	 full;
 	int		 auth_fd;	/* the auth slot held, or -1 */
 	int		 login_fd;	/* the login slot held, or -1 */
 };
