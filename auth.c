@@ -367,8 +367,8 @@ ban_done(struct session *s, const char *key, const char *name,
  * users_check in a login slot (slots.h), so that no more hashes are
  * verified on the host at once than its memory budget holds, a known
  * name's and an unknown one's alike.  A login that gets no slot in time
- * is USERS_TEMPFAIL, logged here, its password wiped
- * unverified, and *busy set.  A slot folder that cannot be used is logged, and the
+ * is USERS_TEMPFAIL with *busy set, logged here, its password wiped
+ * unverified.  A slot folder that cannot be used is logged, and the
  * hash verified without a slot: a broken folder must not lock everyone
  * out.
  */

@@ -69,8 +69,9 @@ struct sandbox_paths {
  * file alone would not outlast its next change), the failure-state
  * file's folder and the slots' folder written, and the mailbox open on
  * dirfd (which may lie elsewhere) used as sandbox_mailbox would.  A
- * folder that does not exist is left out.  Everything else is as sandbox_mailbox: a later
- * login to a mailbox outside all of these cannot open it.
+ * folder that does not exist is left out.  Everything else is as
+ * sandbox_mailbox: a later login to a mailbox outside all of these
+ * cannot open it.
  */
 int	sandbox_logins(const struct sandbox_paths *p, int dirfd,
 	    bool read_only) __attribute__((warn_unused_result));
