@@ -2,7 +2,7 @@
 """A flood from a dozen addresses, through the real activators.
 
 usage: flood_test.py xinetd|socket-activate POP3D POP3D_PASSWD XINETD_ENTRY
-       [SECONDS]
+       [SECONDS | TWIN_ENTRY...]
 
 pop3d runs behind the real xinetd (the shipped entry as the build makes
 it: instances, per_source and cps as shipped, only its port, address,
@@ -28,6 +28,10 @@ pop3d process is left.  Prints what bench/RESULTS.md reports:
 connections held, logins a second, the client's login latency (median,
 worst), and the peak memory of all pop3d processes together against
 the budget (connections x 2.3 MiB + --auth-memory).
+
+The entry (and its twins given after it, pop3d-tls.xinetd) must have no
+switch that turns the service off under load (cps = 0 0, no max_load),
+and the twins the same limits.
 
 Runs in a private mount namespace with a /dev/log of its own (root;
 else skipped).
@@ -367,14 +371,37 @@ def summary(m):
                m["peak_procs"], budget, m["peak_hashing"]))
 
 
+def entry_limits(path):
+    """{attribute: value} of the limits in a shipped xinetd entry."""
+    with open(path) as f:
+        return dict(re.findall(r"(?m)^\s*(instances|per_source|cps|max_load|"
+                               r"rlimit_as)\s*=\s*(.*?)\s*$", f.read()))
+
+
+def check_entries(entry, twins):
+    """No switch that turns the service off under load, in the entry or
+    its twins, whose limits are the same."""
+    want = entry_limits(entry)
+    check(want.get("cps") == "0 0", "%s: cps = 0 0 (xinetd's default rate "
+          "switch off)" % os.path.basename(entry), want.get("cps"))
+    check("max_load" not in want, "%s: no max_load switch"
+          % os.path.basename(entry))
+    for twin in twins:
+        check(entry_limits(twin) == want, "%s has %s's limits"
+              % (os.path.basename(twin), os.path.basename(entry)),
+              entry_limits(twin))
+
+
 def main():
     kind, pop3d, passwd, entry = sys.argv[1:5]
-    seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 10.0
+    seconds = float(sys.argv[5]) if len(sys.argv) > 5 and \
+        not sys.argv[5].endswith(".xinetd") else 10.0
     tool = {"xinetd": "xinetd",
             "socket-activate": "systemd-socket-activate"}[kind]
     if subprocess.run(["which", tool], capture_output=True).returncode:
         skip(tool + " not found")
     reexec_private("POP3D_FLOOD_NS")
+    check_entries(entry, [a for a in sys.argv[5:] if a.endswith(".xinetd")])
     bound(int(seconds + LEGIT_SESSIONS * LEGIT_BOUND) + GONE_BOUND + 120)
     private_dev()
     log = Syslog()
