@@ -279,6 +279,8 @@
  * the default cost, more than a small server's cores can run at once,
  * so the cores, not this, are what a flood of passwords meets first.
  * At most POP3D_LOGIN_SLOTS_MAX: a login opens that many files.
+ * --auth-memory takes up to POP3D_AUTH_MEMORY_MIB_MAX (1 TiB): more
+ * than any host has, and far from overflowing in bytes.
  */
 #define POP3D_RUNTIME_DIR	"/run/pop3d"
 #define POP3D_AUTH_MEMORY_MIB	1024
