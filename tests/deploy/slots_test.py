@@ -20,7 +20,8 @@ counts replies:
 - Early drop: with S sessions in AUTHORIZATION, new ones are dropped
   never below start, at the stated chance in between (counted over many
   tries, with bounds far outside chance), always at full; sessions that
-  logged in or were killed no longer count.
+  logged in or were killed no longer count; a client expecting a TLS
+  handshake is dropped without a word.
 
 Needs root (a private mount namespace for /dev/log); skipped (77)
 otherwise.
@@ -28,6 +29,7 @@ otherwise.
 import fcntl
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from deploylib import (Syslog, add_user, bound, private_dev,  # noqa: E402
                        reexec_private, tempdir)
-from pop3dtest import check, finish, pop3d_argv  # noqa: E402
+from pop3dtest import check, finish, make_certs, pop3d_argv  # noqa: E402
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "slot-pass"
@@ -294,6 +296,30 @@ def drops(env, tries):
     return dropped
 
 
+def tls_drop(env, log):
+    """A client that expects a TLS handshake first is dropped without a
+    word: "-ERR" in the clear would be no TLS record."""
+    if b"TLS: OpenSSL" not in subprocess.run(
+            [POP3D, "--version"], capture_output=True).stdout or \
+            shutil.which("openssl") is None:
+        print("# pop3d without TLS, or no openssl: no implicit TLS drop")
+        return
+    certs = os.path.join(env.top, "certs")
+    os.makedirs(certs)
+    paths = make_certs(certs)
+    since = len(log.snapshot())
+    r = subprocess.run(env.argv("--startups", "0:100:1", "--tls=implicit",
+                                "--tls-cert", paths["chain"], "--tls-key",
+                                paths["key"]),
+                       input=b"", capture_output=True, timeout=60)
+    check(r.returncode == 111 and r.stdout == b"", "a dropped implicit-TLS "
+          "session ends with 111 and writes nothing",
+          (r.returncode, r.stdout))
+    lines = settled(log, since, b"result=dropped", 1)
+    check(len(lines) == 1 and b"authorization=0 chance=100" in lines[0],
+          "and is logged", lines)
+
+
 def early_drop(env, log):
     h = Holders(env)
     try:
@@ -344,6 +370,7 @@ def main():
         all_held(env, log)
         qaut_relogin(env, log)
         early_drop(env, log)
+        tls_drop(env, log)
     finally:
         log.close()
         subprocess.run(["rm", "-rf", top])
