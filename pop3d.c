@@ -429,7 +429,6 @@ main(int argc, char *argv[])
 	qaut_paths.mail_root = cfg.mail_root;
 	qaut_paths.users = cfg.users;
 	qaut_paths.ban = ban.after != 0 ? ban.path : NULL;
-	qaut_paths.slots = slots.dir;
 	if (sodium_init() < 0)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=sodium_init");
 	/*
@@ -455,6 +454,7 @@ main(int argc, char *argv[])
 	/* Before the handshake: a dropped session costs next to nothing. */
 	arrive(&slots, mode == MODE_IMPLICIT);
 	cfg.slots = &slots;
+	qaut_paths.slots = slots.dir;	/* NULL when arrive found none */
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));
