@@ -8,7 +8,10 @@ pop3d runs behind the real xinetd (the shipped entry as the build makes
 it: instances, per_source and cps as shipped, only its port, address,
 user, server and arguments replaced) or systemd-socket-activate, on a
 loopback port, with a runtime folder of its own and --auth-memory 256
-(4 login slots at the users' 64 MiB).  For SECONDS (10), from each of
+(4 login slots at the users' 64 MiB).  First the shipped 4 idle
+connections from each of twelve addresses 127.0.0.2 ... 127.0.0.13 are
+held while a client from 127.0.0.50 logs in (what locked everyone out
+under the old 30 connections).  Then for SECONDS (10), from each of
 twelve addresses 127.0.0.2 ... 127.0.0.13, within the shipped 4 a
 source:
 
@@ -200,6 +203,22 @@ class Flood:
         return not any(t.is_alive() for t in self.threads)
 
 
+def hold_all(port, per_source):
+    """per_source idle connections from each address, all greeted:
+    what filled the old limits (30 connections) and locked everyone
+    out.  Returns the sockets, and how many were greeted."""
+    socks, greeted = [], 0
+    for src in SOURCES:
+        for _ in range(per_source):
+            try:
+                s = connect(src, port)
+                socks.append(s)
+                greeted += s.recv(100).startswith(b"+OK")
+            except OSError:
+                pass
+    return socks, greeted
+
+
 def legit_session(port, want):
     """One login and RETR of every message; (seconds to log in, ok)."""
     began = time.monotonic()
@@ -316,6 +335,15 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
             t, ok = legit_session(act.port, MESSAGES)
             calm.append(t)
             served.append(ok)
+        socks, idle = hold_all(act.port, 4)
+        try:
+            _, idle_ok = legit_session(act.port, MESSAGES)
+        except (OSError, EOFError) as e:
+            idle_ok = False
+            print("# the client among idle connections: %r" % e)
+        finally:
+            for sock in socks:
+                sock.close()
         flood.start()
         began = time.monotonic()
         # For SECONDS, and at least LEGIT_SESSIONS times however slow.
@@ -328,6 +356,8 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
                 print("# legit session: %r" % e)
             took.append(t)
             served.append(ok)
+            if not ok:
+                time.sleep(0.5)     # a refused client tries again later
         elapsed = time.monotonic() - began
         all_ended = flood.end()
         ended = gone(top, GONE_BOUND)
@@ -338,7 +368,7 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
         act.stop()
     return {
         "kind": kind, "elapsed": elapsed, "took": took, "served": served,
-        "quiet": calm,
+        "quiet": calm, "idle": idle, "idle_ok": idle_ok,
         "held": flood.peak_held, "denied": flood.denied,
         "tempfail": flood.tempfail, "bursts": flood.bursts,
         "peak_kib": mem.peak_kib, "peak_procs": mem.peak_procs,
@@ -415,7 +445,11 @@ def main():
     report(m)
     check(all(m["served"]) and len(m["took"]) >= LEGIT_SESSIONS,
           "every login of the client from %s was served with its mail, "
-          "flood or not" % LEGIT, m["served"])
+          "flood or not" % LEGIT, "%d of %d" % (sum(m["served"]),
+                                                len(m["served"])))
+    check(m["idle"] == 4 * len(SOURCES) and m["idle_ok"],
+          "with 4 idle connections from each of %d addresses held, the "
+          "client is served" % len(SOURCES), (m["idle"], m["idle_ok"]))
     check(max(m["took"]) < LEGIT_BOUND, "each of its logins took less than "
           "%.0f s" % LEGIT_BOUND, max(m["took"]))
     check(m["left"] == sorted(MESSAGES) and
