@@ -25,12 +25,15 @@ while a client from 127.0.0.50 logs in again and again and retrieves
 its mail.  Checked: every one of its logins is served within
 LEGIT_BOUND seconds, its mail byte for byte, none lost; the flood was
 real (connections held, wrong passwords answered, bursts refused or
-served); never more pop3d processes big enough to be checking a hash at
-once than there are login slots; and once the clients are gone no
-pop3d process is left.  Prints what bench/RESULTS.md reports:
-connections held, logins a second, the client's login latency (median,
-worst), and the peak memory of all pop3d processes together against
-the budget (connections x 2.3 MiB + --auth-memory).
+served); a login dropped early (a burst through systemd-socket-activate,
+which has no per-source limit, may start more than 64 at once) is tried
+again, as clients do, within the same bound; never more pop3d
+processes big enough to be checking a hash at once than there are login
+slots; and once the clients are gone no pop3d process is left.  Prints
+what bench/RESULTS.md reports: connections held, logins a second, the
+client's login latency (median, worst), and the peak memory of all
+pop3d processes together against the budget (connections x 2.3 MiB +
+--auth-memory).
 
 The entry (and its twins given after it, pop3d-tls.xinetd) must have no
 switch that turns the service off under load (cps = 0 0, no max_load),
@@ -219,12 +222,26 @@ def hold_all(port, per_source):
     return socks, greeted
 
 
-def legit_session(port, want):
-    """One login and RETR of every message; (seconds to log in, ok)."""
+DROPPED = b"-ERR [SYS/TEMP] too many connections, try again later\r\n"
+
+
+def legit_session(port, want, drops=None):
+    """One login and RETR of every message; (seconds to log in, ok).
+    Dropped early (slots.h), the client tries again, as clients do,
+    within LEGIT_BOUND, and each drop is counted in drops[0]."""
     began = time.monotonic()
-    with connect(LEGIT, port, timeout=LEGIT_BOUND) as s:
+    while True:
+        s = connect(LEGIT, port, timeout=LEGIT_BOUND)
         r = Reader(s)
-        if not r.line().startswith(b"+OK"):
+        greeting = r.line()
+        if greeting != DROPPED or drops is None or \
+                time.monotonic() - began > LEGIT_BOUND:
+            break
+        s.close()
+        drops[0] += 1
+        time.sleep(0.2)
+    with s:
+        if not greeting.startswith(b"+OK"):
             return time.monotonic() - began, False
         s.sendall(b"USER legit\r\nPASS %s\r\n" % PASSWORD.encode())
         r.line()
@@ -329,7 +346,7 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
     act.start()
     flood = Flood(act.port, seconds)
     mem = Memory(top)
-    took, served, calm = [], [], []
+    took, served, calm, drops = [], [], [], [0]
     try:
         for _ in range(quiet):
             t, ok = legit_session(act.port, MESSAGES)
@@ -350,7 +367,7 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
         while time.monotonic() - began < seconds or \
                 len(took) < LEGIT_SESSIONS:
             try:
-                t, ok = legit_session(act.port, MESSAGES)
+                t, ok = legit_session(act.port, MESSAGES, drops)
             except (OSError, EOFError) as e:
                 t, ok = LEGIT_BOUND, False
                 print("# legit session: %r" % e)
@@ -369,6 +386,7 @@ def run_flood(kind, pop3d, passwd, entry, seconds, top, quiet=3):
     return {
         "kind": kind, "elapsed": elapsed, "took": took, "served": served,
         "quiet": calm, "idle": idle, "idle_ok": idle_ok,
+        "drops": drops[0],
         "held": flood.peak_held, "denied": flood.denied,
         "tempfail": flood.tempfail, "bursts": flood.bursts,
         "peak_kib": mem.peak_kib, "peak_procs": mem.peak_procs,
@@ -392,12 +410,14 @@ def summary(m):
         if m["quiet"] else ""
     return ("%s: %d connections held; %.1f logins/s (%d wrong passwords "
             "answered, %d [SYS/TEMP]); %d burst connects; the client's "
-            "login median %.2f s%s, worst %.2f s over %d; peak memory "
+            "login median %.2f s%s, worst %.2f s over %d (dropped early "
+            "%d times); peak memory "
             "%.0f MiB of %d pop3d (budget %.0f MiB), %d checking a hash "
             "at once"
             % (m["kind"], m["held"], logins / m["elapsed"], m["denied"],
                m["tempfail"], m["bursts"], statistics.median(m["took"]),
-               quiet, max(m["took"]), len(m["took"]), m["peak_kib"] / 1024,
+               quiet, max(m["took"]), len(m["took"]), m["drops"],
+               m["peak_kib"] / 1024,
                m["peak_procs"], budget, m["peak_hashing"]))
 
 
