@@ -535,14 +535,15 @@ users_hash_memory(const char *path, uint64_t *mem)
 {
 	int fd, r, saved;
 
-	*mem = 0;
+	*mem = POP3D_PWHASH_MEM;	/* the dummy's, till a user's is read */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
+	*mem = 0;
 	r = file_each_line(fd, POP3D_USERS_LINE_MAX, costliest, mem, NULL);
 	saved = errno;
 	close(fd);
-	errno = saved;
 	if (*mem == 0)
-		*mem = POP3D_PWHASH_MEM;	/* the dummy's */
+		*mem = POP3D_PWHASH_MEM;
+	errno = saved;
 	return r == -1 ? -1 : 0;
 }
