@@ -122,9 +122,11 @@ def parallel_logins(env):
             p = env.start("--auth-memory", "128")
             procs.append((p, i % 2 == 0))
         # Released together: every PASS is written before any is read.
+        # Known users each their own mailbox: one user's sessions would
+        # meet at its lock ([IN-USE]) once past their checks.
         for i, (p, known) in enumerate(procs):
-            p.stdin.write(login_bytes(b"me" if known else b"nobody%d" % i,
-                                      PASSWORD.encode()))
+            p.stdin.write(login_bytes(b"h%d" % (i // 2) if known else
+                                      b"nobody%d" % i, PASSWORD.encode()))
             p.stdin.flush()
         outs = [(p.communicate(timeout=120)[0], known, p.pid)
                 for p, known in procs]
