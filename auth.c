@@ -503,6 +503,55 @@ spool_rehash(struct session *s, const char *esc, const char *name,
 }
 
 /*
+ * users_check in a login slot (slots.h), so that no more hashes are
+ * verified on the host at once than its memory budget holds, a known
+ * name's and an unknown one's alike.  A login that gets no slot in time
+ * is USERS_TEMPFAIL with *busy set, logged here, its password wiped
+ * unverified.  A slot folder that cannot be used is logged, and the
+ * hash verified without a slot: a broken folder must not lock everyone
+ * out.
+ */
+static enum users_res
+verify(struct session *s, const char *esc, const char *name, size_t namelen,
+    char *pass, size_t passlen, struct users_login *li,
+    struct users_note *note, bool *busy)
+{
+	struct slots *sl = s->cfg->slots;
+	enum users_res ur;
+	uint64_t mem = 0;
+	unsigned n = 0, waited = 0;
+
+	if (sl != NULL && users_hash_memory(s->cfg->users, &mem) == 0) {
+		n = slots_login_count(sl, mem);
+		switch (slots_login_take(sl, n, &waited)) {
+		case SLOTS_OK:
+			break;
+		case SLOTS_BUSY:
+			sodium_memzero(pass, passlen);
+			memset(note, 0, sizeof(*note));
+			log_msg(LOG_WARNING, "login user=%s result=tempfail "
+			    "reason=slots slots=%u waited_ms=%u", esc, n,
+			    waited);
+			*busy = true;
+			return USERS_TEMPFAIL;
+		case SLOTS_FAIL:
+			log_msg(LOG_ERR, "slots result=fail dir=%s "
+			    "error=\"%s\"", sl->dir, strerror(errno));
+			break;
+		}
+	}
+	ur = users_check(s->cfg->users, s->cfg->mail_root, name, namelen,
+	    pass, passlen, li, note);
+	if (sl != NULL) {
+		int saved = errno;
+
+		slots_login_done(sl);
+		errno = saved;
+	}
+	return ur;
+}
+
+/*
  * Checks a name and password, then opens the mailbox.  The password is
  * wiped on every path.  With refuse (a SASL identity pop3d will not act
  * for), for a banned address and for a locked name, no hash is
@@ -521,7 +570,7 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	enum users_res ur = USERS_DENY;
 	enum ban_res verdict;
 	unsigned begun;
-	bool limited, banned;
+	bool limited, banned, busy = false;
 	int saved;
 
 	log_esc(esc, sizeof(esc), name, namelen);
@@ -533,8 +582,8 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	if (banned || refuse)
 		sodium_memzero(pass, passlen);
 	else {
-		ur = users_check(s->cfg->users, s->cfg->mail_root, name,
-		    namelen, pass, passlen, &li, &note);
+		ur = verify(s, esc, name, namelen, pass, passlen, &li, &note,
+		    &busy);
 		log_users_note(s, &note);
 	}
 	saved = errno;
@@ -544,6 +593,8 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 			ban_done(s, key, name, namelen, true);
 		if (li.legacy)
 			spool_rehash(s, esc, name, namelen, &li);
+		if (s->cfg->slots != NULL)
+			slots_authorized(s->cfg->slots);
 		return open_mailbox(s, esc, &li);
 	case USERS_DENY:
 		log_denied(esc, verdict, refuse, &note);
@@ -568,7 +619,9 @@ login(struct session *s, const char *name, size_t namelen, char *pass,
 	}
 	if (limited)
 		ban_done(s, key, name, namelen, false);
-	log_users_failure(s, esc, ur, saved);
+	/* verify logged a login that found no slot: not the file's fault. */
+	if (!busy)
+		log_users_failure(s, esc, ur, saved);
 	return login_failed(s, started, "[SYS/TEMP] try again later");
 }
 

@@ -302,6 +302,54 @@
  */
 #define POP3D_TLS_SECLEVEL	2
 
+/*
+ * Host-wide slots (slots.h), in a runtime folder the units make
+ * (RuntimeDirectory=pop3d; tmpfiles.d for xinetd).
+ *
+ * A login's argon2id verification needs its hash's memory (64 MiB at
+ * pop3d-passwd's cost) for some 0.1 s; a connection that has not logged
+ * in, some 2 MiB.  So the memory of verifications is bounded apart from
+ * the connections: at most POP3D_AUTH_MEMORY_MIB (--auth-memory) of
+ * hashes at once, i.e. that over the users file's costliest hash
+ * (--login-slots sets the count itself).  1 GiB: 16 verifications at
+ * the default cost, more than a small server's cores can run at once,
+ * so the cores, not this, are what a flood of passwords meets first.
+ * At most POP3D_LOGIN_SLOTS_MAX: a login opens that many files.
+ * --auth-memory takes up to POP3D_AUTH_MEMORY_MIB_MAX (1 TiB): more
+ * than any host has, and far from overflowing in bytes.
+ */
+#define POP3D_RUNTIME_DIR	"/run/pop3d"
+#define POP3D_AUTH_MEMORY_MIB	1024
+#define POP3D_AUTH_MEMORY_MIB_MAX (1024 * 1024)
+#define POP3D_LOGIN_SLOTS_MAX	256
+
+/*
+ * A login waits at most this long for a slot, then gets -ERR [SYS/TEMP]:
+ * 16 slots turn over some 100 times in 10 s, and clients wait 30 s or
+ * more for an answer.  Waiters try again every POP3D_LOGIN_POLL_MS on
+ * average (flock(2) has no timeout), each after a random pause so that
+ * they do not try in step.
+ */
+#define POP3D_LOGIN_WAIT_MS	10000
+#define POP3D_LOGIN_POLL_MS	20
+
+/*
+ * Early drop (OpenSSH's MaxStartups start:rate:full, --startups): when
+ * POP3D_STARTUPS_START sessions on the host are still in AUTHORIZATION,
+ * a new one is answered -ERR [SYS/TEMP] and closed with a chance of
+ * POP3D_STARTUPS_RATE %, rising linearly to all of them at
+ * POP3D_STARTUPS_FULL.  64: a dozen addresses at the units' 4
+ * connections each hold 48, and never make a client who logs in wait;
+ * a larger flood is thinned before it takes the activator's last
+ * connections.  192: 64 of pop3d.socket's 256 connections stay for
+ * sessions that have logged in, which are not counted.  30 %:
+ * OpenSSH's.  POP3D_STARTUPS_MAX bounds the files a session scans.
+ */
+#define POP3D_STARTUPS_START	64
+#define POP3D_STARTUPS_RATE	30
+#define POP3D_STARTUPS_FULL	192
+#define POP3D_STARTUPS_MAX	4096
+
 /* Exit codes (the checkpassword/skarnet convention). */
 #define POP3D_EXIT_QUIT		0
 #define POP3D_EXIT_ABORT	1

@@ -35,6 +35,7 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "session.h"
+#include "slots.h"
 #include "tls.h"
 
 static const char usage_text[] =
@@ -47,7 +48,9 @@ static const char usage_text[] =
     "             [--login-delay SECONDS] [--expire DAYS] [--qaut]\n"
     "             [--tls=implicit|starttls|off] [--tls-cert FILE]\n"
     "             [--tls-key FILE] [--allow-plaintext-auth]\n"
-    "             [--rehash-dir DIR]\n"
+    "             [--rehash-dir DIR] [--runtime-dir DIR]\n"
+    "             [--auth-memory MIB] [--login-slots N]\n"
+    "             [--startups START:RATE:FULL]\n"
     "       pop3d --check [--user NAME] [the options above]\n";
 
 /* --tls: none given means STLS with a certificate, else off. */
@@ -261,6 +264,40 @@ start_tls(struct io *io, void *arg)
 	return 0;
 }
 
+/*
+ * Takes the session's auth slot (slots.h), or drops it early when too
+ * many sessions on the host are still in AUTHORIZATION: -ERR, unless
+ * the client expects a TLS handshake first, then exit 111.  Without a
+ * usable runtime folder there are no slots for this session, which is
+ * logged: a broken folder must not lock everyone out.
+ */
+static void
+arrive(struct slots *sl, bool implicit_tls)
+{
+	static const char busy[] =
+	    "-ERR [SYS/TEMP] too many connections, try again later\r\n";
+	unsigned ahead;
+	ssize_t sent = 0;
+
+	switch (slots_arrive(sl, &ahead)) {
+	case SLOTS_OK:
+		return;
+	case SLOTS_BUSY:
+		log_msg(LOG_NOTICE, "startup result=dropped authorization=%u "
+		    "chance=%u", ahead, slots_drop_chance(sl, ahead));
+		/* A client that left already misses nothing. */
+		if (!implicit_tls)
+			sent = write(STDOUT_FILENO, busy, sizeof(busy) - 1);
+		(void)sent;
+		exit(POP3D_EXIT_TEMP);
+	case SLOTS_FAIL:
+		log_msg(LOG_ERR, "slots result=fail dir=%s error=\"%s\"",
+		    sl->dir, strerror(errno));
+		sl->dir = NULL;
+		return;
+	}
+}
+
 /* What --check shows for an option that was not given. */
 static const char *
 default_text(int opt, enum tls_mode mode, char *buf, size_t cap)
@@ -306,6 +343,19 @@ default_text(int opt, enum tls_mode mode, char *buf, size_t cap)
 		return "none";
 	case 'E':
 		return "never";
+	case 'H':
+		return POP3D_REHASH_PATH;
+	case 'R':
+		return POP3D_RUNTIME_DIR;
+	case 'M':
+		n = POP3D_AUTH_MEMORY_MIB;
+		break;
+	case 'S':
+		return "from --auth-memory and the users file's costliest hash";
+	case 's':
+		snprintf(buf, cap, "%d:%d:%d", POP3D_STARTUPS_START,
+		    POP3D_STARTUPS_RATE, POP3D_STARTUPS_FULL);
+		return buf;
 	default:
 		return "off";
 	}
@@ -369,7 +419,11 @@ main(int argc, char *argv[])
 		{ "tls-cert",		required_argument, NULL, 'C' },
 		{ "tls-key",		required_argument, NULL, 'K' },
 		{ "allow-plaintext-auth", no_argument,	   NULL, 'A' },
-		{ "rehash-dir",		required_argument, NULL, 'R' },
+		{ "rehash-dir",		required_argument, NULL, 'H' },
+		{ "runtime-dir",	required_argument, NULL, 'R' },
+		{ "auth-memory",	required_argument, NULL, 'M' },
+		{ "login-slots",	required_argument, NULL, 'S' },
+		{ "startups",		required_argument, NULL, 's' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "check",		no_argument,	   NULL, 'c' },
@@ -399,6 +453,7 @@ main(int argc, char *argv[])
 		.user_after = POP3D_BAN_USER_AFTER,
 		.user_duration = POP3D_BAN_USER_TIME,
 	};
+	struct slots slots;
 	struct proxy_net proxies[POP3D_PROXY_FROM_MAX];
 	size_t nproxies = 0;
 	char peer[PEER_ADDR_MAX], err[1024];
@@ -417,6 +472,7 @@ main(int argc, char *argv[])
 	/* Before the options, so that even a usage error names the client. */
 	cfg.peer = peer_lookup(STDIN_FILENO, peer, sizeof(peer));
 	set_tag(cfg.peer);
+	slots_init(&slots, POP3D_RUNTIME_DIR);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	/* ':' first: a missing value is told apart from an unknown option. */
 	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
@@ -437,7 +493,7 @@ main(int argc, char *argv[])
 		case 'b':
 			ban.path = optarg;
 			break;
-		case 'R':
+		case 'H':
 			cfg.rehash_dir = optarg;
 			break;
 		case 'n':
@@ -517,6 +573,23 @@ main(int argc, char *argv[])
 		case 'U':
 			check_user = optarg;
 			break;
+		case 'R':
+			slots.dir = optarg;
+			break;
+		case 'M':
+			slots.memory = (uint64_t)parse_number("--auth-memory",
+			    optarg, 1, POP3D_AUTH_MEMORY_MIB_MAX) << 20;
+			break;
+		case 'S':
+			slots.login_slots = (unsigned)parse_number(
+			    "--login-slots", optarg, 1, POP3D_LOGIN_SLOTS_MAX);
+			break;
+		case 's':
+			if (slots_parse_startups(&slots, optarg) == -1)
+				bad_value("--startups", optarg, "takes "
+				    "START:RATE:FULL, START < FULL, RATE at most "
+				    "100");
+			break;
 		case 'h':
 			printf("%sServes POP3 on stdin/stdout for one client; "
 			    "see pop3d(8).\n", usage_text);
@@ -590,6 +663,10 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (nproxies > 0)
 		proxy_tls = take_proxy(proxies, nproxies, peer, sizeof(peer));
+	/* Before the handshake: a dropped session costs next to nothing. */
+	arrive(&slots, mode == MODE_IMPLICIT);
+	cfg.slots = &slots;
+	qaut_paths.slots = slots.dir;	/* NULL when arrive found none */
 	if ((io = io_new(STDIN_FILENO, STDOUT_FILENO, timeout)) == NULL)
 		fatal(POP3D_EXIT_TEMP, "startup result=fail error=\"%s\"",
 		    strerror(errno));

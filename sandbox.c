@@ -67,14 +67,16 @@ add_dir(struct sandbox_dir *d, size_t *n, const char *path, bool parent,
 int
 sandbox_logins(const struct sandbox_paths *p, int dirfd, bool read_only)
 {
-	struct sandbox_dir d[4];
+	struct sandbox_dir d[5];
 	size_t n = 0;
 	int rc = -1, saved;
 
 	if (add_dir(d, &n, p->mail_root, false, SANDBOX_WRITE) == -1 ||
 	    add_dir(d, &n, p->users, true, SANDBOX_READ_FILES) == -1 ||
 	    (p->ban != NULL &&
-	    add_dir(d, &n, p->ban, true, SANDBOX_WRITE) == -1))
+	    add_dir(d, &n, p->ban, true, SANDBOX_WRITE) == -1) ||
+	    (p->slots != NULL &&
+	    add_dir(d, &n, p->slots, false, SANDBOX_WRITE) == -1))
 		goto out;
 	/* Last, as it is the store's to close. */
 	if (dirfd != -1) {

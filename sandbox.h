@@ -59,6 +59,7 @@ struct sandbox_paths {
 	const char	*mail_root;	/* where mailboxes are by default */
 	const char	*users;		/* the users file */
 	const char	*ban;		/* the failure-state file, or NULL */
+	const char	*slots;		/* the slots' folder, or NULL */
 };
 
 /*
@@ -66,10 +67,11 @@ struct sandbox_paths {
  * the mail root may be written as a mailbox may, the users file's
  * folder only read (pop3d-passwd replaces the file, so a rule on the
  * file alone would not outlast its next change), the failure-state
- * file's folder written, and the mailbox open on dirfd (which may lie
- * elsewhere) used as sandbox_mailbox would.  A folder that does not
- * exist is left out.  Everything else is as sandbox_mailbox: a later
- * login to a mailbox outside all of these cannot open it.
+ * file's folder and the slots' folder written, and the mailbox open on
+ * dirfd (which may lie elsewhere) used as sandbox_mailbox would.  A
+ * folder that does not exist is left out.  Everything else is as
+ * sandbox_mailbox: a later login to a mailbox outside all of these
+ * cannot open it.
  */
 int	sandbox_logins(const struct sandbox_paths *p, int dirfd,
 	    bool read_only) __attribute__((warn_unused_result));

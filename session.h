@@ -6,6 +6,7 @@
 
 #include "ban.h"
 #include "io.h"
+#include "slots.h"
 
 struct session_cfg {
 	const char	*users;		/* the users file */
@@ -45,6 +46,12 @@ struct session_cfg {
 	 * in the clear.
 	 */
 	bool		 auth_needs_tls;
+	/*
+	 * Host-wide slots (slots.h): each verification holds a login
+	 * slot, and the first login frees the session's auth slot.  NULL:
+	 * none (tests).
+	 */
+	struct slots	*slots;
 };
 
 enum session_end {

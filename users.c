@@ -1012,3 +1012,38 @@ users_mailbox(const char *mail_root, const struct users_entry *e,
 {
 	return mailbox_path(mail_root, e, out, cap);
 }
+
+/* A users_hash_memory pass over one line: the largest m= so far. */
+static int
+costliest(void *arg, unsigned long lineno, const char *line, size_t len)
+{
+	uint64_t *max = arg;
+	struct users_entry e;
+	unsigned long m;
+
+	(void)lineno;
+	if (line != NULL && users_parse_line(line, len, &e) ==
+	    USERS_LINE_USER && sscanf(e.hash, "$argon2id$v=19$m=%lu,",
+	    &m) == 1 && (uint64_t)m * 1024 > *max)
+		*max = (uint64_t)m * 1024;
+	sodium_memzero(&e, sizeof(e));
+	return 0;
+}
+
+int
+users_hash_memory(const char *path, uint64_t *mem)
+{
+	int fd, r, saved;
+
+	*mem = POP3D_PWHASH_MEM;	/* the dummy's, till a user's is read */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	*mem = 0;
+	r = file_each_line(fd, POP3D_USERS_LINE_MAX, costliest, mem, NULL);
+	saved = errno;
+	close(fd);
+	if (*mem == 0)
+		*mem = POP3D_PWHASH_MEM;
+	errno = saved;
+	return r == -1 ? -1 : 0;
+}

@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
@@ -186,5 +187,15 @@ long	users_lint(const char *path, unsigned long long mem_max,
  */
 int	users_mailbox(const char *mail_root, const struct users_entry *e,
 	    char *out, size_t cap) __attribute__((warn_unused_result));
+
+/*
+ * The memory, in bytes, that verifying the costliest argon2id hash of
+ * the users file at path needs (its m=), so that a pool of logins can be
+ * sized to it; POP3D_PWHASH_MEM, the dummy's, for a file of no user.
+ * 0, or -1 (errno) when the file cannot be read (*mem is then as far as
+ * it was read, or the dummy's).
+ */
+int	users_hash_memory(const char *path, uint64_t *mem)
+	    __attribute__((warn_unused_result));
 
 #endif

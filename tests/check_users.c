@@ -719,6 +719,34 @@ START_TEST(mailbox_of_a_user)
 }
 END_TEST
 
+/* users_hash_memory: what the login slots are sized by (slots.h). */
+START_TEST(hash_memory_is_the_costliest_hash)
+{
+	static const char lines[] =
+	    "# big:$argon2id$v=19$m=1048576,t=2,p=1$comment\n"
+	    "bcrypt:$2y$10$m=2097152,t=2,p=1$not-argon2id\n"
+	    "no colon m=2097152\n"
+	    "big:" POP3D_DUMMY_HASH "\n";
+	uint64_t mem = 1;
+
+	/* No file: -1, and the dummy's cost for want of a better one. */
+	ck_assert_int_eq(users_hash_memory(users, &mem), -1);
+	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+	tl_write(dir, "users", "", 0);
+	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
+	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+	/* tl_user hashes at libsodium's least memory, 8 KiB. */
+	tl_user(users, "small", "x", NULL);
+	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
+	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MIN);
+	/* A comment, a bcrypt hash and a malformed line cost nothing. */
+	tl_write(dir, "users", lines, sizeof(lines) - 1);
+	tl_user(users, "small", "x", NULL);
+	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
+	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -745,6 +773,7 @@ main(void)
 	tcase_add_test(tc, lint_reports_every_problem_in_order);
 	tcase_add_test(tc, lint_of_a_missing_file);
 	tcase_add_test(tc, mailbox_of_a_user);
+	tcase_add_test(tc, hash_memory_is_the_costliest_hash);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

@@ -120,16 +120,17 @@ def fresh_mailbox(top):
     return box
 
 
-def run_session(top, prefix, what):
-    """Runs the session with prefix before pop3d's command line; returns
-    (exit status, stdout, stderr, peak RSS in KiB)."""
+def run_session(top, prefix, what, extra=()):
+    """Runs the session with prefix before pop3d's command line and extra
+    after it; returns (exit status, peak RSS in KiB)."""
     box = fresh_mailbox(top)
     files = {n: os.path.join(top, "session." + n) for n in ("out", "err")}
     with open(files["out"], "wb") as o, open(files["err"], "wb") as e:
         p = subprocess.Popen(prefix + [POP3D, "--users",
                                        os.path.join(top, "users"),
                                        "--mail-root",
-                                       os.path.join(top, "mail")],
+                                       os.path.join(top, "mail")] +
+                             list(extra),
                              stdin=subprocess.PIPE, stdout=o, stderr=e)
     # A line at a time, as a client types: pop3d waits in poll(2) too.
     for line in session_input().split(b"\n")[:-1]:
@@ -204,7 +205,11 @@ def strace_calls(top, tls=False):
         run_tls_session(top, ["strace", "-f", "-qq", "-o", out],
                         "strace, TLS")
     else:
-        run_session(top, ["strace", "-f", "-qq", "-o", out], "strace")
+        # The login slots' calls too, in a folder of the test's own.
+        run = os.path.join(top, "run")
+        os.makedirs(run, exist_ok=True)
+        run_session(top, ["strace", "-f", "-qq", "-o", out], "strace",
+                    ["--runtime-dir", run])
     names = set()
     with open(out) as f:
         for line in f:
@@ -220,8 +225,9 @@ def strace_calls(top, tls=False):
 def confined(rw):
     """A command prefix that runs the rest in a mount namespace of its own
     where the file system is read-only but for the folders rw and a
-    fresh /var/lib/pop3d (ProtectSystem=strict, ReadWritePaths=,
-    StateDirectory=), as far as a test can rebuild it."""
+    fresh /var/lib/pop3d and /run/pop3d (ProtectSystem=strict,
+    ReadWritePaths=, StateDirectory=, RuntimeDirectory=), as far as a
+    test can rebuild it."""
     targets = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -234,6 +240,9 @@ def confined(rw):
                "mkdir -m 700 /var/lib/pop3d\n")
     script += "".join('mount -o remount,bind,ro "%s"\n' % t
                       for t in targets)
+    # After the remounts, which may name mounts below /run it hides.
+    script += ("mount -t tmpfs -o mode=755 tmpfs /run\n"
+               "mkdir -m 700 /run/pop3d\n")
     script += 'exec "$@"\n'
     return ["unshare", "--mount", "--propagation", "private",
             "sh", "-ec", script, "sh"]
@@ -289,9 +298,13 @@ def main():
                                capture_output=True)
             check(r.returncode == 3, "in the test's confinement only the "
                   "mail root is writable", (r.returncode, r.stderr))
+            since = len(log.snapshot())
             rc, rss = run_session(top, jail + [SECCOMP_EXEC, names],
                                   "confined")
             check(rc != -31, "no call was denied (SIGSYS)")
+            bad = [l for l in log.snapshot()[since:] if b" slots " in l]
+            check(bad == [], "the login slots in /run/pop3d "
+                  "(RuntimeDirectory=) work in the confinement", bad)
             mem = settings.get("MemoryMax", ["0"])[-1]
             m = re.match(r"^(\d+)([KMG]?)$", mem)
             limit = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20,

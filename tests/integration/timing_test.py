@@ -6,7 +6,8 @@ Usage: timing_test.py POP3D POP3D-PASSWD
 The user is made with the real pop3d-passwd (argon2id at its real cost).
 Each attempt times the reply to PASS alone.  The replies must be the same
 bytes; the medians must lie within 20% of each other; and every failure
-must wait at least the one-second minimum.  The client address comes
+must wait at least the one-second minimum.  pop3d runs with login
+slots (--runtime-dir), as the units run it.  The client address comes
 from REMOTE_ADDR, as xinetd and systemd-socket-activate set it.
 """
 import os
@@ -47,9 +48,14 @@ def attempt(top, user, password, addr=None, limit_as=None):
     env.pop("REMOTE_ADDR", None)
     if addr is not None:
         env["REMOTE_ADDR"] = addr
+    # With login slots, as the units run it: a wrong password and an
+    # unknown user each hold one around their check.
+    run = os.path.join(top, "run")
+    os.makedirs(run, mode=0o700, exist_ok=True)
     proc = subprocess.Popen([POP3D, "--users", os.path.join(top, "users"),
                              "--mail-root", os.path.join(top, "mail"),
-                             "--ban-file", os.path.join(top, "failures")],
+                             "--ban-file", os.path.join(top, "failures"),
+                             "--runtime-dir", run],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             preexec_fn=limit, env=env)
     readline(proc)                                   # greeting
