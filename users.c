@@ -1030,6 +1030,52 @@ costliest(void *arg, unsigned long lineno, const char *line, size_t len)
 	return 0;
 }
 
+/*
+ * The costliest m= among costs, from the index's header: what a scan of
+ * the file would find, without reading it (a login's cost stays flat in
+ * the number of users).  0 when none is argon2id.
+ */
+static uint64_t
+costliest_of(const struct users_costs *c)
+{
+	uint64_t max = 0;
+	unsigned long m;
+
+	for (size_t i = 0; i < c->ncosts; i++)
+		if (sscanf(c->cost[i].prefix, "$argon2id$v=19$m=%lu,",
+		    &m) == 1 && (uint64_t)m * 1024 > max)
+			max = (uint64_t)m * 1024;
+	return max;
+}
+
+/* From a current index: 1 with *mem set, 0 when there is none. */
+static int
+hash_memory_indexed(const char *path, int fd, uint64_t *mem)
+{
+	struct users_entry e;
+	struct users_costs c;
+	struct stat sb;
+	unsigned long bad = 0;
+	const char *why = NULL;
+	int r = 0;
+
+	if (fstat(fd, &sb) == -1)
+		return 0;
+	users_costs_init(&c);
+	switch (users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, &why)) {
+	case USERS_INDEX_FOUND:
+	case USERS_INDEX_NOT_FOUND:
+		*mem = costliest_of(&c);
+		r = 1;
+		break;
+	default:
+		break;
+	}
+	sodium_memzero(&e, sizeof(e));
+	users_costs_wipe(&c);
+	return r;
+}
+
 int
 users_hash_memory(const char *path, uint64_t *mem)
 {
@@ -1039,7 +1085,11 @@ users_hash_memory(const char *path, uint64_t *mem)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
 	*mem = 0;
-	r = file_each_line(fd, POP3D_USERS_LINE_MAX, costliest, mem, NULL);
+	if (hash_memory_indexed(path, fd, mem) == 1)
+		r = 0;
+	else
+		r = file_each_line(fd, POP3D_USERS_LINE_MAX, costliest, mem,
+		    NULL);
 	saved = errno;
 	close(fd);
 	if (*mem == 0)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,6 +162,22 @@ START_TEST(unknown_cost_as_the_scan_picks_it)
 }
 END_TEST
 
+/*
+ * The login slots' sizing (users_hash_memory) from a current index is
+ * what a scan of the file finds: the costliest m=, 16 KiB here.
+ */
+START_TEST(hash_memory_as_the_scan_finds_it)
+{
+	uint64_t scanned = 0, indexed = 0;
+
+	ck_assert_int_eq(users_hash_memory(users, &scanned), 0);
+	ck_assert_uint_eq(scanned, 16 * 1024);
+	make();
+	ck_assert_int_eq(users_hash_memory(users, &indexed), 0);
+	ck_assert_uint_eq(indexed, scanned);
+}
+END_TEST
+
 START_TEST(stale_after_any_change)
 {
 	char *other = tl_path(dir, "other");
@@ -240,6 +257,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, found_as_the_file_says);
 	tcase_add_test(tc, unknown_cost_as_the_scan_picks_it);
+	tcase_add_test(tc, hash_memory_as_the_scan_finds_it);
 	tcase_add_test(tc, stale_after_any_change);
 	tcase_add_test(tc, a_line_too_long_makes_no_index);
 	tcase_add_test(tc, the_index_keeps_the_file_s_mode);
