@@ -330,6 +330,39 @@ users_user(void *arg, unsigned long lineno, const struct users_entry *e)
 	}
 }
 
+/*
+ * The users file's index: one that no longer fits the file (edited by
+ * hand) or is damaged makes every login read the whole file and log it;
+ * a large file without one makes every login read it all.
+ */
+static void
+check_index(struct checker *c, const char *f)
+{
+	const char *why;
+
+	switch (users_index_state(c->cfg->users, &why)) {
+	case USERS_INDEXED:
+		break;
+	case USERS_UNINDEXED:
+		if (c->users >= POP3D_USERS_INDEX_ADVISED)
+			problem(c, "users file %s: %lu users and no index, so "
+			    "every login reads the whole file: make one with "
+			    "pop3d-passwd index --users %s", f, c->users, f);
+		break;
+	case USERS_INDEX_OUTDATED:
+		problem(c, "users file %s: its index %s.cdb is stale (the file "
+		    "was changed by other means than pop3d-passwd), so every "
+		    "login reads the whole file and logs index=stale: "
+		    "pop3d-passwd index --users %s", f, f, f);
+		break;
+	case USERS_INDEX_DAMAGED:
+		problem(c, "users file %s: its index %s.cdb is damaged (%s), so "
+		    "every login reads the whole file: pop3d-passwd index "
+		    "--users %s", f, f, why != NULL ? why : "unusable", f);
+		break;
+	}
+}
+
 static void
 check_users(struct checker *c)
 {
@@ -355,6 +388,7 @@ check_users(struct checker *c)
 	if (c->users == 0)
 		problem(c, "users file %s: holds no user: add one with "
 		    "pop3d-passwd add", f);
+	check_index(c, f);
 	if (c->cfg->user != NULL && !c->user_found)
 		problem(c, "--user %s: no line of the users file that logins "
 		    "would use has this name", esc(name, sizeof(name),

@@ -1048,32 +1048,65 @@ costliest_of(const struct users_costs *c)
 	return max;
 }
 
-/* From a current index: 1 with *mem set, 0 when there is none. */
-static int
-hash_memory_indexed(const char *path, int fd, uint64_t *mem)
+/*
+ * Asks the index of the file open on fd (a name that no line can hold,
+ * so only what a login costs, not a user, is looked up); *mem, when not
+ * NULL, takes the costliest m= its header keeps.
+ */
+static enum users_index_res
+index_ask(const char *path, int fd, uint64_t *mem, const char **why)
 {
 	struct users_entry e;
 	struct users_costs c;
 	struct stat sb;
 	unsigned long bad = 0;
-	const char *why = NULL;
-	int r = 0;
+	enum users_index_res r;
 
 	if (fstat(fd, &sb) == -1)
-		return 0;
+		return USERS_INDEX_ABSENT;
 	users_costs_init(&c);
-	switch (users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, &why)) {
-	case USERS_INDEX_FOUND:
-	case USERS_INDEX_NOT_FOUND:
+	r = users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, why);
+	if (mem != NULL && (r == USERS_INDEX_FOUND ||
+	    r == USERS_INDEX_NOT_FOUND))
 		*mem = costliest_of(&c);
-		r = 1;
-		break;
-	default:
-		break;
-	}
 	sodium_memzero(&e, sizeof(e));
 	users_costs_wipe(&c);
 	return r;
+}
+
+/* From a current index: 1 with *mem set, 0 when there is none. */
+static int
+hash_memory_indexed(const char *path, int fd, uint64_t *mem)
+{
+	const char *why = NULL;
+	enum users_index_res r = index_ask(path, fd, mem, &why);
+
+	return r == USERS_INDEX_FOUND || r == USERS_INDEX_NOT_FOUND;
+}
+
+enum users_index_state
+users_index_state(const char *path, const char **why)
+{
+	enum users_index_res r;
+	int fd;
+
+	*why = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return USERS_UNINDEXED;
+	r = index_ask(path, fd, NULL, why);
+	close(fd);
+	switch (r) {
+	case USERS_INDEX_FOUND:
+	case USERS_INDEX_NOT_FOUND:
+		return USERS_INDEXED;
+	case USERS_INDEX_ABSENT:
+		return USERS_UNINDEXED;
+	case USERS_INDEX_STALE:
+		return USERS_INDEX_OUTDATED;
+	case USERS_INDEX_BROKEN:
+		break;
+	}
+	return USERS_INDEX_DAMAGED;
 }
 
 int

@@ -188,6 +188,17 @@ long	users_lint(const char *path, unsigned long long mem_max,
 int	users_mailbox(const char *mail_root, const struct users_entry *e,
 	    char *out, size_t cap) __attribute__((warn_unused_result));
 
+/* Whether logins find users through the users file's index. */
+enum users_index_state {
+	USERS_INDEXED,		/* FILE.cdb is current */
+	USERS_UNINDEXED,	/* there is none */
+	USERS_INDEX_OUTDATED,	/* made from another version of the file */
+	USERS_INDEX_DAMAGED	/* unusable; *why says why (a constant) */
+};
+
+/* The state of the index of the users file at path (pop3d --check). */
+enum users_index_state users_index_state(const char *path, const char **why);
+
 /*
  * The memory, in bytes, that verifying the costliest argon2id hash of
  * the users file at path needs (its m=), so that a pool of logins can be

@@ -84,6 +84,16 @@ class Setup:
         os.makedirs(self.state)
         if ROOT:
             self.give(owner)
+        self.index()
+
+    def index(self):
+        """Remakes the users file's index, as an admin does after a
+        chmod or chown (which change the file's ctime, and so make the
+        index stale)."""
+        p = subprocess.run([PASSWD, "index", "--users", self.users],
+                           capture_output=True, timeout=TIMEOUT)
+        if p.returncode != 0:
+            raise RuntimeError(f"pop3d-passwd index: {p.stderr!r}")
 
     def path(self, rel):
         return os.path.join(self.root, rel)
@@ -253,7 +263,35 @@ def ban_file_of_root(s):
     s.give(0, "state/failures")
 
 
+def index_damaged(s):
+    s.write("users.cdb", b"\0" * 4096, 0o600)
+
+
+def many_users_unindexed(s):
+    """1,000 users more (by add --from, one rewrite), then no index."""
+    with open(s.users) as f:
+        hash_ = f.readline().rstrip("\n").split(":")[1]
+    lst = s.path("more")
+    with open(lst, "w") as f:
+        for i in range(1000):
+            f.write("u%04d:%s:%s\n" % (i, hash_, s.path("mail/bob")))
+    p = subprocess.run([PASSWD, "add", "--from", lst, "--users", s.users],
+                       capture_output=True, timeout=TIMEOUT)
+    if p.returncode != 0:
+        raise RuntimeError(f"pop3d-passwd add --from: {p.stderr!r}")
+    os.remove(lst)
+    os.remove(s.users + ".cdb")
+
+
 CASES = [
+    ("a stale index", 0, users_line(b"# edited by hand\n"),
+     r"users file \S+/users: its index \S+/users\.cdb is stale .*: "
+     r"pop3d-passwd index --users"),
+    ("a damaged index", 0, index_damaged,
+     r"users file \S+/users: its index \S+/users\.cdb is damaged"),
+    ("1,003 users without an index", 0, many_users_unindexed,
+     r"users file \S+/users: 1003 users and no index, so every login "
+     r"reads the whole file: make one with pop3d-passwd index"),
     ("users file missing", 0, lambda s: os.remove(s.users),
      r"users file \S+/users: does not exist: add a user"),
     ("users file a folder", 0, users_folder,
@@ -386,6 +424,7 @@ def test_memory_limit():
     with tempfile.TemporaryDirectory() as tmp:
         s = Setup(tmp)
         s.append("users", b"dave:" + BIG_HASH.encode() + b"\n")
+        s.index()
         os.makedirs(s.path("mail/dave"))
         rc, out, _ = run_check(s.args(), limit_as=256 << 20)
         found = [l for l in problems(out) if re.search(
