@@ -8,6 +8,7 @@
  * within bounds.  Never changes or removes a message.
  */
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -609,12 +610,47 @@ next_entry(void *arg, struct uidls_entry *e)
 	return 1;
 }
 
+/*
+ * Takes the mailbox's lock, as a session does: pop3d rewrites the file
+ * too (a Maildir twin's id, an entry for a file that is gone), and two
+ * writers would lose one's entries.  A lock file made here goes to the
+ * mailbox's owner; one that is there is only locked, never changed
+ * (it may be a link planted to another file).  The descriptor, or -1
+ * (errno EAGAIN when a session holds the mailbox).
+ */
+static int
+lock_mailbox(struct mailbox *mb, uid_t owner, gid_t group)
+{
+	int fd;
+
+	fd = openat(mb->dirfd, POP3D_LOCK_NAME, O_RDWR | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd != -1 && owner != (uid_t)-1 && fchown(fd, owner, group) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (fd == -1 && errno == EEXIST)
+		fd = openat(mb->dirfd, POP3D_LOCK_NAME, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved == EWOULDBLOCK ? EAGAIN : saved;
+		return -1;
+	}
+	return fd;
+}
+
 static int
 save(struct mailbox *mb)
 {
 	struct stat sb;
 	uid_t owner = (uid_t)-1;
 	gid_t group = (gid_t)-1;
+	int lockfd, r, saved;
 
 	/* Run as root, the file goes to whoever owns the mailbox. */
 	if (geteuid() == 0) {
@@ -623,8 +659,19 @@ save(struct mailbox *mb)
 		owner = sb.st_uid;
 		group = sb.st_gid;
 	}
+	if ((lockfd = lock_mailbox(mb, owner, group)) == -1) {
+		if (errno == EAGAIN)
+			fprintf(stderr, "pop3d-import: %s: a POP3 session has "
+			    "the mailbox open; try again when it ends\n",
+			    mb->path);
+		return -1;
+	}
 	mb->next = 0;
-	return uidls_save(mb->dirfd, owner, group, next_entry, mb);
+	r = uidls_save(mb->dirfd, owner, group, next_entry, mb);
+	saved = errno;
+	close(lockfd);
+	errno = saved;
+	return r;
 }
 
 static int

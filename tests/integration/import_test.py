@@ -221,6 +221,32 @@ def test_default_format():
     return home, dovecot
 
 
+def test_busy_mailbox(home):
+    """A session holds the mailbox: pop3d-import waits for no one and
+    writes nothing (pop3d may rewrite the file at the same time), then
+    imports once it is free.  The lock file it finds is left as it is."""
+    import fcntl
+    md = os.path.join(home, "Maildir")
+    uidls = os.path.join(md, UIDLS)
+    with open(uidls, "rb") as f:
+        before = f.read()
+    lock = os.path.join(md, ".pop3d.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        p = pop3d_import("--from", "dovecot", md)
+        check(p.returncode != 0 and b"a POP3 session has the mailbox "
+              b"open" in p.stderr, "import into a mailbox in use: refused",
+              (p.returncode, p.stderr))
+        with open(uidls, "rb") as f:
+            check(f.read() == before, "import into a mailbox in use: "
+                  "its file unchanged")
+    finally:
+        os.close(fd)
+    p = pop3d_import("--from", "dovecot", md)
+    check(p.returncode == 0, "import once the session ended", p.stderr)
+
+
 def test_formats():
     for fmt in ("%v.%u", "%f", "%g", "%03u-%Lf", "%1.8f%Xu", "%Uf",
                 "a%%b%u"):
@@ -874,6 +900,7 @@ def test_fetchmail():
 try:
     home, dovecot = test_default_format()
     test_new_mail_and_collisions(home, dovecot)
+    test_busy_mailbox(home)
     test_formats()
     test_saved_uidls()
     test_x_uidl()
