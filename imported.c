@@ -139,6 +139,12 @@ settle(struct store *st, uint32_t *ord, int round)
 			if (msg_set_name(st, m, buf, strlen(buf), salt) == -1)
 				return -1;
 			m->imported = false;
+			/*
+			 * Kept like a twin's (imported_record), or a rewrite
+			 * that drops the entry that lost would give it back
+			 * its own id at the next login.
+			 */
+			m->twin = true;
 			changed++;
 		}
 	}

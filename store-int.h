@@ -47,8 +47,9 @@ struct msg {
 	bool		 used:1;	/* while listing: found in the folder */
 	bool		 imported:1;	/* the id is the old server's
 					   (imported.c) */
-	bool		 twin:1;	/* a Maildir twin's digest id
-					   (msg_dedupe_uids) */
+	bool		 twin:1;	/* a digest id to keep: a Maildir
+					   twin's (msg_dedupe_uids), or one
+					   that lost an imported id (settle) */
 	bool		 linked:1;	/* in cur/, and new/ holds this file
 					   under its base too (msg_fold_links) */
 };
