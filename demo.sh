@@ -25,7 +25,9 @@ fi
 quietly ninja -C build pop3d pop3d-passwd
 
 rm -rf demo
-mkdir -p demo/mail/me
+# The failure-state file and the login slots in demo/ too, not in the
+# system's /var/lib/pop3d and /run/pop3d, which a demo does not make.
+mkdir -p demo/mail/me demo/state demo/run
 chmod 700 demo
 printf '%s\n' passw0rd |
     build/pop3d-passwd add --users demo/users me
@@ -89,6 +91,8 @@ MSG
 pop3d=$top/build/pop3d
 users=$top/demo/users
 root=$top/demo/mail
+state=$top/demo/state
+run=$top/demo/run
 url="pop3://me:passw0rd@127.0.0.1:$port"
 cat <<EOF_MSG
 
@@ -108,4 +112,5 @@ mail, tag pop3d).  Ctrl-C stops the demo.
 EOF_MSG
 
 exec systemd-socket-activate -l "127.0.0.1:$port" --inetd -a \
-    "$pop3d" --users "$users" --mail-root "$root"
+    "$pop3d" --users "$users" --mail-root "$root" \
+    --ban-file "$state/failures" --runtime-dir "$run"
