@@ -391,6 +391,31 @@ bad_line_names(unsigned long lineno, const char *line, size_t len,
 	return n > 0 && (size_t)n == namelen && memcmp(got, name, namelen) == 0;
 }
 
+/*
+ * A line logins will not use: counted, the first one's number and why
+ * kept for the log, and the first that spells the name asked for.
+ */
+static void
+note_bad_line(struct find *f, unsigned long lineno, const char *line,
+    size_t len)
+{
+	struct users_note *n = f->note;
+
+	n->bad_lines++;
+	if (n->bad_line == 0) {
+		n->bad_line = lineno;
+		if (line == NULL)
+			snprintf(n->bad_why, sizeof(n->bad_why),
+			    "it is longer than %d octets", POP3D_USERS_LINE_MAX);
+		else
+			(void)users_line_why(line, len, lineno == 1,
+			    n->bad_why, sizeof(n->bad_why));
+	}
+	if (line != NULL && n->user_bad_line == 0 &&
+	    bad_line_names(lineno, line, len, f->name, f->namelen))
+		n->user_bad_line = lineno;
+}
+
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -400,21 +425,7 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 
 	r = line == NULL ? USERS_LINE_BAD : users_parse_line(line, len, &e);
 	if (r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID)
-		f->note->bad_lines++;
-	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
-	    f->note->bad_line == 0) {
-		f->note->bad_line = lineno;
-		if (line == NULL)
-			snprintf(f->note->bad_why, sizeof(f->note->bad_why),
-			    "it is longer than %d octets", POP3D_USERS_LINE_MAX);
-		else
-			(void)users_line_why(line, len, lineno == 1,
-			    f->note->bad_why, sizeof(f->note->bad_why));
-	}
-	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
-	    line != NULL && f->note->user_bad_line == 0 &&
-	    bad_line_names(lineno, line, len, f->name, f->namelen))
-		f->note->user_bad_line = lineno;
+		note_bad_line(f, lineno, line, len);
 	if (r == USERS_LINE_USER)
 		users_costs_add(&f->costs, &e);
 	if (r == USERS_LINE_USER && !f->found && e.namelen == f->namelen &&
