@@ -502,52 +502,71 @@ spool_rehash(struct session *s, const char *esc, const char *name,
 	sodium_memzero(&e, sizeof(e));
 }
 
+/* What a login's gate learns and holds (take_slot). */
+struct slot_gate {
+	struct slots	*sl;
+	const char	*esc;
+	bool		 held;
+	bool		 busy;
+};
+
+/*
+ * users_check's gate: takes one of the login slots the users file's
+ * costliest hash sizes.  A login that gets none in time is logged here
+ * and not verified.  A slot folder that cannot be used is logged, and
+ * the hash verified without a slot: a broken folder must not lock
+ * everyone out.
+ */
+static bool
+take_slot(void *arg, uint64_t hash_mem)
+{
+	struct slot_gate *g = arg;
+	unsigned n = slots_login_count(g->sl, hash_mem), waited = 0;
+
+	switch (slots_login_take(g->sl, n, &waited)) {
+	case SLOTS_OK:
+		g->held = true;
+		return true;
+	case SLOTS_BUSY:
+		log_msg(LOG_WARNING, "login user=%s result=tempfail "
+		    "reason=slots slots=%u waited_ms=%u", g->esc, n, waited);
+		g->busy = true;
+		return false;
+	case SLOTS_FAIL:
+		log_msg(LOG_ERR, "slots result=fail dir=%s error=\"%s\"",
+		    g->sl->dir, strerror(errno));
+		break;
+	}
+	return true;
+}
+
 /*
  * users_check in a login slot (slots.h), so that no more hashes are
  * verified on the host at once than its memory budget holds, a known
- * name's and an unknown one's alike.  A login that gets no slot in time
- * is USERS_TEMPFAIL with *busy set, logged here, its password wiped
- * unverified.  A slot folder that cannot be used is logged, and the
- * hash verified without a slot: a broken folder must not lock everyone
- * out.
+ * name's and an unknown one's alike; the slots are counted from the
+ * same read of the users file that finds the user.  A login that gets
+ * no slot in time is USERS_TEMPFAIL with *busy set, logged by the gate,
+ * its password wiped unverified and nothing noted.
  */
 static enum users_res
 verify(struct session *s, const char *esc, const char *name, size_t namelen,
     char *pass, size_t passlen, struct users_login *li,
     struct users_note *note, bool *busy)
 {
-	struct slots *sl = s->cfg->slots;
+	struct slot_gate g = { .sl = s->cfg->slots, .esc = esc };
 	enum users_res ur;
-	uint64_t mem = 0;
-	unsigned n = 0, waited = 0;
 
-	if (sl != NULL && users_hash_memory(s->cfg->users, &mem) == 0) {
-		n = slots_login_count(sl, mem);
-		switch (slots_login_take(sl, n, &waited)) {
-		case SLOTS_OK:
-			break;
-		case SLOTS_BUSY:
-			sodium_memzero(pass, passlen);
-			memset(note, 0, sizeof(*note));
-			log_msg(LOG_WARNING, "login user=%s result=tempfail "
-			    "reason=slots slots=%u waited_ms=%u", esc, n,
-			    waited);
-			*busy = true;
-			return USERS_TEMPFAIL;
-		case SLOTS_FAIL:
-			log_msg(LOG_ERR, "slots result=fail dir=%s "
-			    "error=\"%s\"", sl->dir, strerror(errno));
-			break;
-		}
-	}
 	ur = users_check(s->cfg->users, s->cfg->mail_root, name, namelen,
-	    pass, passlen, li, note);
-	if (sl != NULL) {
+	    pass, passlen, li, note, g.sl != NULL ? take_slot : NULL, &g);
+	if (g.held) {
 		int saved = errno;
 
-		slots_login_done(sl);
+		slots_login_done(g.sl);
 		errno = saved;
 	}
+	if (g.busy)
+		memset(note, 0, sizeof(*note));
+	*busy = g.busy;
 	return ur;
 }
 

@@ -629,7 +629,7 @@ check(const char *users, const struct users_entry *e, const struct lines *l,
 	}
 	get_password(false, pw, sizeof(pw), &pwlen);
 	switch (users_check(users, "/", e->name, e->namelen, pw, pwlen,
-	    &login, &note)) {
+	    &login, &note, NULL, NULL)) {
 	case USERS_OK:
 		break;
 	case USERS_DENY:

@@ -256,6 +256,8 @@ struct find {
 	bool			 found;
 	/* The costs of the file's users, for an unknown name's dummy. */
 	struct users_costs	 costs;
+	/* The memory the costliest argon2id hash read needs, in bytes. */
+	uint64_t		 mem;
 };
 
 size_t
@@ -416,6 +418,32 @@ note_bad_line(struct find *f, unsigned long lineno, const char *line,
 		n->user_bad_line = lineno;
 }
 
+/* Raises *max to what verifying the argon2id hash needs, in bytes. */
+static void
+note_memory(uint64_t *max, const char *hash)
+{
+	unsigned long m;
+
+	if (sscanf(hash, "$argon2id$v=19$m=%lu,", &m) == 1 &&
+	    (uint64_t)m * 1024 > *max)
+		*max = (uint64_t)m * 1024;
+}
+
+/*
+ * The costliest m= among costs, from the index's header: what a scan of
+ * the file would find, without reading it (a login's cost stays flat in
+ * the number of users).
+ */
+static uint64_t
+costliest_of(const struct users_costs *c)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < c->ncosts; i++)
+		note_memory(&max, c->cost[i].prefix);
+	return max;
+}
+
 static int
 find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -426,8 +454,10 @@ find_line(void *arg, unsigned long lineno, const char *line, size_t len)
 	r = line == NULL ? USERS_LINE_BAD : users_parse_line(line, len, &e);
 	if (r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID)
 		note_bad_line(f, lineno, line, len);
-	if (r == USERS_LINE_USER)
+	if (r == USERS_LINE_USER) {
 		users_costs_add(&f->costs, &e);
+		note_memory(&f->mem, e.hash);
+	}
 	if (r == USERS_LINE_USER && !f->found && e.namelen == f->namelen &&
 	    memcmp(e.name, f->name, f->namelen) == 0) {
 		*f->e = e;
@@ -459,6 +489,7 @@ find_indexed(const char *path, int fd, const struct stat *sb, struct find *f)
 		/* FALLTHROUGH */
 	case USERS_INDEX_NOT_FOUND:
 		f->note->index = USERS_NOTE_INDEX_USED;
+		f->mem = costliest_of(&f->costs);
 		return true;
 	case USERS_INDEX_ABSENT:
 		return false;
@@ -551,7 +582,7 @@ mailbox_path(const char *mail_root, const struct users_entry *e, char *out,
 enum users_res
 users_check(const char *path, const char *mail_root, const char *name,
     size_t namelen, char *pass, size_t passlen, struct users_login *login,
-    struct users_note *note)
+    struct users_note *note, users_gate gate, void *gate_arg)
 {
 	struct users_entry e;
 	struct find f = { .name = name, .namelen = namelen, .e = &e,
@@ -565,6 +596,14 @@ users_check(const char *path, const char *mail_root, const char *name,
 	memset(&e, 0, sizeof(e));
 	found = find(path, &f);
 	saved = errno;
+	if (gate != NULL && (found == FOUND || found == FOUND_NOT) &&
+	    !gate(gate_arg, f.mem != 0 ? f.mem : POP3D_PWHASH_MEM)) {
+		sodium_memzero(pass, passlen);
+		sodium_memzero(&e, sizeof(e));
+		users_costs_wipe(&f.costs);
+		errno = EAGAIN;
+		return USERS_TEMPFAIL;
+	}
 	if (found != FOUND) {
 		res = found == FOUND_UNREADABLE ? USERS_TEMPFAIL :
 		    found == FOUND_UNSAFE ? USERS_PERMFAIL : USERS_DENY;
@@ -1024,48 +1063,12 @@ users_mailbox(const char *mail_root, const struct users_entry *e,
 	return mailbox_path(mail_root, e, out, cap);
 }
 
-/* A users_hash_memory pass over one line: the largest m= so far. */
-static int
-costliest(void *arg, unsigned long lineno, const char *line, size_t len)
-{
-	uint64_t *max = arg;
-	struct users_entry e;
-	unsigned long m;
-
-	(void)lineno;
-	if (line != NULL && users_parse_line(line, len, &e) ==
-	    USERS_LINE_USER && sscanf(e.hash, "$argon2id$v=19$m=%lu,",
-	    &m) == 1 && (uint64_t)m * 1024 > *max)
-		*max = (uint64_t)m * 1024;
-	sodium_memzero(&e, sizeof(e));
-	return 0;
-}
-
-/*
- * The costliest m= among costs, from the index's header: what a scan of
- * the file would find, without reading it (a login's cost stays flat in
- * the number of users).  0 when none is argon2id.
- */
-static uint64_t
-costliest_of(const struct users_costs *c)
-{
-	uint64_t max = 0;
-	unsigned long m;
-
-	for (size_t i = 0; i < c->ncosts; i++)
-		if (sscanf(c->cost[i].prefix, "$argon2id$v=19$m=%lu,",
-		    &m) == 1 && (uint64_t)m * 1024 > max)
-			max = (uint64_t)m * 1024;
-	return max;
-}
-
 /*
  * Asks the index of the file open on fd (a name that no line can hold,
- * so only what a login costs, not a user, is looked up); *mem, when not
- * NULL, takes the costliest m= its header keeps.
+ * so only what a login costs, not a user, is looked up).
  */
 static enum users_index_res
-index_ask(const char *path, int fd, uint64_t *mem, const char **why)
+index_ask(const char *path, int fd, const char **why)
 {
 	struct users_entry e;
 	struct users_costs c;
@@ -1077,22 +1080,9 @@ index_ask(const char *path, int fd, uint64_t *mem, const char **why)
 		return USERS_INDEX_ABSENT;
 	users_costs_init(&c);
 	r = users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, why);
-	if (mem != NULL && (r == USERS_INDEX_FOUND ||
-	    r == USERS_INDEX_NOT_FOUND))
-		*mem = costliest_of(&c);
 	sodium_memzero(&e, sizeof(e));
 	users_costs_wipe(&c);
 	return r;
-}
-
-/* From a current index: 1 with *mem set, 0 when there is none. */
-static int
-hash_memory_indexed(const char *path, int fd, uint64_t *mem)
-{
-	const char *why = NULL;
-	enum users_index_res r = index_ask(path, fd, mem, &why);
-
-	return r == USERS_INDEX_FOUND || r == USERS_INDEX_NOT_FOUND;
 }
 
 enum users_index_state
@@ -1104,7 +1094,7 @@ users_index_state(const char *path, const char **why)
 	*why = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return USERS_UNINDEXED;
-	r = index_ask(path, fd, NULL, why);
+	r = index_ask(path, fd, why);
 	close(fd);
 	switch (r) {
 	case USERS_INDEX_FOUND:
@@ -1118,26 +1108,4 @@ users_index_state(const char *path, const char **why)
 		break;
 	}
 	return USERS_INDEX_DAMAGED;
-}
-
-int
-users_hash_memory(const char *path, uint64_t *mem)
-{
-	int fd, r, saved;
-
-	*mem = POP3D_PWHASH_MEM;	/* the dummy's, till a user's is read */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -1;
-	*mem = 0;
-	if (hash_memory_indexed(path, fd, mem) == 1)
-		r = 0;
-	else
-		r = file_each_line(fd, POP3D_USERS_LINE_MAX, costliest, mem,
-		    NULL);
-	saved = errno;
-	close(fd);
-	if (*mem == 0)
-		*mem = POP3D_PWHASH_MEM;
-	errno = saved;
-	return r == -1 ? -1 : 0;
 }

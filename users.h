@@ -136,10 +136,22 @@ int	users_folder_name(const char *name, size_t len, char *out, size_t cap)
  * When the index beside the file (users-index.h) is current, the file
  * is not read through: the index names the user's line, which is read
  * and checked alone, and holds what picks an unknown name's cost.
+ *
+ * gate, when not NULL, is called once the file has been read (or its
+ * index asked) and before any hash is verified, with the memory in
+ * bytes that the file's costliest argon2id hash needs (POP3D_PWHASH_MEM,
+ * the dummy's, for a file of none): what a pool of logins is sized by
+ * (slots.h), had from the same read as the user.  When it returns
+ * false, nothing is verified, the password is wiped and the answer is
+ * USERS_TEMPFAIL.  A file that cannot be read, or that others may
+ * write, is answered without calling it.
  */
+typedef bool	(*users_gate)(void *arg, uint64_t hash_mem);
+
 enum users_res users_check(const char *path, const char *mail_root,
 	    const char *name, size_t namelen, char *pass, size_t passlen,
-	    struct users_login *login, struct users_note *note)
+	    struct users_login *login, struct users_note *note,
+	    users_gate gate, void *gate_arg)
 	    __attribute__((warn_unused_result));
 
 /*
@@ -198,15 +210,5 @@ enum users_index_state {
 
 /* The state of the index of the users file at path (pop3d --check). */
 enum users_index_state users_index_state(const char *path, const char **why);
-
-/*
- * The memory, in bytes, that verifying the costliest argon2id hash of
- * the users file at path needs (its m=), so that a pool of logins can be
- * sized to it; POP3D_PWHASH_MEM, the dummy's, for a file of no user.
- * 0, or -1 (errno) when the file cannot be read (*mem is then as far as
- * it was read, or the dummy's).
- */
-int	users_hash_memory(const char *path, uint64_t *mem)
-	    __attribute__((warn_unused_result));
 
 #endif

@@ -208,7 +208,7 @@ check(const char *name, const char *pass, char *mailbox, unsigned long *bad)
 
 	memcpy(pw, pass, len);
 	enum users_res r = users_check(users, "/mail", name, strlen(name), pw,
-	    len, &login, &note);
+	    len, &login, &note, NULL, NULL);
 
 	*bad = note.bad_line;
 	if (r == USERS_OK) {
@@ -374,7 +374,7 @@ START_TEST(login_delay_flag)
 	tl_user(users, "me", "x", NULL);
 	ck_assert_int_eq(check("me", "x", mailbox, &bad), USERS_OK);
 	ck_assert_int_eq(users_check(users, "/mail", "me", 2, pw, 1, &login,
-	    &note), USERS_OK);
+	    &note, NULL, NULL), USERS_OK);
 	ck_assert(!login.has_login_delay);
 	{
 		char *text;
@@ -391,7 +391,7 @@ START_TEST(login_delay_flag)
 	}
 	memcpy(pw, "x", 2);
 	ck_assert_int_eq(users_check(users, "/mail", "me", 2, pw, 1, &login,
-	    &note), USERS_OK);
+	    &note, NULL, NULL), USERS_OK);
 	ck_assert(login.has_login_delay);
 	ck_assert_uint_eq(login.login_delay, 300);
 }
@@ -435,7 +435,7 @@ note_for(const char *name)
 	char pw[] = "not-the-password";
 
 	ck_assert_int_eq(users_check(users, "/mail", name, strlen(name), pw,
-	    strlen(pw), &login, &note), USERS_DENY);
+	    strlen(pw), &login, &note, NULL, NULL), USERS_DENY);
 	return note;
 }
 
@@ -719,31 +719,54 @@ START_TEST(mailbox_of_a_user)
 }
 END_TEST
 
-/* users_hash_memory: what the login slots are sized by (slots.h). */
-START_TEST(hash_memory_is_the_costliest_hash)
+static bool
+refusing(void *arg, uint64_t hash_mem)
+{
+	*(unsigned long long *)arg = hash_mem;
+	return false;
+}
+
+/*
+ * users_check's gate: told what the login slots are sized by (slots.h),
+ * the file's costliest argon2id hash, for a known and an unknown name
+ * alike, before any hash is verified.
+ */
+START_TEST(gate_is_told_the_costliest_hash)
 {
 	static const char lines[] =
 	    "# big:$argon2id$v=19$m=1048576,t=2,p=1$comment\n"
 	    "bcrypt:$2y$10$m=2097152,t=2,p=1$not-argon2id\n"
 	    "no colon m=2097152\n"
 	    "big:" POP3D_DUMMY_HASH "\n";
-	uint64_t mem = 1;
 
-	/* No file: -1, and the dummy's cost for want of a better one. */
-	ck_assert_int_eq(users_hash_memory(users, &mem), -1);
-	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+	/* No file: answered without the gate. */
+	ck_assert_uint_eq(tl_gate_memory(users, "small"), 0);
+	/* No user: the dummy's cost. */
 	tl_write(dir, "users", "", 0);
-	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
-	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+	ck_assert_uint_eq(tl_gate_memory(users, "small"), POP3D_PWHASH_MEM);
 	/* tl_user hashes at libsodium's least memory, 8 KiB. */
 	tl_user(users, "small", "x", NULL);
-	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
-	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MIN);
+	ck_assert_uint_eq(tl_gate_memory(users, "small"),
+	    crypto_pwhash_MEMLIMIT_MIN);
+	ck_assert_uint_eq(tl_gate_memory(users, "nobody"),
+	    crypto_pwhash_MEMLIMIT_MIN);
 	/* A comment, a bcrypt hash and a malformed line cost nothing. */
 	tl_write(dir, "users", lines, sizeof(lines) - 1);
 	tl_user(users, "small", "x", NULL);
-	ck_assert_int_eq(users_hash_memory(users, &mem), 0);
-	ck_assert_uint_eq(mem, POP3D_PWHASH_MEM);
+	ck_assert_uint_eq(tl_gate_memory(users, "small"), POP3D_PWHASH_MEM);
+	ck_assert_uint_eq(tl_gate_memory(users, "nobody"), POP3D_PWHASH_MEM);
+	/* A file others may write is refused before the gate. */
+	ck_assert_int_eq(chmod(users, 0602), 0);
+	{
+		struct users_login login;
+		struct users_note note;
+		unsigned long long mem = 0;
+		char pw[] = "x";
+
+		ck_assert_int_eq(users_check(users, "/mail", "small", 5, pw, 1,
+		    &login, &note, refusing, &mem), USERS_PERMFAIL);
+		ck_assert_uint_eq(mem, 0);
+	}
 }
 END_TEST
 
@@ -773,7 +796,7 @@ main(void)
 	tcase_add_test(tc, lint_reports_every_problem_in_order);
 	tcase_add_test(tc, lint_of_a_missing_file);
 	tcase_add_test(tc, mailbox_of_a_user);
-	tcase_add_test(tc, hash_memory_is_the_costliest_hash);
+	tcase_add_test(tc, gate_is_told_the_costliest_hash);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }

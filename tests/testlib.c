@@ -15,6 +15,7 @@
 #include "files.h"
 #include "io.h"
 #include "testlib.h"
+#include "users.h"
 
 /* files.c's failures are this test's failures. */
 void
@@ -88,6 +89,29 @@ tl_user(const char *users, const char *name, const char *pass,
     const char *folder)
 {
 	files_user(users, name, pass, folder, false);
+}
+
+static bool
+refusing_gate(void *arg, uint64_t hash_mem)
+{
+	*(unsigned long long *)arg = hash_mem;
+	return false;
+}
+
+unsigned long long
+tl_gate_memory(const char *users, const char *name)
+{
+	struct users_login login;
+	struct users_note note;
+	unsigned long long mem = 0;
+	char pw[] = "never-verified";
+
+	ck_assert_int_eq(users_check(users, "/mail", name, strlen(name), pw,
+	    strlen(pw), &login, &note, refusing_gate, &mem), USERS_TEMPFAIL);
+	/* Wiped though nothing was verified. */
+	for (size_t i = 0; i < sizeof(pw); i++)
+		ck_assert_int_eq(pw[i], 0);
+	return mem;
 }
 
 char *

@@ -37,6 +37,13 @@ void	 tl_user(const char *users, const char *name, const char *pass,
 	    const char *folder);
 
 /*
+ * What users_check's gate is told (the memory the users file's costliest
+ * hash needs) for a login as name with a password it never verifies:
+ * the gate refuses.  0 when the gate was not called.
+ */
+unsigned long long tl_gate_memory(const char *users, const char *name);
+
+/*
  * Runs session_run with input as the client's bytes and returns what
  * the server wrote (NUL-terminated; free() it).
  */
