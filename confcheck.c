@@ -351,8 +351,9 @@ check_index(struct checker *c, const char *f)
 		break;
 	case USERS_INDEX_OUTDATED:
 		problem(c, "users file %s: its index %s.cdb is stale (the file "
-		    "was changed by other means than pop3d-passwd), so every "
-		    "login reads the whole file and logs index=stale: "
+		    "was changed by other means than pop3d-passwd: an edit, "
+		    "or a chmod, chgrp or chown, which change its ctime), so "
+		    "every login reads the whole file and logs index=stale: "
 		    "pop3d-passwd index --users %s", f, f, f);
 		break;
 	case USERS_INDEX_DAMAGED:

@@ -19,6 +19,7 @@ and a wrong password get the same replies, with and without the index.
 add --from loads many users in one rewrite, or none.  Log lines are read as log_test.py reads them,
 so root is needed (skipped otherwise).
 """
+import grp
 import os
 import shutil
 import struct
@@ -168,10 +169,7 @@ class Site:
 
 def is_current(site):
     """The index holds the users file's identity."""
-    for k, v in cdb_records(open(site.index, "rb").read()):
-        if k == HEADER_KEY:
-            return v[:IDENTITY.size] == identity(site.users)
-    return False
+    return index_names(site.users) == identity(site.users)
 
 
 def test_verbs(site):
@@ -463,6 +461,52 @@ def test_from(top):
           "':' is the password", r.stderr)
 
 
+def test_setgid_folder(top):
+    """As the README sets it up: in a set-group-ID folder (tmpfiles makes
+    /etc/pop3d so) pop3d-passwd's new file has the folder's group at
+    once, with no chgrp to make its index stale.  A chgrp or chmod after
+    it does (it changes the file's ctime, which the index records):
+    pop3d --check says so and names them, and 'index' mends it."""
+    etc = os.path.join(top, "etc")
+    gid = grp.getgrnam("nogroup").gr_gid
+    os.mkdir(etc)
+    os.chown(etc, 0, gid)
+    os.chmod(etc, 0o2750)
+    users = os.path.join(etc, "users")
+    r = passwd("add", *COST, "--users", users, "me", stdin=b"pw-me\n")
+    check(r.returncode == 0, "add in a set-group-ID folder: exit 0",
+          r.stderr)
+    st = os.stat(users)
+    check(st.st_gid == gid and st.st_mode & 0o777 == 0o640,
+          "a new users file: the folder's group, mode 0640",
+          "gid %d mode %o" % (st.st_gid, st.st_mode))
+    check(index_names(users) == identity(users),
+          "a new users file's index is current, with no chgrp")
+    mail = os.path.join(top, "setgid-mail")
+    os.mkdir(mail)
+    argv = [POP3D, "--check", "--users", users, "--mail-root", mail]
+    before = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    check(b".cdb" not in before.stdout + before.stderr,
+          "pop3d --check: nothing about the index", before.stdout)
+    os.chmod(users, 0o600)
+    after = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    check(after.returncode != 0 and b"stale" in after.stdout and
+          b"chmod" in after.stdout and b"pop3d-passwd index" in after.stdout,
+          "after a chmod, pop3d --check: the index is stale, chmod "
+          "counts, and the way out", after.stdout)
+    r = passwd("index", "--users", users)
+    check(r.returncode == 0 and index_names(users) == identity(users),
+          "index: current again", r.stderr)
+
+
+def index_names(users):
+    """The identity the index beside users records."""
+    for k, v in cdb_records(open(users + ".cdb", "rb").read()):
+        if k == HEADER_KEY:
+            return v[:IDENTITY.size]
+    return None
+
+
 def main():
     log = private_syslog("POP3D_INDEX_TEST_NS")
     top = tempfile.mkdtemp(prefix="pop3d-index.")
@@ -478,6 +522,7 @@ def main():
         test_duplicates(top, log)
         test_at_scale(top, log)
         test_from(top)
+        test_setgid_folder(top)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     return finish()
