@@ -707,6 +707,16 @@ def test_host_hung(ngx):
           "(%.1f s)" % took, out)
 
 
+def client_network():
+    """In the test's own network namespace: loopback up, the clients'
+    198.51.100.x and 2001:db8::2, and nginx's 2001:db8::1."""
+    for cmd in (["link", "set", "lo", "up"],
+                ["addr", "add", "198.51.100.2/24", "dev", "lo"],
+                ["addr", "add", NGINX6 + "/64", "dev", "lo", "nodad"],
+                ["addr", "add", "2001:db8::2/64", "dev", "lo", "nodad"]):
+        subprocess.run(["ip"] + cmd, check=True)
+
+
 PORTS = {}
 
 
@@ -752,11 +762,7 @@ def main():
     reexec_private("POP3D_DEPLOY_NS", net=True)
     bound(280)
     private_dev()
-    for cmd in (["link", "set", "lo", "up"],
-                ["addr", "add", "198.51.100.2/24", "dev", "lo"],
-                ["addr", "add", NGINX6 + "/64", "dev", "lo", "nodad"],
-                ["addr", "add", "2001:db8::2/64", "dev", "lo", "nodad"]):
-        subprocess.run(["ip"] + cmd, check=True)
+    client_network()
     log = Syslog()
     top = tempdir("pop3d-hosts.")
     hosts, ngx = [], None
