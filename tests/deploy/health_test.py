@@ -11,7 +11,8 @@ reloaded through a script that counts the reloads.
 
 Checked: probes of live hosts are served by pop3d as from nginx itself,
 log no login, count no failure and ban nobody, and reload nothing; the
-admin's own "down" stays down while the host answers; a host that comes
+admin's own "down" stays down while the host answers; a failed reload
+is said (exit 111) and done at the next round; a host that comes
 and goes between every probe (flapping) reloads nginx never; under
 pop3d-routes watch, host a's activator killed without a word gets its
 user -ERR [SYS/TEMP] through nginx (poplib in the clear and over TLS,
@@ -90,7 +91,7 @@ class Reloader:
 def probe(routes_file, output, reloader, *more):
     """One round of pop3d-routes probe."""
     return subprocess.run([ROUTES_CMD, "probe", "-o", output, "-r",
-                           reloader.command, "-t", "2"] + list(more) +
+                           reloader.command, "-t", "5"] + list(more) +
                           [routes_file], capture_output=True, timeout=60)
 
 
@@ -342,9 +343,18 @@ def test_admin_down(hosts, ngx, reloader):
           (r.stderr, text))
     with open(ngx.routes, "wb") as f:
         f.write(routes(hosts))
+    r = probe(ngx.routes, ngx.rendered, reloader, "-r", "false")
+    check(r.returncode == 111 and b"false: exit status 1" in r.stderr and
+          b'"\\\\a" "OK";' in read(ngx.rendered) and reloader.runs() == 1,
+          "the mark taken away, the reload fails: exit 111, says so",
+          (r.returncode, r.stderr))
     r = probe(ngx.routes, ngx.rendered, reloader)
-    check(r.returncode == 0 and b'"\\\\a" "OK";' in read(ngx.rendered) and
-          reloader.runs() == 2, "the mark taken away: host a up again")
+    check(r.returncode == 0 and reloader.runs() == 2,
+          "... and the next round reloads, though the maps are the same",
+          (r.returncode, r.stderr))
+    r = probe(ngx.routes, ngx.rendered, reloader)
+    check(r.returncode == 0 and reloader.runs() == 2,
+          "... and the one after reloads nothing")
 
 
 def kill(host):
@@ -377,7 +387,7 @@ def test_dies(top, hosts, ngx, reloader, certs, ctx):
     before = reloader.runs()
     with open(err, "wb") as f:
         watcher = subprocess.Popen(
-            [ROUTES_CMD, "watch", "-i", "0.2", "-t", "1", "-o", ngx.rendered,
+            [ROUTES_CMD, "watch", "-i", "0.2", "-t", "3", "-o", ngx.rendered,
              "-r", reloader.command, ngx.routes], stderr=f,
             stdin=subprocess.DEVNULL)
     bo = Fetcher(ngx, ctx)
