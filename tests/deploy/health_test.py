@@ -33,7 +33,6 @@ module, xinetd, openssl, curl, ip and systemd-analyze; else skipped
 import os
 import poplib
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -45,11 +44,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from deploylib import (Syslog, bound, private_dev, reexec_private,  # noqa
-                       tempdir)
-from hosts_test import (MAIL_MODULE, NGINX, ROUTES_CMD, FromPOP3,  # noqa
-                        FromPOP3SSL, Host, Nginx, client_network, retr)
-from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
+from hosts_test import (NGINX, ROUTES_CMD, FromPOP3, FromPOP3SSL,  # noqa
+                        Host, Nginx, retr, run_parts, set_up, tear_down)
+from pop3dtest import check, crlf, finish  # noqa: E402
 
 USERS = {"al": ("a", "al's pass", b"Subject: al\n\non host a\n"),
          "bo": ("b", "bo's pass", b"Subject: bo\n\non host b\n")}
@@ -466,22 +463,10 @@ def test_unit(top):
 
 
 def main():
-    for tool in ("nginx", "xinetd", "openssl", "curl", "ip",
-                 "systemd-analyze"):
-        if shutil.which(tool) is None:
-            skip(tool + " not found")
-    if not os.path.exists(MAIL_MODULE):
-        skip("no nginx mail module (libnginx-mod-mail)")
-    reexec_private("POP3D_DEPLOY_NS", net=True)
-    bound(150)
-    private_dev()
-    client_network()
-    log = Syslog()
-    top = tempdir("pop3d-health.")
+    log, top, certs = set_up(("curl", "systemd-analyze"), 150,
+                             "pop3d-health.")
     hosts, ngx = [], None
     try:
-        os.makedirs(os.path.join(top, "certs"))
-        certs = make_certs(os.path.join(top, "certs"))
         ctx = ssl.create_default_context(cafile=certs["root"])
         hosts = [Host(top, "a", "127.0.0.2"), Host(top, "b", "127.0.0.3")]
         for name, (host, password, message) in USERS.items():
@@ -493,25 +478,15 @@ def main():
                                                        "nginx starts"):
             sys.exit(finish())
         reloader = Reloader(top, ngx)
-        for test, args in ((test_quiet, (log, hosts, ngx, reloader, ctx)),
-                           (test_admin_down, (hosts, ngx, reloader)),
-                           (test_flapping, (hosts, ngx, reloader)),
-                           (test_dies, (top, hosts, ngx, reloader, certs,
-                                        ctx)),
-                           (test_hostile_routes, (top, reloader)),
-                           (test_hostile_hosts, (top, reloader)),
-                           (test_unit, (top,))):
-            try:
-                test(*args)
-            except Exception as e:  # one part failing must not hide others
-                check(False, "%s ran" % test.__name__, repr(e))
+        run_parts(((test_quiet, (log, hosts, ngx, reloader, ctx)),
+                   (test_admin_down, (hosts, ngx, reloader)),
+                   (test_flapping, (hosts, ngx, reloader)),
+                   (test_dies, (top, hosts, ngx, reloader, certs, ctx)),
+                   (test_hostile_routes, (top, reloader)),
+                   (test_hostile_hosts, (top, reloader)),
+                   (test_unit, (top,))))
     finally:
-        if ngx is not None:
-            ngx.stop()
-        for host in hosts:
-            host.stop()
-        log.close()
-        shutil.rmtree(top, ignore_errors=True)
+        tear_down(top, log, hosts, ngx)
     sys.exit(finish())
 
 
