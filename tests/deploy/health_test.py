@@ -22,7 +22,9 @@ serves al again by itself, with one reload each way and a line in the
 watcher's log for each; hosts that answer garbage, flood or say nothing
 are marked down with their words escaped, in a bounded time; hostile
 routes files (bad names, bad hosts) make probe and watch write nothing,
-reload nothing and say why.
+reload nothing and say why; a damaged state file is a fresh start;
+under watch an edit of the routes file takes effect by itself, a bad
+edit is said once and leaves the last rendering.
 
 The shipped pop3d-routes-watch.service passes systemd-analyze verify.
 
@@ -354,6 +356,70 @@ def test_admin_down(hosts, ngx, reloader):
           "... and the one after reloads nothing")
 
 
+def test_state_file(hosts, ngx, reloader):
+    """A state file that is not one is a fresh start; one that says a
+    live host is down is corrected by one probe."""
+    state = ngx.rendered + ".health"
+    before = reloader.runs()
+    with open(state, "wb") as f:
+        f.write(b"\0{not json\n")
+    r = probe(ngx.routes, ngx.rendered, reloader)
+    check(r.returncode == 0 and b"not a state file; starting afresh"
+          in r.stderr and reloader.runs() == before,
+          "a damaged state file: said, started afresh, nothing reloaded",
+          r.stderr)
+    with open(state, "w") as f:
+        f.write('{"hosts": {"a": {"at": "127.0.0.2 %d", "down": true, '
+                '"failed": 7}}, "reload": false}' % hosts[0].port)
+    r = probe(ngx.routes, ngx.rendered, reloader)
+    check(r.returncode == 0 and b"host a at 127.0.0.2 %d is up again"
+          % hosts[0].port in r.stderr and reloader.runs() == before,
+          "a live host the state calls down: up at once; the maps said "
+          "so already, so nothing is reloaded", r.stderr)
+
+
+def edit(path, data):
+    """path holding data at once, as an editor saves it: the watcher
+    reads the old file or the new, never half of one."""
+    with open(path + ".new", "wb") as f:
+        f.write(data)
+    os.rename(path + ".new", path)
+
+
+def test_watch_renders(top, ngx, reloader, ctx):
+    """Under watch, an edit of the routes file takes effect by itself; a
+    bad one is said once and the last rendering stays."""
+    err = os.path.join(top, "watch-edit.err")
+    good = read(ngx.routes)
+    with open(err, "wb") as f:
+        watcher = subprocess.Popen(
+            [ROUTES_CMD, "watch", "-i", "0.2", "-t", "3", "-o", ngx.rendered,
+             "-r", reloader.command, ngx.routes], stderr=f,
+            stdin=subprocess.DEVNULL)
+    try:
+        edit(ngx.routes, good.replace(b"\nhost b ", b" down\nhost b ", 1))
+        reloads = ngx.reloads()
+        check(wait_until(lambda: ngx.reloads() > reloads and
+                         login(ngx, "al", "clear", ctx)[0] == SYS_TEMP),
+              "under watch, host a marked down in the routes file: al gets "
+              "[SYS/TEMP] with no render by hand")
+        edit(ngx.routes, good + b"user broken%zz a\n")
+        said = wait_until(lambda: b"line 6" in read(err))
+        rendered = read(ngx.rendered)
+        edit(ngx.routes, good)
+        reloads = ngx.reloads()
+        check(said and b'"\\\\a" "[SYS/TEMP]' in rendered and
+              wait_until(lambda: ngx.reloads() > reloads and
+                         login(ngx, "al", "clear", ctx)[0] == b"+OK"),
+              "a bad edit is said and the last rendering stays; fixed, al "
+              "is served again", read(err))
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=10)
+    check(read(err).count(b"line 6") == 1 and b" is down " not in read(err),
+          "the bad edit said once; no host taken for dead", read(err))
+
+
 def kill(host):
     """The host's activator and its pop3d processes killed at once, as a
     crash or a power cut would leave them: nothing is told."""
@@ -481,7 +547,9 @@ def main():
         run_parts(((test_quiet, (log, hosts, ngx, reloader, ctx)),
                    (test_admin_down, (hosts, ngx, reloader)),
                    (test_flapping, (hosts, ngx, reloader)),
+                   (test_state_file, (hosts, ngx, reloader)),
                    (test_dies, (top, hosts, ngx, reloader, certs, ctx)),
+                   (test_watch_renders, (top, ngx, reloader, ctx)),
                    (test_hostile_routes, (top, reloader)),
                    (test_hostile_hosts, (top, reloader)),
                    (test_unit, (top,))))
