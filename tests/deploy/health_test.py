@@ -168,14 +168,15 @@ class Fetcher(threading.Thread):
 
 
 class FakeHost(threading.Thread):
-    """A "host" on 127.0.0.5 that says says to every connection (after
+    """A "host" on addr that says says to every connection (after
     reading what the prober sends first), or keeps sending it."""
 
-    def __init__(self, says, flood=False):
+    def __init__(self, says, flood=False, addr="127.0.0.5"):
         super().__init__(daemon=True)
-        self.says, self.flood = says, flood
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.5", 0))
+        self.says, self.flood, self.addr = says, flood, addr
+        self.sock = socket.socket(socket.AF_INET6 if ":" in addr
+                                  else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((addr, 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.start()
@@ -264,12 +265,15 @@ def test_hostile_hosts(top, reloader):
     fakes = {"garbage": FakeHost(b"\x1b[31mHTTP/1.0 400 \xff\r\n"),
              "flood": FakeHost(b"+OK\x1b" * 1000, flood=True),
              "silent": FakeHost(b""),
-             "refusal": FakeHost(b"-ERR [SYS/TEMP] busy\r\n")}
+             "refusal": FakeHost(b"-ERR [SYS/TEMP] busy\r\n"),
+             "refusal6": FakeHost(b"-ERR [SYS/TEMP] six\r\n",
+                                  addr="2001:db8::2")}
     folder = os.path.join(top, "fakes")
     os.makedirs(folder)
     path = os.path.join(folder, "routes")
     with open(path, "wb") as f:
-        f.write(b"".join(b"host %s 127.0.0.5 %d\n" % (name.encode(), h.port)
+        f.write(b"".join(b"host %s %s %d\n" % (name.encode(), h.addr.encode(),
+                                               h.port)
                          for name, h in fakes.items()) +
                 b"default silent\n")
     before = reloader.runs()
@@ -289,7 +293,9 @@ def test_hostile_hosts(top, reloader):
           re.fullmatch(rb"[\x20-\x7e\n]*", r.stderr) and
           b"\\x1b[31mHTTP/1.0 400 \\xff" in r.stderr and
           b"no greeting within 1 s" in r.stderr and
-          b"-ERR [SYS/TEMP] busy" in r.stderr,
+          b"-ERR [SYS/TEMP] busy" in r.stderr and
+          b"host refusal6 at 2001:db8::2 " in r.stderr and
+          b"-ERR [SYS/TEMP] six" in r.stderr,
           "each host down in one log line, its bytes escaped", r.stderr)
     check(reloader.runs() == before + 2,
           "a reload for the first rendering and one for the hosts down",
