@@ -233,8 +233,21 @@ def test_hostile_routes(top, reloader):
               "probe, hostile routes %d: exit 100, says %s, writes "
               "nothing" % (n, where.decode()), (r.returncode, r.stderr,
                                                 os.listdir(folder)))
-    # watch keeps going (the routes file may be fixed), says why once.
     folder = os.path.join(top, "hostile-0")
+    out = os.path.join(folder, "out")
+    for args in (["probe", "-r", "", "-o", out], ["probe", "-r", "'a", "-o",
+                                                  out],
+                 ["probe", "-t", "0", "-o", out], ["watch", "-i", "x", "-o",
+                                                   out],
+                 ["probe"], ["watch", "-o", out, "-q"]):
+        r = subprocess.run([ROUTES_CMD] + args + [os.path.join(folder,
+                                                               "routes")],
+                           capture_output=True, timeout=30)
+        check(r.returncode == 100 and b"usage: " in r.stderr and
+              os.listdir(folder) == ["routes"],
+              "bad usage %r: exit 100, the usage, nothing written" % args,
+              (r.returncode, r.stderr))
+    # watch keeps going (the routes file may be fixed), says why once.
     err = os.path.join(top, "hostile-watch.err")
     with open(err, "wb") as f:
         w = subprocess.Popen([ROUTES_CMD, "watch", "-i", "0.05", "-o",
