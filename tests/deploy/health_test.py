@@ -94,6 +94,16 @@ def probe(routes_file, output, reloader, *more):
                           [routes_file], capture_output=True, timeout=60)
 
 
+def watch(routes_file, output, reloader, err, *more):
+    """pop3d-routes watch started (a round every 0.2 s unless more says
+    otherwise), its standard error to the file err."""
+    with open(err, "wb") as f:
+        return subprocess.Popen([ROUTES_CMD, "watch", "-i", "0.2", "-t", "3",
+                                 "-o", output, "-r", reloader.command] +
+                                list(more) + [routes_file], stderr=f,
+                                stdin=subprocess.DEVNULL)
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -249,12 +259,8 @@ def test_hostile_routes(top, reloader):
               (r.returncode, r.stderr))
     # watch keeps going (the routes file may be fixed), says why once.
     err = os.path.join(top, "hostile-watch.err")
-    with open(err, "wb") as f:
-        w = subprocess.Popen([ROUTES_CMD, "watch", "-i", "0.05", "-o",
-                              os.path.join(folder, "out"), "-r",
-                              reloader.command,
-                              os.path.join(folder, "routes")],
-                             stderr=f, stdin=subprocess.DEVNULL)
+    w = watch(os.path.join(folder, "routes"), os.path.join(folder, "out"),
+              reloader, err, "-i", "0.05")
     try:
         said = wait_until(lambda: b"line 3" in read(err))
         rounds = time.monotonic() + 0.5
@@ -410,11 +416,7 @@ def test_watch_renders(top, ngx, reloader, ctx):
     bad one is said once and the last rendering stays."""
     err = os.path.join(top, "watch-edit.err")
     good = read(ngx.routes)
-    with open(err, "wb") as f:
-        watcher = subprocess.Popen(
-            [ROUTES_CMD, "watch", "-i", "0.2", "-t", "3", "-o", ngx.rendered,
-             "-r", reloader.command, ngx.routes], stderr=f,
-            stdin=subprocess.DEVNULL)
+    watcher = watch(ngx.routes, ngx.rendered, reloader, err)
     try:
         edit(ngx.routes, good.replace(b"\nhost b ", b" down\nhost b ", 1))
         reloads = ngx.reloads()
@@ -467,11 +469,7 @@ def test_dies(top, hosts, ngx, reloader, certs, ctx):
     back, al is served by itself; bo is served all the time."""
     err = os.path.join(top, "watch.err")
     before = reloader.runs()
-    with open(err, "wb") as f:
-        watcher = subprocess.Popen(
-            [ROUTES_CMD, "watch", "-i", "0.2", "-t", "3", "-o", ngx.rendered,
-             "-r", reloader.command, ngx.routes], stderr=f,
-            stdin=subprocess.DEVNULL)
+    watcher = watch(ngx.routes, ngx.rendered, reloader, err)
     bo = Fetcher(ngx, ctx)
     bo.start()
     try:
