@@ -232,9 +232,10 @@ class Activator:
         self.port = None
         self.log = os.path.join(workdir, kind + ".out")
 
-    def start(self):
-        for _ in range(10):
-            port = free_port(self.host)
+    def start(self, want=None):
+        """Starts it on port want, or on a free port; returns the port."""
+        for _ in range(1 if want else 10):
+            port = want or free_port(self.host)
             argv = self.argv(port)
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(

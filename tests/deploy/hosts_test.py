@@ -707,6 +707,16 @@ def test_host_hung(ngx):
           "(%.1f s)" % took, out)
 
 
+def client_network():
+    """In the test's own network namespace: loopback up, the clients'
+    198.51.100.x and 2001:db8::2, and nginx's 2001:db8::1."""
+    for cmd in (["link", "set", "lo", "up"],
+                ["addr", "add", "198.51.100.2/24", "dev", "lo"],
+                ["addr", "add", NGINX6 + "/64", "dev", "lo", "nodad"],
+                ["addr", "add", "2001:db8::2/64", "dev", "lo", "nodad"]):
+        subprocess.run(["ip"] + cmd, check=True)
+
+
 PORTS = {}
 
 
@@ -742,27 +752,54 @@ def routes(mover="a", down=None):
     return b"\n".join(out) + b"\n"
 
 
-def main():
-    for tool in ("nginx", "xinetd", "openssl", "curl", "fetchmail", "mpop",
-                 "flock", "ip", "tar"):
+def run_parts(parts):
+    """Runs each (test, args): one part failing must not hide others."""
+    for test, args in parts:
+        try:
+            test(*args)
+        except Exception as e:
+            check(False, "%s ran" % test.__name__, repr(e))
+
+
+def tear_down(top, log, hosts, ngx):
+    """Stops nginx (if started) and the hosts, and removes top."""
+    if ngx is not None:
+        ngx.stop()
+    for host in hosts:
+        host.stop()
+    log.close()
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def set_up(tools, seconds, prefix):
+    """Skips without tools or nginx's mail module; else, in namespaces of
+    the test's own, bounded to seconds: the clients' network, a syslog
+    listener, a folder named prefix... with certificates in it.  Returns
+    (log, top, certs)."""
+    for tool in ("nginx", "xinetd", "openssl", "ip") + tools:
         if shutil.which(tool) is None:
             skip(tool + " not found")
     if not os.path.exists(MAIL_MODULE):
         skip("no nginx mail module (libnginx-mod-mail)")
     reexec_private("POP3D_DEPLOY_NS", net=True)
-    bound(280)
+    bound(seconds)
     private_dev()
-    for cmd in (["link", "set", "lo", "up"],
-                ["addr", "add", "198.51.100.2/24", "dev", "lo"],
-                ["addr", "add", NGINX6 + "/64", "dev", "lo", "nodad"],
-                ["addr", "add", "2001:db8::2/64", "dev", "lo", "nodad"]):
-        subprocess.run(["ip"] + cmd, check=True)
+    client_network()
     log = Syslog()
-    top = tempdir("pop3d-hosts.")
-    hosts, ngx = [], None
+    top = tempdir(prefix)
     try:
         os.makedirs(os.path.join(top, "certs"))
-        certs = make_certs(os.path.join(top, "certs"))
+        return log, top, make_certs(os.path.join(top, "certs"))
+    except BaseException:
+        tear_down(top, log, [], None)
+        raise
+
+
+def main():
+    log, top, certs = set_up(("curl", "fetchmail", "mpop", "flock", "tar"),
+                             280, "pop3d-hosts.")
+    hosts, ngx = [], None
+    try:
         hosts = [Host(top, "a", "127.0.0.2"), Host(top, "b", "127.0.0.3")]
         for name, (host, password, messages) in USERS.items():
             hosts[host == "b"].add(name, password, messages)
@@ -781,30 +818,21 @@ def main():
         if ngx.render(routes()) != 0 or not check(ngx.start(),
                                                   "nginx starts"):
             sys.exit(finish())
-        for test, args in ((test_poplib, (log, ngx, certs)),
-                           (test_curl, (ngx, certs)),
-                           (test_odd_names, (ngx,)),
-                           (test_fetchmail_mpop, (top, ngx, certs)),
-                           (test_ipv6, (log, top, ngx)),
-                           (test_delete, (top, ngx)),
-                           (test_wrong_password, (log, top, ngx)),
-                           (test_login_delay, (ngx,)),
-                           (test_edge, (ngx, hosts)),
-                           (test_concurrent, (ngx,)),
-                           (test_move, (top, ngx, certs)),
-                           (test_host_hung, (ngx,)),
-                           (test_host_down, (ngx, hosts))):
-            try:
-                test(*args)
-            except Exception as e:  # one part failing must not hide others
-                check(False, "%s ran" % test.__name__, repr(e))
+        run_parts(((test_poplib, (log, ngx, certs)),
+                   (test_curl, (ngx, certs)),
+                   (test_odd_names, (ngx,)),
+                   (test_fetchmail_mpop, (top, ngx, certs)),
+                   (test_ipv6, (log, top, ngx)),
+                   (test_delete, (top, ngx)),
+                   (test_wrong_password, (log, top, ngx)),
+                   (test_login_delay, (ngx,)),
+                   (test_edge, (ngx, hosts)),
+                   (test_concurrent, (ngx,)),
+                   (test_move, (top, ngx, certs)),
+                   (test_host_hung, (ngx,)),
+                   (test_host_down, (ngx, hosts))))
     finally:
-        if ngx is not None:
-            ngx.stop()
-        for host in hosts:
-            host.stop()
-        log.close()
-        shutil.rmtree(top, ignore_errors=True)
+        tear_down(top, log, hosts, ngx)
     sys.exit(finish())
 
 
