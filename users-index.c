@@ -30,6 +30,15 @@
 static const char header_key[] = "\0pop3d-users-index-1";
 #define HEADER_KEYLEN	(sizeof(header_key) - 1)
 
+/*
+ * Before a name, the key of the first malformed line that spells it
+ * (users_bad_line_name), whose value is that line's number: so that a
+ * login refused for it can say why, as a scan of the file can.
+ */
+static const char bad_prefix[] = "\0bad:";
+#define BAD_PREFIXLEN	(sizeof(bad_prefix) - 1)
+#define BAD_KEY_MAX	(BAD_PREFIXLEN + POP3D_NAME_MAX)
+
 /* The header's fixed part, then POP3D_USERS_COSTS_MAX costs at most. */
 #define IDENTITY_LEN	(7 * 8)
 #define HEADER_BASE	(IDENTITY_LEN + 8 + 16 + 8 + 32 + 8)
@@ -252,10 +261,28 @@ record(int fd, const void *key, size_t klen, unsigned char *out,
 	return 1;
 }
 
+/* The number of the first malformed line spelling name, 0 for none. */
+static int
+bad_line_of(int fd, const char *name, size_t namelen, unsigned long *lineno)
+{
+	unsigned char key[BAD_KEY_MAX], val[8];
+	size_t len;
+	int r;
+
+	*lineno = 0;
+	memcpy(key, bad_prefix, BAD_PREFIXLEN);
+	memcpy(key + BAD_PREFIXLEN, name, namelen);
+	r = record(fd, key, BAD_PREFIXLEN + namelen, val, sizeof(val),
+	    sizeof(val), &len);
+	if (r == 1)
+		*lineno = (unsigned long)get_u64(val);
+	return r == -1 ? -1 : 0;
+}
+
 static enum users_index_res
 lookup(int fd, int ufd, const struct stat *usb, const char *name,
     size_t namelen, struct users_entry *e, struct header *h,
-    const char **why)
+    unsigned long *user_bad, const char **why)
 {
 	unsigned char buf[HEADER_MAX], id[IDENTITY_LEN];
 	struct users_entry line;
@@ -308,13 +335,19 @@ lookup(int fd, int ufd, const struct stat *usb, const char *name,
 		if (r == -1)
 			return USERS_INDEX_BROKEN;
 	}
+	*why = "cannot be read";
+	if (user_bad != NULL && namelen > 0 && namelen <= POP3D_NAME_MAX &&
+	    memchr(name, '\0', namelen) == NULL &&
+	    bad_line_of(fd, name, namelen, user_bad) == -1)
+		return USERS_INDEX_BROKEN;
 	return USERS_INDEX_NOT_FOUND;
 }
 
 enum users_index_res
 users_index_find(const char *users, int ufd, const struct stat *usb,
     const char *name, size_t namelen, struct users_entry *e,
-    struct users_costs *costs, unsigned long *bad_line, const char **why)
+    struct users_costs *costs, unsigned long *bad_line,
+    unsigned long *user_bad_line, const char **why)
 {
 	char path[PATH_MAX];
 	struct header h;
@@ -331,7 +364,9 @@ users_index_find(const char *users, int ufd, const struct stat *usb,
 		return errno == ENOENT ? USERS_INDEX_ABSENT :
 		    USERS_INDEX_BROKEN;
 	}
-	r = lookup(fd, ufd, usb, name, namelen, e, &h, why);
+	if (user_bad_line != NULL)
+		*user_bad_line = 0;
+	r = lookup(fd, ufd, usb, name, namelen, e, &h, user_bad_line, why);
 	close(fd);
 	if (r == USERS_INDEX_FOUND || r == USERS_INDEX_NOT_FOUND) {
 		memcpy(costs->cost, h.costs.cost, sizeof(costs->cost));
@@ -352,6 +387,26 @@ struct make {
 	uint64_t		 off;	/* of the line at hand */
 };
 
+/*
+ * Keys a malformed line by the name it spells, if any: tinycdb finds a
+ * key's first record first, so the first such line is the one named.
+ */
+static int
+add_bad_line(struct make *m, unsigned long lineno, const char *line,
+    size_t len)
+{
+	unsigned char key[BAD_KEY_MAX + 1], val[8];	/* + 1: terminated */
+	int n = users_bad_line_name(lineno, line, len,
+	    (char *)key + BAD_PREFIXLEN, POP3D_NAME_MAX + 1);
+
+	if (n == -1)
+		return 0;
+	memcpy(key, bad_prefix, BAD_PREFIXLEN);
+	put_u64(val, lineno);
+	return cdb_make_add(&m->cdb, key, (unsigned)(BAD_PREFIXLEN + n), val,
+	    sizeof(val)) == -1 ? -1 : 0;
+}
+
 static int
 make_line(void *arg, unsigned long lineno, const char *line, size_t len)
 {
@@ -367,9 +422,11 @@ make_line(void *arg, unsigned long lineno, const char *line, size_t len)
 		return 1;
 	}
 	r = users_parse_line(line, len, &e);
-	if ((r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) &&
-	    m->h.bad_line == 0)
-		m->h.bad_line = lineno;
+	if (r == USERS_LINE_BAD || r == USERS_LINE_NOT_ARGON2ID) {
+		if (m->h.bad_line == 0)
+			m->h.bad_line = lineno;
+		res = add_bad_line(m, lineno, line, len);
+	}
 	if (r == USERS_LINE_USER) {
 		users_costs_add(&m->h.costs, &e);
 		if (m->h.probe_len == 0) {

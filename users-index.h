@@ -47,7 +47,9 @@ int	users_index_path(const char *users, char *out, size_t cap)
  * with *usb its fstat.  The index is used only when it was made from
  * that very file (device, inode, size, mtime and ctime to the
  * nanosecond).  On FOUND and NOT_FOUND, *costs (final) and *bad_line
- * are what a scan of the file would have found; a NOT_FOUND reads and
+ * are what a scan of the file would have found, and on NOT_FOUND
+ * *user_bad_line (when not NULL) the first malformed line that spells
+ * name (users_bad_line_name), or 0; a NOT_FOUND reads and
  * checks a user's line too, so that it costs what a FOUND does.  On
  * BROKEN, *why says what is wrong (a constant); on every other answer
  * nothing but *why is touched.  Every offset in the index is checked,
@@ -57,7 +59,8 @@ int	users_index_path(const char *users, char *out, size_t cap)
 enum users_index_res users_index_find(const char *users, int ufd,
 	    const struct stat *usb, const char *name, size_t namelen,
 	    struct users_entry *e, struct users_costs *costs,
-	    unsigned long *bad_line, const char **why)
+	    unsigned long *bad_line, unsigned long *user_bad_line,
+	    const char **why)
 	    __attribute__((warn_unused_result));
 
 /* What users_index_make saw in the users file. */

@@ -29,6 +29,16 @@ struct users_costs {
 	unsigned char		 key[crypto_generichash_KEYBYTES]; /* ... */
 };
 
+/*
+ * The name a malformed line spells: its first field (all of it, when it
+ * has no ':'), %XX-decoded, a byte order mark before the first line's
+ * aside; into out (cap octets).  Its length, or -1 when it does not
+ * decode into cap or is no name a login can send (empty, or holding a
+ * NUL).  So that a login refused for such a line can say so.
+ */
+int	users_bad_line_name(unsigned long lineno, const char *line,
+	    size_t len, char *out, size_t cap);
+
 /* Starts counting; the key is not yet made. */
 void	users_costs_init(struct users_costs *c);
 

@@ -368,18 +368,11 @@ users_costs_wipe(struct users_costs *c)
 	sodium_memzero(c, sizeof(*c));
 }
 
-/*
- * Whether a malformed line was meant for name: its first field (all of
- * it, when it has no ':') spells the name, a byte order mark before the
- * first line's aside.  Only to say why a login failed; such a line never
- * matches a login.
- */
-static bool
-bad_line_names(unsigned long lineno, const char *line, size_t len,
-    const char *name, size_t namelen)
+int
+users_bad_line_name(unsigned long lineno, const char *line, size_t len,
+    char *out, size_t cap)
 {
 	static const char bom[] = "\xef\xbb\xbf";
-	char got[POP3D_NAME_MAX + 1];
 	const char *colon;
 	int n;
 
@@ -388,8 +381,23 @@ bad_line_names(unsigned long lineno, const char *line, size_t len,
 		len -= 3;
 	}
 	colon = memchr(line, ':', len);
-	n = pct_decode(got, sizeof(got), line,
+	n = pct_decode(out, cap, line,
 	    colon != NULL ? (size_t)(colon - line) : len, field_raw_ok);
+	/* No login can send an empty name, or one holding a NUL. */
+	return n > 0 && memchr(out, '\0', (size_t)n) == NULL ? n : -1;
+}
+
+/*
+ * Whether a malformed line was meant for name (users_bad_line_name).
+ * Only to say why a login failed; such a line never matches a login.
+ */
+static bool
+bad_line_names(unsigned long lineno, const char *line, size_t len,
+    const char *name, size_t namelen)
+{
+	char got[POP3D_NAME_MAX + 1];
+	int n = users_bad_line_name(lineno, line, len, got, sizeof(got));
+
 	return n > 0 && (size_t)n == namelen && memcmp(got, name, namelen) == 0;
 }
 
@@ -483,7 +491,8 @@ static bool
 find_indexed(const char *path, int fd, const struct stat *sb, struct find *f)
 {
 	switch (users_index_find(path, fd, sb, f->name, f->namelen, f->e,
-	    &f->costs, &f->note->bad_line, &f->note->index_why)) {
+	    &f->costs, &f->note->bad_line, &f->note->user_bad_line,
+	    &f->note->index_why)) {
 	case USERS_INDEX_FOUND:
 		f->found = f->note->known = true;
 		/* FALLTHROUGH */
@@ -1079,7 +1088,7 @@ index_ask(const char *path, int fd, const char **why)
 	if (fstat(fd, &sb) == -1)
 		return USERS_INDEX_ABSENT;
 	users_costs_init(&c);
-	r = users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, why);
+	r = users_index_find(path, fd, &sb, "", 0, &e, &c, &bad, NULL, why);
 	sodium_memzero(&e, sizeof(e));
 	users_costs_wipe(&c);
 	return r;

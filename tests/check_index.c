@@ -78,7 +78,7 @@ lookup(const char *name, struct users_entry *e, struct users_costs *c,
 	ck_assert_int_eq(fstat(fd, &sb), 0);
 	memset(c, 0, sizeof(*c));
 	r = users_index_find(users, fd, &sb, name, strlen(name), e, c, bad,
-	    &why);
+	    NULL, &why);
 	close(fd);
 	return r;
 }

@@ -7,7 +7,8 @@
  * must end, and a user it finds must be one the file holds under that
  * name: a forged record may choose among the lines of a name written
  * twice (DESIGN.md), never another name's.  Unchanged, the index must
- * answer as a scan of the file does (the first line of a name).
+ * answer as a scan of the file does (the first line of a name; for a
+ * name it lacks, the first malformed line that spells it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,9 @@ static const char users_text[] =
     "bad line\n"
     "dup:" H("aGFzaDM") "\n"
     "# a comment\n"
+    "gone:plaintext\n"
+    "gone:$1$md5$crypt\n"
+    "%00:" H("aGFzaDc") "x\n"
     "dup:" H("aGFzaDQ") ":other:ro\n"
     "ro:" H("aGFzaDU") "::ro,login-delay=60\n"
     "last:" H("aGFzaDY");			/* no newline */
@@ -40,6 +44,7 @@ static const struct {
 } names[] = {
 	{ "me", 2 }, { "md", 2 }, { "dup", 3 }, { "ro", 2 }, { "last", 4 },
 	{ "gone", 4 }, { "", 0 }, { "\0pop3d-users-index-1", 20 },
+	{ "\0bad:gone", 9 }, { "\0", 1 },
 };
 #define NNAMES	(sizeof(names) / sizeof(names[0]))
 
@@ -52,6 +57,7 @@ static char		*users, *index_path;
 static unsigned char	*base;
 static size_t		 base_len;
 static int		 expect[NNAMES];
+static unsigned long	 expect_bad[NNAMES];	/* user_bad_line */
 static struct users_entry expect_e[NNAMES];
 
 static void
@@ -73,9 +79,13 @@ setup(void)
 	index_path = files_join(fz_tmpdir(), "index-users.cdb");
 	unlink(index_path);
 	files_write(users, users_text, sizeof(users_text) - 1);
-	for (size_t i = 0; i < NNAMES; i++)
+	for (size_t i = 0; i < NNAMES; i++) {
 		expect[i] = users_find(users, names[i].name, names[i].len,
 		    &expect_e[i], &note);
+		expect_bad[i] = note.user_bad_line;
+	}
+	if (expect[5] != 0 || expect_bad[5] != 6)	/* the sample's own */
+		fz_fail("the scan finds gone, or not its line 6");
 	if (users_index_make(users, &made) == -1)
 		fz_fail("users_index_make: %s", strerror(errno));
 	if ((fd = open(index_path, O_RDONLY)) == -1 ||
@@ -157,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Unchanged, the index must be what answers, and right. */
 		if (size < 4 && (note.index != USERS_NOTE_INDEX_USED ||
 		    r != expect[i] || note.bad_line != 3 ||
+		    (r == 0 && note.user_bad_line != expect_bad[i]) ||
 		    (r == 1 && !same_user(&e, &expect_e[i]))))
 			fz_fail("the index unused or wrong for %s",
 			    names[i].name);

@@ -102,24 +102,37 @@ def login_reasons(top):
     base = ["--users", users, "--mail-root", mail]
     env = dict(os.environ, REMOTE_ADDR="192.0.2.7")
 
-    replies = {}
-    for name, password, want in (
-            ("me", "wrong", rb"result=deny reason=wrong-password"),
-            ("ghost", PASSWORD, rb"result=deny reason=unknown-user"),
-            ("broken", PASSWORD, rb"result=deny reason=malformed-line line=2"),
-            ("nocolon", PASSWORD, rb"result=deny reason=malformed-line line=3")):
-        ban = os.path.join(top, "ban-" + name)
-        rc, out, seen = on_terminal(
-            base + ["--ban-file", ban],
-            ("USER %s\r\nPASS %s\r\nQUIT\r\n" % (name, password)).encode(),
-            env)
-        replies[name] = out
-        check(re.search(rb"session=\d+@192\.0\.2\.7 login user=" +
-                        name.encode() + rb" " + want + rb"\n", seen)
-              is not None, "%s: the log says why" % name, seen)
-    check(len(set(replies.values())) == 1 and
-          AUTH_FAILED in replies["me"],
-          "the client is answered alike whatever the reason", replies)
+    # First by a scan of the file (the hand edit made its index stale),
+    # then by its index, which must say the same.
+    for how in ("scan", "index"):
+        if how == "index":
+            r = subprocess.run([PASSWD, "index", "--users", users],
+                               capture_output=True)
+            check(r.returncode == 0, "pop3d-passwd index", r.stderr)
+        replies = {}
+        for name, password, want in (
+                ("me", "wrong", rb"result=deny reason=wrong-password"),
+                ("ghost", PASSWORD, rb"result=deny reason=unknown-user"),
+                ("broken", PASSWORD,
+                 rb"result=deny reason=malformed-line line=2"),
+                ("nocolon", PASSWORD,
+                 rb"result=deny reason=malformed-line line=3")):
+            ban = os.path.join(top, "ban-%s-%s" % (how, name))
+            rc, out, seen = on_terminal(
+                base + ["--ban-file", ban],
+                ("USER %s\r\nPASS %s\r\nQUIT\r\n" % (name, password))
+                .encode(), env)
+            replies[name] = out
+            check(re.search(rb"session=\d+@192\.0\.2\.7 login user=" +
+                            name.encode() + rb" " + want + rb"\n", seen)
+                  is not None, "%s, by %s: the log says why" % (name, how),
+                  seen)
+            check((b"index=stale" in seen) == (how == "scan"),
+                  "%s, by %s: the index is %s" % (name, how,
+                  "stale" if how == "scan" else "used"), seen)
+        check(len(set(replies.values())) == 1 and
+              AUTH_FAILED in replies["me"],
+              "the client is answered alike whatever the reason", replies)
 
     # The users file itself: missing, or writable by others.  The line
     # names it; the client hears only that it is not its fault.
