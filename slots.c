@@ -170,6 +170,20 @@ slots_authorized(struct slots *sl)
 	sl->auth_fd = -1;
 }
 
+int
+slots_unauthorized(struct slots *sl)
+{
+	unsigned ahead;
+	int fd;
+
+	if (sl->dir == NULL || sl->auth_fd != -1)
+		return 0;
+	if (hold_lowest(sl->dir, "auth", sl->full, &ahead, &fd) == -1)
+		return -1;
+	sl->auth_fd = fd;
+	return 0;
+}
+
 unsigned
 slots_login_count(const struct slots *sl, uint64_t hash_mem)
 {

@@ -82,6 +82,15 @@ enum slots_res slots_arrive(struct slots *sl, unsigned *ahead)
 void	slots_authorized(struct slots *sl);
 
 /*
+ * The session is back in AUTHORIZATION (QAUT): takes the lowest free
+ * auth slot again, so that sessions arriving after it count it, till
+ * slots_authorized.  It is never dropped: it was let in.  0, or -1
+ * (errno) when the folder cannot be used; with no dir, 0.
+ */
+int	slots_unauthorized(struct slots *sl)
+	    __attribute__((warn_unused_result));
+
+/*
  * N: how many verifications of hashes needing hash_mem bytes fit the
  * memory budget (at least 1, at most POP3D_LOGIN_SLOTS_MAX), or
  * --login-slots where given.

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "session-int.h"
+#include "slots.h"
 #include "store.h"
 
 /*
@@ -465,6 +466,10 @@ cmd_qaut(struct session *s, char *arg, size_t len)
 	s->delay_kept = false;
 	s->bad = 0;	/* each state has its own budget */
 	log_msg(LOG_INFO, "qaut deleted=%zu", removed);
+	/* Counted again among the sessions in AUTHORIZATION (slots.h). */
+	if (s->cfg->slots != NULL && slots_unauthorized(s->cfg->slots) == -1)
+		log_msg(LOG_ERR, "slots result=fail dir=%s error=\"%s\"",
+		    s->cfg->slots->dir, strerror(errno));
 	s->reply = sess_text(s, "%zu messages deleted, log in again", removed);
 	return CMD_OK;
 }

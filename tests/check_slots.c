@@ -122,6 +122,48 @@ START_TEST(arrivals_take_the_lowest_free_slot)
 }
 END_TEST
 
+/*
+ * A session back in AUTHORIZATION (QAUT) is counted again, and never
+ * dropped, however full the pool.
+ */
+START_TEST(back_in_authorization_is_counted_again)
+{
+	struct slots a, b, c, d;
+	unsigned ahead;
+
+	slots_init(&a, dir);
+	slots_init(&b, dir);
+	slots_init(&c, dir);
+	slots_init(&d, dir);
+	/* Two slots; one session ahead drops every arrival but d. */
+	ck_assert_int_eq(slots_parse_startups(&a, "1:100:2"), 0);
+	ck_assert_int_eq(slots_parse_startups(&b, "1:100:2"), 0);
+	ck_assert_int_eq(slots_parse_startups(&d, "1:0:2"), 0);
+	ck_assert_int_eq(slots_arrive(&a, &ahead), SLOTS_OK);
+	slots_authorized(&a);
+	ck_assert_int_eq(slots_unauthorized(&a), 0);
+	ck_assert_int_ne(a.auth_fd, -1);
+	/* Twice is once. */
+	ck_assert_int_eq(slots_unauthorized(&a), 0);
+	ck_assert_int_eq(slots_arrive(&b, &ahead), SLOTS_BUSY);
+	ck_assert_uint_eq(ahead, 1);
+	slots_authorized(&a);
+	ck_assert_int_eq(slots_arrive(&b, &ahead), SLOTS_OK);
+	ck_assert_uint_eq(ahead, 0);
+	ck_assert_int_eq(slots_arrive(&d, &ahead), SLOTS_OK);
+	ck_assert_uint_eq(ahead, 1);
+	/* The pool full: a's return holds nothing, and is not refused. */
+	ck_assert_int_eq(slots_unauthorized(&a), 0);
+	ck_assert_int_eq(a.auth_fd, -1);
+	slots_authorized(&b);
+	slots_authorized(&d);
+	/* No folder: nothing to count. */
+	slots_init(&c, NULL);
+	ck_assert_int_eq(slots_unauthorized(&c), 0);
+	ck_assert_int_eq(c.auth_fd, -1);
+}
+END_TEST
+
 START_TEST(a_full_pool_drops_every_arrival)
 {
 	struct slots a, b;
@@ -225,6 +267,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, startups_parse_strictly);
+	tcase_add_test(tc, back_in_authorization_is_counted_again);
 	tcase_add_test(tc, the_drop_chance_rises_from_start_to_full);
 	tcase_add_test(tc, login_slots_come_from_the_budget);
 	tcase_add_test(tc, arrivals_take_the_lowest_free_slot);

@@ -15,6 +15,8 @@ counts replies:
   killed, it frees the slot and the next login is served.
 - With every slot held (by the test), a known and an unknown name both
   get -ERR [SYS/TEMP] once the wait is over, and a log line each.
+- After QAUT a session holds an auth slot again (it is back in
+  AUTHORIZATION), and frees it at its next login.
 - After QAUT, in the process confined for further logins, a login
   still takes its slot.
 - Early drop: with S sessions in AUTHORIZATION, new ones are dropped
@@ -250,6 +252,36 @@ def qaut_relogin(env, log):
           "process too", bad)
 
 
+def qaut_counted(env):
+    """A session back in AUTHORIZATION after QAUT holds an auth slot
+    again, so that arrivals count it; logged in again, it frees it."""
+    p = env.start("--qaut")
+    auth = None
+    try:
+        def say(line):
+            p.stdin.write(line + b"\r\n")
+            p.stdin.flush()
+            return p.stdout.readline()
+
+        p.stdout.readline()                      # the greeting
+        say(b"USER me")
+        reply = say(b"PASS " + PASSWORD.encode())
+        auth = env.inodes("auth")
+        check(reply.startswith(b"+OK") and p.pid not in holders(auth),
+              "logged in: no auth slot held", reply)
+        reply = say(b"QAUT")
+        check(reply.startswith(b"+OK") and wait_holding(env, p.pid, auth),
+              "after QAUT: an auth slot held again", reply)
+        say(b"USER me")
+        reply = say(b"PASS " + PASSWORD.encode())
+        check(reply.startswith(b"+OK") and p.pid not in holders(auth),
+              "logged in again: the auth slot freed", reply)
+        say(b"QUIT")
+    finally:
+        p.kill()
+        p.wait()
+
+
 class Holders:
     """Sessions left in AUTHORIZATION, each holding an auth slot."""
 
@@ -371,6 +403,7 @@ def main():
         killed_login(env)
         all_held(env, log)
         qaut_relogin(env, log)
+        qaut_counted(env)
         early_drop(env, log)
         tls_drop(env, log)
     finally:
