@@ -72,6 +72,7 @@ enum pass {
 	PASS_REDO	/* a snap lied: list again without snaps */
 };
 
+/* What a listing needs only while it is made (listing_make). */
 struct lister {
 	struct store	*st;
 	uint32_t	*slots;		/* msgs by (folder, name): index + 1 */
