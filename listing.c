@@ -56,7 +56,15 @@ struct cut {
 	char		 key[NAME_MAX + 1];
 };
 
-/* What a listing needs only while it is made (listing_make). */
+/*
+ * A cached file whose identity a stat must bear out (check_later), with
+ * the inode its entry and the folder's listing agree on.
+ */
+struct later {
+	uint64_t	 ino;
+	uint32_t	 idx;		/* into st->msgs */
+};
+
 /* What a pass over the folders came to. */
 enum pass {
 	PASS_OK,
@@ -64,6 +72,7 @@ enum pass {
 	PASS_REDO	/* a snap lied: list again without snaps */
 };
 
+/* What a listing needs only while it is made (listing_make). */
 struct lister {
 	struct store	*st;
 	uint32_t	*slots;		/* msgs by (folder, name): index + 1 */
@@ -77,6 +86,8 @@ struct lister {
 	bool		 snapped;	/* a folder was listed from its snap */
 	bool		 full;		/* more messages than a listing holds */
 	struct cut	 cut;
+	struct later	*later;		/* files to stat after the readdir */
+	size_t		 nlater, later_cap;
 };
 
 static void
@@ -381,61 +392,21 @@ struct dent {
 	unsigned char	 type;
 };
 
-/* Lists one directory entry; 1 listed, 0 not a message, -1 error. */
+/*
+ * Reads file de in folder sub for its size, into m (NULL: a new msg); 1
+ * listed, 0 not a message (gone, not a regular file, or changing), -1
+ * error.
+ */
 static int
-list_file(struct lister *l, int sub, const struct dent *de)
+read_file(struct lister *l, int sub, const struct dent *de, struct msg *m)
 {
 	struct store *st = l->st;
 	const char *name = de->name;
-	struct msg *m = find(l, sub, name, de->h);
 	struct stat sb;
 	uint64_t size;
 	bool dots;
 	int fd, r;
 
-	if (m != NULL && m->used)
-		return 0;	/* NEVER: a folder holds a name once */
-	if (l->listed == POP3D_MSGS_MAX) {
-		/*
-		 * Past a cut, only mail delivered since find_cut, with a
-		 * name before the cut, gets here: it waits for a next
-		 * listing, as any mail delivered during a session does.
-		 */
-		if (l->cut.on)
-			return 0;
-		l->full = true;
-		errno = EFBIG;
-		return -1;
-	}
-	if (m != NULL && sub != SUB_ROOT && !st->read_only &&
-	    de->type == DT_REG && m->ino == de->ino) {
-		m->used = true;
-		m->unchecked = true;
-		l->listed++;
-		return 1;
-	}
-	if (m != NULL || de->type == DT_UNKNOWN) {
-		if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) ==
-		    -1)
-			return errno == ENOENT ? 0 : -1;
-		if (!S_ISREG(sb.st_mode))
-			return 0;	/* a symlink, a folder, a FIFO */
-		if (m != NULL && msg_same_file(m, &sb)) {
-			m->used = true;
-			l->listed++;
-			return 1;
-		}
-	}
-	/*
-	 * A new file when the listing holds as many as it may: the folder
-	 * holds too many (or the cache names files that are gone), so none
-	 * is read until find_cut has chosen which to list.
-	 */
-	if (m == NULL && !l->cut.on && st->count >= POP3D_MSGS_MAX) {
-		l->full = true;
-		errno = EFBIG;
-		return -1;
-	}
 	if ((fd = msg_open(st, name, sub)) == -1) {
 		/* Gone, replaced by a symlink, or unreadable. */
 		if (errno == ENOENT || errno == ELOOP || errno == EACCES ||
@@ -461,6 +432,185 @@ list_file(struct lister *l, int sub, const struct dent *de)
 	l->listed++;
 	l->cache_dirty = true;
 	return 1;
+}
+
+/*
+ * Puts off the stat of a cached file that the folder's listing still
+ * shows under its inode until the whole folder has been read
+ * (stat_later), counting it as listed meanwhile.  false without memory
+ * to note it: then it is checked at once.
+ */
+static bool
+check_later(struct lister *l, struct msg *m)
+{
+	struct store *st = l->st;
+	struct later *n;
+	size_t ncap;
+
+	if (l->nlater == l->later_cap) {
+		ncap = l->later_cap ? l->later_cap * 2 : 1024;
+		if ((n = reallocarray(l->later, ncap, sizeof(*n))) == NULL)
+			return false;
+		l->later = n;
+		l->later_cap = ncap;
+	}
+	l->later[l->nlater++] = (struct later){ .ino = m->ino,
+	    .idx = (uint32_t)(m - st->msgs) };
+	m->used = true;
+	l->listed++;
+	return true;
+}
+
+/* Lists one directory entry; 1 listed, 0 not a message, -1 error. */
+static int
+list_file(struct lister *l, int sub, const struct dent *de)
+{
+	struct store *st = l->st;
+	const char *name = de->name;
+	struct msg *m = find(l, sub, name, de->h);
+	struct stat sb;
+
+	if (m != NULL && m->used)
+		return 0;	/* NEVER: a folder holds a name once */
+	if (l->listed == POP3D_MSGS_MAX) {
+		/*
+		 * Past a cut, only mail delivered since find_cut, with a
+		 * name before the cut, gets here: it waits for a next
+		 * listing, as any mail delivered during a session does.
+		 */
+		if (l->cut.on)
+			return 0;
+		l->full = true;
+		errno = EFBIG;
+		return -1;
+	}
+	if (m != NULL && sub != SUB_ROOT && !st->read_only &&
+	    de->type == DT_REG && m->ino == de->ino) {
+		m->used = true;
+		m->unchecked = true;
+		l->listed++;
+		return 1;
+	}
+	if (m != NULL && de->type == DT_REG && m->ino == de->ino &&
+	    check_later(l, m))
+		return 1;
+	if (m != NULL || de->type == DT_UNKNOWN) {
+		if (fstatat(st->subfd[sub], name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			return errno == ENOENT ? 0 : -1;
+		if (!S_ISREG(sb.st_mode))
+			return 0;	/* a symlink, a folder, a FIFO */
+		if (m != NULL && msg_same_file(m, &sb)) {
+			m->used = true;
+			l->listed++;
+			return 1;
+		}
+	}
+	/*
+	 * A new file when the listing holds as many as it may: the folder
+	 * holds too many (or the cache names files that are gone), so none
+	 * is read until find_cut has chosen which to list.
+	 */
+	if (m == NULL && !l->cut.on && st->count >= POP3D_MSGS_MAX) {
+		l->full = true;
+		errno = EFBIG;
+		return -1;
+	}
+	return read_file(l, sub, de, m);
+}
+
+/*
+ * Sorts l->later by inode: a radix sort, a byte a pass over the bytes in
+ * which the inodes differ (two or three in a folder of 100,000 files),
+ * where qsort's comparisons cost as much as a tenth of the stats.
+ * Without memory for its second array it leaves the folder's order.
+ */
+static void
+sort_later(struct lister *l)
+{
+	struct later *a = l->later, *b, *t;
+	size_t n = l->nlater, count[256], i, sum, c;
+	uint64_t differ = 0;
+	unsigned shift;
+
+	for (i = 1; i < n; i++)
+		differ |= a[i].ino ^ a[0].ino;
+	if (differ == 0 || (b = reallocarray(NULL, n, sizeof(*b))) == NULL)
+		return;
+	for (shift = 0; shift < 64; shift += 8) {
+		if (((differ >> shift) & 0xff) == 0)
+			continue;
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(a[i].ino >> shift) & 0xff]++;
+		for (i = sum = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			b[count[(a[i].ino >> shift) & 0xff]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	/* a holds the order: it is l->later now, of n entries. */
+	if (a != l->later)
+		l->later_cap = n;
+	free(b);
+	l->later = a;
+}
+
+/*
+ * Checks one file check_later put off as list_file would have: believed
+ * only once a stat shows msg_same_file, read again if it changed.  1
+ * listed, 0 not a message (gone, or no longer a regular file), -1
+ * error.
+ */
+static int
+check_now(struct lister *l, int sub, struct msg *m)
+{
+	struct store *st = l->st;
+	char buf[NAME_MAX + 1];
+	struct dent de = { .name = msg_name(st, m, buf) };
+	struct stat sb;
+
+	if (fstatat(st->subfd[sub], de.name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(sb.st_mode))
+		return 0;	/* a symlink, a folder, a FIFO */
+	if (!msg_same_file(m, &sb))
+		return read_file(l, sub, &de, m);
+	m->used = true;
+	l->listed++;
+	return 1;
+}
+
+/*
+ * Checks the files check_later put off, in the order of their inodes: a
+ * stat in that order costs less than in the folder's (a hash of the
+ * names on ext4), as neighbouring inodes share the kernel's caches.
+ * 0, or -1 (errno).
+ */
+static int
+stat_later(struct lister *l, int sub)
+{
+	struct msg *m;
+	int r;
+
+	sort_later(l);
+	for (size_t i = 0; i < l->nlater; i++) {
+		m = &l->st->msgs[l->later[i].idx];
+		/* Counted again by check_now, once it holds. */
+		m->used = false;
+		l->listed--;
+		if ((r = check_now(l, sub, m)) == -1)
+			return -1;
+		if (r == 0)
+			l->now[sub].skipped = true;
+	}
+	l->nlater = 0;
+	return 0;
 }
 
 static int
@@ -589,7 +739,9 @@ list_dir(struct lister *l, int sub)
 	}
 	if (errno == 0 && n > 0)
 		(void)list_batch(l, sub, d, n);
-	return close_dir(dir);
+	if (close_dir(dir) == -1)
+		return -1;
+	return stat_later(l, sub);
 }
 
 /*
@@ -689,11 +841,14 @@ save_next(void *arg, struct sizes_entry *e)
 }
 
 static void
-free_slots(struct lister *l)
+free_scratch(struct lister *l)
 {
 	free(l->slots);
 	l->slots = NULL;
 	l->nslots = 0;
+	free(l->later);
+	l->later = NULL;
+	l->nlater = l->later_cap = 0;
 }
 
 static void
@@ -828,7 +983,7 @@ list_pass(struct lister *l, bool use_snaps)
 		} else if (list_dir(l, sub) == -1)
 			goto fail;
 	}
-	free_slots(l);
+	free_scratch(l);
 	/* Entries for files that are gone leave the listing (and cache). */
 	memset(entries, 0, sizeof(entries));
 	for (i = n = c = 0; i < st->count; i++) {
@@ -878,7 +1033,7 @@ list_pass(struct lister *l, bool use_snaps)
 	}
 	return PASS_OK;
 fail:
-	free_slots(l);
+	free_scratch(l);
 	return PASS_FAIL;
 }
 
@@ -1039,6 +1194,6 @@ listing_make(struct store *st)
 	}
 	st->cut = l.cut.on && l.cut.found > POP3D_MSGS_MAX;
 	st->found = l.cut.found;
-	free_slots(&l);
+	free_scratch(&l);
 	return r == PASS_OK ? 0 : -1;
 }

@@ -95,12 +95,15 @@
  * cost, freed before the mailbox is listed), and for each listed
  * message its name's octets and POP3D_MEM_MSG more: its 40-octet entry,
  * the NUL after its name (and its id, when that is a digest: 34
- * octets), and while listing a slot of the table of names and the
- * sort's index.  That is about 50 octets beside the name: 55 in all for
- * tests/limits' short names, 90 for a Maildir's (some 45 octets), and
- * 340 for a name of NAME_MAX octets, whose id is a digest.  The names
- * are what may grow large (64 MiB for POP3D_MSGS_MAX names of NAME_MAX
- * octets), so they are counted as they are, not within a guess.
+ * octets), and while listing a slot of the table of names, in a folder
+ * whose files are each stat'ed the entry that orders them by inode (16
+ * octets, twice while sorted), then the sort's index.  That is about 50
+ * octets beside the name, 32 more while a folder's inodes are sorted:
+ * 55 (87) in all for tests/limits' short names, 90 for a Maildir's
+ * (some 45 octets), and 340 (372) for a name of NAME_MAX octets, whose
+ * id is a digest.  The names are what may grow large (64 MiB for POP3D_MSGS_MAX
+ * names of NAME_MAX octets), so they are counted as they are, not
+ * within a guess.
  * Nothing else grows with what a client or a folder holds: a line of
  * any length, any number of pipelined commands and a message of any
  * size go through fixed buffers.

@@ -8,7 +8,8 @@ import platform
 import subprocess
 
 from mailboxes import short
-from scenarios import (LOGIN_NEXT_MAX, LOGIN_VS_DOVECOT, LISTING_VS_DOVECOT,
+from scenarios import (LOGIN_NEXT_MAX, LOGIN_VS_DOVECOT, FOLDER_VS_MAILDIR,
+                       LISTING_VS_DOVECOT,
                        RETR_MANY_VS_CAT, RETR_LARGE_VS_CAT, RETR_LARGE_RSS,
                        DELE_ALL_MAX, SESSIONS_PEER_RATE, SESSIONS_VS_DOVECOT,
                        SESSIONS_OVERHEAD, USERS_FLAT_MS, USERS_UNKNOWN_RATIO,
@@ -128,6 +129,12 @@ def targets(rows, ctx):
     def add(t, m, ok):
         out.append("| %s | %s | %s |" % (t, m, verdict(ok) if ok is not None
                                           else "—"))
+
+    def add_times(t, a, b, most):
+        """Target t: a's median wall time at most most × b's."""
+        add(t, "%s ÷ %s ms = %s× (CPU: %s×)" % (
+            fmt_ms(a.med("wall")), fmt_ms(b.med("wall")), ratio(a, b),
+            ratio(a, b, "cpu")), a.med("wall") <= most * b.med("wall"))
     p = find(rows, "login", "Maildir %s, next login" % big, "pop3d")
     d = find(rows, "login", "Maildir %s, next login" % big, "Dovecot")
     if p:
@@ -135,33 +142,28 @@ def targets(rows, ctx):
             big, LOGIN_NEXT_MAX * 1000),
             "%s ms" % fmt_ms(p.med("wall")), p.med("wall") <= LOGIN_NEXT_MAX)
     if p and d:
-        add("login: next login ≤ %g × Dovecot's" % LOGIN_VS_DOVECOT,
-            "%s ÷ %s ms = %s× (CPU: %s×)" % (
-                fmt_ms(p.med("wall")), fmt_ms(d.med("wall")), ratio(p, d),
-                ratio(p, d, "cpu")),
-            p.med("wall") <= LOGIN_VS_DOVECOT * d.med("wall"))
+        add_times("login: next login ≤ %g × Dovecot's" % LOGIN_VS_DOVECOT,
+                  p, d, LOGIN_VS_DOVECOT)
         add("login: next login peak RSS ≤ %g × Dovecot's" % LOGIN_VS_DOVECOT,
             "%s ÷ %s MiB = %.2f×" % (fmt_mib(p.med("rss")), fmt_mib(d.med("rss")),
                                      p.med("rss") / d.med("rss")),
             p.med("rss") <= LOGIN_VS_DOVECOT * d.med("rss"))
+    fc = short(ctx.sizes["folder_count"])
+    f = find(rows, "login", "folder %s, next login" % fc, "pop3d")
+    m = find(rows, "login", "Maildir %s, next login" % fc, "pop3d")
+    if f and m:
+        add_times("login: next login, folder ÷ Maildir of %s ≤ %g×" % (
+            fc, FOLDER_VS_MAILDIR), f, m, FOLDER_VS_MAILDIR)
     p = find(rows, "login", "Maildir %s, first login" % big, "pop3d")
     d = find(rows, "login", "Maildir %s, first login" % big, "Dovecot")
     if p and d:
-        add("login: first login at %s ≤ %g × Dovecot's" % (
-            big, LOGIN_VS_DOVECOT),
-            "%s ÷ %s ms = %s× (CPU: %s×)" % (
-                fmt_ms(p.med("wall")), fmt_ms(d.med("wall")), ratio(p, d),
-                ratio(p, d, "cpu")),
-            p.med("wall") <= LOGIN_VS_DOVECOT * d.med("wall"))
+        add_times("login: first login at %s ≤ %g × Dovecot's" % (
+            big, LOGIN_VS_DOVECOT), p, d, LOGIN_VS_DOVECOT)
     p = find(rows, "listing", "Maildir %s, next login" % big, "pop3d")
     d = find(rows, "listing", "Maildir %s, next login" % big, "Dovecot")
     if p and d:
-        add("listing: UIDL + LIST at %s ≤ %g × Dovecot's" % (
-            big, LISTING_VS_DOVECOT),
-            "%s ÷ %s ms = %s× (CPU: %s×)" % (
-                fmt_ms(p.med("wall")), fmt_ms(d.med("wall")), ratio(p, d),
-                ratio(p, d, "cpu")),
-            p.med("wall") <= LISTING_VS_DOVECOT * d.med("wall"))
+        add_times("listing: UIDL + LIST at %s ≤ %g × Dovecot's" % (
+            big, LISTING_VS_DOVECOT), p, d, LISTING_VS_DOVECOT)
     for r in rows:
         if r.scen == "retr-many" and r.server == "pop3d":
             c = find(rows, "retr-many", r.case, "cat")

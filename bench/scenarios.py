@@ -18,9 +18,11 @@ from measure import (pop3d_cmd, login, dovecot_cmd, dovecot_env, reset_dovecot,
 # the mailbox, then once the server has seen it.  Targets: the next login
 # at the largest Maildir within LOGIN_NEXT_MAX seconds; the first and the
 # next login within LOGIN_VS_DOVECOT of Dovecot's wall time, the next one
-# within that share of Dovecot's peak RSS too.
+# within that share of Dovecot's peak RSS too; the next login at the plain
+# folder within FOLDER_VS_MAILDIR of the Maildir's of as many messages.
 LOGIN_NEXT_MAX = 0.100
 LOGIN_VS_DOVECOT = 0.5
+FOLDER_VS_MAILDIR = 2.0
 
 
 def scen_login(ctx):

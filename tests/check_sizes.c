@@ -278,6 +278,268 @@ cache_edit(const char *from, const char *to)
 	free(text);
 }
 
+/* The size the listing gives file name, a plain folder's (its own id). */
+static uint64_t
+size_of(const char *name)
+{
+	struct store_info info;
+	struct store *st = open_ok();
+	uint64_t size = UINT64_MAX;
+
+	for (size_t i = 0; i < store_count(st); i++) {
+		store_info(st, i, &info);
+		if (strcmp(info.uid, name) == 0)
+			size = info.size;
+	}
+	store_close(st);
+	ck_assert_msg(size != UINT64_MAX, "%s is not listed", name);
+	return size;
+}
+
+/* Sets the mtime of dir/name to that of sb moved by sec and nsec. */
+static void
+mtime_from(const char *name, const struct stat *sb, time_t sec, long nsec)
+{
+	struct stat moved = *sb;
+
+	moved.st_mtim.tv_sec += sec;
+	moved.st_mtim.tv_nsec += nsec;
+	if (moved.st_mtim.tv_nsec >= 1000000000) {
+		moved.st_mtim.tv_nsec -= 1000000000;
+		moved.st_mtim.tv_sec++;
+	}
+	set_mtime(name, &moved);
+}
+
+/*
+ * A plain folder's file rewritten in place to the same size is read
+ * again, never taken from the cache, whichever way its mtime moved: a
+ * nanosecond on, an hour back (the clock stepped back, an editor that
+ * keeps an older time), a day ahead (a clock ahead of the real one).
+ */
+START_TEST(plain_file_rewritten_in_place_is_read_again_whatever_its_mtime)
+{
+	static const struct { time_t sec; long nsec; } moves[] = {
+		{ 0, 1 }, { -3600, 0 }, { 86400, 0 }
+	};
+	struct stat before, after;
+
+	for (size_t k = 0; k < sizeof(moves) / sizeof(moves[0]); k++) {
+		tl_write(dir, "a", "one\ntwo\n", 8);		/* 10 as CRLF */
+		tl_write(dir, "b", "x\r\ny\r\n", 6);		/* 6 */
+		ck_assert_uint_eq(size_of("a"), 10);		/* cached */
+		stat_of("a", &before);
+		tl_write(dir, "a", "onetwo\r\n", 8);		/* 8 as CRLF */
+		mtime_from("a", &before, moves[k].sec, moves[k].nsec);
+		stat_of("a", &after);
+		ck_assert_uint_eq(after.st_ino, before.st_ino);
+		ck_assert_int_eq(after.st_size, before.st_size);
+		ck_assert_uint_eq(size_of("a"), 8);
+		ck_assert_uint_eq(size_of("b"), 6);
+		cache_drop();
+	}
+}
+END_TEST
+
+/*
+ * Makes dir/name a new file holding data (len octets) on inode ino, as
+ * a delivery agent would (a temporary file, then a rename), with mtime
+ * mt; park is an empty folder made before ino was freed, where files
+ * given other inodes wait (TESTING: ext4 hands the lowest free inode of
+ * the folder's group out again).  false when ino did not come back.
+ */
+static bool
+reuse_inode(const char *park, const char *name, const char *data, size_t len,
+    ino_t ino, const struct stat *mt)
+{
+	char *tmp = tl_path(dir, ".deliver"), *p, *to;
+	bool done = false;
+	struct stat sb;
+	int fd;
+
+	sync();
+	for (int i = 0; i < 50000 && !done; i++) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(fstat(fd, &sb), 0);
+		if (sb.st_ino == ino) {
+			ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+			done = true;
+		}
+		close(fd);
+		if (done) {
+			set_mtime(".deliver", mt);
+			to = tl_path(dir, name);
+		} else {
+			ck_assert_int_ne(asprintf(&p, "%d", i), -1);
+			to = tl_path(park, p);
+			free(p);
+		}
+		ck_assert_int_eq(rename(tmp, to), 0);
+		free(to);
+	}
+	free(tmp);
+	return done;
+}
+
+/*
+ * A plain folder's file replaced by another of the same size that the
+ * file system gave the old one's inode (a later delivery under the same
+ * name) is read again: its mtime differs.
+ */
+START_TEST(plain_file_replaced_on_its_inode_is_read_again)
+{
+	char *a = tl_path(dir, "a"), *park = tl_path(dir, ".park");
+	struct stat before, after;
+
+	tl_write(dir, "a", "one\ntwo\n", 8);			/* 10 */
+	tl_write(dir, "b", "x\r\ny\r\n", 6);			/* 6 */
+	ck_assert_uint_eq(size_of("a"), 10);
+	stat_of("a", &before);
+	tl_mkdir(dir, ".park");
+	ck_assert_int_eq(unlink(a), 0);
+	after = before;
+	after.st_mtim.tv_sec++;		/* delivered a second later */
+	if (reuse_inode(park, "a", "onetwo\r\n", 8, before.st_ino, &after)) {
+		stat_of("a", &after);
+		ck_assert_uint_eq(after.st_ino, before.st_ino);
+	} else {
+		/* A file system that never hands an inode out again. */
+		fprintf(stderr, "skip: inode %ju never came back; a new "
+		    "inode instead\n", (uintmax_t)before.st_ino);
+		tl_write(dir, "a", "onetwo\r\n", 8);
+		set_mtime("a", &after);
+	}
+	tl_rmrf(park);
+	stat_of("a", &after);
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert_uint_eq(size_of("a"), 8);
+	free(park);
+	free(a);
+}
+END_TEST
+
+/*
+ * A plain folder's file that grew after it was listed (a delivery still
+ * writing it, an append) is read again, even with its old mtime put
+ * back; one that shrank too.
+ */
+START_TEST(plain_file_grown_or_shrunk_is_read_again)
+{
+	struct stat before;
+	char *a = tl_path(dir, "a");
+	int fd;
+
+	tl_write(dir, "a", "one\n", 4);				/* 5 */
+	tl_write(dir, "b", "x\r\ny\r\n", 6);			/* 6 */
+	ck_assert_uint_eq(size_of("a"), 5);
+	stat_of("a", &before);
+	fd = open(a, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "two\n", 4), 4);
+	close(fd);
+	set_mtime("a", &before);
+	ck_assert_uint_eq(size_of("a"), 10);
+	stat_of("a", &before);
+	ck_assert_int_eq(truncate(a, 2), 0);			/* "on" */
+	set_mtime("a", &before);
+	ck_assert_uint_eq(size_of("a"), 4);
+	ck_assert_uint_eq(size_of("b"), 6);
+	free(a);
+}
+END_TEST
+
+/*
+ * A size cache written for another folder (another user's, copied in,
+ * or planted) names these files but not their inodes: every size comes
+ * from the files.
+ */
+START_TEST(plain_folder_takes_nothing_from_another_folders_cache)
+{
+	char *mine = dir, *other = tl_tmpdir(), *text;
+	size_t len;
+
+	dir = other;
+	tl_write(dir, "a", "a much longer message\n", 22);	/* 23 */
+	tl_write(dir, "b", "x\n", 2);				/* 3 */
+	ck_assert_uint_eq(size_of("a"), 23);
+	text = cache_text();
+	ck_assert_ptr_nonnull(text);
+	len = strlen(text);
+	dir = mine;
+	tl_write(dir, "a", "one\ntwo\n", 8);			/* 10 */
+	tl_write(dir, "b", "x\r\ny\r\n", 6);			/* 6 */
+	cache_write(text, len);
+	ck_assert_uint_eq(size_of("a"), 10);
+	ck_assert_uint_eq(size_of("b"), 6);
+	tl_rmrf(other);
+	free(other);
+	free(text);
+}
+END_TEST
+
+/*
+ * In a plain folder of many files, checked in the order of their
+ * inodes, every file rewritten in place is read again and every other
+ * one keeps its cached size; one removed meanwhile is not listed.
+ */
+START_TEST(plain_folder_of_many_files_checks_each_one)
+{
+	enum { FILES = 3000 };
+	char name[32], body[64], *text, *p;
+	struct store_info info;
+	struct store *st;
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < FILES; i++) {
+		snprintf(name, sizeof(name), "%zu", i);
+		memset(body, 'x', i % 40 + 1);
+		body[i % 40 + 1] = '\n';
+		tl_write(dir, name, body, i % 40 + 2);		/* i%40+3 */
+	}
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), FILES);
+	store_close(st);
+	for (i = 0; i < FILES; i += 7) {
+		snprintf(name, sizeof(name), "%zu", i);
+		stat_of(name, &sb);
+		memset(body, 'y', i % 40);
+		memcpy(body + i % 40, "\r\n", 2);	/* one octet less */
+		tl_write(dir, name, body, i % 40 + 2);
+		sb.st_mtim.tv_nsec = (sb.st_mtim.tv_nsec + 1) % 1000000000;
+		set_mtime(name, &sb);
+	}
+	p = tl_path(dir, "11");
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+	st = open_ok();
+	ck_assert_uint_eq(store_count(st), FILES - 1);
+	for (i = 0; i < store_count(st); i++) {
+		size_t n;
+
+		store_info(st, i, &info);
+		n = strtoul(info.uid, NULL, 10);
+		ck_assert_uint_ne(n, 11);
+		ck_assert_uint_eq(info.size, n % 40 + (n % 7 == 0 ? 2 : 3));
+	}
+	store_close(st);
+	/* The cache written now holds what the files hold. */
+	text = cache_text();
+	ck_assert_ptr_nonnull(text);
+	free(text);
+	st = open_ok();
+	for (i = 0; i < store_count(st); i++) {
+		size_t n;
+
+		store_info(st, i, &info);
+		n = strtoul(info.uid, NULL, 10);
+		ck_assert_uint_eq(info.size, n % 40 + (n % 7 == 0 ? 2 : 3));
+	}
+	store_close(st);
+}
+END_TEST
+
 /* A Maildir whose files are a second old and whose folders are older. */
 static void
 old_maildir(void)
@@ -548,6 +810,12 @@ main(void)
 	tcase_add_test(tc, size_cache_never_changes_sizes_ids_or_order);
 	tcase_add_test(tc, foreign_size_caches_are_ignored_even_when_they_fit);
 	tcase_add_test(tc, read_only_maildir_checks_every_file);
+	tcase_add_test(tc,
+	    plain_file_rewritten_in_place_is_read_again_whatever_its_mtime);
+	tcase_add_test(tc, plain_file_replaced_on_its_inode_is_read_again);
+	tcase_add_test(tc, plain_file_grown_or_shrunk_is_read_again);
+	tcase_add_test(tc, plain_folder_takes_nothing_from_another_folders_cache);
+	tcase_add_test(tc, plain_folder_of_many_files_checks_each_one);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }
