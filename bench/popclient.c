@@ -8,7 +8,7 @@
  * Connects to 127.0.0.1:PORT (TCP_NODELAY), speaks TLS at once
  * (implicit) or after STLS (stls), or not at all (clear), without
  * checking the certificate; reads the greeting, sends the file INPUT,
- * then reads to the server's close in 1 MiB reads, keeping the first
+ * then reads to the server's close in pieces of 1 MiB, keeping the first
  * and last 64 KiB in SAVE.head and SAVE.tail.  Prints, on one line,
  *
  *	bytes wall_us
@@ -85,6 +85,27 @@ wr(const void *p, size_t len)
 		p = (const char *)p + n;
 		len -= n;
 	}
+}
+
+/*
+ * Fills buf, or reads to the server's close: how much it holds, or -1.
+ * TLS hands over a record (16 KiB) a read, the clear path up to all of
+ * buf; keep() then sees the same large pieces either way, and its
+ * copying is once per buf, not once per record.
+ */
+static ssize_t
+fill(void)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) && (n = rd(buf + len, sizeof(buf) - len)) !=
+	    0) {
+		if (n < 0)
+			return -1;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
 }
 
 /* One line of the server's, a byte at a time (before bulk data). */
@@ -183,6 +204,11 @@ main(int argc, char *argv[])
 	close(in);
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fail("SSL_CTX_new");
+	/*
+	 * No read-ahead: with a 256 KiB buffer it cost this client 20% more
+	 * CPU per MB (0.70 against 0.58 ms); with the default buffer it
+	 * saved nothing.
+	 */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	sin.sin_port = htons((unsigned short)atoi(argv[1]));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -200,7 +226,7 @@ main(int argc, char *argv[])
 	}
 	t0 = now_us();
 	wr(input, (size_t)st.st_size);
-	while ((n = rd(buf, sizeof(buf))) > 0) {
+	while ((n = fill()) > 0) {
 		total += (unsigned long long)n;
 		keep(buf, (size_t)n);
 	}

@@ -14,6 +14,7 @@ server the same.
 """
 
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -266,15 +267,22 @@ def build_client(ctx):
 
 
 def retr_once(ctx, served, mode, box, what):
-    """RETR of every message of box by bench/popclient.c: its wall."""
+    """RETR of every message of box by bench/popclient.c: its wall and
+    its CPU (user + sys) in seconds.  The client decrypts what the
+    server encrypts, on the same cores: its CPU says how much of the
+    wall is its own."""
     cmds = login(box.name) + b"".join(
         b"RETR %d\r\n" % (i + 1) for i in range(box.count)) + b"QUIT\r\n"
     inp, save = (os.path.join(ctx.run, "tls-" + x) for x in ("in", "out"))
     with open(inp, "wb") as f:
         f.write(cmds)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([ctx.popclient, str(served.ports[mode]), mode, inp,
                         save], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=3600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (after.ru_utime - before.ru_utime +
+              after.ru_stime - before.ru_stime)
     if r.returncode != 0:
         raise BenchError("%s: %s" % (what, r.stderr.decode(
             errors="replace")))
@@ -288,7 +296,7 @@ def retr_once(ctx, served, mode, box, what):
     if n < box.crlf_total:
         raise BenchError("%s: %d bytes, want at least %d" % (
             what, n, box.crlf_total))
-    return wall
+    return wall, client
 
 
 def measured(start, body, what):
@@ -347,8 +355,8 @@ def scen_tls(ctx):
                 warm_page_cache(ctx, big)
 
                 def body(served, mode=mode, what=what):
-                    return Sample(wall=retr_once(ctx, served, mode, big,
-                                                 what),
+                    wall, client = retr_once(ctx, served, mode, big, what)
+                    return Sample(wall=wall, client=client,
                                   bytes=big.crlf_total, lines=0, status=0)
                 s = measured(start, body, what)
                 if s is not None:
@@ -378,10 +386,15 @@ def find(rows, case, server):
 
 def table_tls(rows):
     """The TLS table: per case, each server's figures, with ratios to
-    pop3d in the clear and to Dovecot with TLS."""
+    pop3d in the clear and to Dovecot with TLS, by the wall and by the
+    server's CPU alone (for RETR, the clear path's CPU per MB over
+    this one's: the share of the clear path's MB/s it would reach were
+    the server's CPU all that limited it), and RETR's client's CPU
+    (bench/popclient.c)."""
     out = ["| case | server | wall ms | per session ms | rate | "
-           "server CPU | ÷ pop3d clear | ÷ Dovecot TLS |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+           "server CPU | client CPU | ÷ pop3d clear | CPU ÷ pop3d clear "
+           "| ÷ Dovecot TLS |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.scen != "tls":
             continue
@@ -396,14 +409,22 @@ def table_tls(rows):
                                      1000) if clear else "—"
             vs_dov = "%.2f" % (r.med("lat") / dtls.med("lat")) \
                 if dtls else "—"
+            client = ""
+            cpu_clear = "+%.2f ms" % ((r.med("cpu") - clear.med("cpu")) *
+                                      1000 / r.work) if clear else "—"
         else:
             per = ""
             cpu = "%.2f ms/MB" % (r.med("cpu") * 1000 / (r.work / 1e6))
+            client = "%.2f ms/MB" % (r.med("client") * 1000 /
+                                     (r.work / 1e6))
             vs_clear = "%.2f×" % (rate / clear.rate()) if clear else "—"
+            cpu_clear = "%.2f×" % (clear.med("cpu") / r.med("cpu")) \
+                if clear else "—"
             vs_dov = "%.1f×" % (rate / dtls.rate()) if dtls else "—"
-        out.append("| %s | %s | %.0f | %s | %.0f %s | %s | %s | %s |" % (
-            r.case, r.server, r.med("wall") * 1000, per, rate, r.unit, cpu,
-            vs_clear, vs_dov))
+        out.append("| %s | %s | %.0f | %s | %.0f %s | %s | %s | %s | %s | "
+                   "%s |" % (r.case, r.server, r.med("wall") * 1000, per,
+                             rate, r.unit, cpu, client, vs_clear, cpu_clear,
+                             vs_dov))
     return "\n".join(out)
 
 
