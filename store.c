@@ -691,37 +691,49 @@ struct finishing {
 };
 
 /*
- * Removes the file a journal line names when it passes the identity rule
- * (journal_same_ident): into *removed, or into st->stuck when that
- * cannot be done for good.  0, or -1 (errno) on any other error.
+ * Removes name in folder, the file of identity id: into *removed, or
+ * into st->stuck when that cannot be done for good.  0, or -1 (errno) on
+ * any other error.
  */
 static int
-remove_named(void *arg, const struct journal_entry *j)
+remove_file(struct finishing *f, int folder, const char *name,
+    const struct journal_ident *id)
 {
-	struct finishing *f = arg;
 	struct store *st = f->st;
-	struct journal_ident id;
 
-	if (st->subfd[j->folder] == -1)
-		return 0;
-	if (journal_ident_at(st->subfd[j->folder], j->name, &id) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!journal_same_ident(j, &id))
-		return 0;
-	if (unlinkat(st->subfd[j->folder], j->name, 0) == 0) {
+	if (unlinkat(st->subfd[folder], name, 0) == 0) {
 		/* A message's second name (msg_fold_links) is no second one. */
-		if (!f->any || id.ino != f->last.ino ||
-		    id.btime != f->last.btime)
+		if (!f->any || id->ino != f->last.ino ||
+		    id->btime != f->last.btime)
 			(*f->removed)++;
-		f->last = id;
+		f->last = *id;
 		f->any = true;
-		f->touched[j->folder] = true;
+		f->touched[folder] = true;
 	} else if (for_good(errno)) {
 		st->stuck++;
 		st->stuck_errno = errno;
 	} else if (errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/*
+ * Removes the file a journal line names when it passes the identity rule
+ * (journal_same_ident), as remove_file does.  0, or -1 (errno).
+ */
+static int
+remove_named(void *arg, const struct journal_entry *j)
+{
+	struct finishing *f = arg;
+	struct journal_ident id;
+
+	if (f->st->subfd[j->folder] == -1)
+		return 0;
+	if (journal_ident_at(f->st->subfd[j->folder], j->name, &id) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!journal_same_ident(j, &id))
+		return 0;
+	return remove_file(f, j->folder, j->name, &id);
 }
 
 /*
@@ -747,28 +759,29 @@ sync_folders(struct store *st, const bool *touched)
 }
 
 /*
- * The lines the commit kept (done) handed to remove_named as reading
- * the journal back would: the same names and identities.  0 or -1.
+ * Removes the files of the lines the commit kept (done), in the
+ * journal's order.  Each one's identity was looked at when its line was
+ * written, in this commit, under the lock: it is not looked at again
+ * (see "The order in commit()" in DESIGN.md).  0 or -1.
  */
 static int
 remove_journaled(const struct chosen *done, struct finishing *f)
 {
 	const struct store *st = done->st;
-	struct journal_entry e = { .v1 = false };
+	char name[NAME_MAX + 1];
 
 	for (size_t i = 0; i < done->count; i++) {
 		const struct journaled *l = &done->lines[i];
 		const struct msg *m = &st->msgs[l->idx];
-
-		if (l->base)
-			strcpy(e.name, msg_base(st, m));
-		else
-			msg_name_in(st, m, e.name);
-		e.folder = l->folder;
-		e.id = (struct journal_ident){ .reg = true, .ino = m->ino,
+		struct journal_ident id = { .reg = true, .ino = m->ino,
 		    .size = m->fsize, .mtime = m->mtime, .born = l->born,
 		    .btime = l->btime };
-		if (remove_named(f, &e) == -1)
+
+		if (l->base)
+			strcpy(name, msg_base(st, m));
+		else
+			msg_name_in(st, m, name);
+		if (remove_file(f, l->folder, name, &id) == -1)
 			return -1;
 	}
 	return 0;
@@ -778,10 +791,11 @@ remove_journaled(const struct chosen *done, struct finishing *f)
  * Carries out the journal in place: removes what it names, makes that
  * durable, then removes the journal.  The commit does this right after
  * its commit point, and the next session's roll forward if the commit
- * did not get through, so both apply one identity rule
- * (journal_same_ident) through remove_named.  The commit hands the
- * lines it wrote (done), which need no reading back; the roll forward
- * (done NULL) reads the journal, twice: whole first, then line by line.
+ * did not get through, so both remove through remove_file.  The commit
+ * hands the lines it wrote (done), whose files it looked at as it wrote
+ * them (next_chosen); the roll forward (done NULL) reads the journal,
+ * twice: whole first, then line by line, each file looked at again
+ * (remove_named, the identity rule: journal_same_ident).
  * *removed counts what it removed, and st->stuck grows by what it could
  * not, and *what says whether there was one and what became of it.  0,
  * or -1 (errno) with the journal left in place.
