@@ -93,7 +93,7 @@ def linear(rows, ctx):
            "|---|---|" + "---:|" * len(ctx.sizes["counts"]) + "---|"]
     for scen, case in (("login", "first login"), ("login", "next login"),
                        ("listing", "next login")):
-        for server in ("pop3d", "Dovecot", "cat"):
+        for server in ("pop3d", "Dovecot", "Courier", "cat"):
             cells, per = [], []
             for c in ctx.sizes["counts"]:
                 r = find(rows, scen, "Maildir %s, %s" % (short(c), case),
