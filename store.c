@@ -584,10 +584,6 @@ chosen_entry(struct store *st, const struct msg *m, int sub,
 }
 
 /*
- * The next message chosen, named as chosen_entry has it, then its new/
- * name when it is linked (msg_fold_links).
- */
-/*
  * Keeps the line e that next_chosen hands out for m (r == 1) in
  * it->lines; with no room left, forgets them all, so that the journal
  * is read back instead.  r.
@@ -609,6 +605,10 @@ keep_line(struct chosen *it, const struct msg *m, bool base,
 	return r;
 }
 
+/*
+ * The next message chosen, named as chosen_entry has it, then its new/
+ * name when it is linked (msg_fold_links).
+ */
 static int
 next_chosen(void *arg, struct journal_entry *e)
 {
