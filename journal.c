@@ -60,21 +60,60 @@ journal_same_ident(const struct journal_entry *j,
 	    id->born == j->id.born && id->btime == j->id.btime;
 }
 
+/*
+ * u in decimal at p, then a space; the end.  snprintf's parsing of a
+ * format for every field of every line was most of a large commit's
+ * time in user space.
+ */
+static char *
+journal_udec(char *p, uint64_t u)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	*p++ = ' ';
+	return p;
+}
+
+/* v as journal_udec writes it, after a '-' when negative. */
+static char *
+journal_dec(char *p, int64_t v)
+{
+	if (v >= 0)
+		return journal_udec(p, (uint64_t)v);
+	*p++ = '-';
+	return journal_udec(p, -(uint64_t)v);
+}
+
 /* One journal line; NAME_MAX escaped fits POP3D_JOURNAL_LINE_MAX. */
 static size_t
 journal_line(char *buf, int sub, const struct journal_ident *id,
     const char *name)
 {
-	int n = snprintf(buf, POP3D_JOURNAL_LINE_MAX, "%c %ju %jd %jd %c%jd ",
-	    journal_sub[sub], (uintmax_t)id->ino, (intmax_t)id->size,
-	    (intmax_t)id->mtime, id->born, (intmax_t)id->btime);
-	int e = pct_encode(buf + n, POP3D_JOURNAL_LINE_MAX - (size_t)n - 1,
-	    name, strlen(name), pct_name_esc);
+	char *p = buf;
+	int e;
 
+	_Static_assert(POP3D_JOURNAL_LINE_MAX > 2 + 4 * 21 + 1 +
+	    3 * NAME_MAX + 1, "a line with every field at its longest fits");
+	*p++ = journal_sub[sub];
+	*p++ = ' ';
+	p = journal_udec(p, id->ino);
+	p = journal_dec(p, id->size);
+	p = journal_dec(p, id->mtime);
+	*p++ = id->born;
+	p = journal_dec(p, id->btime);
+	e = pct_encode(p, POP3D_JOURNAL_LINE_MAX - (size_t)(p - buf) - 1,
+	    name, strlen(name), pct_name_esc);
 	if (e < 0)
 		return 0;	/* NEVER: a name is at most NAME_MAX octets */
-	buf[n + e] = '\n';
-	return (size_t)(n + e + 1);
+	p[e] = '\n';
+	return (size_t)(p - buf) + (size_t)e + 1;
 }
 
 int

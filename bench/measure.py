@@ -19,6 +19,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 PASSWORD = "bench-passw0rd"
 DOVECOT_POP3 = "/usr/lib/dovecot/pop3"
+# Courier's pop3 after its login: serves the Maildir named on its command
+# line to whoever runs it, on stdin/stdout, as courierpop3login would.
+COURIER_POP3 = "usr/lib/courier/courier/courierpop3d"
 
 
 class Sample(dict):
@@ -114,6 +117,13 @@ def dovecot_env(ctx, box):
     env = dict(ctx.env)
     env.update(USER="bench", HOME=dovecot_state(ctx, box))
     return env
+
+
+def reset_courier(ctx, box):
+    """Forgets Courier's size cache of box: a first login."""
+    p = os.path.join(box.path, "courierpop3dsizelist")
+    if os.path.exists(p):
+        os.unlink(p)
 
 
 def reset_pop3d(ctx, box):
@@ -226,6 +236,22 @@ def dovecot_session(ctx, box, cmds, what, n_ok, stat=None, lines=False,
                                env=dovecot_env(ctx, box), lines=lines)
         exit_ok(ctx, s, what)
         check_replies(what, head, tail, n_ok, stat, box)
+        return s
+    return fn
+
+
+def courier_session(ctx, box, cmds, what, n_ok, lines=False, reset=False):
+    """Courier's pop3 on box, logged in already: its greeting is the
+    first reply.  Its STAT counts the files' octets, not the CRLF form's,
+    so STAT is not checked.  It runs in the Maildir: it refuses a working
+    folder with the sticky bit (its sign of an account put on hold)."""
+    def fn():
+        if reset:
+            reset_courier(ctx, box)
+        s, head, tail = launch(ctx, [ctx.courier, box.path], inp=cmds,
+                               lines=lines, cwd=box.path)
+        exit_ok(ctx, s, what)
+        check_replies(what, head, tail, 1 + n_ok)
         return s
     return fn
 

@@ -94,7 +94,7 @@ def linear(rows, ctx):
            "|---|---|" + "---:|" * len(ctx.sizes["counts"]) + "---|"]
     for scen, case in (("login", "first login"), ("login", "next login"),
                        ("listing", "next login")):
-        for server in ("pop3d", "Dovecot", "cat"):
+        for server in ("pop3d", "Dovecot", "Courier", "cat"):
             cells, per = [], []
             for c in ctx.sizes["counts"]:
                 r = find(rows, scen, "Maildir %s, %s" % (short(c), case),
@@ -184,20 +184,21 @@ def targets(rows, ctx):
         add("retr-large: RETR %s peak RSS < %d MiB" % (
             r.case, RETR_LARGE_RSS // 1024),
             "%s MiB" % fmt_mib(r.med("rss")), r.med("rss") < RETR_LARGE_RSS)
-    p = find(rows, "dele-all", "Maildir %s DELE all + QUIT" %
-             short(ctx.sizes["dele_count"]), "pop3d")
-    d = find(rows, "dele-all", "Maildir %s DELE all + QUIT" %
-             short(ctx.sizes["dele_count"]), "Dovecot")
+    case = "Maildir %s DELE all + QUIT" % short(ctx.sizes["dele_count"])
+    p = find(rows, "dele-all", case, "pop3d")
+    peers = [r for r in rows if r.scen == "dele-all" and r.case == case
+             and r.server not in ("pop3d", "cat")]
     if p:
         add("dele-all: DELE all + QUIT ≤ %g s (fastest other server)" %
             DELE_ALL_MAX,
             "%s ms" % fmt_ms(p.med("wall")), p.med("wall") <= DELE_ALL_MAX)
-    if p and d:
-        add("dele-all: DELE all + QUIT no slower than Dovecot",
-            "%s ÷ %s ms = %s× (CPU: %s×)" % (
-                fmt_ms(p.med("wall")), fmt_ms(d.med("wall")), ratio(p, d),
-                ratio(p, d, "cpu")),
-            p.med("wall") <= d.med("wall"))
+    if p and peers:
+        add("dele-all: DELE all + QUIT ahead of every peer measured (%s)" %
+            ", ".join(r.server for r in peers),
+            "; ".join("%s ÷ %s %s ms = %s× (CPU: %s×)" % (
+                fmt_ms(p.med("wall")), r.server, fmt_ms(r.med("wall")),
+                ratio(p, r), ratio(p, r, "cpu")) for r in peers),
+            all(p.med("wall") < r.med("wall") for r in peers))
     sess = [r for r in rows if r.scen == "sessions"]
     pm = next((r for r in sess if r.server == "pop3d" and "min" in r.case),
               None)
@@ -325,12 +326,20 @@ def machine(ctx):
         "build": ctx.build_info,
         "dovecot": (sh(["dovecot", "--version"]) if ctx.dovecot else
                     "not measured: " + ctx.dovecot_why),
+        "courier": (courier_version(ctx) if ctx.courier else
+                    "not measured: " + ctx.courier_why),
         "runs": "%d per case (sessions: %d)" % (ctx.runs, min(ctx.runs, 3)),
         "as user": ctx.user_name,
         "load average at start": "%.2f %.2f %.2f" % os.getloadavg(),
         "pressure at start (PSI some avg60)": pressure(),
     }
     return info
+
+
+def courier_version(ctx):
+    """Courier's pop3 and the package it came from."""
+    v = sh(["dpkg-query", "-W", "-f", "${Version}", "courier-base"])
+    return "%s (courier-pop %s)" % (ctx.courier, v or "?")
 
 
 def build_info(pop3d):

@@ -9,8 +9,9 @@ from common import BenchError, log
 from tls import scen_tls
 from mailboxes import Box, mkdirs, short
 from measure import (pop3d_cmd, login, dovecot_cmd, dovecot_env, reset_dovecot,
-                     Row, interleaved, warm_page_cache, pop3d_session,
-                     dovecot_session, cat_all, tcp_sessions,
+                     reset_courier, Row, interleaved, warm_page_cache,
+                     pop3d_session, dovecot_session, courier_session,
+                     cat_all, tcp_sessions,
                      argon2_verify_time, launch, exit_ok, PASSWORD)
 
 
@@ -40,6 +41,9 @@ def scen_login(ctx):
             runners.append(("Dovecot", dovecot_session(
                 ctx, box, cmds, "login Dovecot " + label, 2, stat=0,
                 reset=True)))
+        if ctx.courier and box.layout == "maildir":
+            runners.append(("Courier", courier_session(
+                ctx, box, cmds, "login Courier " + label, 2, reset=True)))
         runners.append(("cat", cat_all(ctx, box, "login cat " + label)))
         res = interleaved(ctx, runners, box)
         case = "%s, first login" % label
@@ -54,6 +58,9 @@ def scen_login(ctx):
         if dov:
             runners.append(("Dovecot", dovecot_session(
                 ctx, box, cmds, "login Dovecot " + label, 2, stat=0)))
+        if ctx.courier and box.layout == "maildir":
+            runners.append(("Courier", courier_session(
+                ctx, box, cmds, "login Courier " + label, 2)))
         res = interleaved(ctx, runners, box)
         case = "%s, next login" % label
         for name, _ in runners:
@@ -175,7 +182,8 @@ def copy_box(ctx, box, dest_name):
 # dele-all: the time of a QUIT that removes every message (journaled and
 # fsynced), DELE of each included.  Targets: within DELE_ALL_MAX seconds,
 # the time of the fastest other server when these targets were set, and
-# no slower than Dovecot.
+# ahead of every other server measured in the same run (Dovecot, Courier:
+# neither journals nor fsyncs its removals).
 DELE_ALL_MAX = 0.17
 
 
@@ -193,6 +201,13 @@ def scen_dele_all(ctx):
                                      "dele-all warm", 2, stat=0)
                 timed = pop3d_session(ctx, c, dele + b"QUIT\r\n",
                                       "dele-all " + label, box.count + 1)
+            elif name == "Courier":
+                reset_courier(ctx, c)
+                warm = courier_session(ctx, c, b"STAT\r\nQUIT\r\n",
+                                       "dele-all Courier warm", 2)
+                timed = courier_session(ctx, c, dele + b"QUIT\r\n",
+                                        "dele-all Courier " + label,
+                                        box.count + 1)
             else:
                 reset_dovecot(ctx, c)
                 warm = dovecot_session(ctx, c, b"STAT\r\nQUIT\r\n",
@@ -212,6 +227,8 @@ def scen_dele_all(ctx):
     runners = [("pop3d", run("pop3d"))]
     if ctx.dovecot:
         runners.append(("Dovecot", run("Dovecot")))
+    if ctx.courier:
+        runners.append(("Courier", run("Courier")))
     res = interleaved(ctx, runners, box)
     return [Row("dele-all", label + " DELE all + QUIT", name, res[name])
             for name, _ in runners]

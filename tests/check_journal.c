@@ -2,7 +2,8 @@
  * crashed commit's journal rolled forward only onto the files it names
  * (every identity field, version 1 journals), truncated, garbage and
  * unrenamed journals discarded, hostile names through a commit, and a
- * Maildir's commit and roll-forward. */
+ * Maildir's commit and roll-forward; and journal.h's lines, byte for
+ * byte, at every field's extremes. */
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -10,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 
+#include "journal.h"
 #include "params.h"
 #include "store.h"
 #include "storefix.h"
@@ -63,6 +66,99 @@ open_and_close(size_t *count, size_t *removed)
 	ck_assert(!tl_exists(dir, POP3D_JOURNAL_NAME));
 	return j;
 }
+
+/* Lines for journal_write to hand out, and what journal_read gave back. */
+static const struct journal_entry extremes[] = {
+	{ .folder = 0, .id = { .ino = 1, .size = 0, .mtime = 0, .born = 'b',
+	    .btime = 0 }, .name = "1" },
+	{ .folder = 2, .id = { .ino = INT64_MAX, .size = INT64_MAX,
+	    .mtime = -INT64_MAX, .born = 'c', .btime = -1 },
+	    .name = "a b%\xff:2,S" },
+	{ .folder = 1, .id = { .ino = 4294967296, .size = 12345,
+	    .mtime = 1700000000123456789, .born = 'b',
+	    .btime = 1700000000000000001 }, .name = "1700000000.M1P2.h" },
+};
+static const char extremes_text[] = "pop3d journal 2\n"
+    "r 1 0 0 b0 1\n"
+    "c 9223372036854775807 9223372036854775807 -9223372036854775807 c-1 "
+    "a%20b%25%FF:2,S\n"
+    "n 4294967296 12345 1700000000123456789 b1700000000000000001 "
+    "1700000000.M1P2.h\n"
+    "end\n";
+#define EXTREMES (sizeof(extremes) / sizeof(extremes[0]))
+
+struct handed {
+	size_t			 n;
+	struct journal_entry	 got[EXTREMES + 1];
+};
+
+static int
+hand_extreme(void *arg, struct journal_entry *e)
+{
+	struct handed *h = arg;
+
+	if (h->n == EXTREMES)
+		return 0;
+	*e = extremes[h->n++];
+	return 1;
+}
+
+static int
+take_extreme(void *arg, const struct journal_entry *e)
+{
+	struct handed *h = arg;
+
+	ck_assert_uint_lt(h->n, EXTREMES);
+	h->got[h->n++] = *e;
+	return 0;
+}
+
+/*
+ * journal_write writes each field as journal_read takes it back, at its
+ * largest and smallest, negative times and escaped names included, in
+ * exactly the format DESIGN.md gives; a buffer of one line at a time
+ * gives the same bytes as a large one.
+ */
+START_TEST(journal_lines_round_trip_at_every_field_extreme)
+{
+	static char buf[POP3D_OUTCHUNK];
+	size_t caps[] = { sizeof(buf), POP3D_JOURNAL_LINE_MAX };
+
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct handed out = { 0 }, in = { 0 };
+		char *p = tl_path(dir, "journal");
+		size_t len;
+		char *text;
+		int fd;
+
+		fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(journal_write(fd, buf, caps[c], hand_extreme,
+		    &out), 0);
+		text = tl_read(p, &len);
+		ck_assert_uint_eq(len, sizeof(extremes_text) - 1);
+		ck_assert_mem_eq(text, extremes_text, len);
+		ck_assert_int_eq(journal_read(fd, take_extreme, &in), 0);
+		ck_assert_uint_eq(in.n, EXTREMES);
+		for (size_t i = 0; i < EXTREMES; i++) {
+			const struct journal_entry *w = &extremes[i];
+			const struct journal_entry *g = &in.got[i];
+
+			ck_assert_int_eq(g->folder, w->folder);
+			ck_assert(!g->v1 && g->id.reg);
+			ck_assert_uint_eq(g->id.ino, w->id.ino);
+			ck_assert_int_eq(g->id.size, w->id.size);
+			ck_assert_int_eq(g->id.mtime, w->id.mtime);
+			ck_assert_int_eq(g->id.born, w->id.born);
+			ck_assert_int_eq(g->id.btime, w->id.btime);
+			ck_assert_str_eq(g->name, w->name);
+		}
+		close(fd);
+		free(text);
+		free(p);
+	}
+}
+END_TEST
 
 START_TEST(journal_is_rolled_forward)
 {
@@ -336,6 +432,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, storefix_setup, storefix_teardown);
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, journal_lines_round_trip_at_every_field_extreme);
 	tcase_add_test(tc, journal_is_rolled_forward);
 	tcase_add_test(tc, journal_spares_a_file_that_differs_in_any_field);
 	tcase_add_test(tc, journal_v1_is_rolled_forward_for_files_born_before_it);

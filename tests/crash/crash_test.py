@@ -4,7 +4,9 @@
 Usage: crash_test.py POP3D POP3D-PASSWD
 
 A dry run under strace finds the system calls the commit makes (from the
-creation of the temporary journal on).  Then, for each of them in turn:
+creation of the temporary journal on): one statx for each marked file,
+and an fsync of the journal, of its folder and of each folder files left,
+no more.  Then, for each of them in turn:
 
 - crash: strace delivers SIGKILL on entering that call.  Every unmarked
   message must be intact byte for byte; a removal cut half-way must have
@@ -283,6 +285,16 @@ def main():
             calls, rename_at = commit_calls(top)
             check(state(files) == kept, "%s: dry run left %r" % (kind, state(files)))
             check(len(calls) >= 10, "%s: only %d commit calls" % (kind, len(calls)))
+            # What the commit costs: one look at each marked file (its
+            # identity for the journal), and an fsync of the journal, of
+            # its folder (the commit point) and of each folder files left
+            # (a Maildir's new/ and cur/ here, a plain folder's own).
+            made = [name for name, _ in calls]
+            left_from = {os.path.dirname(files[i][0]) for i in MARKED}
+            check(made.count("statx") == len(MARKED),
+                  "%s: %d statx for %d files" % (kind, made.count("statx"), len(MARKED)))
+            check(made.count("fsync") == 2 + len(left_from),
+                  "%s: %d fsyncs, want %d" % (kind, made.count("fsync"), 2 + len(left_from)))
             for step, (name, n) in enumerate(calls):
                 what = "%s: kill at %s #%d (step %d)" % (kind, name, n, step)
                 top, box, files = fresh(base, maildir)
