@@ -42,6 +42,79 @@ file_create(int dirfd, const char *name, mode_t mode)
 }
 
 int
+file_lines_open(struct file_lines *w, int dirfd, const char *tmp,
+    mode_t mode)
+{
+	w->dirfd = dirfd;
+	w->tmp = tmp;
+	w->len = 0;
+	w->fd = file_create(dirfd, tmp, mode);
+	return w->fd == -1 ? -1 : 0;
+}
+
+char *
+file_lines_room(struct file_lines *w, size_t need)
+{
+	if (sizeof(w->buf) - w->len < need) {
+		if (file_write_all(w->fd, w->buf, w->len) == -1)
+			return NULL;
+		w->len = 0;
+	}
+	return w->buf + w->len;
+}
+
+void
+file_lines_add(struct file_lines *w, size_t n)
+{
+	w->len += n;
+}
+
+int
+file_lines_put(struct file_lines *w, const char *s, size_t len)
+{
+	char *p = file_lines_room(w, len);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p, s, len);
+	file_lines_add(w, len);
+	return 0;
+}
+
+int
+file_lines_close(struct file_lines *w, const char *name, bool durable)
+{
+	int fd = w->fd;
+
+	w->fd = -1;
+	if (file_write_all(fd, w->buf, w->len) == -1 ||
+	    (durable && fsync(fd) == -1)) {
+		w->fd = fd;
+		file_lines_abort(w);
+		return -1;
+	}
+	if (close(fd) == -1 ||
+	    renameat(w->dirfd, w->tmp, w->dirfd, name) == -1 ||
+	    (durable && fsync(w->dirfd) == -1)) {
+		file_lines_abort(w);
+		return -1;
+	}
+	return 0;
+}
+
+void
+file_lines_abort(struct file_lines *w)
+{
+	int saved = errno;
+
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	unlinkat(w->dirfd, w->tmp, 0);
+	errno = saved;
+}
+
+int
 file_is_own(int fd)
 {
 	struct stat sb;

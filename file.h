@@ -23,6 +23,49 @@ int	file_create(int dirfd, const char *name, mode_t mode)
  */
 int	file_is_own(int fd) __attribute__((warn_unused_result));
 
+/*
+ * A file written whole and put in place of name by rename: its lines
+ * are gathered in buf and written a buffer at a time to a temporary
+ * name, created afresh (file_create).  A reader sees the old file or
+ * the new one, never a part.
+ */
+struct file_lines {
+	int		 dirfd;
+	const char	*tmp;
+	int		 fd;
+	size_t		 len;
+	char		 buf[65536];
+};
+
+/* Creates tmp in dirfd (file_create) for w; 0, or -1 (errno). */
+int	file_lines_open(struct file_lines *w, int dirfd, const char *tmp,
+	    mode_t mode) __attribute__((warn_unused_result));
+
+/*
+ * Where the next need octets (at most sizeof(w->buf)) go, the buffer
+ * written out first when it has less room; NULL (errno) when that
+ * write fails.  file_lines_add then says how many were put there.
+ */
+char	*file_lines_room(struct file_lines *w, size_t need)
+	    __attribute__((warn_unused_result));
+void	 file_lines_add(struct file_lines *w, size_t n);
+
+/* Adds the len octets of s (at most sizeof(w->buf)); 0, or -1 (errno). */
+int	 file_lines_put(struct file_lines *w, const char *s, size_t len)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Writes the rest and renames the file over name; durable: with an
+ * fsync of the file before and of the folder after, for a file whose
+ * loss to a crash would matter.  0, or -1 (errno) with the temporary
+ * file removed.
+ */
+int	 file_lines_close(struct file_lines *w, const char *name, bool durable)
+	    __attribute__((warn_unused_result));
+
+/* Gives the file up: closed and removed; errno is kept. */
+void	 file_lines_abort(struct file_lines *w);
+
 /* Writes all of buf; 0, or -1 with errno.  EINTR is retried. */
 int	file_write_all(int fd, const void *buf, size_t len)
 	    __attribute__((warn_unused_result));

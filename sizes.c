@@ -274,49 +274,31 @@ int
 sizes_save(int dirfd, const struct sizes_folder *folders, size_t nfolders,
     int (*next)(void *, struct sizes_entry *), void *arg)
 {
-	char buf[65536];
+	struct file_lines w;
 	struct sizes_entry e;
-	size_t len, n;
-	int fd, saved;
+	char *at;
 
-	if ((fd = file_create(dirfd, POP3D_SIZES_TMP, 0600)) == -1)
+	if (file_lines_open(&w, dirfd, POP3D_SIZES_TMP, 0600) == -1)
 		return -1;
-	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", sizes_head);
+	if (file_lines_put(&w, sizes_head, strlen(sizes_head)) == -1 ||
+	    file_lines_put(&w, "\n", 1) == -1)
+		goto fail;
 	/* At most ten folder lines of at most 100 octets: they fit. */
-	for (size_t i = 0; i < nfolders && i < 10; i++)
-		len += format_folder(buf + len, &folders[i]);
-	while (next(arg, &e) == 1) {
-		if (sizeof(buf) - len < POP3D_JOURNAL_LINE_MAX) {
-			if (file_write_all(fd, buf, len) == -1)
-				goto fail;
-			len = 0;
-		}
-		n = format(buf + len, POP3D_JOURNAL_LINE_MAX, &e);
-		len += n;
-	}
-	if (sizeof(buf) - len < 4) {
-		if (file_write_all(fd, buf, len) == -1)
+	for (size_t i = 0; i < nfolders && i < 10; i++) {
+		if ((at = file_lines_room(&w, 100)) == NULL)
 			goto fail;
-		len = 0;
+		file_lines_add(&w, format_folder(at, &folders[i]));
 	}
-	memcpy(buf + len, "end\n", 4);
-	if (file_write_all(fd, buf, len + 4) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
+	while (next(arg, &e) == 1) {
+		if ((at = file_lines_room(&w, POP3D_JOURNAL_LINE_MAX)) == NULL)
+			goto fail;
+		file_lines_add(&w, format(at, POP3D_JOURNAL_LINE_MAX, &e));
 	}
 	/* A cache needs no fsync: lost, it is only rebuilt. */
-	if (renameat(dirfd, POP3D_SIZES_TMP, dirfd, POP3D_SIZES_NAME) == -1) {
-		fd = -1;
+	if (file_lines_put(&w, "end\n", 4) == -1)
 		goto fail;
-	}
-	return 0;
+	return file_lines_close(&w, POP3D_SIZES_NAME, false);
 fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, POP3D_SIZES_TMP, 0);
-	errno = saved;
+	file_lines_abort(&w);
 	return -1;
 }

@@ -144,51 +144,31 @@ int
 uidls_save(int dirfd, uid_t owner, gid_t group,
     int (*next)(void *, struct uidls_entry *), void *arg)
 {
-	char buf[65536];
+	struct file_lines w;
 	struct uidls_entry e;
-	size_t len, n;
-	int fd, saved;
+	char *at;
+	size_t n;
 
-	if ((fd = file_create(dirfd, POP3D_UIDLS_TMP, 0600)) == -1)
+	if (file_lines_open(&w, dirfd, POP3D_UIDLS_TMP, 0600) == -1)
 		return -1;
-	if (owner != (uid_t)-1 && fchown(fd, owner, group) == -1)
+	if ((owner != (uid_t)-1 && fchown(w.fd, owner, group) == -1) ||
+	    file_lines_put(&w, uidls_head, strlen(uidls_head)) == -1 ||
+	    file_lines_put(&w, "\n", 1) == -1)
 		goto fail;
-	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", uidls_head);
 	while (next(arg, &e) == 1) {
-		if (sizeof(buf) - len < POP3D_JOURNAL_LINE_MAX) {
-			if (file_write_all(fd, buf, len) == -1)
-				goto fail;
-			len = 0;
-		}
-		if ((n = format(buf + len, POP3D_JOURNAL_LINE_MAX, &e)) == 0) {
+		if ((at = file_lines_room(&w, POP3D_JOURNAL_LINE_MAX)) == NULL)
+			goto fail;
+		if ((n = format(at, POP3D_JOURNAL_LINE_MAX, &e)) == 0) {
 			errno = EINVAL;
 			goto fail;
 		}
-		len += n;
+		file_lines_add(&w, n);
 	}
-	if (sizeof(buf) - len < 4) {
-		if (file_write_all(fd, buf, len) == -1)
-			goto fail;
-		len = 0;
-	}
-	memcpy(buf + len, "end\n", 4);
-	if (file_write_all(fd, buf, len + 4) == -1 || fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
 	/* Written once, at a migration: it must not be lost to a crash. */
-	if (renameat(dirfd, POP3D_UIDLS_TMP, dirfd, POP3D_UIDLS_NAME) == -1 ||
-	    fsync(dirfd) == -1)
+	if (file_lines_put(&w, "end\n", 4) == -1)
 		goto fail;
-	return 0;
+	return file_lines_close(&w, POP3D_UIDLS_NAME, true);
 fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, POP3D_UIDLS_TMP, 0);
-	errno = saved;
+	file_lines_abort(&w);
 	return -1;
 }
