@@ -339,6 +339,52 @@ io_flush(struct io *io)
 	return 0;
 }
 
+/*
+ * out holds whole records whenever it is flushed on the way through a
+ * transport, so it must hold a whole number of them; a large piece
+ * (below) holds at least one, so topping out up never takes all of it.
+ */
+_Static_assert(POP3D_OUTBUF % POP3D_TLS_RECORD == 0,
+    "io's buffer holds whole TLS records");
+_Static_assert(POP3D_OUTBUF / 2 >= POP3D_TLS_RECORD,
+    "a large piece holds a TLS record");
+
+/*
+ * A large piece through a transport, which makes a record of each
+ * write up to POP3D_TLS_RECORD octets: what is pending (the reply line,
+ * the last message's tail and terminator) is topped up to whole records
+ * from the piece's start and goes first, the piece's whole records go
+ * from where they are, and its tail (less than a record) waits in out
+ * for what follows.  So a message is sent in full records, each a
+ * write(2), and what ends a reply goes with the next one's start, or
+ * when io_getline flushes before it waits for the client.
+ */
+static int
+write_records(struct io *io, const char *p, size_t len)
+{
+	struct iovec iov;
+	size_t top, tail, done;
+
+	if (io->out_len > 0) {
+		top = (POP3D_TLS_RECORD - io->out_len % POP3D_TLS_RECORD) %
+		    POP3D_TLS_RECORD;
+		memcpy(io->out + io->out_len, p, top);
+		io->out_len += top;
+		p += top;
+		len -= top;
+		if (io_flush(io) == -1)
+			return -1;
+	}
+	tail = len % POP3D_TLS_RECORD;
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = len - tail;
+	if (write_all(io, &iov, 1, &done) == -1)
+		return -1;
+	memcpy(io->out, p + len - tail, tail);
+	io->out_len = tail;
+	return 0;
+}
+
 int
 io_write(struct io *io, const void *buf, size_t len)
 {
@@ -353,18 +399,14 @@ io_write(struct io *io, const void *buf, size_t len)
 	/*
 	 * A large piece (a message being sent) goes out from where it is,
 	 * not through out: after what is pending and in the same system
-	 * call on io's own fd; after it, straight to a transport, which
-	 * then makes whole records of it with no copy between.
+	 * call on io's own fd; through a transport, in whole records.
 	 */
 	if (len >= sizeof(io->out) / 2) {
 		struct iovec iov[2] = { { io->out, io->out_len },
 		    { (void *)(uintptr_t)p, len } };
 
-		if (!io_is_plain(io)) {
-			if (io_flush(io) == -1)
-				return -1;
-			return write_all(io, &iov[1], 1, &done);
-		}
+		if (!io_is_plain(io))
+			return write_records(io, p, len);
 		if (write_all(io, iov, 2, &done) == -1)
 			return -1;
 		io->out_len = 0;
@@ -388,32 +430,42 @@ io_write(struct io *io, const void *buf, size_t len)
 }
 
 /*
+ * copy_file could not read the file (EIO: it ended early): what was read
+ * of it goes, as on the other paths, and io fails from then on.
+ */
+static int
+file_failed(struct io *io, int err)
+{
+	if (io_flush(io) == 0)
+		io->werr = err;
+	errno = io->werr;
+	return -1;
+}
+
+/*
  * io_sendfile through a transport without a sendfile of its own: the
- * file is read into out and written from there, out's size at a time.
+ * file is read into out after what is pending, and out goes whenever it
+ * is full (whole records, as in write_records); what is left of the
+ * file's last records waits there for what follows.
  */
 static int
 copy_file(struct io *io, int fd, uint64_t len)
 {
-	struct iovec iov;
-	size_t done;
+	size_t room;
 	ssize_t n;
 
 	while (len > 0) {
-		n = read(fd, io->out, len < sizeof(io->out) ? (size_t)len :
-		    sizeof(io->out));
+		if (io->out_len == sizeof(io->out) && io_flush(io) == -1)
+			return -1;
+		room = sizeof(io->out) - io->out_len;
+		n = read(fd, io->out + io->out_len, len < room ? (size_t)len :
+		    room);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;	/* the file ended early */
-			io->werr = errno;
-			return -1;
-		}
+		if (n <= 0)
+			return file_failed(io, n == 0 ? EIO : errno);
+		io->out_len += (size_t)n;
 		len -= (uint64_t)n;
-		iov.iov_base = io->out;
-		iov.iov_len = (size_t)n;
-		if (write_all(io, &iov, 1, &done) == -1)
-			return -1;
 	}
 	return 0;
 }
@@ -480,13 +532,17 @@ fail:
 int
 io_sendfile(struct io *io, int fd, uint64_t len)
 {
+	if (io->werr != 0) {
+		errno = io->werr;
+		return -1;
+	}
+	if (io->tp.sendfile == NULL && !io_is_plain(io))
+		return copy_file(io, fd, len);
 	if (io_flush(io) == -1)
 		return -1;
 	if (io_is_plain(io))
 		return send_file(io, fd, len, fd_sendfile, io);
-	if (io->tp.sendfile != NULL)
-		return send_file(io, fd, len, io->tp.sendfile, io->tp.arg);
-	return copy_file(io, fd, len);
+	return send_file(io, fd, len, io->tp.sendfile, io->tp.arg);
 }
 
 int

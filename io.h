@@ -46,6 +46,10 @@ void		 io_wipe_line(struct io *);
 
 /*
  * Queue output; 0 on success, -1 with errno (ETIMEDOUT on a stalled peer).
+ * A large piece goes at once, from where it is; through a transport,
+ * in whole records of POP3D_TLS_RECORD octets, its last part kept
+ * pending to fill the next record.  What is pending goes when the
+ * buffer is full, on io_flush, and before io_getline waits for input.
  * Each write waits at most timeout_sec for the peer to make progress.
  * Once one has failed, every later one fails at once with the same errno
  * (and so does io_getline), so a stalled peer costs one timeout, not one
@@ -60,8 +64,9 @@ int		 io_puts(struct io *, const char *)
  * Sends the next len octets of the file fd as they are, after what is
  * pending, under the same deadline rule as io_write: with sendfile(2) on
  * io's own fd, with the transport's sendfile where it has one (kTLS),
- * and otherwise read into io's buffer and written through the transport
- * (TLS), a buffer at a time.  fd's offset moves past them.  0 when all
+ * and otherwise read into io's buffer after what is pending and written
+ * through the transport (TLS) as io_write sends a large piece: whole
+ * records, the last part kept pending.  fd's offset moves past them.  0 when all
  * of them went; 1 when io cannot (the kernel will not sendfile between
  * these fds, or kTLS this file) and nothing was sent, so the caller
  * sends them itself; -1

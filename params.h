@@ -306,6 +306,14 @@
 #define POP3D_TLS_SECLEVEL	2
 
 /*
+ * RFC 8446 s.5.1 (and RFC 5246 s.6.2.1): a TLS record carries at most
+ * 2^14 octets of data, and OpenSSL makes one record of each write up to
+ * that.  io hands a transport whole multiples of it where it can, so a
+ * message's records are full and none goes out with a few octets alone.
+ */
+#define POP3D_TLS_RECORD	16384
+
+/*
  * pop3d --check names a users file of this many users or more that has
  * no index (FILE.cdb): without one, each login reads the whole file,
  * some 0.45 ms of CPU more per 1,000 users (bench/RESULTS.md, users).

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -580,6 +581,164 @@ START_TEST(transport_not_over_pending_output)
 }
 END_TEST
 
+/*
+ * A transport that takes what io writes into memory as OpenSSL makes
+ * records: one record of at most POP3D_TLS_RECORD octets a call (with
+ * SSL_MODE_ENABLE_PARTIAL_WRITE), every third call refused until the
+ * (ready) write fd is polled.  It notes each record's size, and how much
+ * had been written when io first asked to read.
+ */
+struct records {
+	char	*sent;
+	size_t	 sent_len, cap;
+	size_t	 sizes[2048];
+	size_t	 count;
+	int	 calls;
+	const char *canned;	/* what the first read returns */
+	size_t	 sent_at_read;
+	int	 reads;
+};
+
+static ssize_t
+records_read(void *arg, void *buf, size_t len, short *ev)
+{
+	struct records *r = arg;
+	size_t n;
+
+	(void)ev;
+	if (r->reads++ == 0)
+		r->sent_at_read = r->sent_len;
+	if (r->canned == NULL)
+		return 0;
+	n = strlen(r->canned);
+	ck_assert_uint_le(n, len);
+	memcpy(buf, r->canned, n);
+	r->canned = NULL;
+	return (ssize_t)n;
+}
+
+static ssize_t
+records_write(void *arg, const void *buf, size_t len, short *ev)
+{
+	struct records *r = arg;
+
+	if (++r->calls % 3 == 0) {
+		*ev = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (len > POP3D_TLS_RECORD)
+		len = POP3D_TLS_RECORD;
+	ck_assert_uint_le(r->sent_len + len, r->cap);
+	ck_assert_uint_lt(r->count, sizeof(r->sizes) / sizeof(r->sizes[0]));
+	memcpy(r->sent + r->sent_len, buf, len);
+	r->sent_len += len;
+	r->sizes[r->count++] = len;
+	return (ssize_t)len;
+}
+
+static void
+use_records(struct io *io, struct records *r)
+{
+	struct io_transport tp = { .read = records_read,
+	    .write = records_write, .arg = r };
+
+	ck_assert_int_eq(io_set_transport(io, &tp), 0);
+}
+
+/* Queues len octets of data for io and for the expected stream. */
+static void
+queue(struct io *io, char *want, size_t *want_len, const char *data,
+    size_t len)
+{
+	ck_assert_int_eq(io_write(io, data, len), 0);
+	memcpy(want + *want_len, data, len);
+	*want_len += len;
+}
+
+/*
+ * Pipelined RETRs, as the session makes them: each message's "+OK"
+ * line, its body in the streamer's pieces (large ones, and small ones
+ * that io gathers) or from a file that is its own CRLF form, and its
+ * terminator; the commands are all read already, so nothing waits.
+ * Through a transport every record but the last is a whole one, and
+ * the bytes are the messages', in order.
+ */
+START_TEST(pipelined_messages_go_in_whole_records)
+{
+	/* Bodies: streamed pieces (0: from the file) of each message. */
+	static const size_t pieces[][4] = {
+		{ 104321 }, { 100000 }, { 40000, 5000 }, { 16384 },
+		{ 130944, 130944, 77 }, { 0 }, { 7000, 9000, 33000 },
+		{ 65536 }, { 0 }, { 32768, 1 }, { 99999 },
+	};
+	static char data[300000], want[2000000], sent[2000000];
+	struct records r = { .sent = sent, .cap = sizeof(sent) };
+	struct io *io = reader("", 0, false);
+	size_t want_len = 0, fsize = 70001, i, j;
+	char line[64];
+	int fd = pattern_file(data, sizeof(data));
+
+	use_records(io, &r);
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		snprintf(line, sizeof(line), "+OK message %zu\r\n", i + 1);
+		queue(io, want, &want_len, line, strlen(line));
+		if (pieces[i][0] == 0) {
+			ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+			ck_assert_int_eq(io_sendfile(io, fd, fsize), 0);
+			memcpy(want + want_len, data, fsize);
+			want_len += fsize;
+		}
+		for (j = 0; j < 4 && pieces[i][j] != 0; j++)
+			queue(io, want, &want_len, data + i * 100 + j,
+			    pieces[i][j]);
+		queue(io, want, &want_len, ".\r\n", 3);
+	}
+	ck_assert_int_eq(io_flush(io), 0);
+	ck_assert_uint_eq(r.sent_len, want_len);
+	ck_assert_mem_eq(sent, want, want_len);
+	ck_assert_uint_eq(r.count, (want_len + POP3D_TLS_RECORD - 1) /
+	    POP3D_TLS_RECORD);
+	for (i = 0; i + 1 < r.count; i++)
+		ck_assert_msg(r.sizes[i] == POP3D_TLS_RECORD,
+		    "record %zu of %zu: %zu octets", i, r.count, r.sizes[i]);
+	ck_assert_uint_eq(r.reads, 0);
+	close(fd);
+	io_free(io);
+}
+END_TEST
+
+/*
+ * What is kept to fill the next record never waits for the client: a
+ * message's tail and terminator go out before io reads the next
+ * command, in a record of their own if need be.
+ */
+START_TEST(whole_records_are_flushed_before_reading)
+{
+	static char data[100000];
+	static char sent[sizeof(data) + 64];
+	struct records r = { .sent = sent, .cap = sizeof(sent),
+	    .canned = "QUIT\r\n" };
+	struct io *io = reader("", 0, false);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 23);
+	use_records(io, &r);
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), 0);
+	ck_assert_int_eq(io_write(io, data, sizeof(data)), 0);
+	ck_assert_int_eq(io_puts(io, ".\r\n"), 0);
+	/* Whole records went; the rest waits for more. */
+	ck_assert_uint_eq(r.sent_len, (5 + sizeof(data)) /
+	    POP3D_TLS_RECORD * POP3D_TLS_RECORD);
+	expect_line(io, "QUIT");
+	ck_assert_int_eq(r.reads, 1);
+	ck_assert_uint_eq(r.sent_at_read, 5 + sizeof(data) + 3);
+	ck_assert_mem_eq(sent + 5, data, sizeof(data));
+	ck_assert_mem_eq(sent + 5 + sizeof(data), ".\r\n", 3);
+	io_free(io);
+}
+END_TEST
+
 START_TEST(discard_drops_and_counts)
 {
 	struct io *io = reader("STLS\r\nUSER x\r\nNOOP", 18, true);
@@ -664,6 +823,8 @@ main(void)
 	tcase_add_test(tc, transport_not_over_pending_output);
 	tcase_add_test(tc, sendfile_through_a_transport);
 	tcase_add_test(tc, sendfile_through_a_transports_sendfile);
+	tcase_add_test(tc, pipelined_messages_go_in_whole_records);
+	tcase_add_test(tc, whole_records_are_flushed_before_reading);
 	tcase_add_test(tc, discard_drops_and_counts);
 	tcase_add_test(tc, drive_waits_within_one_timeout);
 	suite_add_tcase(s, tc);
