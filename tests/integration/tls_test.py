@@ -284,6 +284,27 @@ def test_implicit(port):
                                                         r.stderr))
 
 
+def test_lockstep(port):
+    """A client that reads each reply whole before it sends the next
+    command gets every one: what io keeps to fill the next TLS record (a
+    message's tail, its terminator) goes before pop3d waits for input.
+    Streamed, small and as-is messages in turn; a held reply would run
+    into the client's timeout, far below pop3d's idle one."""
+    c = poplib.POP3_SSL("localhost", port, context=client_ctx(), timeout=10)
+    try:
+        c.user("me")
+        c.pass_(PASSWORD)
+        for n in (3, 1, 4, 2, 3, 4, 4):
+            _, lines, _ = c.retr(n)
+            check(b"".join(l + b"\r\n" for l in lines) ==
+                  crlf(MESSAGES["%d.eml" % n]),
+                  "lock-step over TLS: RETR %d byte-exact" % n)
+        check(c.noop().startswith(b"+OK"), "lock-step over TLS: NOOP")
+        c.quit()
+    finally:
+        c.close()
+
+
 def test_starttls(port):
     script = (b"CAPA\r\nUSER me\r\nPASS " + PASSWORD.encode() +
               b"\r\nRETR 1\r\nRETR 3\r\nRETR 4\r\nQUIT\r\n")
@@ -752,6 +773,8 @@ def main():
 
         test_implicit(INETD_IMPLICIT.port)
         sessions_ok(INETD_IMPLICIT, 5, "implicit TLS clients")
+        test_lockstep(INETD_IMPLICIT.port)
+        sessions_ok(INETD_IMPLICIT, 1, "lock-step client")
         test_starttls(starttls.port)
         sessions_ok(starttls, 3, "STLS clients")
         test_injection(starttls.port)
