@@ -210,75 +210,38 @@ START_TEST(stalled_reader_times_out)
 }
 END_TEST
 
+/*
+ * After a write failed with err, io stays failed: a write, a flush and
+ * a read (which gives res) each fail at once, with the same errno.
+ */
+static void
+failed_for_good(struct io *io, int err, enum io_res res)
+{
+	char *line;
+	size_t len;
+	bool nul;
+
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), -1);
+	ck_assert_int_eq(errno, err);
+	ck_assert_int_eq(io_flush(io), -1);
+	ck_assert_int_eq(errno, err);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    res);
+}
+
 /* A stalled peer costs one timeout: later writes and reads fail at once. */
 START_TEST(stalled_reader_costs_one_timeout)
 {
 	struct io *io = reader("NOOP\r\n", 6, true);
 	static char big[1 << 20];
 	struct timespec a, b;
-	char *line;
-	size_t len;
-	bool nul;
 
 	ck_assert_int_eq(io_write(io, big, sizeof(big)), -1);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ck_assert_int_eq(io_puts(io, "+OK\r\n"), -1);
-	ck_assert_int_eq(errno, ETIMEDOUT);
-	ck_assert_int_eq(io_flush(io), -1);
-	ck_assert_int_eq(errno, ETIMEDOUT);
-	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
-	    IO_TIMEOUT);
+	failed_for_good(io, ETIMEDOUT, IO_TIMEOUT);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ck_assert(b.tv_sec * 1000 + b.tv_nsec / 1000000 -
 	    (a.tv_sec * 1000 + a.tv_nsec / 1000000) < 500);
-	io_free(io);
-}
-END_TEST
-
-/*
- * Large writes skip the buffer (writev with what is pending): the bytes
- * still come out whole and in order, read by a slow peer in pieces.
- */
-START_TEST(large_writes_keep_their_order)
-{
-	struct io *io = reader("", 0, true);
-	static char big[3 * POP3D_OUTBUF + 7], got[sizeof(big) + POP3D_OUTBUF];
-	size_t n = 0, i;
-	ssize_t r;
-	pid_t pid;
-
-	for (i = 0; i < sizeof(big); i++)
-		big[i] = (char)('a' + i % 23);
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		if (io_puts(io, "+OK\r\n") == -1 ||
-		    io_write(io, big, sizeof(big)) == -1 ||
-		    io_write(io, big, 10) == -1 ||
-		    io_write(io, big, POP3D_OUTBUF / 2) == -1 ||
-		    io_puts(io, ".\r\n") == -1 || io_flush(io) == -1)
-			_exit(1);
-		_exit(0);
-	}
-	close(out[1]);
-	while ((r = read(out[0], got + n, n + 4096 < sizeof(got) ?
-	    4096 : sizeof(got) - n)) > 0) {
-		n += (size_t)r;
-		usleep(100);
-	}
-	{
-		int st;
-
-		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		    "status %#x", st);
-	}
-	ck_assert_uint_eq(n, 5 + sizeof(big) + 10 + POP3D_OUTBUF / 2 + 3);
-	ck_assert_mem_eq(got, "+OK\r\n", 5);
-	ck_assert_mem_eq(got + 5, big, sizeof(big));
-	ck_assert_mem_eq(got + 5 + sizeof(big), big, 10);
-	ck_assert_mem_eq(got + 15 + sizeof(big), big, POP3D_OUTBUF / 2);
-	ck_assert_mem_eq(got + n - 3, ".\r\n", 3);
 	io_free(io);
 }
 END_TEST
@@ -460,6 +423,73 @@ use_shift(struct io *io, struct shift *t)
 	ck_assert(!io_is_plain(io));
 }
 
+/*
+ * Large writes skip the buffer (writev with what is pending on io's own
+ * fd; whole records with a tail kept through the shift transport): the
+ * bytes still come out whole and in order, read by a slow peer in
+ * pieces.
+ */
+static void
+large_writes(bool transport)
+{
+	struct io *io = reader("", 0, true);
+	struct shift t = { 0 };
+	static char big[3 * POP3D_OUTBUF + 7], got[sizeof(big) + POP3D_OUTBUF];
+	size_t n = 0, i;
+	ssize_t r;
+	pid_t pid;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 23);
+	if (transport)
+		use_shift(io, &t);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if (io_puts(io, "+OK\r\n") == -1 ||
+		    io_write(io, big, sizeof(big)) == -1 ||
+		    io_write(io, big, 10) == -1 ||
+		    io_write(io, big, POP3D_OUTBUF / 2) == -1 ||
+		    io_puts(io, ".\r\n") == -1 || io_flush(io) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(out[1]);
+	while ((r = read(out[0], got + n, n + 4096 < sizeof(got) ?
+	    4096 : sizeof(got) - n)) > 0) {
+		n += (size_t)r;
+		usleep(100);
+	}
+	{
+		int st;
+
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "status %#x", st);
+	}
+	ck_assert_uint_eq(n, 5 + sizeof(big) + 10 + POP3D_OUTBUF / 2 + 3);
+	for (i = 0; transport && i < n; i++)
+		got[i]--;
+	ck_assert_mem_eq(got, "+OK\r\n", 5);
+	ck_assert_mem_eq(got + 5, big, sizeof(big));
+	ck_assert_mem_eq(got + 5 + sizeof(big), big, 10);
+	ck_assert_mem_eq(got + 15 + sizeof(big), big, POP3D_OUTBUF / 2);
+	ck_assert_mem_eq(got + n - 3, ".\r\n", 3);
+	io_free(io);
+}
+
+START_TEST(large_writes_keep_their_order)
+{
+	large_writes(false);
+}
+END_TEST
+
+START_TEST(large_writes_keep_their_order_through_a_transport)
+{
+	large_writes(true);
+}
+END_TEST
+
 START_TEST(transport_carries_both_directions)
 {
 	struct io *io = reader("", 0, false);
@@ -597,6 +627,7 @@ struct records {
 	const char *canned;	/* what the first read returns */
 	size_t	 sent_at_read;
 	int	 reads;
+	int	 fail_at;	/* the call that fails with EPIPE; 0: none */
 };
 
 static ssize_t
@@ -622,7 +653,13 @@ records_write(void *arg, const void *buf, size_t len, short *ev)
 {
 	struct records *r = arg;
 
-	if (++r->calls % 3 == 0) {
+	if (++r->calls == r->fail_at) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (r->fail_at != 0 && r->calls > r->fail_at)
+		ck_abort_msg("a write after the peer was gone");
+	if (r->calls % 3 == 0) {
 		*ev = POLLOUT;
 		errno = EAGAIN;
 		return -1;
@@ -739,6 +776,29 @@ START_TEST(whole_records_are_flushed_before_reading)
 }
 END_TEST
 
+/*
+ * A peer gone in the middle of a message's records: that write fails,
+ * and so does everything after it, with no further write tried, even of
+ * the tail io kept.
+ */
+START_TEST(records_after_a_failed_write_are_not_tried)
+{
+	static char data[100000], sent[sizeof(data)];
+	struct records r = { .sent = sent, .cap = sizeof(sent),
+	    .fail_at = 4 };
+	struct io *io = reader("NOOP\r\n", 6, true);
+
+	use_records(io, &r);
+	ck_assert_int_eq(io_puts(io, "+OK\r\n"), 0);
+	ck_assert_int_eq(io_write(io, data, sizeof(data)), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(r.sent_len, 2 * POP3D_TLS_RECORD);
+	failed_for_good(io, EPIPE, IO_ERR);
+	ck_assert_int_eq(r.calls, 4);
+	io_free(io);
+}
+END_TEST
+
 START_TEST(discard_drops_and_counts)
 {
 	struct io *io = reader("STLS\r\nUSER x\r\nNOOP", 18, true);
@@ -814,6 +874,7 @@ main(void)
 	tcase_add_test(tc, stalled_reader_times_out);
 	tcase_add_test(tc, stalled_reader_costs_one_timeout);
 	tcase_add_test(tc, large_writes_keep_their_order);
+	tcase_add_test(tc, large_writes_keep_their_order_through_a_transport);
 	tcase_add_test(tc, sendfile_keeps_order_and_deadlines);
 	tcase_add_test(tc, sendfile_to_a_stalled_reader_times_out);
 	tcase_add_test(tc, wipe_clears_the_secret);
@@ -825,6 +886,7 @@ main(void)
 	tcase_add_test(tc, sendfile_through_a_transports_sendfile);
 	tcase_add_test(tc, pipelined_messages_go_in_whole_records);
 	tcase_add_test(tc, whole_records_are_flushed_before_reading);
+	tcase_add_test(tc, records_after_a_failed_write_are_not_tried);
 	tcase_add_test(tc, discard_drops_and_counts);
 	tcase_add_test(tc, drive_waits_within_one_timeout);
 	suite_add_tcase(s, tc);
