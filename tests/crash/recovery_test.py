@@ -8,7 +8,9 @@ Usage: recovery_test.py POP3D POP3D-PASSWD
   leaves a journal; a message delivered under the freed name that the
   file system gives the freed inode (same size, and the old mtime forged
   too) must survive the next login's roll forward, which still finishes
-  the rest.  The same for a version 1 journal (the inode alone), as an
+  the rest.  So must a file the journal names that is replaced under its
+  name before that login: by a new inode with the old size and mtime, or
+  by a symlink to a kept message (whose target stays too).  The same for a version 1 journal (the inode alone), as an
   older pop3d left it, which is still finished for the files it meant.
 - a file that cannot be removed (immutable, chattr +i): QUIT counts what
   it removed, and a journal naming it neither fails the next login nor
@@ -146,6 +148,47 @@ def new_mail_in_a_freed_inode(base):
     shutil.rmtree(top)
 
 
+def replaced_before_roll_forward(base):
+    """Item: a journaled file replaced under its name before the roll
+    forward (a new inode renamed over it, looking the same to a stat but
+    for its inode; a symlink to a kept message) is kept, and the link's
+    target with it."""
+    top = tempfile.mkdtemp(dir=base)
+    mark = (2, 4, 5)
+    box = killed_after_first_removal(top, mark)
+    if not check(box is not None, "replaced: no kill left the journal after one removal"):
+        return
+    with open(os.path.join(box, ".pop3d.journal"), "rb") as f:
+        lines = f.read().split(b"\n")
+    named = {l.rsplit(b" ", 1)[1]: int(l.split(b" ")[1]) for l in lines[1:-2]}
+    check(sorted(named) == [b"2", b"4", b"5"], "replaced: journal names %r" % named)
+    four = os.path.join(box, "4")
+    new = b"Subject: 4\n\nmessage X\n"     # the same size as message 4
+    tmp = os.path.join(box, ".deliver")
+    with open(tmp, "wb") as f:
+        f.write(new)
+    os.utime(tmp, ns=(OLD, OLD))
+    os.rename(tmp, four)
+    st = os.stat(four)
+    check(st.st_ino != named.get(b"4") and st.st_size == len(new) and
+          st.st_mtime_ns == OLD, "replaced: 4 is not a look-alike in a new inode")
+    os.unlink(os.path.join(box, "5"))
+    os.symlink("1", os.path.join(box, "5"))
+    r = run(top, login(extra=["UIDL\r\n"]))
+    check(b"+OK maildrop has 4 messages" in r.stdout, "replaced: next login %r" % r.stdout)
+    check(b"\r\n1 1\r\n2 3\r\n3 4\r\n4 6\r\n.\r\n" in r.stdout,
+          "replaced: UIDL %r" % r.stdout)
+    check(present(box) == ["1", "3", "4", "5", "6"], "replaced: left %r" % present(box))
+    with open(four, "rb") as f:
+        check(f.read() == new, "replaced: the new 4 was changed")
+    check(os.path.islink(os.path.join(box, "5")) and
+          os.readlink(os.path.join(box, "5")) == "1", "replaced: the link was touched")
+    with open(os.path.join(box, "1"), "rb") as f:
+        check(f.read() == b"Subject: 1\n\nmessage 1\n", "replaced: the link's target")
+    check(not os.path.exists(os.path.join(box, ".pop3d.journal")), "replaced: journal left")
+    shutil.rmtree(top)
+
+
 def old_journal_and_a_freed_inode(base):
     """A version 1 journal (inode and name) is finished for the files it
     meant, and spares a file made in a freed inode after it."""
@@ -269,6 +312,7 @@ def main():
                            input=(PASSWORD + "\n").encode(), capture_output=True)
         check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
         new_mail_in_a_freed_inode(base)
+        replaced_before_roll_forward(base)
         old_journal_and_a_freed_inode(base)
         immutable_files(base)
         planted_links(base)
