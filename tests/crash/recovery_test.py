@@ -179,12 +179,13 @@ def replaced_before_roll_forward(base):
     check(b"\r\n1 1\r\n2 3\r\n3 4\r\n4 6\r\n.\r\n" in r.stdout,
           "replaced: UIDL %r" % r.stdout)
     check(present(box) == ["1", "3", "4", "5", "6"], "replaced: left %r" % present(box))
-    with open(four, "rb") as f:
-        check(f.read() == new, "replaced: the new 4 was changed")
+    check(os.path.exists(four) and open(four, "rb").read() == new,
+          "replaced: the new 4 is lost or changed")
     check(os.path.islink(os.path.join(box, "5")) and
           os.readlink(os.path.join(box, "5")) == "1", "replaced: the link was touched")
-    with open(os.path.join(box, "1"), "rb") as f:
-        check(f.read() == b"Subject: 1\n\nmessage 1\n", "replaced: the link's target")
+    one = os.path.join(box, "1")
+    check(os.path.exists(one) and open(one, "rb").read() == b"Subject: 1\n\nmessage 1\n",
+          "replaced: the link's target is lost or changed")
     check(not os.path.exists(os.path.join(box, ".pop3d.journal")), "replaced: journal left")
     shutil.rmtree(top)
 
