@@ -643,7 +643,9 @@ next_chosen(void *arg, struct journal_entry *e)
  * Writes the journal under its temporary name, created afresh, in writes
  * of up to POP3D_OUTCHUNK (st->obuf), and makes it durable: a line for
  * each message chosen (next_chosen, which keeps them in it).  0 or -1
- * (errno).
+ * (errno).  Not file_lines: its close renames and syncs the folder in one
+ * call that cannot say whether the rename was made, and here the rename
+ * is the commit point, which commit() must see pass (STORE_PENDING).
  */
 static int
 make_journal(struct store *st, struct chosen *it)
