@@ -25,7 +25,8 @@ Usage: faults_test.py POP3D POP3D-PASSWD
   roll forward does: strace shows the journal opened for reading and
   each file looked at again after the rename, and the outcome is the
   one without the limit: the marked files removed, the others kept, the
-  right count in "+OK bye", no journal left.
+  right count in "+OK bye", no journal left; in a plain folder and in a
+  Maildir (new/ and cur/ named apart in the journal).
 
 strace, or ptrace, missing: exit 77.  Prints "N passed, N failed".
 """
@@ -284,17 +285,37 @@ MANY = 20000     # marked: a commit's kept lines larger than the heap's room
 KEPT = 3         # not marked
 
 
-def big_box(base):
+def big_box(base, maildir):
+    """MANY messages to mark, then KEPT more; in a Maildir the marked
+    ones in cur/ and the kept ones in new/.  Returns the folder and the
+    paths of the kept ones."""
     top = tempfile.mkdtemp(dir=base)
     box = os.path.join(top, "mail", "me")
     os.makedirs(box)
+    for sub in ("new", "cur", "tmp") if maildir else ():
+        os.mkdir(os.path.join(box, sub))
+    kept = []
     for i in range(1, MANY + KEPT + 1):
-        write_message(os.path.join(box, str(i)), b"S: %d\n\nb\n" % i)
+        path = os.path.join(box, str(i))
+        if maildir and i <= MANY:
+            path = os.path.join(box, "cur", "%d.M1P1.host:2,S" % i)
+        elif maildir:
+            path = os.path.join(box, "new", "%d.M1P1.host" % i)
+        write_message(path, b"S: %d\n\nb\n" % i)
+        if i > MANY:
+            kept.append(path)
+    for sub in ("new", "cur", "tmp") if maildir else ():
+        os.utime(os.path.join(box, sub), ns=(OLD, OLD))
     os.utime(box, ns=(OLD, OLD))
     r = run(top, login())
     check(b"+OK maildrop has %d messages" % (MANY + KEPT) in r.stdout,
           "big mailbox, first login: %r" % r.stdout[-80:])
-    return top, box
+    return top, box, kept
+
+
+def messages(box):
+    return sorted(os.path.join(root, n) for root, dirs, names in os.walk(box)
+                  for n in names if not n.startswith("."))
 
 
 def vm_size(pid):
@@ -347,27 +368,29 @@ def commit_with_limit(top, limit):
 
 def commit_reads_back(base):
     """Without memory for its lines, the commit reads its journal back."""
-    for limit in (False, True):
-        what = "limited" if limit else "unlimited"
-        top, box = big_box(base)
+    # Without the limit once: the trace tells the two ways apart.
+    for maildir, limit in ((False, False), (False, True), (True, True)):
+        what = "%s, %s" % ("Maildir" if maildir else "plain",
+                           "limited" if limit else "unlimited")
+        top, box, kept = big_box(base, maildir)
         out, after = commit_with_limit(top, limit)
         check(out == b"+OK bye, %d messages deleted\r\n" % MANY,
               "%s: QUIT %r" % (what, out))
-        left = sorted(os.listdir(box))
-        check(left == sorted([".pop3d.lock", ".pop3d.sizes"] +
-                             [str(i) for i in range(MANY + 1, MANY + KEPT + 1)]),
-              "%s: left %r" % (what, left[:10]))
+        check(messages(box) == sorted(kept),
+              "%s: left %r" % (what, messages(box)[:10]))
+        check(not os.path.exists(os.path.join(box, ".pop3d.journal")),
+              "%s: journal left" % what)
         read_back = sum(l.startswith('openat(3, ".pop3d.journal", O_RDONLY')
                         for l in after)
-        looked = sum(l.startswith('statx(3, "') for l in after)
+        looked = sum(re.match(r'statx\(\d+, "', l) is not None for l in after)
         if limit:
             check(read_back == 1 and looked == MANY,
-                  "limited: the journal was not read back (%d opens, %d "
-                  "statx after the rename)" % (read_back, looked))
+                  "%s: the journal was not read back (%d opens, %d "
+                  "statx after the rename)" % (what, read_back, looked))
         else:
             check(read_back == 0 and looked == 0,
-                  "unlimited: the kept lines were not used (%d opens, %d "
-                  "statx after the rename)" % (read_back, looked))
+                  "%s: the kept lines were not used (%d opens, %d "
+                  "statx after the rename)" % (what, read_back, looked))
         shutil.rmtree(top)
 
 
