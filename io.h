@@ -66,13 +66,12 @@ int		 io_puts(struct io *, const char *)
  * io's own fd, with the transport's sendfile where it has one (kTLS),
  * and otherwise read into io's buffer after what is pending and written
  * through the transport (TLS) as io_write sends a large piece: whole
- * records, the last part kept pending.  fd's offset moves past them.  0 when all
- * of them went; 1 when io cannot (the kernel will not sendfile between
- * these fds, or kTLS this file) and nothing was sent, so the caller
- * sends them itself; -1
- * with errno, and io fails from then on as after io_write, or EIO when
- * the file ended early (then len octets did not all go, and the stream
- * is cut).
+ * records, the last part kept pending.  fd's offset moves past them.
+ * 0 when all of them went; 1 when io cannot (the kernel will not
+ * sendfile between these fds, or kTLS this file) and nothing was sent,
+ * so the caller sends them itself; -1 with errno, and io fails from then
+ * on as after io_write, or EIO when the file ended early (then len
+ * octets did not all go, and the stream is cut).
  */
 int		 io_sendfile(struct io *, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));

@@ -61,6 +61,18 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def add_user(passwd, users, name, password, options=()):
+    """pop3d-passwd add name with password to the users file; raises
+    when it fails, since no test can go on without its user."""
+    r = subprocess.run([passwd, "add", "--users", users] + list(options) +
+                       [name],
+                       input=password.encode() + b"\n", capture_output=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("pop3d-passwd add %r: %d %r"
+                           % (name, r.returncode, r.stderr))
+
+
 def pop3d_argv(pop3d, *args):
     """pop3d's command line, under $POP3D_WRAPPER when it is set (the
     'valgrind' test setup sets it to a valgrind command line)."""

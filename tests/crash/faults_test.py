@@ -42,7 +42,8 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, crlf_size_of, finish, skip  # noqa: E402
+from pop3dtest import (add_user, check, crlf_size_of, finish,  # noqa: E402
+                       skip)
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "faults pw"
@@ -401,10 +402,7 @@ def commit_reads_back(base):
 def main():
     base = tempfile.mkdtemp(prefix="pop3d-faults.", dir="/var/tmp")
     try:
-        users = os.path.join(base, "users")
-        r = subprocess.run([PASSWD, "add", "--users", users, "me"],
-                           input=(PASSWORD + "\n").encode(), capture_output=True)
-        check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
+        add_user(PASSWD, os.path.join(base, "users"), "me", PASSWORD)
         vanished_at_the_stat(base)
         changed_at_the_stat(base)
         failed_stat(base)

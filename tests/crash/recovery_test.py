@@ -34,7 +34,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish  # noqa: E402
+from pop3dtest import add_user, check, finish  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "recovery pw"
@@ -309,9 +309,7 @@ def planted_links(base):
 def main():
     base = tempfile.mkdtemp(prefix="pop3d-recovery.", dir="/var/tmp")
     try:
-        r = subprocess.run([PASSWD, "add", "--users", os.path.join(base, "users"), "me"],
-                           input=(PASSWORD + "\n").encode(), capture_output=True)
-        check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
+        add_user(PASSWD, os.path.join(base, "users"), "me", PASSWORD)
         new_mail_in_a_freed_inode(base)
         replaced_before_roll_forward(base)
         old_journal_and_a_freed_inode(base)

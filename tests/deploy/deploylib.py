@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
-from pop3dtest import crlf, skip  # noqa: E402
+from pop3dtest import add_user, crlf, skip  # noqa: E402,F401
 
 
 def bound(seconds):
@@ -103,16 +103,6 @@ class Syslog:
         self.stop = True
         self.thread.join(2)
         self.sock.close()
-
-
-def add_user(passwd, users, name, password, options=()):
-    r = subprocess.run([passwd, "add", "--users", users] + list(options) +
-                       [name],
-                       input=password.encode() + b"\n", capture_output=True,
-                       timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("pop3d-passwd add %r: %d %r"
-                           % (name, r.returncode, r.stderr))
 
 
 def free_port(host="127.0.0.1"):
