@@ -158,9 +158,10 @@ check_maildir(struct checker *c, const char *box, int dirfd)
 			continue;
 		if (S_ISLNK(sb.st_mode))
 			problem(c, "mailbox %s: %s/ is a symbolic link, which "
-			    "pop3d never follows, so the mail behind it is "
-			    "never seen: put the folder itself there", box,
-			    subs[i]);
+			    "pop3d never follows, %s: put the folder itself "
+			    "there", box, subs[i], i < 2 ?
+			    "so logins to the mailbox fail" :
+			    "so what is delivered through it is never seen");
 		dir[i] = S_ISDIR(sb.st_mode);
 	}
 	if (dir[0] != dir[1])

@@ -163,6 +163,41 @@ START_TEST(maildir_lists_new_and_cur_by_base_name)
 }
 END_TEST
 
+START_TEST(maildir_folder_that_is_a_symlink_is_refused)
+{
+	struct store *st;
+	char *p;
+
+	/* A file named new or cur is a message of a plain folder. */
+	tl_write(dir, "new", "a\n", 2);
+	tl_mkdir(dir, "cur");
+	st = open_ok();
+	ck_assert_int_eq(store_form(st), STORE_FORM_PLAIN);
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), "new");
+	store_close(st);
+	/* A symbolic link there, even a dangling one, refuses the mailbox
+	 * read-write and read-only, never making it a plain folder. */
+	p = tl_path(dir, "new");
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(symlink("/nonexistent", p), 0);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+	tl_mkdir(dir, "new");
+	p = tl_path(dir, "cur");
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(symlink(dir, p), 0);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	free(p);
+}
+END_TEST
+
 START_TEST(maildir_duplicate_base_names_get_distinct_ids)
 {
 	struct store *st;
@@ -935,6 +970,7 @@ main(void)
 	tcase_add_test(tc, order_is_version_order_and_stable);
 	tcase_add_test(tc, ids_of_names_that_cannot_be_ids);
 	tcase_add_test(tc, maildir_lists_new_and_cur_by_base_name);
+	tcase_add_test(tc, maildir_folder_that_is_a_symlink_is_refused);
 	tcase_add_test(tc, maildir_duplicate_base_names_get_distinct_ids);
 	tcase_add_loop_test(tc, maildir_twins_keep_their_ids_whichever_goes,
 	    0, 2);
