@@ -441,6 +441,51 @@ START_TEST(a_killed_session_releases_the_lock)
 }
 END_TEST
 
+START_TEST(a_removed_lock_file_never_lets_two_sessions_commit)
+{
+	struct store *a, *b, *c;
+	size_t removed;
+	char *lock = tl_path(dir, POP3D_LOCK_NAME);
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	a = open_ok();
+	/* An admin's cleanup of a "stale" lock lets b make a new one. */
+	ck_assert_int_eq(unlink(lock), 0);
+	b = open_ok();
+	store_mark(a, 0, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_FAIL);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	ck_assert(tl_exists(dir, "1"));
+	store_mark(b, 1, true);
+	ck_assert_int_eq(store_commit(b, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tl_exists(dir, "2"));
+	store_close(b);
+	/* With b gone, a takes the lock that is there now, and holds it. */
+	store_mark(a, 0, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tl_exists(dir, "1"));
+	ck_assert_int_eq(store_open(&c, dir, false), STORE_BUSY);
+	/* A lock file replaced by another file is no lock either. */
+	ck_assert_int_eq(unlink(lock), 0);
+	tl_write(dir, POP3D_LOCK_NAME, "", 0);
+	tl_write(dir, "3", "c\n", 2);
+	c = open_ok();
+	ck_assert_uint_eq(store_count(c), 1);
+	store_mark(c, 0, true);
+	store_mark(a, 1, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_FAIL);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	store_close(a);
+	ck_assert_int_eq(store_commit(c, &removed), STORE_OK);
+	ck_assert(!tl_exists(dir, "3"));
+	store_close(c);
+	free(lock);
+}
+END_TEST
+
 START_TEST(commit_removes_exactly_the_marked)
 {
 	struct store *st;
@@ -980,6 +1025,7 @@ main(void)
 	tcase_add_test(tc, maildir_twin_ids_are_not_recorded_read_only);
 	tcase_add_test(tc, second_session_is_busy_until_the_first_ends);
 	tcase_add_test(tc, a_killed_session_releases_the_lock);
+	tcase_add_test(tc, a_removed_lock_file_never_lets_two_sessions_commit);
 	tcase_add_test(tc, commit_removes_exactly_the_marked);
 	tcase_add_test(tc, commit_spares_a_file_that_replaced_the_listed_one);
 	tcase_add_test(tc, vanished_or_changed_messages_are_gone);
