@@ -235,10 +235,13 @@ open_mailbox(struct mailbox *mb, const char *path)
 	if (mb->dirfd == -1)
 		return -1;
 	mb->subfd[IMP_ROOT] = mb->dirfd;
-	mb->subfd[IMP_NEW] = openat(mb->dirfd, "new",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	mb->subfd[IMP_CUR] = openat(mb->dirfd, "cur",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* As the store opens them: a symlink there is refused (ELOOP). */
+	if ((mb->subfd[IMP_NEW] = file_open_folder(mb->dirfd, "new")) == -1 &&
+	    errno == ELOOP)
+		return -1;
+	if ((mb->subfd[IMP_CUR] = file_open_folder(mb->dirfd, "cur")) == -1 &&
+	    errno == ELOOP)
+		return -1;
 	if (mb->subfd[IMP_NEW] != -1 && mb->subfd[IMP_CUR] != -1) {
 		mb->subfd[IMP_ROOT] = -1;	/* a Maildir */
 		if (list_folder(mb, IMP_NEW) == -1 ||

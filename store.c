@@ -187,33 +187,6 @@ close_fds(struct store *st)
 }
 
 /*
- * Opens the Maildir folder name (new or cur) in the mailbox: its fd,
- * or -1 with errno ENOENT or ENOTDIR where there is no such folder, so
- * the mailbox is a plain folder.  A symbolic link there is -1 with
- * errno ELOOP, refused as a mailbox that is a symbolic link is: taken
- * for "no folder", it would turn a Maildir into a plain folder whose
- * files at the top (dovecot-uidlist, maildirfolder) were served as mail
- * and removed on DELE, the mail in the other folder unseen.
- */
-static int
-open_sub(int dirfd, const char *name)
-{
-	struct stat sb;
-	int fd;
-
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd != -1 || (errno != ENOTDIR && errno != ELOOP))
-		return fd;
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISLNK(sb.st_mode))
-		errno = ELOOP;
-	else
-		errno = ENOTDIR;
-	return -1;
-}
-
-/*
  * Opens the folder (never following a symlink at its last component)
  * and, for a Maildir, new/ and cur/, and decides whether it is served
  * read-only.  A folder that does not exist leaves dirfd at -1.  0, or -1
@@ -232,7 +205,7 @@ open_folder(struct store *st)
 	if (!st->ro_asked && foreign_to_root(st->dirfd))
 		return -1;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
-		st->subfd[sub] = open_sub(st->dirfd, maildir_sub[sub]);
+		st->subfd[sub] = file_open_folder(st->dirfd, maildir_sub[sub]);
 		if (st->subfd[sub] == -1 && errno != ENOENT && errno != ENOTDIR)
 			return -1;
 	}
