@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import check, finish, skip  # noqa: E402
+from pop3dtest import check, end_tracer, finish, skip, wait_stopped  # noqa: E402
 
 IMPORT = sys.argv[1]
 OWNER = 65534
@@ -80,14 +80,6 @@ def folders_made(base):
     return made
 
 
-def wait_stopped(tracer):
-    for line in tracer.stderr:
-        if line.startswith(b"--- stopped by SIGSTOP ---"):
-            with open("/proc/%d/task/%d/children" % (tracer.pid, tracer.pid)) as f:
-                return int(f.read().split()[0])
-    return None
-
-
 def swapped_after(base, call, n, name):
     """Stops the import after call #n, which made name, puts a symlink to
     root's file there, and lets the import go on."""
@@ -110,11 +102,7 @@ def swapped_after(base, call, n, name):
         err = p.stderr.read()
         p.wait(timeout=60)
     finally:
-        if p.poll() is None:
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-            p.kill()
-            p.wait()
+        end_tracer(p, pid)
     check(os.stat(victim).st_uid == 0, what + ": root's file given away")
     check(os.lstat(made).st_uid == 0 and os.path.islink(made),
           what + ": the symlink changed")
