@@ -144,7 +144,7 @@ check_state_files(struct checker *c, const char *box, int dirfd)
 /*
  * A Maildir needs both new/ and cur/: with one alone the folder is a
  * plain one, and the mail in new/ is never seen.  Neither may be a
- * symbolic link, which the store never follows.
+ * symbolic link, which the store never follows: it refuses the mailbox.
  */
 static void
 check_maildir(struct checker *c, const char *box, int dirfd)
