@@ -766,10 +766,12 @@ import_one(const struct opts *o, const char *path)
 	int r;
 
 	if (open_mailbox(&mb, path) == -1) {
+		int saved = errno;	/* stdio may change it */
+
 		fprintf(stderr, "pop3d-import: %s: %s\n", path,
-		    strerror(errno));
+		    strerror(saved));
 		close_mailbox(&mb);
-		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ?
+		return saved == ENOENT || saved == ENOTDIR || saved == ELOOP ?
 		    1 : -1;
 	}
 	if (mb.count > 0)	/* files is NULL in an empty mailbox */
