@@ -144,7 +144,7 @@ check_state_files(struct checker *c, const char *box, int dirfd)
 /*
  * A Maildir needs both new/ and cur/: with one alone the folder is a
  * plain one, and the mail in new/ is never seen.  Neither may be a
- * symbolic link, which the store never follows.
+ * symbolic link, which the store never follows: it refuses the mailbox.
  */
 static void
 check_maildir(struct checker *c, const char *box, int dirfd)
@@ -158,9 +158,10 @@ check_maildir(struct checker *c, const char *box, int dirfd)
 			continue;
 		if (S_ISLNK(sb.st_mode))
 			problem(c, "mailbox %s: %s/ is a symbolic link, which "
-			    "pop3d never follows, so the mail behind it is "
-			    "never seen: put the folder itself there", box,
-			    subs[i]);
+			    "pop3d never follows, %s: put the folder itself "
+			    "there", box, subs[i], i < 2 ?
+			    "so logins to the mailbox fail" :
+			    "so what is delivered through it is never seen");
 		dir[i] = S_ISDIR(sb.st_mode);
 	}
 	if (dir[0] != dir[1])

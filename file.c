@@ -42,6 +42,24 @@ file_create(int dirfd, const char *name, mode_t mode)
 }
 
 int
+file_open_folder(int dirfd, const char *name)
+{
+	struct stat sb;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd != -1 || (errno != ENOTDIR && errno != ELOOP))
+		return fd;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(sb.st_mode))
+		errno = ELOOP;
+	else
+		errno = ENOTDIR;
+	return -1;
+}
+
+int
 file_lines_open(struct file_lines *w, int dirfd, const char *tmp,
     mode_t mode)
 {

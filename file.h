@@ -24,6 +24,18 @@ int	file_create(int dirfd, const char *name, mode_t mode)
 int	file_is_own(int fd) __attribute__((warn_unused_result));
 
 /*
+ * Opens folder name in dirfd (a Maildir's new or cur), never through a
+ * symlink: the fd, or -1 (errno), ENOENT or ENOTDIR where there is no
+ * such folder (a file of that name included), ELOOP where a symbolic
+ * link is.  openat(O_NOFOLLOW|O_DIRECTORY) says ENOTDIR for a link too,
+ * and a Maildir whose new/ is a link taken for one without would be
+ * served as a plain folder, its files at the top (dovecot-uidlist,
+ * maildirfolder) as mail.
+ */
+int	file_open_folder(int dirfd, const char *name)
+	    __attribute__((warn_unused_result));
+
+/*
  * A file written whole and put in place of name by rename: its lines
  * are gathered in buf and written a buffer at a time to a temporary
  * name, created afresh (file_create).  A reader sees the old file or

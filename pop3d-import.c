@@ -235,10 +235,13 @@ open_mailbox(struct mailbox *mb, const char *path)
 	if (mb->dirfd == -1)
 		return -1;
 	mb->subfd[IMP_ROOT] = mb->dirfd;
-	mb->subfd[IMP_NEW] = openat(mb->dirfd, "new",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	mb->subfd[IMP_CUR] = openat(mb->dirfd, "cur",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* As the store opens them: a symlink there is refused (ELOOP). */
+	if ((mb->subfd[IMP_NEW] = file_open_folder(mb->dirfd, "new")) == -1 &&
+	    errno == ELOOP)
+		return -1;
+	if ((mb->subfd[IMP_CUR] = file_open_folder(mb->dirfd, "cur")) == -1 &&
+	    errno == ELOOP)
+		return -1;
 	if (mb->subfd[IMP_NEW] != -1 && mb->subfd[IMP_CUR] != -1) {
 		mb->subfd[IMP_ROOT] = -1;	/* a Maildir */
 		if (list_folder(mb, IMP_NEW) == -1 ||
@@ -763,10 +766,12 @@ import_one(const struct opts *o, const char *path)
 	int r;
 
 	if (open_mailbox(&mb, path) == -1) {
+		int saved = errno;	/* stdio may change it */
+
 		fprintf(stderr, "pop3d-import: %s: %s\n", path,
-		    strerror(errno));
+		    strerror(saved));
 		close_mailbox(&mb);
-		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ?
+		return saved == ENOENT || saved == ENOTDIR || saved == ELOOP ?
 		    1 : -1;
 	}
 	if (mb.count > 0)	/* files is NULL in an empty mailbox */
@@ -801,19 +806,32 @@ struct maildir {
 	size_t		 seq;
 };
 
-/* Opens (making it if missing) folder name in dirfd; -1 (errno). */
+/*
+ * Opens folder name in dirfd (AT_FDCWD: a path), making it for md's
+ * owner if missing; never through a symlink.  The fd, or -1 (errno).
+ * A folder made is given away through its fd, never by name: run as
+ * root, the name is in a folder its owner may change, who could put a
+ * symlink to /etc/shadow there between the mkdir and a chown by name
+ * and be given that file.
+ */
 static int
 folder(int dirfd, const char *name, const struct maildir *md)
 {
-	if (mkdirat(dirfd, name, 0700) == 0) {
-		if (md->owner != (uid_t)-1 &&
-		    fchownat(dirfd, name, md->owner, md->group,
-		    AT_SYMLINK_NOFOLLOW) == -1)
-			return -1;
-	} else if (errno != EEXIST)
+	bool made;
+	int fd, saved;
+
+	if (!(made = mkdirat(dirfd, name, 0700) == 0) && errno != EEXIST)
 		return -1;
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
+	if (fd != -1 && made && md->owner != (uid_t)-1 &&
+	    fchown(fd, md->owner, md->group) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 /* Whether folder fd holds anything but hidden names; -1 (errno). */
@@ -906,10 +924,7 @@ import_mbox(const char *mbox, const char *maildir)
 		md.owner = pb.st_uid;
 		md.group = pb.st_gid;
 	}
-	if ((mkdir(maildir, 0700) == 0 && md.owner != (uid_t)-1 &&
-	    chown(maildir, md.owner, md.group) == -1) ||
-	    (dirfd = open(maildir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 ||
+	if ((dirfd = folder(AT_FDCWD, maildir, &md)) == -1 ||
 	    (md.tmpfd = folder(dirfd, "tmp", &md)) == -1 ||
 	    (md.newfd = folder(dirfd, "new", &md)) == -1 ||
 	    (curfd = folder(dirfd, "cur", &md)) == -1)

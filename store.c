@@ -65,22 +65,83 @@ foreign_to_root(int dirfd)
 	return true;
 }
 
+/*
+ * Whether .pop3d.lock is still the file fd holds; false with errno
+ * EWOULDBLOCK when another file, or none, is there.  A lock file removed
+ * or replaced while a session holds it ("a stale lock", an admin's
+ * cleanup) lets the next session make a new one and lock that: both
+ * would hold "the lock".
+ */
+static bool
+names_lock(int dirfd, int fd)
+{
+	struct stat held, named;
+
+	if (fstat(fd, &held) == -1)
+		return false;
+	if (fstatat(dirfd, POP3D_LOCK_NAME, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    named.st_dev == held.st_dev && named.st_ino == held.st_ino)
+		return true;
+	errno = EWOULDBLOCK;
+	return false;
+}
+
+/*
+ * Opens .pop3d.lock (made if missing, never through a symlink) and
+ * flocks it without waiting: the fd, or -1 (errno; EWOULDBLOCK when
+ * another session holds it, or the name changed between the open and
+ * the flock).
+ */
+static int
+lock_file(int dirfd)
+{
+	int fd, saved;
+
+	fd = openat(dirfd, POP3D_LOCK_NAME,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 || !names_lock(dirfd, fd)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 static enum store_res
 lock(struct store *st)
 {
-	st->lockfd = openat(st->dirfd, POP3D_LOCK_NAME,
-	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (st->lockfd == -1) {
-		/* A lock file we may not write: the folder is ours to read. */
-		if (errno == EACCES || errno == EPERM || errno == EROFS) {
-			st->read_only = true;
-			return STORE_OK;
-		}
-		return STORE_FAIL;
+	if ((st->lockfd = lock_file(st->dirfd)) != -1)
+		return STORE_OK;
+	/* A lock file we may not write: the folder is ours to read. */
+	if (errno == EACCES || errno == EPERM || errno == EROFS) {
+		st->read_only = true;
+		return STORE_OK;
 	}
-	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1)
-		return errno == EWOULDBLOCK ? STORE_BUSY : STORE_FAIL;
-	return STORE_OK;
+	return errno == EWOULDBLOCK ? STORE_BUSY : STORE_FAIL;
+}
+
+/*
+ * Makes sure the lock this session holds is still the mailbox's before
+ * it changes anything: when .pop3d.lock was removed or replaced since
+ * (names_lock), the file now there is locked instead, and a session
+ * holding that one makes this fail with EWOULDBLOCK, so that two
+ * sessions never commit at once.  0, or -1 (errno).
+ */
+static int
+keep_lock(struct store *st)
+{
+	int fd;
+
+	if (names_lock(st->dirfd, st->lockfd))
+		return 0;
+	if ((fd = lock_file(st->dirfd)) == -1)
+		return -1;
+	close(st->lockfd);
+	st->lockfd = fd;
+	return 0;
 }
 
 /* Closes the folder's descriptors; errno is kept. */
@@ -144,8 +205,7 @@ open_folder(struct store *st)
 	if (!st->ro_asked && foreign_to_root(st->dirfd))
 		return -1;
 	for (int sub = SUB_NEW; sub <= SUB_CUR; sub++) {
-		st->subfd[sub] = openat(st->dirfd, maildir_sub[sub],
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		st->subfd[sub] = file_open_folder(st->dirfd, maildir_sub[sub]);
 		if (st->subfd[sub] == -1 && errno != ENOENT && errno != ENOTDIR)
 			return -1;
 	}
@@ -899,6 +959,8 @@ commit(struct store *st, size_t *removed)
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	if (keep_lock(st) == -1)
+		goto fail;
 	if (st->pending && roll_forward(st) == -1)
 		goto fail;
 	if (chosen == 0)

@@ -163,6 +163,41 @@ START_TEST(maildir_lists_new_and_cur_by_base_name)
 }
 END_TEST
 
+START_TEST(maildir_folder_that_is_a_symlink_is_refused)
+{
+	struct store *st;
+	char *p;
+
+	/* A file named new or cur is a message of a plain folder. */
+	tl_write(dir, "new", "a\n", 2);
+	tl_mkdir(dir, "cur");
+	st = open_ok();
+	ck_assert_int_eq(store_form(st), STORE_FORM_PLAIN);
+	ck_assert_uint_eq(store_count(st), 1);
+	ck_assert_str_eq(uid(st, 0), "new");
+	store_close(st);
+	/* A symbolic link there, even a dangling one, refuses the mailbox
+	 * read-write and read-only, never making it a plain folder. */
+	p = tl_path(dir, "new");
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(symlink("/nonexistent", p), 0);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(store_open(&st, dir, true), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+	tl_mkdir(dir, "new");
+	p = tl_path(dir, "cur");
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(symlink(dir, p), 0);
+	ck_assert_int_eq(store_open(&st, dir, false), STORE_FAIL);
+	ck_assert_int_eq(errno, ELOOP);
+	free(p);
+}
+END_TEST
+
 START_TEST(maildir_duplicate_base_names_get_distinct_ids)
 {
 	struct store *st;
@@ -403,6 +438,51 @@ START_TEST(a_killed_session_releases_the_lock)
 	waitpid(pid, NULL, 0);
 	st = open_ok();
 	store_close(st);
+}
+END_TEST
+
+START_TEST(a_removed_lock_file_never_lets_two_sessions_commit)
+{
+	struct store *a, *b, *c;
+	size_t removed;
+	char *lock = tl_path(dir, POP3D_LOCK_NAME);
+
+	tl_write(dir, "1", "a\n", 2);
+	tl_write(dir, "2", "b\n", 2);
+	a = open_ok();
+	/* An admin's cleanup of a "stale" lock lets b make a new one. */
+	ck_assert_int_eq(unlink(lock), 0);
+	b = open_ok();
+	store_mark(a, 0, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_FAIL);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	ck_assert(tl_exists(dir, "1"));
+	store_mark(b, 1, true);
+	ck_assert_int_eq(store_commit(b, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tl_exists(dir, "2"));
+	store_close(b);
+	/* With b gone, a takes the lock that is there now, and holds it. */
+	store_mark(a, 0, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tl_exists(dir, "1"));
+	ck_assert_int_eq(store_open(&c, dir, false), STORE_BUSY);
+	/* A lock file replaced by another file is no lock either. */
+	ck_assert_int_eq(unlink(lock), 0);
+	tl_write(dir, POP3D_LOCK_NAME, "", 0);
+	tl_write(dir, "3", "c\n", 2);
+	c = open_ok();
+	ck_assert_uint_eq(store_count(c), 1);
+	store_mark(c, 0, true);
+	store_mark(a, 1, true);
+	ck_assert_int_eq(store_commit(a, &removed), STORE_FAIL);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	store_close(a);
+	ck_assert_int_eq(store_commit(c, &removed), STORE_OK);
+	ck_assert(!tl_exists(dir, "3"));
+	store_close(c);
+	free(lock);
 }
 END_TEST
 
@@ -935,6 +1015,7 @@ main(void)
 	tcase_add_test(tc, order_is_version_order_and_stable);
 	tcase_add_test(tc, ids_of_names_that_cannot_be_ids);
 	tcase_add_test(tc, maildir_lists_new_and_cur_by_base_name);
+	tcase_add_test(tc, maildir_folder_that_is_a_symlink_is_refused);
 	tcase_add_test(tc, maildir_duplicate_base_names_get_distinct_ids);
 	tcase_add_loop_test(tc, maildir_twins_keep_their_ids_whichever_goes,
 	    0, 2);
@@ -944,6 +1025,7 @@ main(void)
 	tcase_add_test(tc, maildir_twin_ids_are_not_recorded_read_only);
 	tcase_add_test(tc, second_session_is_busy_until_the_first_ends);
 	tcase_add_test(tc, a_killed_session_releases_the_lock);
+	tcase_add_test(tc, a_removed_lock_file_never_lets_two_sessions_commit);
 	tcase_add_test(tc, commit_removes_exactly_the_marked);
 	tcase_add_test(tc, commit_spares_a_file_that_replaced_the_listed_one);
 	tcase_add_test(tc, vanished_or_changed_messages_are_gone);

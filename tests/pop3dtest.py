@@ -15,6 +15,7 @@ import os
 import pty
 import shlex
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -109,6 +110,28 @@ def on_terminal(argv, data=b"", env=None, timeout=120):
         p.kill()
         os.close(master)
     return p.returncode, out, bytes(seen).replace(b"\r\n", b"\n")
+
+
+def wait_stopped(tracer):
+    """The pid of tracer's child once strace (run with
+    "-e inject=CALL:signal=SIGSTOP") says it stopped (group-stop:
+    "stopped by SIGSTOP" on strace's stderr), or None if it never does.
+    A state of t in /proc would not do: every syscall-stop shows it."""
+    for line in tracer.stderr:
+        if line.startswith(b"--- stopped by SIGSTOP ---"):
+            with open("/proc/%d/task/%d/children" % (tracer.pid, tracer.pid)) as f:
+                return int(f.read().split()[0])
+    return None
+
+
+def end_tracer(tracer, pid):
+    """Kills a tracer that has not ended, and its child pid (if known):
+    for a finally after wait_stopped."""
+    if tracer.poll() is None:
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+        tracer.kill()
+        tracer.wait()
 
 
 def private_syslog(flag):

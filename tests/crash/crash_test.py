@@ -29,6 +29,10 @@ be in DELI's journal), SLEE (what QUIT would do, then sleep) and QAUT
 makes DELI, SLEE or QAUT answer -ERR and the session go on, and its QUIT
 must then leave exactly what it would have.
 
+Before all that: a second session is refused while the first holds the
+lock, and when an admin removes the lock file under the first, the
+second may log in but the first's QUIT deletes nothing.
+
 Plain folders and Maildirs are both tried.  Prints "N passed, N failed".
 """
 import os
@@ -203,6 +207,51 @@ def exclusive_sessions(base):
     shutil.rmtree(top)
 
 
+def removed_lock(base):
+    """A lock file removed under a session never lets two sessions commit.
+
+    An admin who removes .pop3d.lock as stale while a session holds it
+    lets the next session make a new one and log in.  The first one's
+    QUIT must then delete nothing, while the second holds the new lock,
+    and the second's QUIT must delete what it marked.
+    """
+    top, box, files = fresh(base, False)
+    cmd = [POP3D, "--users", os.path.join(top, "users"),
+           "--mail-root", os.path.join(top, "mail"), "--idle-timeout", "30"]
+    procs = []
+    try:
+        for n in (1, 2):
+            if n == 2:
+                os.unlink(os.path.join(box, ".pop3d.lock"))
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE)
+            procs.append(p)
+            p.stdin.write(("USER me\r\nPASS %s\r\nDELE %d\r\nSTAT\r\n"
+                           % (PASSWORD, n)).encode())
+            p.stdin.flush()
+            out = read_until(p, b"+OK 5 ")
+            check(b"+OK 5 " in out, "session %d: %r" % (n, out))
+        first, second = procs
+        out, _ = first.communicate(b"QUIT\r\n", timeout=30)
+        check(out.endswith(b"-ERR [SYS/TEMP] nothing deleted, try again "
+                           b"later\r\n") and first.returncode == 111,
+              "first QUIT beside a session holding the new lock: %r, "
+              "exit %d" % (out, first.returncode))
+        check(state(files) == set(range(1, COUNT + 1)),
+              "first QUIT deleted: left %r" % sorted(state(files)))
+        out, _ = second.communicate(b"QUIT\r\n", timeout=30)
+        check(out.endswith(b"+OK bye, 1 messages deleted\r\n"),
+              "second QUIT: %r" % out)
+        check(state(files) == set(range(1, COUNT + 1)) - {2},
+              "second QUIT: left %r" % sorted(state(files)))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    shutil.rmtree(top)
+
+
 def immediate_commit(base, maildir, verb):
     """Kills and fails each step of DELI's, SLEE's or QAUT's commit."""
     kind = "%s %s" % ("maildir" if maildir else "folder", verb)
@@ -277,6 +326,7 @@ def main():
                            input=(PASSWORD + "\n").encode(), capture_output=True)
         check(r.returncode == 0, "pop3d-passwd add: %r" % r.stderr)
         exclusive_sessions(base)
+        removed_lock(base)
         everything = set(range(1, COUNT + 1))
         kept = everything - MARKED
         for maildir in (False, True):

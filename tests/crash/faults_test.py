@@ -42,8 +42,8 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import (add_user, check, crlf_size_of, finish,  # noqa: E402
-                       skip)
+from pop3dtest import (add_user, check, crlf_size_of, end_tracer,  # noqa: E402
+                       finish, skip, wait_stopped)
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "faults pw"
@@ -201,17 +201,6 @@ def vanished_at_the_stat(base):
     shutil.rmtree(top)
 
 
-def wait_stopped(tracer):
-    """The pid of tracer's child once strace says it stopped (group-stop:
-    "stopped by SIGSTOP" on strace's stderr), or None if it never does.
-    A state of t in /proc would not do: every syscall-stop shows it."""
-    for line in tracer.stderr:
-        if line.startswith(b"--- stopped by SIGSTOP ---"):
-            with open("/proc/%d/task/%d/children" % (tracer.pid, tracer.pid)) as f:
-                return int(f.read().split()[0])
-    return None
-
-
 def changed_at_the_stat(base):
     """Between the folder's read and the late stats, m3 is removed, m4
     becomes a FIFO, m5 a folder and m6 another message: the session
@@ -241,11 +230,7 @@ def changed_at_the_stat(base):
         out, err = p.stdout.read(), p.stderr.read()
         p.wait(timeout=60)
     finally:
-        if p.poll() is None:
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-            p.kill()
-            p.wait()
+        end_tracer(p, pid)
     check(p.returncode == 0, "changed: exit %d: %r" % (p.returncode, err))
     check(expect in out, "changed: the listing: %r" % out)
     check(out.endswith(b"+OK bye, 1 messages deleted\r\n"),

@@ -18,6 +18,10 @@ Usage: recovery_test.py POP3D POP3D-PASSWD
 - planted links: hard links at .pop3d.journal.tmp, .pop3d.sizes.tmp and
   .pop3d.login to files outside the mailbox; pop3d must write none of
   them.
+- hostile names (a newline, a CR, control bytes, bad UTF-8, 255 octets,
+  a journal line's look-alike, each beside a name that differs from it
+  by its escape alone or one byte): a commit of the first kind killed
+  half-way leaves a journal whose roll forward removes exactly those.
 
 The freed inode is made to come back as ext4 hands it out: after a
 sync, files are made in the folder until one gets it, each other one
@@ -27,6 +31,7 @@ checks, and says so.  chattr needs root and a
 file system with the immutable flag; without them those checks are
 skipped, and say so.  Prints "N passed, N failed".
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -306,6 +311,77 @@ def planted_links(base):
     shutil.rmtree(top)
 
 
+# Names a delivery agent may choose, each marked one beside a kept one
+# that differs by its escape alone ("%0A" and a newline) or by one byte.
+HOSTILE_MARKED = [b"nl\nname", b"cr\rname", b"tab\tname", b"ctl\x01\x7f",
+                  b"bad\xff\xfeutf8", b"\xff" * 255, b"r 1 2 3 b4 x",
+                  b"end", b"trailing ", b"a:2,S", b"100%"]
+HOSTILE_KEPT = [b"nl%0Aname", b"cr%0Dname", b"tab%09name", b"ctl%01%7F",
+                b"bad%FF%FEutf8", b"\xff" * 254, b"r 1 2 3 b4 y",
+                b"end ", b"trailing", b"a:2,T", b"100%25"]
+
+
+def hostile_box(top):
+    box = os.path.join(top, "mail", "me").encode()
+    os.makedirs(box)
+    for name in HOSTILE_MARKED + HOSTILE_KEPT:
+        path = os.path.join(box, name)
+        with open(path, "wb") as f:
+            f.write(b"Subject: " + name.hex().encode() + b"\n\nbody\n")
+        os.utime(path, ns=(OLD, OLD))
+    os.utime(box, ns=(OLD, OLD))
+    return box
+
+
+def pop3d_id(name):
+    """The id pop3d gives a file of this name (DESIGN.md, unique ids)."""
+    if (1 <= len(name) <= 70 and not name.startswith(b"=")
+            and all(0x21 <= c <= 0x7E for c in name)):
+        return name
+    return b"=" + hashlib.blake2b(name, digest_size=16).hexdigest().encode()
+
+
+def hostile_names(base):
+    """Names with newlines, control bytes, bad UTF-8, 255 octets and
+    look-alikes of their own escapes: a commit killed half-way leaves a
+    journal whose roll forward removes exactly the marked ones."""
+    top = tempfile.mkdtemp(dir=base)
+    box = hostile_box(top)
+    r = run(top, login(extra=["UIDL\r\n"]))
+    ids = [l.split(b" ")[1] for l in r.stdout.split(b"\r\n")
+           if l[:1].isdigit()]
+    named = {pop3d_id(n): n for n in HOSTILE_MARKED + HOSTILE_KEPT}
+    if not check(sorted(ids) == sorted(named),
+                 "hostile names: each listed under its id", r.stdout):
+        return
+    marked = [i + 1 for i, u in enumerate(ids) if named[u] in HOSTILE_MARKED]
+    found = None
+    for n in range(1, 60):
+        shutil.rmtree(os.path.join(top, "mail"))
+        box = hostile_box(top)
+        r = run(top, login(marked),
+                strace=["-e", "inject=unlinkat:signal=KILL:when=%d" % n])
+        if r.returncode != -9:
+            break
+        left = set(os.listdir(box))
+        if (b".pop3d.journal" in left
+                and any(m not in left for m in HOSTILE_MARKED)
+                and any(m in left for m in HOSTILE_MARKED)):
+            found = n
+            break
+    if not check(found is not None,
+                 "hostile names: no kill left a commit half done"):
+        return
+    r = run(top, login(extra=["STAT\r\n"]))
+    check(r.returncode == 0 and b"+OK maildrop" in r.stdout,
+          "hostile names: the next login", r.stdout)
+    left = set(n for n in os.listdir(box) if not n.startswith(b"."))
+    check(left == set(HOSTILE_KEPT),
+          "hostile names: the roll forward left the kept ones alone",
+          sorted(left))
+    shutil.rmtree(top)
+
+
 def main():
     base = tempfile.mkdtemp(prefix="pop3d-recovery.", dir="/var/tmp")
     try:
@@ -315,6 +391,7 @@ def main():
         old_journal_and_a_freed_inode(base)
         immutable_files(base)
         planted_links(base)
+        hostile_names(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return finish()

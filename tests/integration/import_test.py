@@ -437,6 +437,20 @@ def test_dry_run_and_errors():
           "a Maildir without dovecot-uidlist: exit 1, said", p.stderr)
     p = pop3d_import("--from", "dovecot", os.path.join(TOP, "nowhere"))
     check(p.returncode == 1, "a missing mailbox: exit 1", p.stderr)
+    # A Maildir whose new/ is a symlink is refused, as pop3d refuses it,
+    # not taken for a plain folder whose files at the top get ids.
+    linked = new_home("linked")
+    deliver(linked, maildir_names()[0], sub="cur")
+    box = os.path.join(linked, "Maildir")
+    with open(os.path.join(box, "top"), "wb") as f:
+        f.write(b"X-UIDL: top\n\nnot a message\n")
+    os.rmdir(os.path.join(box, "new"))
+    os.symlink(os.path.join(box, "tmp"), os.path.join(box, "new"))
+    p = pop3d_import("--from", "x-uidl", box)
+    check(p.returncode == 1 and b"symbolic links" in p.stderr and
+          not os.path.exists(os.path.join(box, UIDLS)),
+          "a Maildir whose new/ is a symlink: exit 1, said, nothing written",
+          (p.returncode, p.stderr))
     p = pop3d_import("--from", "courier-imap", maildir)
     check(p.returncode == 100, "an unknown source: usage", p.stderr)
 
