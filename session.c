@@ -214,18 +214,23 @@ put_login_delay(struct session *s)
 }
 
 /*
- * RFC 2449 s.5: what only works before login is listed only there.  RFC
- * 6856 s.2: UTF8's USER argument speaks of the names and passwords USER
- * and PASS take, so it goes where USER goes; the UTF8 command itself
- * works either way.
+ * RFC 2449 s.5: "Capabilities available in the AUTHORIZATION state MUST
+ * be announced in both states", so USER, SASL and UTF8 stay listed after
+ * login, where their commands are refused, as the RFC's own registry
+ * has them (valid in AUTHORIZATION, listed in both).  STLS alone is not:
+ * a client that upgrades whenever it sees STLS would send it after
+ * login and be refused.  RFC 6856 s.2: UTF8's USER argument speaks of
+ * the names and passwords USER and PASS take, so it goes where USER
+ * goes; the UTF8 command itself works either way.
  */
 static const struct capa capas[] = {
 	{ "TOP", IN_AUTH | IN_TRANS, "TOP", NULL, NULL },
 	{ "UIDL", IN_AUTH | IN_TRANS, "UIDL", NULL, NULL },
 	{ "USER", IN_AUTH | IN_TRANS, "USER", logins_offered, NULL },
-	{ "SASL PLAIN LOGIN", IN_AUTH, "AUTH", logins_offered, NULL },
-	{ "UTF8 USER", IN_AUTH, "UTF8", logins_offered, NULL },
-	{ "UTF8", IN_AUTH, "UTF8", logins_not_offered, NULL },
+	{ "SASL PLAIN LOGIN", IN_AUTH | IN_TRANS, "AUTH", logins_offered,
+	    NULL },
+	{ "UTF8 USER", IN_AUTH | IN_TRANS, "UTF8", logins_offered, NULL },
+	{ "UTF8", IN_AUTH | IN_TRANS, "UTF8", logins_not_offered, NULL },
 	{ "STLS", IN_AUTH, "STLS", stls_offered, NULL },
 	{ "RESP-CODES", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
 	{ "AUTH-RESP-CODE", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
