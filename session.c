@@ -106,6 +106,17 @@ sess_timeout_why(const struct session *s)
 	    "login-timeout" : "timeout";
 }
 
+/*
+ * Why a read failed.  Replies wait in io until it flushes them before
+ * reading, and a failed write stays failed (io.h), so a read that ended
+ * in the flush is a reply the client never took: a write error.
+ */
+const char *
+sess_read_error_why(struct session *s)
+{
+	return io_flush(s->io) == -1 ? "write-error" : "read-error";
+}
+
 static const struct cmd auth_cmds[] = {
 	{ "USER", cmd_user, NULL },
 	{ "PASS", cmd_pass, NULL },
@@ -361,7 +372,7 @@ step(struct session *s)
 		sess_finish(s, SESSION_ABORT, sess_timeout_why(s));
 		return;
 	default:
-		sess_finish(s, SESSION_ABORT, "read-error");
+		sess_finish(s, SESSION_ABORT, sess_read_error_why(s));
 		return;
 	}
 	if (nul) {

@@ -162,6 +162,35 @@ def gone_mid_message(top, box, how):
     return rc, left
 
 
+def reader_gone(top, script, answers, then):
+    """Sends script through pipes, reads the lines of answers (how many
+    lines pop3d says to it), then closes the pipe pop3d writes to and
+    sends then: its reply is the first write that fails, when pop3d
+    flushes it before reading on.  Returns pop3d's exit code."""
+    p = subprocess.Popen(argv(top), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(script)
+        p.stdin.flush()
+        got = b""
+        while got.count(b"\r\n") < answers:
+            chunk = p.stdout.read(1)
+            if not chunk:
+                break
+            got += chunk
+        p.stdout.close()
+        p.stdin.write(then)
+        p.stdin.flush()
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+        p.stdin.close()
+    err = p.stderr.read()
+    p.stderr.close()
+    check(err == b"", "pop3d wrote to stderr: %r" % err)
+    return rc
+
+
 def main():
     log = private_syslog("POP3D_LOG_TEST_NS")
     top = tempfile.mkdtemp(prefix="pop3d-log.")
@@ -228,6 +257,19 @@ def main():
                   (rc, got))
             check("2" in left, "%s gone mid-RETR: the message marked is "
                   "kept" % how, left)
+
+        # A reply pop3d could not send is a write error, though it
+        # failed as pop3d flushed it to read the next command.
+        rc = reader_gone(top, ("USER me\r\nPASS %s\r\n" % PASSWORD).encode(),
+                         3, b"NOOP\r\n")
+        got = end_reason(drain(log))
+        check(rc == 1 and got == b"write-error",
+              "reader gone after login: end reason=write-error", (rc, got))
+        rc = reader_gone(top, b"", 1, b"AUTH PLAIN\r\n")
+        got = end_reason(drain(log))
+        check(rc == 1 and got == b"write-error",
+              "reader gone at a SASL challenge: end reason=write-error",
+              (rc, got))
 
         # TLS: the handshake's line says who encrypts what is sent, the
         # kernel (kTLS) where it can, else OpenSSL.
