@@ -249,14 +249,22 @@ def main():
         # A client that goes away mid-message: a failed write, not a
         # process killed by SIGPIPE, and no UPDATE, so the message it
         # marked is still there.
+        # The message's line says the client cut it, as a notice: an
+        # error-level line would send the admin looking for a disk fault.
         for how in ("tcp", "pipe"):
             rc, left = gone_mid_message(top, box, how)
-            got = end_reason(drain(log))
+            lines = drain(log)
+            got = end_reason(lines)
             check(rc == 1 and got == b"write-error",
                   "%s gone mid-RETR: exit 1, end reason=write-error" % how,
                   (rc, got))
             check("2" in left, "%s gone mid-RETR: the message marked is "
                   "kept" % how, left)
+            cut = [l for l in lines if b" retr msg=2 result=cut " in l]
+            check(len(cut) == 1 and b" result=cut reason=client sent=" in
+                  cut[0] and int(cut[0][1:cut[0].index(b">")]) % 8 == 5,
+                  "%s gone mid-RETR: one notice, result=cut reason=client"
+                  % how, cut)
 
         # A reply pop3d could not send is a write error, though it
         # failed as pop3d flushed it to read the next command.
