@@ -688,7 +688,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		if (ir != IO_OK) {
 			sess_finish(s, SESSION_ABORT, ir == IO_EOF ? "eof" :
 			    ir == IO_TIMEOUT ? sess_timeout_why(s) :
-			    "read-error");
+			    sess_read_error_why(s));
 			return CMD_ABORT;
 		}
 		if (nul) {

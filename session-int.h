@@ -88,11 +88,14 @@ enum cmd_res	 sess_noarg(struct session *, char *);
 /*
  * session.c: sess_finish ends the session with end unless it has ended
  * already (the first reason stands); sess_timeout_why names a timeout:
- * the login grace's or the idle one.
+ * the login grace's or the idle one; sess_read_error_why names an
+ * io_getline that failed (IO_ERR): "write-error" when it was the flush
+ * of a reply before the read, else "read-error".
  */
 void		 sess_finish(struct session *, enum session_end,
 		    const char *why);
 const char	*sess_timeout_why(const struct session *);
+const char	*sess_read_error_why(struct session *);
 
 /* auth.c: true while a login would send a password in the clear. */
 bool		 auth_login_refused(const struct session *);

@@ -106,6 +106,17 @@ sess_timeout_why(const struct session *s)
 	    "login-timeout" : "timeout";
 }
 
+/*
+ * Why a read failed.  Replies wait in io until it flushes them before
+ * reading, and a failed write stays failed (io.h), so a read that ended
+ * in the flush is a reply the client never took: a write error.
+ */
+const char *
+sess_read_error_why(struct session *s)
+{
+	return io_flush(s->io) == -1 ? "write-error" : "read-error";
+}
+
 static const struct cmd auth_cmds[] = {
 	{ "USER", cmd_user, NULL },
 	{ "PASS", cmd_pass, NULL },
@@ -214,18 +225,23 @@ put_login_delay(struct session *s)
 }
 
 /*
- * RFC 2449 s.5: what only works before login is listed only there.  RFC
- * 6856 s.2: UTF8's USER argument speaks of the names and passwords USER
- * and PASS take, so it goes where USER goes; the UTF8 command itself
- * works either way.
+ * RFC 2449 s.5: "Capabilities available in the AUTHORIZATION state MUST
+ * be announced in both states", so USER, SASL and UTF8 stay listed after
+ * login, where their commands are refused, as the RFC's own registry
+ * has them (valid in AUTHORIZATION, listed in both).  STLS alone is not:
+ * a client that upgrades whenever it sees STLS would send it after
+ * login and be refused.  RFC 6856 s.2: UTF8's USER argument speaks of
+ * the names and passwords USER and PASS take, so it goes where USER
+ * goes; the UTF8 command itself works either way.
  */
 static const struct capa capas[] = {
 	{ "TOP", IN_AUTH | IN_TRANS, "TOP", NULL, NULL },
 	{ "UIDL", IN_AUTH | IN_TRANS, "UIDL", NULL, NULL },
 	{ "USER", IN_AUTH | IN_TRANS, "USER", logins_offered, NULL },
-	{ "SASL PLAIN LOGIN", IN_AUTH, "AUTH", logins_offered, NULL },
-	{ "UTF8 USER", IN_AUTH, "UTF8", logins_offered, NULL },
-	{ "UTF8", IN_AUTH, "UTF8", logins_not_offered, NULL },
+	{ "SASL PLAIN LOGIN", IN_AUTH | IN_TRANS, "AUTH", logins_offered,
+	    NULL },
+	{ "UTF8 USER", IN_AUTH | IN_TRANS, "UTF8", logins_offered, NULL },
+	{ "UTF8", IN_AUTH | IN_TRANS, "UTF8", logins_not_offered, NULL },
 	{ "STLS", IN_AUTH, "STLS", stls_offered, NULL },
 	{ "RESP-CODES", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
 	{ "AUTH-RESP-CODE", IN_AUTH | IN_TRANS, NULL, NULL, NULL },
@@ -356,7 +372,7 @@ step(struct session *s)
 		sess_finish(s, SESSION_ABORT, sess_timeout_why(s));
 		return;
 	default:
-		sess_finish(s, SESSION_ABORT, "read-error");
+		sess_finish(s, SESSION_ABORT, sess_read_error_why(s));
 		return;
 	}
 	if (nul) {

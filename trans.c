@@ -124,6 +124,18 @@ put_file_io(void *arg, int fd, uint64_t len)
 	return io_sendfile(s->io, fd, len);
 }
 
+/*
+ * Whether a message cut by error (errno) was cut by the client: it
+ * reset the connection, closed its end, or stopped reading for a whole
+ * timeout.  Phones do so all day; it is no fault of pop3d's or the
+ * mailbox's, and the client fetches the message again.
+ */
+static bool
+client_gone(int error)
+{
+	return error == ECONNRESET || error == EPIPE || error == ETIMEDOUT;
+}
+
 static enum cmd_res
 send_msg(struct session *s, size_t idx, long body_lines)
 {
@@ -152,8 +164,14 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
 	    &sent) != STORE_OK) {
 		/* The client must see a cut, never a short message. */
-		log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%" PRIu64
-		    " error=\"%s\"", idx + 1, sent, strerror(errno));
+		if (client_gone(errno))
+			log_msg(LOG_NOTICE, "retr msg=%zu result=cut "
+			    "reason=client sent=%" PRIu64 " error=\"%s\"",
+			    idx + 1, sent, strerror(errno));
+		else
+			log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%"
+			    PRIu64 " error=\"%s\"", idx + 1, sent,
+			    strerror(errno));
 		return CMD_ABORT;
 	}
 	s->octets += sent;

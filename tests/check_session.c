@@ -123,6 +123,7 @@ START_TEST(uidl_and_capa)
 	    "+OK unique-id listing follows\r\n1 1\r\n2 2\r\n.\r\n"
 	    "+OK 2 2\r\n"
 	    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+	    "SASL PLAIN LOGIN\r\nUTF8 USER\r\n"
 	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n"
 	    "IMPLEMENTATION pop3d\r\n.\r\n"
@@ -847,6 +848,7 @@ START_TEST(login_delay_is_enforced_and_advertised)
 	    "LOGIN-DELAY 60 USER\r\nIMPLEMENTATION pop3d\r\n.\r\n"
 	    "+OK send PASS\r\n" MAILDROP
 	    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+	    "SASL PLAIN LOGIN\r\nUTF8 USER\r\n"
 	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE 7\r\n"
 	    "LOGIN-DELAY 60\r\nIMPLEMENTATION pop3d\r\n.\r\n" BYE);
@@ -898,6 +900,7 @@ START_TEST(login_delay_is_not_claimed_where_not_kept)
 		out = tl_session_cfg(&cfg, in, strlen(in), &len, &end);
 		ck_assert_str_eq(out, LOGGED MAILDROP
 		    "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\n"
+		    "SASL PLAIN LOGIN\r\nUTF8 USER\r\n"
 		    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 		    "UID-PARAM\r\nDELI\r\nSLEE-WAKE\r\nEXPIRE NEVER\r\n"
 		    "IMPLEMENTATION pop3d\r\n.\r\n" BYE);
@@ -987,7 +990,7 @@ START_TEST(stls_then_login)
 	    "CAPA\r\n" LOGIN "STAT\r\nCAPA\r\nQUIT\r\n",
 	    GREET CAPA_PLAIN BEGIN_TLS,
 	    CAPA_TLS "+OK send PASS\r\n" MAILDROP "+OK 2 47\r\n"
-	    CAPA_HEAD "USER\r\n" CAPA_TAIL BYE, SESSION_QUIT);
+	    CAPA_TLS BYE, SESSION_QUIT);
 }
 END_TEST
 

@@ -8,7 +8,8 @@ namespace (unshare -m), mounts a fresh /dev there, and binds its own
 datagram socket at /dev/log, where syslog(3) writes.  Then it checks the
 lines of real sessions: logins with user and result, the end of a
 session with its counts and its reason (also when a SASL exchange is cut
-short), facility mail, client bytes escaped, never a password, and a
+short, and when the client goes away mid-message: a reset connection or
+a closed pipe is a failed write, exit 1, deleting nothing), facility mail, client bytes escaped, never a password, and a
 mailbox of more messages than a listing holds, served in part; and a
 TLS session's line naming who encrypts what is sent (kTLS or OpenSSL).
 Needs root (exit 77, skipped, otherwise).
@@ -18,6 +19,7 @@ import re
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -96,6 +98,99 @@ def tls_session(top, certs):
     return out
 
 
+def gone_mid_message(top, box, how):
+    """Logs in, marks the message in file "2" deleted, asks for a new
+    one, "9" (far more than the kernel can buffer between the two), and
+    goes away once its "+OK" line has come: how is "tcp" (a connection
+    on loopback, reset) or "pipe" (stdout a pipe, its reader closed, as
+    a relay that hangs up does; a write to it is EPIPE and SIGPIPE).
+    Returns pop3d's exit code and the names in the mailbox afterwards."""
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        most = int(f.read().split()[2])     # a socket's largest send buffer
+    line = b"x" * 998 + b"\r\n"
+    with open(os.path.join(box, "9"), "wb") as f:
+        f.write(b"Subject: big\r\n\r\n" + line * (4 * most // len(line)))
+    script = ("USER me\r\nPASS %s\r\nDELE UID:2\r\nRETR UID:9\r\n"
+              % PASSWORD).encode()
+    if how == "tcp":
+        with socket.socket() as lst:
+            lst.bind(("127.0.0.1", 0))
+            lst.listen(1)
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.settimeout(30)
+            c.connect(lst.getsockname())
+            conn, _ = lst.accept()
+        p = subprocess.Popen(argv(top), stdin=conn, stdout=conn,
+                             stderr=subprocess.PIPE)
+        conn.close()
+        c.sendall(script)
+        read = c.recv
+    else:
+        p = subprocess.Popen(argv(top), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write(script)
+        p.stdin.flush()
+        read = p.stdout.read
+    try:
+        got = b""
+        while got.count(b"\r\n") < 5:
+            chunk = read(1)
+            if not chunk:
+                break
+            got += chunk
+        check(got.endswith(b"+OK message deleted\r\n+OK %d octets\r\n"
+                           % os.path.getsize(os.path.join(box, "9"))),
+              "%s gone mid-RETR: the message is on its way" % how, got)
+        if how == "tcp":
+            # An RST, not a FIN: the client is gone, mid-message.
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            c.close()
+        else:
+            p.stdout.close()
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+        if p.stdin is not None:
+            p.stdin.close()
+    err = p.stderr.read()
+    p.stderr.close()
+    check(err == b"", "pop3d wrote to stderr: %r" % err)
+    left = sorted(os.listdir(box))
+    os.unlink(os.path.join(box, "9"))
+    return rc, left
+
+
+def reader_gone(top, script, answers, then):
+    """Sends script through pipes, reads the lines of answers (how many
+    lines pop3d says to it), then closes the pipe pop3d writes to and
+    sends then: its reply is the first write that fails, when pop3d
+    flushes it before reading on.  Returns pop3d's exit code."""
+    p = subprocess.Popen(argv(top), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(script)
+        p.stdin.flush()
+        got = b""
+        while got.count(b"\r\n") < answers:
+            chunk = p.stdout.read(1)
+            if not chunk:
+                break
+            got += chunk
+        p.stdout.close()
+        p.stdin.write(then)
+        p.stdin.flush()
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+        p.stdin.close()
+    err = p.stderr.read()
+    p.stderr.close()
+    check(err == b"", "pop3d wrote to stderr: %r" % err)
+    return rc
+
+
 def main():
     log = private_syslog("POP3D_LOG_TEST_NS")
     top = tempfile.mkdtemp(prefix="pop3d-log.")
@@ -150,6 +245,39 @@ def main():
               "a legacy login is logged hash=legacy rehash=pending", got)
         check(len(os.listdir(os.path.join(top, "spool"))) == 1,
               "a legacy login leaves one spool entry")
+
+        # A client that goes away mid-message: a failed write, not a
+        # process killed by SIGPIPE, and no UPDATE, so the message it
+        # marked is still there.
+        # The message's line says the client cut it, as a notice: an
+        # error-level line would send the admin looking for a disk fault.
+        for how in ("tcp", "pipe"):
+            rc, left = gone_mid_message(top, box, how)
+            lines = drain(log)
+            got = end_reason(lines)
+            check(rc == 1 and got == b"write-error",
+                  "%s gone mid-RETR: exit 1, end reason=write-error" % how,
+                  (rc, got))
+            check("2" in left, "%s gone mid-RETR: the message marked is "
+                  "kept" % how, left)
+            cut = [l for l in lines if b" retr msg=2 result=cut " in l]
+            check(len(cut) == 1 and b" result=cut reason=client sent=" in
+                  cut[0] and int(cut[0][1:cut[0].index(b">")]) % 8 == 5,
+                  "%s gone mid-RETR: one notice, result=cut reason=client"
+                  % how, cut)
+
+        # A reply pop3d could not send is a write error, though it
+        # failed as pop3d flushed it to read the next command.
+        rc = reader_gone(top, ("USER me\r\nPASS %s\r\n" % PASSWORD).encode(),
+                         3, b"NOOP\r\n")
+        got = end_reason(drain(log))
+        check(rc == 1 and got == b"write-error",
+              "reader gone after login: end reason=write-error", (rc, got))
+        rc = reader_gone(top, b"", 1, b"AUTH PLAIN\r\n")
+        got = end_reason(drain(log))
+        check(rc == 1 and got == b"write-error",
+              "reader gone at a SASL challenge: end reason=write-error",
+              (rc, got))
 
         # TLS: the handshake's line says who encrypts what is sent, the
         # kernel (kTLS) where it can, else OpenSSL.

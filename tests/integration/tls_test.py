@@ -18,8 +18,9 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
 - both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message,
   and a file that is its own CRLF form, sent as it is);
 - CAPA lists STLS only before TLS; STLS twice or after login is refused;
-- STARTTLS injection: what follows STLS in the same write is never
-  answered, in the clear or under TLS;
+- STARTTLS injection: what follows STLS in the same write, or in the
+  next with a line cut at the boundary, is never answered, in the clear
+  or under TLS;
 - a client that PROXY (--proxy-from) names as 192.0.2.9 cannot log in
   before STLS (CAPA lists neither USER nor SASL, and UTF8 without its
   USER argument) and can after it;
@@ -354,7 +355,7 @@ def test_starttls(port):
 
 
 def test_injection(port):
-    """CVE-2011-0411: STLS and more commands in one write."""
+    """CVE-2011-0411: STLS and more commands in one write, or split."""
     for extra, under, want in (
             (b"USER x\r\n", b"PASS " + PASSWORD.encode() + b"\r\n",
              b"-ERR USER first\r\n"),
@@ -377,6 +378,22 @@ def test_injection(port):
             check(recv_line(t) == b"+OK bye\r\n", "injection: QUIT")
         finally:
             s.close()
+    # The same commands split across writes, a line cut in two at the
+    # STLS boundary: what comes after "+OK begin TLS negotiation" is the
+    # handshake's to read, and plain text there ends the session with
+    # no word in the clear, so no command runs either way.
+    s = socket.create_connection((HOST, port), timeout=30)
+    try:
+        check(recv_line(s) == b"+OK pop3d ready\r\n", "split: greeting")
+        s.sendall(b"STLS\r\nUS")
+        check(recv_line(s) == b"+OK begin TLS negotiation\r\n",
+              "split: STLS answered")
+        s.sendall(b"ER me\r\nPASS " + PASSWORD.encode() + b"\r\nSTAT\r\n")
+        rest = recv_all(s)
+        check(b"+OK" not in rest and b"-ERR" not in rest,
+              "split: nothing answered in the clear after STLS: %r" % rest)
+    finally:
+        s.close()
 
 
 def proxied(port, header, script):
