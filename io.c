@@ -209,6 +209,18 @@ fill_res(int r)
 	return errno == ETIMEDOUT ? IO_TIMEOUT : IO_ERR;
 }
 
+/*
+ * Drops the input before end, wiped: an over-long line may be a
+ * password pasted past the limit, and the next line may already be in
+ * the buffer, so no read would wipe it soon (compact).
+ */
+static void
+drop(struct io *io, size_t end)
+{
+	sodium_memzero(io->in + io->in_off, end - io->in_off);
+	io->in_off = end;
+}
+
 /* Drops input through the next newline, after an over-long line. */
 static enum io_res
 skip_line(struct io *io, long long deadline)
@@ -219,7 +231,7 @@ skip_line(struct io *io, long long deadline)
 	for (;;) {
 		nl = memchr(io->in + io->in_off, '\n', io->in_len - io->in_off);
 		if (nl != NULL) {
-			io->in_off = (size_t)(nl - io->in) + 1;
+			drop(io, (size_t)(nl - io->in) + 1);
 			return IO_LONG;
 		}
 		io->in_off = io->in_len;
@@ -244,9 +256,11 @@ io_getline(struct io *io, size_t max, char **line, size_t *len,
 		nl = memchr(start, '\n', n);
 		if (nl != NULL) {
 			n = (size_t)(nl - start);
-			io->in_off += n + 1;
-			if (n + 1 > max)
+			if (n + 1 > max) {
+				drop(io, io->in_off + n + 1);
 				return IO_LONG;
+			}
+			io->in_off += n + 1;
 			if (n > 0 && start[n - 1] == '\r')
 				n--;
 			start[n] = '\0';

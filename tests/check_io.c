@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,48 @@ START_TEST(wipe_clears_the_secret)
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(line[i], 0);
 	expect_line(io, "NOOP");
+	io_free(io);
+}
+END_TEST
+
+/*
+ * An over-long line is dropped, and wiped as it is: a password pasted
+ * past the limit must not wait in the buffer for the next read.  Both
+ * ways a line is dropped: whole in the buffer, and across reads.
+ */
+START_TEST(long_line_is_wiped)
+{
+	char data[2 * POP3D_INBUF], *line;
+	size_t len, long_len = POP3D_LINE_MAX + 40;
+	struct io *io;
+	bool nul;
+
+	memcpy(data, "PASS ", 5);
+	memset(data + 5, 'S', long_len - 5);
+	memcpy(data + long_len, "\r\nNOOP\r\n", 8);
+	io = reader(data, long_len + 8, true);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_LONG);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_OK);
+	ck_assert_str_eq(line, "NOOP");
+	/* The dropped line lay just before this one, in the same buffer. */
+	for (size_t i = 1; i <= long_len + 2; i++)
+		ck_assert_int_eq(line[-(ptrdiff_t)i], 0);
+	io_free(io);
+
+	/* Longer than the buffer: its tail is read with the next line. */
+	long_len = POP3D_INBUF + 500;
+	memset(data + 5, 'S', long_len - 5);
+	memcpy(data + long_len, "\r\nNOOP\r\n", 8);
+	io = reader(data, long_len + 8, true);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_LONG);
+	ck_assert_int_eq(io_getline(io, POP3D_LINE_MAX, &line, &len, &nul),
+	    IO_OK);
+	ck_assert_str_eq(line, "NOOP");
+	for (size_t i = 1; i <= long_len + 2 - POP3D_INBUF; i++)
+		ck_assert_int_eq(line[-(ptrdiff_t)i], 0);
 	io_free(io);
 }
 END_TEST
@@ -878,6 +921,7 @@ main(void)
 	tcase_add_test(tc, sendfile_keeps_order_and_deadlines);
 	tcase_add_test(tc, sendfile_to_a_stalled_reader_times_out);
 	tcase_add_test(tc, wipe_clears_the_secret);
+	tcase_add_test(tc, long_line_is_wiped);
 	tcase_add_test(tc, transport_carries_both_directions);
 	tcase_add_test(tc, transport_drops_what_came_before);
 	tcase_add_test(tc, transport_waits_for_what_it_asks);
