@@ -122,6 +122,43 @@ static struct {
 #define OSSL_LIB	"libssl.so." STR(OPENSSL_SHLIB_VERSION)
 
 /*
+ * libssl and libcrypto bind their ~4,600 symbols at dlopen, each looked
+ * up through pop3d and every library it links (libsodium, libcrypt,
+ * libcdb, libc) before themselves.  RTLD_DEEPBIND looks in them (and
+ * libc) first: 0.1 ms of every TLS connection.  Nothing pop3d links
+ * stands in for a symbol of theirs; the one object pop3d copies that
+ * libcrypto names, stderr (a copy relocation), libcrypto sees as libc's
+ * own, the same FILE, as pop3d never assigns it.  What is put in front
+ * of libc for every process (an allocator in LD_PRELOAD or
+ * /etc/ld.so.preload) must reach them as it reaches pop3d, or memory
+ * libc hands them would go back to the wrong allocator: then they are
+ * loaded as before (deep_bind).  The sanitizers refuse the flag (their
+ * malloc must stay in front of libc's), so their builds never ask.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OSSL_DEEPBIND	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || \
+    __has_feature(thread_sanitizer)
+#define OSSL_DEEPBIND	0
+#endif
+#endif
+#ifndef OSSL_DEEPBIND
+#define OSSL_DEEPBIND	RTLD_DEEPBIND
+#endif
+
+static int
+deep_bind(void)
+{
+	const char *env = getenv("LD_PRELOAD");
+
+	if ((env != NULL && env[0] != '\0') ||
+	    access("/etc/ld.so.preload", F_OK) == 0)
+		return 0;
+	return OSSL_DEEPBIND;
+}
+
+/*
  * Loads libssl (and with it libcrypto) by the major version pop3d was
  * built against, once, and for good.  Returns -1 with a reason in err
  * (cap octets) when it is missing or lacks a function.
@@ -133,7 +170,8 @@ ossl_load(char *err, size_t cap)
 
 	if (ossl.loaded)
 		return 0;
-	if ((lib = dlopen(OSSL_LIB, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	if ((lib = dlopen(OSSL_LIB, RTLD_NOW | RTLD_LOCAL | deep_bind())) ==
+	    NULL) {
 		snprintf(err, cap, "cannot load %s: %s", OSSL_LIB, dlerror());
 		return -1;
 	}

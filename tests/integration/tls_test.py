@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pop3d's own TLS on loopback: implicit TLS and STLS, and what it refuses.
 
-usage: tls_test.py POP3D USERS
+usage: tls_test.py POP3D USERS PRELOAD_SHIM
 
 Certificates are made at the start with openssl (a root, an
 intermediate and the server's; pop3d gets the server's certificate with
@@ -15,6 +15,9 @@ Python's poplib and ssl, and curl (pop3s:// and --ssl-reqd pop3://).
   is exit 100 with nothing written to the client;
 - libssl and libcrypto are mapped only when TLS is configured; one that
   cannot be loaded is exit 100 too;
+- an allocator preloaded for pop3d (LD_PRELOAD; PRELOAD_SHIM stands in
+  for it) serves libssl and libcrypto too: they are bound to themselves
+  first only when nothing is preloaded;
 - both modes log in and RETR byte-exact (dots, CRLF, a 3 MB message,
   and a file that is its own CRLF form, sent as it is);
 - CAPA lists STLS only before TLS; STLS twice or after login is refused;
@@ -59,6 +62,8 @@ from pop3dtest import (Inetd, check, crlf, finish, make_certs,  # noqa
 
 POP3D = os.path.abspath(sys.argv[1])
 USERS = os.path.abspath(sys.argv[2])
+PRELOAD_SHIM = os.path.abspath(sys.argv[3])
+SANITIZED = os.environ.get("POP3D_SANITIZED") == "1"
 PASSWORD = "passw0rd"
 HOST = "127.0.0.1"
 
@@ -241,6 +246,26 @@ def test_loading(top):
                        timeout=60, env=env)
     check(r.returncode == 0 and b"libssl.so.3 (cannot be loaded)" in r.stdout,
           "--version says libssl cannot be loaded: %r" % r.stdout)
+
+
+def test_preloaded():
+    """What an admin preloads reaches OpenSSL as it reaches pop3d."""
+    if wrapped() or SANITIZED:
+        print("skipped: preloading, under a wrapper or a sanitizer (their "
+              "runtime must come first)")
+        return
+    env = dict(os.environ, LD_PRELOAD=PRELOAD_SHIM)
+    r = subprocess.run(pop3d_argv(POP3D, *ARGS, "--tls-cert", CERTS["chain"],
+                                  "--tls-key", CERTS["key"]),
+                       input=b"CAPA\r\nQUIT\r\n", capture_output=True,
+                       timeout=60, env=env)
+    check(r.returncode == 0 and r.stdout.startswith(b"+OK") and
+          b"\r\nSTLS\r\n" in r.stdout,
+          "STLS offered with an allocator preloaded: %r"
+          % ((r.returncode, r.stdout[:200], r.stderr),))
+    check(r.stderr == b"preload-shim: malloc from OpenSSL\n",
+          "libcrypto allocates through the preloaded allocator: %r"
+          % r.stderr)
 
 
 def test_implicit(port):
@@ -772,6 +797,7 @@ def main():
         tls = ["--tls-cert", CERTS["chain"], "--tls-key", CERTS["key"]]
         test_startup(top)
         test_loading(top)
+        test_preloaded()
 
         def serve(*extra):
             s = Inetd(pop3d_argv(POP3D, *(ARGS + list(extra))))
