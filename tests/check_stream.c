@@ -1,9 +1,12 @@
 /* check_stream.c: stream.c through store_send, on real folders: sizes
  * and bytes in CRLF form against the oracle (oracle.c), long lines across
  * read buffers, TOP's cut, dot-stuffing, a put failure cutting the
- * stream, and files already in their form offered as they are.  meson
+ * stream, files already in their form offered as they are, large ones
+ * read through windows of a map, and one truncated while mapped.  meson
  * builds it three ways (stream, stream-vectors, stream-octets), one for
  * each way stream.c finds line ends. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +335,142 @@ START_TEST(stuffing_of_dense_random_lines)
 }
 END_TEST
 
+/* len octets of dense random lines: CR, LF and '.' everywhere. */
+static char *
+dense(size_t len, uint32_t seed)
+{
+	static const char alphabet[] = "aaaaab.\r\n\n\n";
+	char *data = malloc(len);
+	size_t i;
+
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		data[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+	}
+	return data;
+}
+
+/*
+ * A message of POP3D_MAP_MIN octets or more is read through windows of
+ * POP3D_MAPWIN: whatever a window's edge cuts (a CR from its LF, an LF
+ * from the dot after it), the bytes are the oracle's, for sizes around
+ * the first window's end and across three windows, whole and for TOP.
+ */
+START_TEST(windows_join_without_a_seam)
+{
+	static const size_t sizes[] = { POP3D_MAP_MIN - 1, POP3D_MAP_MIN,
+	    POP3D_MAPWIN - 1, POP3D_MAPWIN, POP3D_MAPWIN + 1,
+	    POP3D_MAPWIN + 63, POP3D_MAPWIN + 64, POP3D_MAPWIN + 65,
+	    3 * POP3D_MAPWIN - 4096 * 3 + 17 };
+	struct buf got, crlf, want;
+	struct store_info info;
+	struct store *st;
+	uint64_t sent;
+	size_t len, cut;
+	char *data;
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		len = sizes[k];
+		data = dense(len, (uint32_t)k + 1);
+		tl_write(dir, "m", data, len);
+		st = open_ok();
+		store_info(st, 0, &info);
+		crlf = reference(data, len);
+		want = stuffed(&crlf);
+		got = send_stuffed(st, 0, -1, &sent);
+		ck_assert_uint_eq(info.size, crlf.len);
+		ck_assert_uint_eq(sent, crlf.len);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+		/* TOP ending in the last window: the oracle's cut. */
+		cut = oracle_top_len(crlf.p, crlf.len, (uint64_t)len / 3);
+		want = stuffed(&(struct buf){ crlf.p, cut, cut });
+		got = send_stuffed(st, 0, (long)len / 3, &sent);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.p, want.p, want.len);
+		free(got.p);
+		free(want.p);
+		free(crlf.p);
+		free(data);
+		store_close(st);
+	}
+}
+END_TEST
+
+/* put that truncates the message file once it has seen at octets. */
+struct shrinker {
+	struct buf	 b;
+	const char	*path;
+	size_t		 at;
+	off_t		 to;
+	bool		 done;
+};
+
+static int
+put_and_shrink(void *arg, const char *p, size_t len)
+{
+	struct shrinker *s = arg;
+
+	collect(&s->b, p, len);
+	if (!s->done && s->b.len >= s->at) {
+		ck_assert_int_eq(truncate(s->path, s->to), 0);
+		s->done = true;
+	}
+	return 0;
+}
+
+/*
+ * A file truncated while a window of it is mapped: its reader sees zero
+ * pages instead of SIGBUS, none of which is put; the send fails (EIO)
+ * after a true prefix of the message, and the file is still there.
+ */
+START_TEST(a_file_truncated_while_mapped_is_cut)
+{
+	static const struct { size_t at; off_t to; } cuts[] = {
+		{ 1 << 20, 1 << 19 },		/* behind what is read */
+		{ 1 << 20, 3 << 20 },		/* in the window, ahead */
+		{ 1 << 20, 0 },
+		{ 5 << 20, (4 << 20) + 100 },	/* the second window */
+		{ 1 << 20, (8 << 20) + 1 },	/* a window not yet mapped */
+	};
+	size_t len = 9 << 20;
+	struct buf crlf, want;
+	struct shrinker s;
+	struct store *st;
+	uint64_t sent;
+	char *data = dense(len, 7);
+
+	crlf = reference(data, len);
+	want = stuffed(&crlf);
+	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		tl_write(dir, "m", data, len);
+		st = open_ok();
+		memset(&s, 0, sizeof(s));
+		s.path = tl_path(dir, "m");
+		s.at = cuts[k].at;
+		s.to = cuts[k].to;
+		ck_assert_int_eq(store_open_msg(st, 0), STORE_OK);
+		errno = 0;
+		ck_assert_int_eq(store_send(st, -1, '.', put_and_shrink, NULL,
+		    &s, &sent), STORE_ABORT);
+		ck_assert_int_eq(errno, EIO);
+		ck_assert(s.done);
+		ck_assert_uint_lt(s.b.len, want.len);
+		ck_assert_mem_eq(s.b.p, want.p, s.b.len);
+		ck_assert(tl_exists(dir, "m"));
+		free((void *)(uintptr_t)s.path);
+		free(s.b.p);
+		store_close(st);
+	}
+	free(want.p);
+	free(crlf.p);
+	free(data);
+}
+END_TEST
+
 struct file_sink {
 	struct buf	 b;
 	int		 answer;	/* what put_file says: 0, 1 or -1 */
@@ -440,6 +579,8 @@ main(void)
 	tcase_add_test(tc, stuffing_across_read_buffers);
 	tcase_add_test(tc, stuffing_of_dense_random_lines);
 	tcase_add_test(tc, files_already_in_their_form_may_go_as_they_are);
+	tcase_add_test(tc, windows_join_without_a_seam);
+	tcase_add_test(tc, a_file_truncated_while_mapped_is_cut);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }
