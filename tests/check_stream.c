@@ -441,8 +441,16 @@ START_TEST(a_file_truncated_while_mapped_is_cut)
 	struct shrinker s;
 	struct store *st;
 	uint64_t sent;
-	char *data = dense(len, 7);
+	char *data;
 
+	/*
+	 * valgrind takes the read past the file's end for an invalid read
+	 * and ends the process with SIGSEGV, never SIGBUS: the integration
+	 * test (shrink) holds pop3d to the same outside it.
+	 */
+	if (getenv("POP3D_WRAPPER") != NULL && *getenv("POP3D_WRAPPER") != '\0')
+		return;
+	data = dense(len, 7);
 	crlf = reference(data, len);
 	want = stuffed(&crlf);
 	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
