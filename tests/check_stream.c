@@ -215,6 +215,52 @@ send_stuffed(struct store *st, size_t idx, long body_lines, uint64_t *sent)
 	return b;
 }
 
+/*
+ * Message idx of st, listed from data (len octets), is listed at its
+ * CRLF form's size and sent as the oracle stuffs it: whole, or cut by
+ * TOP after body_lines (>= 0).
+ */
+static void
+sent_as_the_oracle_says(struct store *st, size_t idx, const char *data,
+    size_t len, long body_lines)
+{
+	struct buf got, crlf, want;
+	struct store_info info;
+	uint64_t sent;
+	size_t cut;
+
+	store_info(st, idx, &info);
+	crlf = reference(data, len);
+	ck_assert_uint_eq(info.size, crlf.len);
+	cut = body_lines < 0 ? crlf.len :
+	    oracle_top_len(crlf.p, crlf.len, (uint64_t)body_lines);
+	want = stuffed(&(struct buf){ crlf.p, cut, cut });
+	got = send_stuffed(st, idx, body_lines, &sent);
+	if (body_lines < 0)
+		ck_assert_uint_eq(sent, crlf.len);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.p, want.p, want.len);
+	free(got.p);
+	free(want.p);
+	free(crlf.p);
+}
+
+/* len octets of dense random lines: CR, LF and '.' everywhere. */
+static char *
+dense(size_t len, uint32_t seed)
+{
+	static const char alphabet[] = "aaaaab.\r\n\n\n";
+	char *data = malloc(len);
+	size_t i;
+
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		data[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+	}
+	return data;
+}
+
 START_TEST(stuffing_doubles_a_leading_dot_in_one_pass)
 {
 	static const struct { const char *data; size_t len; } m[] = {
@@ -262,9 +308,7 @@ START_TEST(stuffing_across_read_buffers)
 {
 	size_t len = 3 * POP3D_READBUF + 17, i;
 	char *data = malloc(len);
-	struct buf got, crlf, want;
 	struct store *st;
-	uint64_t sent;
 
 	/* Dots and CRs on both sides of every buffer's edge. */
 	for (i = 0; i < len; i++)
@@ -282,15 +326,7 @@ START_TEST(stuffing_across_read_buffers)
 	data[2 * POP3D_READBUF] = '\n';
 	tl_write(dir, "big", data, len);
 	st = open_ok();
-	crlf = reference(data, len);
-	want = stuffed(&crlf);
-	got = send_stuffed(st, 0, -1, &sent);
-	ck_assert_uint_eq(sent, crlf.len);
-	ck_assert_uint_eq(got.len, want.len);
-	ck_assert_mem_eq(got.p, want.p, want.len);
-	free(got.p);
-	free(want.p);
-	free(crlf.p);
+	sent_as_the_oracle_says(st, 0, data, len, -1);
 	free(data);
 	store_close(st);
 }
@@ -302,54 +338,21 @@ END_TEST
  */
 START_TEST(stuffing_of_dense_random_lines)
 {
-	static const char alphabet[] = "aaaaab.\r\n\n\n";
-	size_t len = 2 * POP3D_READBUF + 333, i;
-	char *data = malloc(len);
-	struct buf got, crlf, want;
-	struct store_info info;
+	size_t len = 2 * POP3D_READBUF + 333, n;
 	struct store *st;
-	uint32_t r = 8;
-	uint64_t sent;
+	char *data;
 
 	for (int round = 0; round < 4; round++) {
-		for (i = 0; i < len; i++) {
-			r = r * 1103515245 + 12345;
-			data[i] = alphabet[(r >> 16) % (sizeof(alphabet) - 1)];
-		}
-		tl_write(dir, "m", data, len - (size_t)round * 7);
+		n = len - (size_t)round * 7;
+		data = dense(n, 8 + (uint32_t)round);
+		tl_write(dir, "m", data, n);
 		st = open_ok();
-		store_info(st, 0, &info);
-		crlf = reference(data, len - (size_t)round * 7);
-		want = stuffed(&crlf);
-		got = send_stuffed(st, 0, -1, &sent);
-		ck_assert_uint_eq(info.size, crlf.len);
-		ck_assert_uint_eq(sent, crlf.len);
-		ck_assert_uint_eq(got.len, want.len);
-		ck_assert_mem_eq(got.p, want.p, want.len);
-		free(got.p);
-		free(want.p);
-		free(crlf.p);
+		sent_as_the_oracle_says(st, 0, data, n, -1);
 		store_close(st);
+		free(data);
 	}
-	free(data);
 }
 END_TEST
-
-/* len octets of dense random lines: CR, LF and '.' everywhere. */
-static char *
-dense(size_t len, uint32_t seed)
-{
-	static const char alphabet[] = "aaaaab.\r\n\n\n";
-	char *data = malloc(len);
-	size_t i;
-
-	ck_assert_ptr_nonnull(data);
-	for (i = 0; i < len; i++) {
-		seed = seed * 1103515245 + 12345;
-		data[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
-	}
-	return data;
-}
 
 /*
  * A message of POP3D_MAP_MIN octets or more is read through windows of
@@ -363,11 +366,8 @@ START_TEST(windows_join_without_a_seam)
 	    POP3D_MAPWIN - 1, POP3D_MAPWIN, POP3D_MAPWIN + 1,
 	    POP3D_MAPWIN + 63, POP3D_MAPWIN + 64, POP3D_MAPWIN + 65,
 	    3 * POP3D_MAPWIN - 4096 * 3 + 17 };
-	struct buf got, crlf, want;
-	struct store_info info;
 	struct store *st;
-	uint64_t sent;
-	size_t len, cut;
+	size_t len;
 	char *data;
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -375,25 +375,9 @@ START_TEST(windows_join_without_a_seam)
 		data = dense(len, (uint32_t)k + 1);
 		tl_write(dir, "m", data, len);
 		st = open_ok();
-		store_info(st, 0, &info);
-		crlf = reference(data, len);
-		want = stuffed(&crlf);
-		got = send_stuffed(st, 0, -1, &sent);
-		ck_assert_uint_eq(info.size, crlf.len);
-		ck_assert_uint_eq(sent, crlf.len);
-		ck_assert_uint_eq(got.len, want.len);
-		ck_assert_mem_eq(got.p, want.p, want.len);
-		free(got.p);
-		free(want.p);
-		/* TOP ending in the last window: the oracle's cut. */
-		cut = oracle_top_len(crlf.p, crlf.len, (uint64_t)len / 3);
-		want = stuffed(&(struct buf){ crlf.p, cut, cut });
-		got = send_stuffed(st, 0, (long)len / 3, &sent);
-		ck_assert_uint_eq(got.len, want.len);
-		ck_assert_mem_eq(got.p, want.p, want.len);
-		free(got.p);
-		free(want.p);
-		free(crlf.p);
+		sent_as_the_oracle_says(st, 0, data, len, -1);
+		/* TOP ending in the last window. */
+		sent_as_the_oracle_says(st, 0, data, len, (long)len / 3);
 		free(data);
 		store_close(st);
 	}
