@@ -2,15 +2,17 @@
  * and bytes in CRLF form against the oracle (oracle.c), long lines across
  * read buffers, TOP's cut, dot-stuffing, a put failure cutting the
  * stream, files already in their form offered as they are, large ones
- * read through windows of a map, and one truncated while mapped.  meson
- * builds it three ways (stream, stream-vectors, stream-octets), one for
- * each way stream.c finds line ends. */
+ * read through windows of a map, one truncated while mapped, and one
+ * whose next window cannot be mapped.  meson builds it three ways
+ * (stream, stream-vectors, stream-octets), one for each way stream.c
+ * finds line ends. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -463,6 +465,86 @@ START_TEST(a_file_truncated_while_mapped_is_cut)
 }
 END_TEST
 
+/* put that lets no new map be made once it has been called. */
+struct limiter {
+	struct buf	 b;
+	bool		 limited;
+};
+
+static int
+put_then_limit(void *arg, const char *p, size_t len)
+{
+	struct limiter *l = arg;
+	struct rlimit rl;
+	char line[128];
+	long kib = -1;
+	FILE *f;
+
+	collect(&l->b, p, len);
+	if (l->limited)
+		return 0;
+	f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmSize: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_gt(kib, 0);
+	/* A page under what is mapped now, the window included. */
+	rl.rlim_cur = rl.rlim_max = (rlim_t)kib * 1024 - 4096;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	l->limited = true;
+	return 0;
+}
+
+/*
+ * A window that cannot be mapped (RLIMIT_AS) after one that was: the
+ * rest of the file comes by read(2), from where the map stopped.  Not
+ * under a sanitizer or valgrind, which need address space of their own.
+ */
+START_TEST(a_window_that_cannot_be_mapped_is_read)
+{
+	size_t len = 3 * POP3D_MAPWIN + 4321;
+	struct buf crlf, want;
+	struct limiter l = { { NULL, 0, 0 }, false };
+	struct store *st;
+	uint64_t sent;
+	char *data;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+	return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || \
+    __has_feature(undefined_behavior_sanitizer)
+	return;
+#endif
+#endif
+	if (getenv("POP3D_WRAPPER") != NULL && *getenv("POP3D_WRAPPER") != '\0')
+		return;
+	data = dense(len, 11);
+	tl_write(dir, "m", data, len);
+	crlf = reference(data, len);
+	want = stuffed(&crlf);
+	/* Room for it all now: collect must not need memory later. */
+	l.b.cap = want.len + 1;
+	l.b.p = malloc(l.b.cap);
+	ck_assert_ptr_nonnull(l.b.p);
+	st = open_ok();
+	ck_assert_int_eq(store_open_msg(st, 0), STORE_OK);
+	ck_assert_int_eq(store_send(st, -1, '.', put_then_limit, NULL, &l,
+	    &sent), STORE_OK);
+	ck_assert(l.limited);
+	ck_assert_uint_eq(sent, crlf.len);
+	ck_assert_uint_eq(l.b.len, want.len);
+	ck_assert_mem_eq(l.b.p, want.p, want.len);
+	free(l.b.p);
+	free(want.p);
+	free(crlf.p);
+	free(data);
+	store_close(st);
+}
+END_TEST
+
 struct file_sink {
 	struct buf	 b;
 	int		 answer;	/* what put_file says: 0, 1 or -1 */
@@ -573,6 +655,8 @@ main(void)
 	tcase_add_test(tc, files_already_in_their_form_may_go_as_they_are);
 	tcase_add_test(tc, windows_join_without_a_seam);
 	tcase_add_test(tc, a_file_truncated_while_mapped_is_cut);
+	/* Last: it lowers the address space of a process without fork. */
+	tcase_add_test(tc, a_window_that_cannot_be_mapped_is_read);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }
