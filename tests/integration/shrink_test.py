@@ -10,9 +10,10 @@ receive buffer, reads its first MiB (pop3d is then still in the middle
 of the file, held back by the socket), and the test truncates the file,
 or rewrites it in place with other line ends, before reading the rest.
 In the clear and over implicit TLS, for a message that is streamed (LF
-lines, some starting with '.'), truncated or rewritten, and one sent as
-it is (CRLF, no dot line), truncated, the client must see a cut: no terminating '.' line, and fewer
-octets than announced.  pop3d must end with exit 1 (not a signal), log
+lines, some starting with '.'), truncated or rewritten, the same for
+TOP, and one sent as it is (CRLF, no dot line), truncated, the client
+must see a cut: no terminating '.' line, and fewer octets than the
+message's.  pop3d must end with exit 1 (not a signal), log
 `retr msg=1 result=cut`, delete nothing, and serve the next session.
 Then, with pop3d's address space limited after login (prlimit) below
 what a map of the message needs, the same RETR must come whole and
@@ -168,14 +169,18 @@ def form(data):
     return FORMS[id(data)]
 
 
-def changed_while_sent(top, log, certs, data, change, what):
+def changed_while_sent(top, log, certs, data, change, what, verb="RETR 1"):
+    """verb (RETR 1, or TOP 1 with more lines than the message has) while
+    change is made to the message's file."""
     box = fresh_box(top, data)
     drain_log(log, 0.2)
     s = Session(top, certs)
     s.login()
-    head = s.cmd("RETR 1")
+    head = s.cmd(verb)
     size, sent = form(data)
-    check(head == b"+OK %d octets" % size, what + ": RETR's +OK", head)
+    want = b"+OK %d octets" % size if verb.startswith("RETR") else \
+        b"+OK top of message follows"
+    check(head == want, what + ": the +OK line", head)
     got = s.read(MIB)
     change(os.path.join(box, "1"), data)
     got += s.rest()
@@ -244,6 +249,9 @@ def main():
                     (own, truncate, "as it is, truncated")):
                 changed_while_sent(top, log, certs, data, change,
                                    "%s, %s" % (mode, how))
+            changed_while_sent(top, log, certs, big, truncate,
+                               "%s, TOP, truncated" % mode,
+                               "TOP 1 %d" % (len(big) // 80 + 10))
             if os.environ.get("POP3D_WRAPPER", "").strip() or \
                     os.environ.get("POP3D_SANITIZED") == "1":
                 continue        # valgrind and ASan need room of their own
