@@ -31,6 +31,15 @@
 #define POP3D_OUTCHUNK		131072
 
 /*
+ * A message of POP3D_MAP_MIN octets or more is read through read-only
+ * maps of POP3D_MAPWIN octets at a time (fmap.h), straight from the page
+ * cache, instead of copied by read(2) into a buffer first; a window
+ * bounds the address space a session holds for a message of any size.
+ */
+#define POP3D_MAP_MIN		(256 * 1024)
+#define POP3D_MAPWIN		(4 * 1024 * 1024)
+
+/*
  * AUTHORIZATION as a whole (OpenSSH's LoginGraceTime): the idle timeout
  * alone lets a client that never logs in, but sends CAPA every few
  * minutes, hold a connection slot for hours.  A client logs in within
@@ -92,7 +101,10 @@
  * Memory, measured by tests/limits (x86-64, glibc) and held to these
  * there.  A session needs at most POP3D_MEM_BASE_KIB (2.3 MiB in fact)
  * beside the argon2id hash's memory (POP3D_PWHASH_MEM at pop3d-passwd's
- * cost, freed before the mailbox is listed), and for each listed
+ * cost, freed before the mailbox is listed) and, while it sends a large
+ * message, the window of it mapped (POP3D_MAPWIN of resident page cache,
+ * shared with every reader of the file, let go when the window moves on;
+ * it shows in the RSS), and for each listed
  * message its name's octets and POP3D_MEM_MSG more: its 40-octet entry,
  * the NUL after its name (and its id, when that is a digest: 34
  * octets), and while listing a slot of the table of names, in a folder

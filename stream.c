@@ -5,10 +5,13 @@
  * the bytes it reads and reads no further than the length it is given;
  * never opens, stats or names a file.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "file.h"
+#include "fmap.h"
 #include "params.h"
 #include "stream.h"
 
@@ -18,6 +21,18 @@
  * it), and one more copy of 32 past that.
  */
 #define SLACK		128
+
+/* How far past its end feed may look: a block of 32, and then 32. */
+#define LOOK_PAST	64
+
+/*
+ * How far ahead feed asks for what it reads next.  A mapped file is read
+ * straight from the page cache, whose pages lie anywhere in memory, and
+ * the processor's own prefetching stops at each page's end; without
+ * this, the streamer waits on memory for every page (bench/RESULTS.md).
+ * A prefetch never faults, so it may point past the mapping.
+ */
+#define PREFETCH	2048
 
 /* Octets of the CRLF form so far. */
 uint64_t
@@ -128,6 +143,7 @@ feed(struct stream *x, const char *p, size_t len)
 		 * next block, which is written again next time.
 		 */
 		while (!top && end - p >= 32 && o < lim) {
+			__builtin_prefetch(p + PREFETCH);
 			if (bol && (unsigned char)*p == stuff) {
 				*o++ = (char)stuff;
 				x->stuffed++;
@@ -213,12 +229,115 @@ finish(struct stream *x)
 	return flush(x);
 }
 
+/*
+ * n octets (at most LOOK_PAST) at p, by way of rbuf: where feed may not
+ * look before or past them in place (a file's first octets, a window's
+ * last).
+ */
+static int
+feed_copy(struct stream *x, const char *p, size_t n)
+{
+	char *buf = x->rbuf + 16;
+
+	memcpy(buf, p, n);
+	buf[-1] = (char)x->prev;
+	return feed(x, buf, n);
+}
+
+/*
+ * Streams as much of fd's first len octets as windows of it can be
+ * mapped for (fmap.h), each read in place: from the octet after the one
+ * fed last, with the page before it mapped too (feed looks one octet
+ * back), and its last LOOK_PAST octets left to the next window, or fed
+ * through rbuf at the file's end.  *off: how far it went, short of len
+ * when a window could not be mapped (read(2) does the rest).  A window
+ * that read zeros where the file had shrunk ends the stream as
+ * STREAM_SHORT, before anything read from it has gone to put.
+ */
+static enum stream_res
+stream_map(struct stream *x, int fd, uint64_t len, uint64_t *off)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), start, o = 0;
+	size_t wlen, a, head;
+	const char *w;
+	bool failed;
+	int r;
+
+	while (o < len && !x->done) {
+		start = o == 0 ? 0 : (o - 1) & ~(page - 1);
+		wlen = len - start < POP3D_MAPWIN ? (size_t)(len - start) :
+		    POP3D_MAPWIN;
+		if ((w = fmap_open(fd, start, wlen)) == NULL)
+			break;
+		a = (size_t)(o - start);
+		r = 0;
+		if (o == 0) {
+			head = wlen < LOOK_PAST ? wlen : LOOK_PAST;
+			r = feed_copy(x, w, head);
+			a = head;
+		}
+		if (r == 0 && wlen > a + LOOK_PAST) {
+			r = feed(x, w + a, wlen - LOOK_PAST - a);
+			a = wlen - LOOK_PAST;
+		}
+		if (r == 0 && start + wlen == len && a < wlen) {
+			r = feed_copy(x, w + a, wlen - a);
+			a = wlen;
+		}
+		failed = fmap_failed();
+		fmap_close();
+		if (failed)
+			return STREAM_SHORT;
+		if (r == -1)
+			return STREAM_PUT;
+		o = start + a;
+	}
+	*off = o;
+	return STREAM_OK;
+}
+
+/* put, as long as no window has read zeros for the file's octets. */
+struct guard {
+	int	(*put)(void *, const char *, size_t);
+	void	*arg;
+};
+
+static int
+put_unless_failed(void *arg, const char *p, size_t n)
+{
+	const struct guard *g = arg;
+
+	if (fmap_failed()) {
+		errno = EIO;
+		return -1;
+	}
+	return g->put(g->arg, p, n);
+}
+
 enum stream_res
 stream_file(struct stream *x, int fd, uint64_t len)
 {
 	char *buf = x->rbuf + 16;
+	struct guard g = { x->put, x->arg };
+	enum stream_res r;
+	uint64_t off = 0;
 	ssize_t n;
 
+	if (len >= POP3D_MAP_MIN) {
+		if (x->put != NULL) {
+			x->put = put_unless_failed;
+			x->arg = &g;
+		}
+		r = stream_map(x, fd, len, &off);
+		x->put = g.put;
+		x->arg = g.arg;
+		if (r != STREAM_OK)
+			return r;
+		if (off > 0 && off < len && !x->done &&
+		    lseek(fd, (off_t)off, SEEK_SET) == -1)
+			return STREAM_READ;
+		len -= off;
+	}
 	while (len > 0 && !x->done) {
 		n = file_read(fd, buf, len < POP3D_READBUF ? (size_t)len :
 		    POP3D_READBUF);

@@ -67,6 +67,10 @@ enum stream_res {
 /*
  * Streams the first len octets of fd through x (a file read as it was
  * when it was measured or listed, and no further) and ends the stream.
+ * From POP3D_MAP_MIN octets on, fd is read through windows of a map of
+ * it (fmap.h), or with read(2) from where a map cannot be made; a file
+ * that shrinks under a window is STREAM_SHORT, nothing read from that
+ * window having gone to put.
  */
 enum stream_res	 stream_file(struct stream *x, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));

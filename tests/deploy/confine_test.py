@@ -5,7 +5,8 @@ usage: confine_test.py POP3D POP3D_PASSWD SERVICE_UNIT [SECCOMP_EXEC]
 
 No systemd runs here, so the unit's confinement is rebuilt by hand, as
 close as the test can get, and a full session is run inside it (a failed
-login, then a login with LIST, UIDL, TOP, RETR, DELE and a QUIT that
+login, then a login with LIST, UIDL, TOP, RETR of a message large
+enough to be read through a map of its file, DELE and a QUIT that
 writes a journal):
 
 - System calls: the unit's SystemCallFilter= lines are expanded with
@@ -117,6 +118,9 @@ def fresh_mailbox(top):
     for n in (1, 2, 3):
         with open(os.path.join(box, "%d.eml" % n), "wb") as f:
             f.write(b"Subject: %d\n\nbody %d\n" % (n, n))
+            if n == 1:      # over POP3D_MAP_MIN: read through a map
+                f.write(b"".join(b"line %06d\n" % i
+                                 for i in range(40000)))
     return box
 
 
