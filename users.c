@@ -495,7 +495,7 @@ find_indexed(const char *path, int fd, const struct stat *sb, struct find *f)
 	    &f->note->index_why)) {
 	case USERS_INDEX_FOUND:
 		f->found = f->note->known = true;
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));
 	case USERS_INDEX_NOT_FOUND:
 		f->note->index = USERS_NOTE_INDEX_USED;
 		f->mem = costliest_of(&f->costs);
