@@ -282,6 +282,7 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 	enum store_res sr;
 	uint64_t octets;
 	size_t n, found;
+	int err;
 
 	/* Every line about this mailbox names it, until the next login. */
 	log_esc(s->box, sizeof(s->box), li->mailbox, strlen(li->mailbox));
@@ -331,6 +332,10 @@ open_mailbox(struct session *s, const char *esc, const struct users_login *li)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s result=cut "
 		    "listed=%zu found=%zu", esc, box, store_count(s->store),
 		    found);
+	if ((err = store_ids_unsaved(s->store)) != 0)
+		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "
+		    "result=ids-unsaved file=%s error=\"%s\"", esc, box,
+		    POP3D_UIDLS_NAME, strerror(err));
 	expire(s, esc);
 	if (store_read_only(s->store) && !li->read_only)
 		log_msg(LOG_WARNING, "mailbox user=%s mailbox=%s "

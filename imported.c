@@ -240,6 +240,7 @@ imported_record(struct store *st)
 	bool need = st->uidls_stale;
 	int saved = errno;
 
+	st->ids_unsaved = 0;
 	if (st->read_only || st->cut)
 		return;
 	for (size_t i = 0; i < st->count && !need; i++)
@@ -247,5 +248,7 @@ imported_record(struct store *st)
 	if (need && uidls_save(st->dirfd, (uid_t)-1, (gid_t)-1, record_next,
 	    &r) == 0)
 		st->uidls_stale = false;
+	else if (need)
+		st->ids_unsaved = errno != 0 ? errno : EIO;
 	errno = saved;
 }

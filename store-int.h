@@ -85,6 +85,8 @@ struct store {
 	bool		 byuid_failed;	/* no memory for it: scan instead */
 	bool		 uidls_stale;	/* POP3D_UIDLS_NAME has an entry
 					   that named no listed file */
+	int		 ids_unsaved;	/* errno of the last listing's
+					   failed imported_record, or 0 */
 	bool		 cut;		/* the listing holds only the first
 					   POP3D_MSGS_MAX (store_cut) */
 	size_t		 found;		/* the messages the folders held,

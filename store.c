@@ -412,6 +412,12 @@ store_cut(const struct store *st, size_t *found)
 	return st->cut;
 }
 
+int
+store_ids_unsaved(const struct store *st)
+{
+	return st->ids_unsaved;
+}
+
 void
 store_info(const struct store *st, size_t idx, struct store_info *info)
 {

@@ -91,6 +91,13 @@ size_t		 store_count(const struct store *);
  * and the next ones come in.  *found: the messages found.
  */
 bool		 store_cut(const struct store *, size_t *found);
+/*
+ * 0, or the errno with which the last listing failed to keep the ids it
+ * must keep in POP3D_UIDLS_NAME (a Maildir twin's digest): until one is
+ * kept, deleting the twin that holds the base id would pass that id to
+ * the other, which a client that saw it would never fetch.
+ */
+int		 store_ids_unsaved(const struct store *);
 void		 store_info(const struct store *, size_t idx,
 		    struct store_info *);
 /*

@@ -340,6 +340,43 @@ def main():
         with open(users, "wb") as f:
             f.write(good)
 
+        # A Maildir with twins (one base name in new/ and cur/, two
+        # files) whose ids cannot be kept: the login is served, and its
+        # log says so, since deleting the twin holding the base id would
+        # then pass it to the other.  Once they can be, they are, and no
+        # line says otherwise.
+        r = subprocess.run([PASSWD, "add", "--users", users, "tw"],
+                           input=(PASSWORD + "\n").encode(),
+                           capture_output=True)
+        check(r.returncode == 0, "pop3d-passwd add tw")
+        twins = os.path.join(top, "mail", "tw")
+        for sub, name in (("new", "1700000000.M1P1.host"),
+                          ("cur", "1700000000.M1P1.host:2,S"),
+                          ("tmp", None)):
+            os.makedirs(os.path.join(twins, sub))
+            if name is not None:
+                with open(os.path.join(twins, sub, name), "wb") as f:
+                    f.write(b"Subject: %s\r\n\r\nbody\r\n" % sub.encode())
+        os.mkdir(os.path.join(twins, ".pop3d.uidls.tmp"))
+        drain(log)
+        login = ("USER tw\r\nPASS %s\r\nQUIT\r\n" % PASSWORD).encode()
+        r = session(top, login)
+        got = drain(log)
+        check(b"+OK maildrop has 2 messages" in r.stdout,
+              "twins whose ids cannot be kept: served", r.stdout)
+        check(any(b"mailbox user=tw mailbox=" in l and
+                  b" result=ids-unsaved file=.pop3d.uidls error=" in l
+                  for l in got),
+              "twins whose ids cannot be kept: a line says so", got)
+        check(not os.path.exists(os.path.join(twins, ".pop3d.uidls")),
+              "twins whose ids cannot be kept: no .pop3d.uidls")
+        os.rmdir(os.path.join(twins, ".pop3d.uidls.tmp"))
+        session(top, login)
+        got = drain(log)
+        check(os.path.exists(os.path.join(twins, ".pop3d.uidls")) and
+              not any(b"ids-unsaved" in l for l in got),
+              "twins whose ids can be kept: kept, and nothing said", got)
+
         # A flood: one more message than a listing holds.  The login
         # works, and its log says how many were listed of how many.
         with open(PARAMS_H) as f:
