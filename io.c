@@ -540,6 +540,9 @@ send_file(struct io *io, int fd, uint64_t len,
 	return 0;
 fail:
 	io->werr = errno != 0 ? errno : EIO;
+	/* What went is past fd's offset, as when all went. */
+	(void)lseek(fd, off, SEEK_SET);
+	errno = io->werr;
 	return -1;
 }
 

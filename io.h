@@ -71,7 +71,8 @@ int		 io_puts(struct io *, const char *)
  * sendfile between these fds, or kTLS this file) and nothing was sent,
  * so the caller sends them itself; -1 with errno, and io fails from then
  * on as after io_write, or EIO when the file ended early (then len
- * octets did not all go, and the stream is cut).
+ * octets did not all go, and the stream is cut); fd's offset is then
+ * past what went, or was read into io's buffer.
  */
 int		 io_sendfile(struct io *, int fd, uint64_t len)
 		    __attribute__((warn_unused_result));

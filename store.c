@@ -559,6 +559,17 @@ store_open_msg(struct store *st, size_t idx)
 	return STORE_OK;
 }
 
+/* fd's offset, or -1; errno is kept. */
+static off_t
+offset_of(int fd)
+{
+	int saved = errno;
+	off_t at = lseek(fd, 0, SEEK_CUR);
+
+	errno = saved;
+	return at;
+}
+
 enum store_res
 store_send(struct store *st, long body_lines, int stuff,
     int (*put)(void *, const char *, size_t),
@@ -582,11 +593,18 @@ store_send(struct store *st, long body_lines, int stuff,
 	 */
 	if (put_file != NULL && body_lines < 0 && stuff == '.' &&
 	    m->size == (uint64_t)m->fsize && !m->dots) {
+		off_t start = offset_of(st->msgfd), at;
+
 		/* 0 sent, 1 could not (nothing sent), -1 failed */
 		if ((whole = put_file(arg, st->msgfd, m->size)) == 0)
 			*sent = m->size;
-		else if (whole == -1)
+		else if (whole == -1) {
 			r = STREAM_PUT;
+			/* put_file leaves the offset past what went. */
+			at = offset_of(st->msgfd);
+			if (start >= 0 && at > start)
+				*sent = (uint64_t)(at - start);
+		}
 	}
 	if (whole == 1) {
 		stream_init(&x, st->obuf, st->rbuf, stuff, body_lines, put,

@@ -134,11 +134,11 @@ enum store_res	 store_open_msg(struct store *, size_t idx)
  * starting with stuff), put_file, if not NULL, is offered the file
  * instead: put_file(arg, fd, len) sends the next len octets of fd and
  * returns 0, or 1 when it cannot and sent nothing (then put is used),
- * or -1 to stop.  *sent counts the octets of the CRLF form sent,
- * without those added by stuff.  STORE_OK, or STORE_ABORT when reading
- * or sending failed or the file turned out to differ from its listed
- * size: the stream is then cut and must not be terminated as if
- * complete.
+ * or -1 to stop, fd's offset past what it sent.  *sent counts the
+ * octets of the CRLF form sent, without those added by stuff.
+ * STORE_OK, or STORE_ABORT when reading or sending failed or the file
+ * turned out to differ from its listed size: the stream is then cut and
+ * must not be terminated as if complete.
  */
 enum store_res	 store_send(struct store *, long body_lines, int stuff,
 		    int (*put)(void *, const char *, size_t),

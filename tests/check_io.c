@@ -1,5 +1,6 @@
 /* check_io.c: the bounded line reader and the buffered writer, through
  * io.h, on real pipes and files. */
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -312,7 +313,7 @@ START_TEST(sendfile_to_a_stalled_reader_times_out)
 	struct io *io = reader("", 0, true);
 	char path[] = "/tmp/check_io.XXXXXX";
 	static char data[1 << 20];
-	int fd;
+	int fd, queued;
 
 	fd = mkstemp(path);
 	ck_assert_int_ne(fd, -1);
@@ -322,6 +323,10 @@ START_TEST(sendfile_to_a_stalled_reader_times_out)
 	/* Nobody reads out[0]: the pipe fills and sendfile must give up. */
 	ck_assert_int_eq(io_sendfile(io, fd, sizeof(data)), -1);
 	ck_assert_int_eq(errno, ETIMEDOUT);
+	/* What went, and no more, is behind the file's offset. */
+	ck_assert_int_eq(ioctl(out[0], FIONREAD, &queued), 0);
+	ck_assert_int_gt(queued, 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), queued);
 	ck_assert_int_eq(io_puts(io, "x"), -1);
 	close(fd);
 	io_free(io);

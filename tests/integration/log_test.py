@@ -265,6 +265,12 @@ def main():
                   cut[0] and int(cut[0][1:cut[0].index(b">")]) % 8 == 5,
                   "%s gone mid-RETR: one notice, result=cut reason=client"
                   % how, cut)
+            # The client read the message's first lines before it went:
+            # what went counts, though the file went by sendfile(2).
+            sent = [int(m.group(1)) for m in
+                    (re.search(rb" sent=(\d+)", l) for l in cut) if m]
+            check(len(sent) == 1 and sent[0] > 0,
+                  "%s gone mid-RETR: the line counts what went" % how, cut)
 
         # A reply pop3d could not send is a write error, though it
         # failed as pop3d flushed it to read the next command.
