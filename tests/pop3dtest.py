@@ -11,6 +11,7 @@ is set, when it prints "ok: what".  finish() prints "N passed, N failed".
 
 python3 tests/pop3dtest.py checks the CRLF oracle on its edge cases.
 """
+import errno
 import os
 import pty
 import shlex
@@ -336,6 +337,20 @@ def crlf_chunks(chunks):
         yield chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     if last not in (b"", b"\n"):        # no ending, or a held CR
         yield b"\r\n"
+
+
+def send_then_half_close(sock, data):
+    """Sends data on sock, then half-closes it.  A server that refuses
+    what it read may close first, and its close with data unread resets
+    the connection: that is no error here, since what it sent before is
+    still there to be read."""
+    try:
+        if data:
+            sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        if e.errno not in (errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE):
+            raise
 
 
 def crlf(data):

@@ -48,7 +48,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from deploylib import (Activator, Syslog, add_user, bound, free_port,  # noqa
                        private_dev, read_to_end, reexec_private, tempdir)
-from pop3dtest import check, crlf, finish, make_certs, skip  # noqa: E402
+from pop3dtest import (check, crlf, finish, make_certs,  # noqa: E402
+                       send_then_half_close, skip)
 
 POP3D, PASSWD = (os.path.abspath(p) for p in sys.argv[1:3])
 PASSWORD = "pr0xied pass"
@@ -77,15 +78,15 @@ class Backend(Activator):
 
 def talk(host, port, source, data, timeout=30):
     """Connects from source, sends data at once, half-closes, and
-    returns everything the server sent until it closed."""
+    returns everything the server sent until it closed.  A server that
+    refuses what it read may close before the rest is sent or the
+    half-close made (send_then_half_close)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.bind((source, 0))
         s.connect((host, port))
-        if data:
-            s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
+        send_then_half_close(s, data)
         out = b""
         while True:
             try:
