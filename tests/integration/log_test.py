@@ -133,13 +133,16 @@ def gone_mid_message(top, box, how):
         p.stdin.flush()
         read = p.stdout.read
     try:
+        # Up to the message's first line: some of it went before the
+        # client goes, which the log line must count.
         got = b""
-        while got.count(b"\r\n") < 5:
+        while got.count(b"\r\n") < 6:
             chunk = read(1)
             if not chunk:
                 break
             got += chunk
         check(got.endswith(b"+OK message deleted\r\n+OK %d octets\r\n"
+                           b"Subject: big\r\n"
                            % os.path.getsize(os.path.join(box, "9"))),
               "%s gone mid-RETR: the message is on its way" % how, got)
         if how == "tcp":
@@ -265,7 +268,7 @@ def main():
                   cut[0] and int(cut[0][1:cut[0].index(b">")]) % 8 == 5,
                   "%s gone mid-RETR: one notice, result=cut reason=client"
                   % how, cut)
-            # The client read the message's first lines before it went:
+            # The client read the message's first line before it went:
             # what went counts, though the file went by sendfile(2).
             sent = [int(m.group(1)) for m in
                     (re.search(rb" sent=(\d+)", l) for l in cut) if m]
