@@ -593,17 +593,19 @@ store_send(struct store *st, long body_lines, int stuff,
 	 */
 	if (put_file != NULL && body_lines < 0 && stuff == '.' &&
 	    m->size == (uint64_t)m->fsize && !m->dots) {
-		off_t start = offset_of(st->msgfd), at;
+		off_t went;
 
 		/* 0 sent, 1 could not (nothing sent), -1 failed */
 		if ((whole = put_file(arg, st->msgfd, m->size)) == 0)
 			*sent = m->size;
 		else if (whole == -1) {
 			r = STREAM_PUT;
-			/* put_file leaves the offset past what went. */
-			at = offset_of(st->msgfd);
-			if (start >= 0 && at > start)
-				*sent = (uint64_t)(at - start);
+			/*
+			 * put_file leaves the offset past what went, and
+			 * store_open_msg opened the file at its start.
+			 */
+			if ((went = offset_of(st->msgfd)) > 0)
+				*sent = (uint64_t)went;
 		}
 	}
 	if (whole == 1) {

@@ -164,14 +164,12 @@ send_msg(struct session *s, size_t idx, long body_lines)
 	if (store_send(s->store, body_lines, '.', put_io, put_file_io, s,
 	    &sent) != STORE_OK) {
 		/* The client must see a cut, never a short message. */
-		if (client_gone(errno))
-			log_msg(LOG_NOTICE, "retr msg=%zu result=cut "
-			    "reason=client sent=%" PRIu64 " error=\"%s\"",
-			    idx + 1, sent, strerror(errno));
-		else
-			log_msg(LOG_ERR, "retr msg=%zu result=cut sent=%"
-			    PRIu64 " error=\"%s\"", idx + 1, sent,
-			    strerror(errno));
+		int err = errno;
+		bool gone = client_gone(err);
+
+		log_msg(gone ? LOG_NOTICE : LOG_ERR, "retr msg=%zu result=cut%s "
+		    "sent=%" PRIu64 " error=\"%s\"", idx + 1,
+		    gone ? " reason=client" : "", sent, strerror(err));
 		return CMD_ABORT;
 	}
 	s->octets += sent;

@@ -21,6 +21,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 
 SKIP = 77               # meson's "skipped"
 
@@ -73,6 +74,21 @@ def add_user(passwd, users, name, password, options=()):
     if r.returncode != 0:
         raise RuntimeError("pop3d-passwd add %r: %d %r"
                            % (name, r.returncode, r.stderr))
+
+
+def run_steps(prefix, passwd, password, steps):
+    """Runs each step(base) in one fresh folder under /var/tmp (a disk,
+    not a tmpfs: inodes and birth times as in the field) whose users
+    file holds "me" with password, removes it, and returns finish()'s
+    exit code."""
+    base = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
+    try:
+        add_user(passwd, os.path.join(base, "users"), "me", password)
+        for step in steps:
+            step(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return finish()
 
 
 def pop3d_argv(pop3d, *args):

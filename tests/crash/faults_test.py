@@ -42,8 +42,8 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import (add_user, check, crlf_size_of, end_tracer,  # noqa: E402
-                       finish, skip, wait_stopped)
+from pop3dtest import (check, crlf_size_of, end_tracer,  # noqa: E402
+                       run_steps, skip, wait_stopped)
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "faults pw"
@@ -385,16 +385,9 @@ def commit_reads_back(base):
 
 
 def main():
-    base = tempfile.mkdtemp(prefix="pop3d-faults.", dir="/var/tmp")
-    try:
-        add_user(PASSWD, os.path.join(base, "users"), "me", PASSWORD)
-        vanished_at_the_stat(base)
-        changed_at_the_stat(base)
-        failed_stat(base)
-        commit_reads_back(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    return finish()
+    return run_steps("pop3d-faults.", PASSWD, PASSWORD, (
+        vanished_at_the_stat, changed_at_the_stat, failed_stat,
+        commit_reads_back))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pop3dtest import add_user, check, finish  # noqa: E402
+from pop3dtest import check, run_steps  # noqa: E402
 
 POP3D, PASSWD = sys.argv[1], sys.argv[2]
 PASSWORD = "recovery pw"
@@ -383,18 +383,10 @@ def hostile_names(base):
 
 
 def main():
-    base = tempfile.mkdtemp(prefix="pop3d-recovery.", dir="/var/tmp")
-    try:
-        add_user(PASSWD, os.path.join(base, "users"), "me", PASSWORD)
-        new_mail_in_a_freed_inode(base)
-        replaced_before_roll_forward(base)
-        old_journal_and_a_freed_inode(base)
-        immutable_files(base)
-        planted_links(base)
-        hostile_names(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    return finish()
+    return run_steps("pop3d-recovery.", PASSWD, PASSWORD, (
+        new_mail_in_a_freed_inode, replaced_before_roll_forward,
+        old_journal_and_a_freed_inode, immutable_files, planted_links,
+        hostile_names))
 
 
 if __name__ == "__main__":
